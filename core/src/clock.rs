@@ -1,0 +1,67 @@
+//! The injectable clock (R36): every timestamp Carespace writes comes from a [`Clock`].
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use time::{Duration, OffsetDateTime};
+
+/// A source of the current UTC time. The service asks it once per command, so a command's
+/// changes and events share one instant.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that stands still until told to move: for deterministic tests and simulations.
+/// Clones share the same time, so a test can keep one clone and hand another to the service.
+///
+/// ```
+/// use carespace::{Clock, ManualClock};
+/// use time::{macros::datetime, Duration};
+///
+/// let clock = ManualClock::new(datetime!(2026-03-03 09:00 UTC));
+/// let service_clock = clock.clone();
+/// clock.advance(Duration::days(15));
+/// assert_eq!(service_clock.now(), datetime!(2026-03-18 09:00 UTC));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<OffsetDateTime>>,
+}
+
+impl ManualClock {
+    /// A clock showing `start` (converted to UTC).
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self {
+            now: Arc::new(Mutex::new(start.to_offset(time::UtcOffset::UTC))),
+        }
+    }
+
+    /// Moves the clock by `by` (which may be negative).
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        *now = now.saturating_add(by);
+    }
+
+    /// Sets the clock to `at` (converted to UTC).
+    pub fn set(&self, at: OffsetDateTime) {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) =
+            at.to_offset(time::UtcOffset::UTC);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

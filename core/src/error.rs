@@ -1,0 +1,308 @@
+//! [`Error`]: every way a Carespace command or query can fail, each with a message a
+//! person can act on (R35).
+//!
+//! # Design
+//! One public enum, `#[non_exhaustive]`, whose variants say what went wrong in the
+//! domain's words. Storage failures are wrapped opaquely in [`StorageError`] so no
+//! backend type leaks into core; a backend marks the ones worth retrying (a
+//! serialization conflict, a busy database) so a transaction runner can retry them.
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::permission::{Action, Denial};
+use crate::{EmailError, NhsEmail, OrganisationKind, TextError};
+
+/// The kind of thing a [`Error::NotFound`] could not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Entity {
+    /// An organisation.
+    Organisation,
+    /// A user.
+    User,
+    /// A workspace (shared or personal).
+    Workspace,
+    /// An invite.
+    Invite,
+    /// A membership.
+    Membership,
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Organisation => "organisation",
+            Self::User => "user",
+            Self::Workspace => "workspace",
+            Self::Invite => "invite",
+            Self::Membership => "membership",
+        })
+    }
+}
+
+/// Everything that can go wrong. Messages name people and workspaces where that helps.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An email address is not an NHS address (R2).
+    #[error("invalid email address: {0}")]
+    InvalidEmail(#[from] EmailError),
+    /// A name, description or ODS code is malformed (R1, R5, R6).
+    #[error("{0}")]
+    InvalidText(#[from] TextError),
+    /// A string is not a valid id.
+    #[error("“{value}” is not a valid {what}")]
+    InvalidId {
+        /// What kind of id was expected.
+        what: &'static str,
+        /// The string given.
+        value: String,
+    },
+    /// A speciality code is not in the catalogue (R10).
+    #[error("{code} is not a speciality code in the NHS Data Dictionary catalogue")]
+    UnknownSpeciality {
+        /// The code given.
+        code: u16,
+    },
+    /// No such organisation, user, workspace, invite or membership.
+    #[error("no {entity} with id {id}")]
+    NotFound {
+        /// What was looked for.
+        entity: Entity,
+        /// The id looked for.
+        id: String,
+    },
+    /// A user with this email already exists (R3).
+    #[error("a user with the email {email} is already registered")]
+    EmailTaken {
+        /// The email.
+        email: NhsEmail,
+    },
+    /// An organisation with this ODS code already exists (R1).
+    #[error("an organisation with the ODS code {code} is already registered")]
+    OdsCodeTaken {
+        /// The ODS code.
+        code: String,
+    },
+    /// An active workspace of the organisation already has this name (R6).
+    #[error("{organisation} already has an active workspace called “{name}”")]
+    WorkspaceNameTaken {
+        /// The name asked for.
+        name: String,
+        /// The organisation's name.
+        organisation: String,
+    },
+    /// The permission table denied the action (R34). Nothing was changed.
+    #[error("{actor} may not {action} in “{workspace}”: {denial}")]
+    Forbidden {
+        /// What was attempted.
+        action: Action,
+        /// Why it was denied.
+        denial: Denial,
+        /// The actor's name.
+        actor: String,
+        /// The workspace's name.
+        workspace: String,
+    },
+    /// The actor is not a member of the organisation (R7, R11, R14).
+    #[error("{actor} is not a member of {organisation}")]
+    NotInOrganisation {
+        /// The actor's name.
+        actor: String,
+        /// The organisation's name.
+        organisation: String,
+    },
+    /// Members of this kind of organisation may not create workspaces (R7).
+    #[error(
+        "workspaces cannot be created in {organisation}: it is a {kind}, and this service lets only members of {allowed} create them"
+    )]
+    CreationNotAllowed {
+        /// The organisation's name.
+        organisation: String,
+        /// Its kind.
+        kind: OrganisationKind,
+        /// The kinds that may, as a readable list.
+        allowed: String,
+    },
+    /// The last admin may not leave or be demoted (R21, R23).
+    #[error("{user} is the last admin of “{workspace}”; {remedy}")]
+    LastAdmin {
+        /// The admin's name.
+        user: String,
+        /// The workspace's name.
+        workspace: String,
+        /// What to do instead.
+        remedy: &'static str,
+    },
+    /// An admin must be demoted before being archived (R22).
+    #[error("{user} is an admin of “{workspace}”; demote them to member before archiving them")]
+    AdminMustBeDemoted {
+        /// The admin's name.
+        user: String,
+        /// The workspace's name.
+        workspace: String,
+    },
+    /// The target is already a current member (R18).
+    #[error("{who} is already a member of “{workspace}”")]
+    AlreadyMember {
+        /// The person (name or email).
+        who: String,
+        /// The workspace's name.
+        workspace: String,
+    },
+    /// The target is an archived member (R14, R18): only an admin can bring them back.
+    #[error("{who} was archived from “{workspace}”; only an admin can unarchive them")]
+    ArchivedMember {
+        /// The person (name or email).
+        who: String,
+        /// The workspace's name.
+        workspace: String,
+    },
+    /// The target has no membership in the state the command needs.
+    #[error("{user} is not {expected} of “{workspace}”")]
+    NotAMember {
+        /// The person's name.
+        user: String,
+        /// The workspace's name.
+        workspace: String,
+        /// What they would need to be ("a member", "an approved member", …).
+        expected: &'static str,
+    },
+    /// There is no pending join request from this user (R16, R17).
+    #[error("{user} has no pending request to join “{workspace}”")]
+    NoPendingRequest {
+        /// The person's name.
+        user: String,
+        /// The workspace's name.
+        workspace: String,
+    },
+    /// A command aimed at oneself that must be aimed at someone else (archive: use leave).
+    #[error("you cannot {action} yourself; {remedy}")]
+    SelfTarget {
+        /// What was attempted.
+        action: Action,
+        /// What to do instead.
+        remedy: &'static str,
+    },
+    /// The invite is addressed to another email (R19).
+    #[error("this invite is addressed to {invitee}, not to {actor}")]
+    InviteNotForYou {
+        /// The invite's address.
+        invitee: NhsEmail,
+        /// The actor's address.
+        actor: NhsEmail,
+    },
+    /// The invite expired (R19).
+    #[error("the invite to “{workspace}” expired at {expired_at}; ask for a new one")]
+    InviteExpired {
+        /// The workspace's name.
+        workspace: String,
+        /// When it expired.
+        expired_at: OffsetDateTime,
+    },
+    /// The invite was revoked (R19, R20).
+    #[error("the invite to “{workspace}” was revoked")]
+    InviteRevoked {
+        /// The workspace's name.
+        workspace: String,
+    },
+    /// The invite was already accepted by someone (R19) and cannot be revoked.
+    #[error("the invite to “{workspace}” was already accepted")]
+    InviteAlreadyAccepted {
+        /// The workspace's name.
+        workspace: String,
+    },
+    /// A declined requester asked again too soon (R17).
+    #[error("your request to join “{workspace}” was declined; you can ask again from {until}")]
+    CoolDown {
+        /// The workspace's name.
+        workspace: String,
+        /// When they may ask again.
+        until: OffsetDateTime,
+    },
+    /// The storage backend failed. The command changed nothing.
+    #[error("storage failed: {0}")]
+    Storage(#[from] StorageError),
+}
+
+impl Error {
+    /// Whether the error is a permission denial (R34).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, Self::Forbidden { .. })
+    }
+
+    /// Whether retrying the same command might succeed (a storage conflict or a busy store).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Storage(e) if e.is_retryable())
+    }
+}
+
+/// What kind of storage failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StorageErrorKind {
+    /// A concurrent transaction conflicted (serialization failure, busy, deadlock):
+    /// the transaction may be retried.
+    Conflict,
+    /// A constraint the database enforces was violated: core let through something the
+    /// schema refuses, which is a bug worth reporting.
+    Constraint,
+    /// The data read back is not what Carespace writes (corruption, a foreign writer).
+    Corrupt,
+    /// The database is newer than this code, or otherwise unusable.
+    Incompatible,
+    /// Anything else (I/O, connection loss, …).
+    Other,
+}
+
+/// An opaque storage failure: a message, a kind, and the backend's own error as source.
+#[derive(Debug)]
+pub struct StorageError {
+    kind: StorageErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl StorageError {
+    /// A failure of `kind` described by `message`.
+    pub fn new(kind: StorageErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the backend's own error.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> StorageErrorKind {
+        self.kind
+    }
+
+    /// Whether a retry of the whole transaction might succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.kind == StorageErrorKind::Conflict
+    }
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}

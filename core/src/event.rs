@@ -1,0 +1,247 @@
+//! Domain events (R32): the append-only log a host reads to send emails and show
+//! prompts, and the audit trail.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{
+    ConversationId, Description, InviteId, NhsEmail, OrganisationId, Role, Speciality, UserId,
+    WorkspaceId, WorkspaceName,
+};
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Its position: 1, 2, 3, … with no gaps, in commit order.
+    pub seq: u64,
+    /// When the command that wrote it ran (UTC, from the service's clock).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who ran the command; `None` for the host application itself (registering an
+    /// organisation).
+    pub actor: Option<UserId>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What an event records. Each names the people a host should notify, so that sending
+/// an email never needs to look at state that may have changed since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// An organisation was registered.
+    OrganisationRegistered {
+        /// The organisation.
+        organisation: OrganisationId,
+    },
+    /// A user registered.
+    UserRegistered {
+        /// The user.
+        user: UserId,
+        /// Their email.
+        email: NhsEmail,
+    },
+    /// A user joined an organisation and got a My Workspace there (R4, R26).
+    OrganisationJoined {
+        /// The organisation.
+        organisation: OrganisationId,
+        /// The user.
+        user: UserId,
+        /// Their new My Workspace.
+        my_workspace: WorkspaceId,
+    },
+    /// A shared workspace was created (R8, R9).
+    WorkspaceCreated {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// Its organisation.
+        organisation: OrganisationId,
+        /// Its name.
+        name: WorkspaceName,
+        /// Its speciality.
+        speciality: Speciality,
+        /// Whether it was made by joining an example (R9).
+        from_example: bool,
+    },
+    /// Someone asked to join; `approvers` are to be emailed (R14).
+    JoinRequested {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The requester.
+        user: UserId,
+        /// Who may approve, at the time of the request.
+        approvers: Vec<UserId>,
+    },
+    /// A request was approved; the new member is to be emailed (R16).
+    JoinApproved {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The new approved member.
+        user: UserId,
+    },
+    /// A request was declined; the requester is to be told (R17).
+    JoinDeclined {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The requester.
+        user: UserId,
+    },
+    /// An invite was sent, or refreshed (R18); the invitee is to be emailed.
+    Invited {
+        /// The invite.
+        invite: InviteId,
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The invitee's address.
+        email: NhsEmail,
+        /// Until when it may be accepted.
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: OffsetDateTime,
+        /// Whether this refreshed an invite that was already pending.
+        refreshed: bool,
+    },
+    /// An invite was accepted (R19).
+    InviteAccepted {
+        /// The invite.
+        invite: InviteId,
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The new approved member.
+        user: UserId,
+    },
+    /// An invite was revoked (R20), or withdrawn because its sender left or was archived
+    /// or its workspace was archived (R21, R22).
+    InviteRevoked {
+        /// The invite.
+        invite: InviteId,
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The invitee's address.
+        email: NhsEmail,
+    },
+    /// An expired invite was replaced by a new one to the same address.
+    InviteExpired {
+        /// The invite.
+        invite: InviteId,
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The invitee's address.
+        email: NhsEmail,
+    },
+    /// A member left (R21).
+    MemberLeft {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// Who left.
+        user: UserId,
+    },
+    /// The last member left and the workspace was archived (R21).
+    WorkspaceArchived {
+        /// The workspace.
+        workspace: WorkspaceId,
+    },
+    /// An admin archived a member (R22).
+    MemberArchived {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The archived member.
+        user: UserId,
+    },
+    /// An admin restored an archived member as an approved member (R22).
+    MemberUnarchived {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The restored member.
+        user: UserId,
+    },
+    /// A member was promoted or demoted (R23).
+    RoleChanged {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The member.
+        user: UserId,
+        /// Their new role.
+        role: Role,
+    },
+    /// An admin changed the workspace's settings (R24); only changed fields are present.
+    SettingsChanged {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The new name.
+        name: Option<WorkspaceName>,
+        /// The new speciality.
+        speciality: Option<Speciality>,
+        /// The new description.
+        description: Option<Description>,
+    },
+    /// A user's My Workspace was archived because they joined a shared workspace (R27).
+    MyWorkspaceArchived {
+        /// The My Workspace.
+        workspace: WorkspaceId,
+        /// Its organisation.
+        organisation: OrganisationId,
+        /// Its owner.
+        user: UserId,
+    },
+    /// A conversation was started (R29).
+    ConversationStarted {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its workspace.
+        workspace: WorkspaceId,
+        /// Who started it.
+        user: UserId,
+    },
+}
+
+impl EventKind {
+    /// The event's type as it appears in JSON (`"join_requested"`, …).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::OrganisationRegistered { .. } => "organisation_registered",
+            Self::UserRegistered { .. } => "user_registered",
+            Self::OrganisationJoined { .. } => "organisation_joined",
+            Self::WorkspaceCreated { .. } => "workspace_created",
+            Self::JoinRequested { .. } => "join_requested",
+            Self::JoinApproved { .. } => "join_approved",
+            Self::JoinDeclined { .. } => "join_declined",
+            Self::Invited { .. } => "invited",
+            Self::InviteAccepted { .. } => "invite_accepted",
+            Self::InviteRevoked { .. } => "invite_revoked",
+            Self::InviteExpired { .. } => "invite_expired",
+            Self::MemberLeft { .. } => "member_left",
+            Self::WorkspaceArchived { .. } => "workspace_archived",
+            Self::MemberArchived { .. } => "member_archived",
+            Self::MemberUnarchived { .. } => "member_unarchived",
+            Self::RoleChanged { .. } => "role_changed",
+            Self::SettingsChanged { .. } => "settings_changed",
+            Self::MyWorkspaceArchived { .. } => "my_workspace_archived",
+            Self::ConversationStarted { .. } => "conversation_started",
+        }
+    }
+}
+
+/// An event before the store has given it a sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who.
+    pub actor: Option<UserId>,
+    /// What.
+    pub kind: EventKind,
+}
+
+impl NewEvent {
+    /// The event with its sequence number.
+    pub fn with_seq(self, seq: u64) -> Event {
+        Event {
+            seq,
+            at: self.at,
+            actor: self.actor,
+            kind: self.kind,
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! [`MemoryStore`]: the in-memory backend. Transactions roll back through an undo log,
+//! so a failed command leaves no trace, as on a database.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{PoisonError, RwLock};
+
+use time::OffsetDateTime;
+
+use crate::store::{ReadTx, Store, StoreResult, WriteTx};
+use crate::{
+    Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus,
+    Membership, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User,
+    UserId, Workspace, WorkspaceId,
+};
+
+/// A [`Store`] kept in memory: for tests, examples and hosts that persist elsewhere.
+///
+/// Share it between threads freely (it is `Send + Sync`). Readers run in parallel;
+/// writers take turns, so every command sees and leaves a consistent state. A command
+/// that fails, or panics, is rolled back before the next one starts.
+///
+/// ```
+/// use carespace::{Carespace, MemoryStore};
+/// let service = Carespace::new(MemoryStore::new());
+/// # let _ = service;
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
+        // A panicking writer rolled back in `MemoryTx::drop`, so a poisoned lock still
+        // guards a consistent state.
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        f(&*state)
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let events_len = state.events.len();
+        let mut tx = MemoryTx {
+            state: &mut state,
+            undo: Vec::new(),
+            events_len,
+            committed: false,
+        };
+        let result = f(&mut tx);
+        if result.is_ok() {
+            tx.committed = true;
+        }
+        result
+    }
+}
+
+/// Every table, with the secondary indexes the reads need.
+#[derive(Debug, Default)]
+struct State {
+    organisations: HashMap<OrganisationId, Organisation>,
+    users: HashMap<UserId, User>,
+    users_by_email: HashMap<NhsEmail, UserId>,
+    organisation_members: BTreeSet<(OrganisationId, UserId)>,
+    organisations_by_user: BTreeSet<(UserId, OrganisationId)>,
+    workspaces: HashMap<WorkspaceId, Workspace>,
+    workspaces_by_organisation: BTreeSet<(OrganisationId, WorkspaceId)>,
+    personal: HashMap<WorkspaceId, PersonalWorkspace>,
+    personal_by_owner: BTreeMap<(UserId, OrganisationId), WorkspaceId>,
+    memberships: BTreeMap<(WorkspaceId, UserId), Membership>,
+    memberships_by_user: BTreeSet<(UserId, WorkspaceId)>,
+    invites: HashMap<InviteId, Invite>,
+    invites_by_workspace: BTreeSet<(WorkspaceId, InviteId)>,
+    invites_by_email: BTreeSet<(NhsEmail, InviteId)>,
+    declines: HashMap<(WorkspaceId, UserId), Decline>,
+    conversations: HashMap<ConversationId, Conversation>,
+    conversations_by_workspace: BTreeSet<(WorkspaceId, ConversationId)>,
+    events: Vec<Event>,
+}
+
+/// How to put one row back as it was.
+#[derive(Debug)]
+enum Undo {
+    Organisation(OrganisationId, Option<Organisation>),
+    User(UserId, Option<User>),
+    OrganisationMember(OrganisationId, UserId),
+    Workspace(WorkspaceId, Option<Workspace>),
+    Personal(WorkspaceId, Option<PersonalWorkspace>),
+    Membership(WorkspaceId, UserId, Option<Membership>),
+    Invite(InviteId, Option<Invite>),
+    Decline(WorkspaceId, UserId, Option<Decline>),
+    Conversation(ConversationId, Option<Conversation>),
+}
+
+/// Range bounds over a set of `(K, V)` pairs for every pair whose first half is `key`.
+fn with_first<K: Ord + Copy, V: Ord + Copy>(
+    set: &BTreeSet<(K, V)>,
+    key: K,
+    min: V,
+    max: V,
+) -> impl Iterator<Item = V> + '_ {
+    set.range((key, min)..=(key, max)).map(|&(_, v)| v)
+}
+
+impl State {
+    fn set_organisation(
+        &mut self,
+        id: OrganisationId,
+        row: Option<Organisation>,
+    ) -> Option<Organisation> {
+        match row {
+            Some(row) => self.organisations.insert(id, row),
+            None => self.organisations.remove(&id),
+        }
+    }
+
+    fn set_user(&mut self, id: UserId, row: Option<User>) -> Option<User> {
+        let old = match row {
+            Some(row) => {
+                let email = row.email.clone();
+                let old = self.users.insert(id, row);
+                self.users_by_email.insert(email, id);
+                old
+            }
+            None => self.users.remove(&id),
+        };
+        if let Some(old) = &old
+            && self.users.get(&id).is_none_or(|new| new.email != old.email)
+        {
+            self.users_by_email.remove(&old.email);
+        }
+        old
+    }
+
+    fn set_workspace(&mut self, id: WorkspaceId, row: Option<Workspace>) -> Option<Workspace> {
+        let old = match row {
+            Some(row) => {
+                self.workspaces_by_organisation
+                    .insert((row.organisation, id));
+                self.workspaces.insert(id, row)
+            }
+            None => self.workspaces.remove(&id),
+        };
+        if let Some(old) = &old
+            && self
+                .workspaces
+                .get(&id)
+                .is_none_or(|new| new.organisation != old.organisation)
+        {
+            self.workspaces_by_organisation
+                .remove(&(old.organisation, id));
+        }
+        old
+    }
+
+    fn set_personal(
+        &mut self,
+        id: WorkspaceId,
+        row: Option<PersonalWorkspace>,
+    ) -> Option<PersonalWorkspace> {
+        let old = match row {
+            Some(row) => {
+                self.personal_by_owner
+                    .insert((row.owner, row.organisation), id);
+                self.personal.insert(id, row)
+            }
+            None => self.personal.remove(&id),
+        };
+        if let Some(old) = &old {
+            let still = self
+                .personal
+                .get(&id)
+                .is_some_and(|new| (new.owner, new.organisation) == (old.owner, old.organisation));
+            if !still {
+                self.personal_by_owner
+                    .remove(&(old.owner, old.organisation));
+            }
+        }
+        old
+    }
+
+    fn set_membership(
+        &mut self,
+        workspace: WorkspaceId,
+        user: UserId,
+        row: Option<Membership>,
+    ) -> Option<Membership> {
+        match row {
+            Some(row) => {
+                self.memberships_by_user.insert((user, workspace));
+                self.memberships.insert((workspace, user), row)
+            }
+            None => {
+                self.memberships_by_user.remove(&(user, workspace));
+                self.memberships.remove(&(workspace, user))
+            }
+        }
+    }
+
+    fn set_invite(&mut self, id: InviteId, row: Option<Invite>) -> Option<Invite> {
+        let old = self.invites.remove(&id);
+        if let Some(old) = &old {
+            self.invites_by_workspace.remove(&(old.workspace, id));
+            self.invites_by_email.remove(&(old.email.clone(), id));
+        }
+        if let Some(row) = row {
+            self.invites_by_workspace.insert((row.workspace, id));
+            self.invites_by_email.insert((row.email.clone(), id));
+            self.invites.insert(id, row);
+        }
+        old
+    }
+
+    fn set_decline(
+        &mut self,
+        workspace: WorkspaceId,
+        user: UserId,
+        row: Option<Decline>,
+    ) -> Option<Decline> {
+        match row {
+            Some(row) => self.declines.insert((workspace, user), row),
+            None => self.declines.remove(&(workspace, user)),
+        }
+    }
+
+    fn set_conversation(
+        &mut self,
+        id: ConversationId,
+        row: Option<Conversation>,
+    ) -> Option<Conversation> {
+        let old = self.conversations.remove(&id);
+        if let Some(old) = &old {
+            self.conversations_by_workspace.remove(&(old.workspace, id));
+        }
+        if let Some(row) = row {
+            self.conversations_by_workspace.insert((row.workspace, id));
+            self.conversations.insert(id, row);
+        }
+        old
+    }
+
+    fn undo(&mut self, step: Undo) {
+        match step {
+            Undo::Organisation(id, row) => drop(self.set_organisation(id, row)),
+            Undo::User(id, row) => drop(self.set_user(id, row)),
+            Undo::OrganisationMember(organisation, user) => {
+                self.organisation_members.remove(&(organisation, user));
+                self.organisations_by_user.remove(&(user, organisation));
+            }
+            Undo::Workspace(id, row) => drop(self.set_workspace(id, row)),
+            Undo::Personal(id, row) => drop(self.set_personal(id, row)),
+            Undo::Membership(workspace, user, row) => {
+                drop(self.set_membership(workspace, user, row))
+            }
+            Undo::Invite(id, row) => drop(self.set_invite(id, row)),
+            Undo::Decline(workspace, user, row) => drop(self.set_decline(workspace, user, row)),
+            Undo::Conversation(id, row) => drop(self.set_conversation(id, row)),
+        }
+    }
+}
+
+const MIN_WS: WorkspaceId = WorkspaceId::from_uuid(uuid::Uuid::nil());
+const MAX_WS: WorkspaceId = WorkspaceId::from_uuid(uuid::Uuid::max());
+const MIN_USER: UserId = UserId::from_uuid(uuid::Uuid::nil());
+const MAX_USER: UserId = UserId::from_uuid(uuid::Uuid::max());
+const MIN_ORG: OrganisationId = OrganisationId::from_uuid(uuid::Uuid::nil());
+const MAX_ORG: OrganisationId = OrganisationId::from_uuid(uuid::Uuid::max());
+const MIN_INVITE: InviteId = InviteId::from_uuid(uuid::Uuid::nil());
+const MAX_INVITE: InviteId = InviteId::from_uuid(uuid::Uuid::max());
+const MIN_CONV: ConversationId = ConversationId::from_uuid(uuid::Uuid::nil());
+const MAX_CONV: ConversationId = ConversationId::from_uuid(uuid::Uuid::max());
+
+impl ReadTx for State {
+    fn organisation(&self, id: OrganisationId) -> StoreResult<Option<Organisation>> {
+        Ok(self.organisations.get(&id).cloned())
+    }
+
+    fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>> {
+        Ok(self
+            .organisations
+            .values()
+            .find(|o| o.ods_code.as_ref() == Some(code))
+            .cloned())
+    }
+
+    fn organisations(&self) -> StoreResult<Vec<Organisation>> {
+        let mut all: Vec<Organisation> = self.organisations.values().cloned().collect();
+        all.sort_by_key(|o| o.id);
+        Ok(all)
+    }
+
+    fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        Ok(self.users.get(&id).cloned())
+    }
+
+    fn user_by_email(&self, email: &NhsEmail) -> StoreResult<Option<User>> {
+        Ok(self
+            .users_by_email
+            .get(email)
+            .and_then(|id| self.users.get(id))
+            .cloned())
+    }
+
+    fn is_organisation_member(
+        &self,
+        organisation: OrganisationId,
+        user: UserId,
+    ) -> StoreResult<bool> {
+        Ok(self.organisation_members.contains(&(organisation, user)))
+    }
+
+    fn organisations_of(&self, user: UserId) -> StoreResult<Vec<OrganisationId>> {
+        Ok(with_first(&self.organisations_by_user, user, MIN_ORG, MAX_ORG).collect())
+    }
+
+    fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        Ok(self.workspaces.get(&id).cloned())
+    }
+
+    fn active_workspace_named(
+        &self,
+        organisation: OrganisationId,
+        name_key: &str,
+    ) -> StoreResult<Option<Workspace>> {
+        Ok(with_first(
+            &self.workspaces_by_organisation,
+            organisation,
+            MIN_WS,
+            MAX_WS,
+        )
+        .filter_map(|id| self.workspaces.get(&id))
+        .find(|w| w.is_active() && w.name.key() == name_key)
+        .cloned())
+    }
+
+    fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>> {
+        Ok(with_first(
+            &self.workspaces_by_organisation,
+            organisation,
+            MIN_WS,
+            MAX_WS,
+        )
+        .filter_map(|id| self.workspaces.get(&id).cloned())
+        .collect())
+    }
+
+    fn personal_workspace(&self, id: WorkspaceId) -> StoreResult<Option<PersonalWorkspace>> {
+        Ok(self.personal.get(&id).cloned())
+    }
+
+    fn personal_workspace_of(
+        &self,
+        user: UserId,
+        organisation: OrganisationId,
+    ) -> StoreResult<Option<PersonalWorkspace>> {
+        Ok(self
+            .personal_by_owner
+            .get(&(user, organisation))
+            .and_then(|id| self.personal.get(id))
+            .cloned())
+    }
+
+    fn personal_workspaces_of(&self, user: UserId) -> StoreResult<Vec<PersonalWorkspace>> {
+        Ok(self
+            .personal_by_owner
+            .range((user, MIN_ORG)..=(user, MAX_ORG))
+            .filter_map(|(_, id)| self.personal.get(id).cloned())
+            .collect())
+    }
+
+    fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Membership>> {
+        Ok(self.memberships.get(&(workspace, user)).cloned())
+    }
+
+    fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
+        Ok(self
+            .memberships
+            .range((workspace, MIN_USER)..=(workspace, MAX_USER))
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>> {
+        Ok(with_first(&self.memberships_by_user, user, MIN_WS, MAX_WS)
+            .filter_map(|ws| self.memberships.get(&(ws, user)).cloned())
+            .collect())
+    }
+
+    fn invite(&self, id: InviteId) -> StoreResult<Option<Invite>> {
+        Ok(self.invites.get(&id).cloned())
+    }
+
+    fn pending_invites_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Invite>> {
+        Ok(with_first(
+            &self.invites_by_workspace,
+            workspace,
+            MIN_INVITE,
+            MAX_INVITE,
+        )
+        .filter_map(|id| self.invites.get(&id))
+        .filter(|i| i.status == InviteStatus::Pending)
+        .cloned()
+        .collect())
+    }
+
+    fn pending_invites_for(&self, email: &NhsEmail) -> StoreResult<Vec<Invite>> {
+        Ok(self
+            .invites_by_email
+            .range((email.clone(), MIN_INVITE)..=(email.clone(), MAX_INVITE))
+            .filter_map(|(_, id)| self.invites.get(id))
+            .filter(|i| i.status == InviteStatus::Pending)
+            .cloned()
+            .collect())
+    }
+
+    fn decline(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Decline>> {
+        Ok(self.declines.get(&(workspace, user)).cloned())
+    }
+
+    fn conversations_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Conversation>> {
+        Ok(with_first(
+            &self.conversations_by_workspace,
+            workspace,
+            MIN_CONV,
+            MAX_CONV,
+        )
+        .filter_map(|id| self.conversations.get(&id).cloned())
+        .collect())
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(self.events.len());
+        Ok(self
+            .events
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn last_event_seq(&self) -> StoreResult<u64> {
+        Ok(self.events.last().map_or(0, |e| e.seq))
+    }
+}
+
+/// A write transaction: changes go straight into the state, each with a note of how to
+/// undo it; dropping the transaction without committing replays the notes backwards.
+struct MemoryTx<'a> {
+    state: &'a mut State,
+    undo: Vec<Undo>,
+    events_len: usize,
+    committed: bool,
+}
+
+impl Drop for MemoryTx<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            while let Some(step) = self.undo.pop() {
+                self.state.undo(step);
+            }
+            self.state.events.truncate(self.events_len);
+        }
+    }
+}
+
+impl WriteTx for MemoryTx<'_> {
+    fn reader(&self) -> &dyn ReadTx {
+        &*self.state
+    }
+
+    fn put_organisation(&mut self, organisation: &Organisation) -> StoreResult<()> {
+        let old = self
+            .state
+            .set_organisation(organisation.id, Some(organisation.clone()));
+        self.undo.push(Undo::Organisation(organisation.id, old));
+        Ok(())
+    }
+
+    fn put_user(&mut self, user: &User) -> StoreResult<()> {
+        let old = self.state.set_user(user.id, Some(user.clone()));
+        self.undo.push(Undo::User(user.id, old));
+        Ok(())
+    }
+
+    fn add_organisation_member(
+        &mut self,
+        organisation: OrganisationId,
+        user: UserId,
+        _joined_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        if self.state.organisation_members.insert((organisation, user)) {
+            self.state
+                .organisations_by_user
+                .insert((user, organisation));
+            self.undo.push(Undo::OrganisationMember(organisation, user));
+        }
+        Ok(())
+    }
+
+    fn put_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
+        let old = self
+            .state
+            .set_workspace(workspace.id, Some(workspace.clone()));
+        self.undo.push(Undo::Workspace(workspace.id, old));
+        Ok(())
+    }
+
+    fn put_personal_workspace(&mut self, workspace: &PersonalWorkspace) -> StoreResult<()> {
+        let old = self
+            .state
+            .set_personal(workspace.id, Some(workspace.clone()));
+        self.undo.push(Undo::Personal(workspace.id, old));
+        Ok(())
+    }
+
+    fn put_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+        let (workspace, user) = (membership.workspace, membership.user);
+        let old = self
+            .state
+            .set_membership(workspace, user, Some(membership.clone()));
+        self.undo.push(Undo::Membership(workspace, user, old));
+        Ok(())
+    }
+
+    fn delete_membership(&mut self, workspace: WorkspaceId, user: UserId) -> StoreResult<()> {
+        let old = self.state.set_membership(workspace, user, None);
+        self.undo.push(Undo::Membership(workspace, user, old));
+        Ok(())
+    }
+
+    fn put_invite(&mut self, invite: &Invite) -> StoreResult<()> {
+        let old = self.state.set_invite(invite.id, Some(invite.clone()));
+        self.undo.push(Undo::Invite(invite.id, old));
+        Ok(())
+    }
+
+    fn put_decline(&mut self, decline: &Decline) -> StoreResult<()> {
+        let (workspace, user) = (decline.workspace, decline.user);
+        let old = self
+            .state
+            .set_decline(workspace, user, Some(decline.clone()));
+        self.undo.push(Undo::Decline(workspace, user, old));
+        Ok(())
+    }
+
+    fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()> {
+        let old = self
+            .state
+            .set_conversation(conversation.id, Some(conversation.clone()));
+        self.undo.push(Undo::Conversation(conversation.id, old));
+        Ok(())
+    }
+
+    fn append_event(&mut self, event: NewEvent) -> StoreResult<Event> {
+        let seq = self.state.events.last().map_or(0, |e| e.seq) + 1;
+        let event = event.with_seq(seq);
+        self.state.events.push(event.clone());
+        Ok(event)
+    }
+}

@@ -1,0 +1,326 @@
+//! The plain data Carespace stores and returns: organisations, users, workspaces,
+//! memberships, invites, declines and conversation headers.
+//!
+//! Fields are public: the invariants live in the field types (validated newtypes, and
+//! [`MembershipState`], in which an unapproved admin cannot be written down). Storage
+//! backends build these values from rows; hosts read them and ship them as JSON.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::{
+    ConversationId, Description, InviteId, NhsEmail, OdsCode, OrganisationId, OrganisationName,
+    PersonName, Speciality, UserId, WorkspaceId, WorkspaceName,
+};
+
+/// The kind of an NHS organisation (R1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum OrganisationKind {
+    /// An NHS trust (the only kind whose members may create workspaces by default, R7).
+    NhsTrust,
+    /// A GP practice.
+    GpPractice,
+    /// A pharmacy.
+    Pharmacy,
+    /// Any other NHS body.
+    Other,
+}
+
+impl OrganisationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [OrganisationKind; 4] = [
+        Self::NhsTrust,
+        Self::GpPractice,
+        Self::Pharmacy,
+        Self::Other,
+    ];
+
+    /// A stable lower-case name, used by storage backends and bindings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NhsTrust => "nhs_trust",
+            Self::GpPractice => "gp_practice",
+            Self::Pharmacy => "pharmacy",
+            Self::Other => "other",
+        }
+    }
+
+    /// The inverse of [`OrganisationKind::as_str`].
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
+    }
+}
+
+impl fmt::Display for OrganisationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NhsTrust => "NHS trust",
+            Self::GpPractice => "GP practice",
+            Self::Pharmacy => "pharmacy",
+            Self::Other => "other NHS organisation",
+        })
+    }
+}
+
+/// An NHS organisation (R1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    /// Its id.
+    pub id: OrganisationId,
+    /// Its name.
+    pub name: OrganisationName,
+    /// Its kind.
+    pub kind: OrganisationKind,
+    /// Its ODS code, unique across organisations when present.
+    pub ods_code: Option<OdsCode>,
+    /// When it was registered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub registered_at: OffsetDateTime,
+}
+
+/// A person, identified by their NHS email (R2, R3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Their id.
+    pub id: UserId,
+    /// Their NHS email, unique across users.
+    pub email: NhsEmail,
+    /// Their display name.
+    pub name: PersonName,
+    /// When they registered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub registered_at: OffsetDateTime,
+}
+
+/// Whether a shared workspace is in use (R5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum WorkspaceStatus {
+    /// In use.
+    Active,
+    /// Its last member left (R21): kept with its conversations, closed to everyone.
+    Archived,
+}
+
+/// A shared team workspace inside one organisation (R5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    /// Its id.
+    pub id: WorkspaceId,
+    /// The organisation it belongs to.
+    pub organisation: OrganisationId,
+    /// Its name (R6), unique among the organisation's active workspaces.
+    pub name: WorkspaceName,
+    /// Its speciality (R10).
+    pub speciality: Speciality,
+    /// Its description.
+    pub description: Description,
+    /// Active or archived.
+    pub status: WorkspaceStatus,
+    /// Who created it (its first admin, R8).
+    pub created_by: UserId,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Workspace {
+    /// Whether the workspace is active.
+    pub fn is_active(&self) -> bool {
+        self.status == WorkspaceStatus::Active
+    }
+}
+
+/// A user's personal "My Workspace" in one organisation (R26).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalWorkspace {
+    /// Its id (in the same id space as shared workspaces).
+    pub id: WorkspaceId,
+    /// The organisation.
+    pub organisation: OrganisationId,
+    /// Its owner, the only person who can see it.
+    pub owner: UserId,
+    /// When it was made (when the owner joined the organisation).
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it was archived (R27), for ever.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub archived_at: Option<OffsetDateTime>,
+}
+
+impl PersonalWorkspace {
+    /// Its name, the same for everyone.
+    pub const NAME: &'static str = "My Workspace";
+
+    /// Whether it is still in use.
+    pub fn is_active(&self) -> bool {
+        self.archived_at.is_none()
+    }
+}
+
+/// A member's role in a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Runs the workspace.
+    Admin,
+    /// Everyone else.
+    Member,
+}
+
+/// A member's status in a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MemberStatus {
+    /// Asked to join and waiting for an approver (R14, R15).
+    Unapproved,
+    /// A full member who sees everything in the workspace (R30).
+    Approved,
+    /// Removed by an admin, restorable (R22).
+    Archived,
+}
+
+/// Where a membership stands. Role and status are one enum because they are not
+/// independent: admins are always approved, archived members are never admins (R22, R25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MembershipState {
+    /// An unapproved member (a pending join request).
+    Unapproved,
+    /// An approved member without the admin role.
+    Member,
+    /// An admin (always approved).
+    Admin,
+    /// An archived member.
+    Archived,
+}
+
+impl MembershipState {
+    /// The role: `Admin` for admins, `Member` for everyone else.
+    pub fn role(self) -> Role {
+        if self == Self::Admin {
+            Role::Admin
+        } else {
+            Role::Member
+        }
+    }
+
+    /// The status.
+    pub fn status(self) -> MemberStatus {
+        match self {
+            Self::Unapproved => MemberStatus::Unapproved,
+            Self::Member | Self::Admin => MemberStatus::Approved,
+            Self::Archived => MemberStatus::Archived,
+        }
+    }
+
+    /// Rebuilds a state from a role and a status, as a storage backend reads them.
+    /// `None` for combinations that cannot exist (an unapproved or archived admin).
+    pub fn from_parts(role: Role, status: MemberStatus) -> Option<Self> {
+        match (role, status) {
+            (Role::Member, MemberStatus::Unapproved) => Some(Self::Unapproved),
+            (Role::Member, MemberStatus::Approved) => Some(Self::Member),
+            (Role::Admin, MemberStatus::Approved) => Some(Self::Admin),
+            (Role::Member, MemberStatus::Archived) => Some(Self::Archived),
+            (Role::Admin, MemberStatus::Unapproved | MemberStatus::Archived) => None,
+        }
+    }
+
+    /// Unapproved or approved: someone who is in the workspace now.
+    pub fn is_current(self) -> bool {
+        !matches!(self, Self::Archived)
+    }
+
+    /// Approved (member or admin).
+    pub fn is_approved(self) -> bool {
+        matches!(self, Self::Member | Self::Admin)
+    }
+}
+
+/// One user's membership of one shared workspace (at most one per pair, R25).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// The member.
+    pub user: UserId,
+    /// Role and status together.
+    pub state: MembershipState,
+    /// When the membership began (request, invite, creation).
+    #[serde(with = "time::serde::rfc3339")]
+    pub joined_at: OffsetDateTime,
+    /// When its state last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Where an invite stands (R18–R20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InviteStatus {
+    /// Waiting for the invitee (until `expires_at`).
+    Pending,
+    /// Accepted by the invitee.
+    Accepted,
+    /// Revoked by an admin or its sender, or because its sender left or was archived,
+    /// or because the workspace was archived.
+    Revoked,
+    /// Replaced after its expiry by a new invite to the same address.
+    Expired,
+}
+
+/// An emailed offer to join a workspace (R18).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// Its id.
+    pub id: InviteId,
+    /// The workspace it offers.
+    pub workspace: WorkspaceId,
+    /// Who it is addressed to.
+    pub email: NhsEmail,
+    /// Who sent it (or last refreshed it).
+    pub invited_by: UserId,
+    /// When it was first sent.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it stops being acceptable.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Its status; a `Pending` invite past `expires_at` is expired in effect.
+    pub status: InviteStatus,
+    /// When it was accepted, revoked or replaced.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    /// Who accepted or revoked it.
+    pub resolved_by: Option<UserId>,
+}
+
+impl Invite {
+    /// Whether it can still be accepted at `now`.
+    pub fn is_pending_at(&self, now: OffsetDateTime) -> bool {
+        self.status == InviteStatus::Pending && now < self.expires_at
+    }
+}
+
+/// A declined join request, remembered for the re-request cool-down (R17).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decline {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// The declined requester.
+    pub user: UserId,
+    /// When the latest request was declined.
+    #[serde(with = "time::serde::rfc3339")]
+    pub declined_at: OffsetDateTime,
+}
+
+/// The header of a patient-communication thread (R29). The host stores the messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Its id.
+    pub id: ConversationId,
+    /// The workspace (shared or personal) it belongs to, for ever.
+    pub workspace: WorkspaceId,
+    /// Who started it.
+    pub started_by: UserId,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+}

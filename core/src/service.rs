@@ -1,0 +1,1029 @@
+//! [`Carespace`]: the service facade. Each command loads what its rule needs, asks the
+//! rule, and writes the plan and its events in one transaction (the imperative shell).
+
+use std::sync::Arc;
+
+use crate::permission::{Action, Standing, permits};
+use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
+use crate::store::{ReadTx, Store, WriteTx};
+use crate::views::{
+    DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
+    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+};
+use crate::{
+    Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NewEvent,
+    NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind, OrganisationName,
+    PersonName, PersonalWorkspace, Policy, Speciality, SystemClock, User, UserId, WorkspaceId,
+    WorkspaceName,
+};
+
+/// The Carespace service: every command and query of SPEC.md over one [`Store`].
+///
+/// It is `Send + Sync` and cheap to share behind an `Arc`. Every command names the acting
+/// user, runs as one atomic transaction, and either changes state and appends its events
+/// (R32) or returns a typed [`Error`] and changes nothing (R35).
+///
+/// ```
+/// use carespace::{Carespace, MemoryStore, NewWorkspace, OrganisationKind, Speciality};
+///
+/// let service = Carespace::new(MemoryStore::new());
+/// let trust = service.register_organisation("East London NHS Foundation Trust".parse()?, OrganisationKind::NhsTrust, None)?;
+/// let alice = service.register_user("alice.smith@nhs.net".parse()?, "Alice Smith".parse()?)?;
+/// service.join_organisation(alice.id, trust.id)?;
+/// let created = service.create_workspace(alice.id, trust.id, NewWorkspace {
+///     name: "Maternity - Ward 2".parse()?,
+///     speciality: Speciality::from_code(501)?,
+///     description: "Midwives and obstetricians on Ward 2".parse()?,
+/// })?;
+/// assert!(created.warnings.is_empty());
+/// assert_eq!(service.signature(created.workspace.id)?, "Maternity - Ward 2\nEast London NHS Foundation Trust");
+/// # Ok::<(), carespace::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Carespace {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    policy: Policy,
+}
+
+impl std::fmt::Debug for Carespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Carespace")
+            .field("clock", &self.clock)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The most events [`Carespace::events_since`] returns at once.
+pub const MAX_EVENT_PAGE: usize = 10_000;
+
+impl Carespace {
+    /// A service over `store`, with the system clock and the default [`Policy`].
+    pub fn new(store: impl Store + 'static) -> Self {
+        Self::from_arc(Arc::new(store))
+    }
+
+    /// A service over a shared store (bindings pick the backend at run time).
+    pub fn from_arc(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+            policy: Policy::default(),
+        }
+    }
+
+    /// The same service with another clock (R36).
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The same service with another policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            now: self.clock.now(),
+            policy: &self.policy,
+        }
+    }
+
+    /// Runs `f` in one write transaction and returns its output.
+    fn write<T>(
+        &self,
+        mut f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let ctx = self.ctx();
+        let mut out = None;
+        self.store.write(&mut |tx| {
+            out = Some(f(tx, ctx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(missing_output)
+    }
+
+    /// Runs `f` in one read transaction and returns its output.
+    fn read<T>(
+        &self,
+        mut f: impl FnMut(&dyn ReadTx, Ctx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let ctx = self.ctx();
+        let mut out = None;
+        self.store.read(&mut |tx| {
+            out = Some(f(tx, ctx)?);
+            Ok(())
+        })?;
+        out.ok_or_else(missing_output)
+    }
+
+    // ----- Organisations and users -----------------------------------------------------
+
+    /// Registers an organisation (R1). Done by the host application, so its event has no
+    /// actor. Fails if the ODS code is taken.
+    pub fn register_organisation(
+        &self,
+        name: OrganisationName,
+        kind: OrganisationKind,
+        ods_code: Option<OdsCode>,
+    ) -> Result<Organisation, Error> {
+        self.write(|tx, ctx| {
+            if let Some(code) = &ods_code
+                && tx.reader().organisation_by_ods(code)?.is_some()
+            {
+                return Err(Error::OdsCodeTaken {
+                    code: code.to_string(),
+                });
+            }
+            let organisation = Organisation {
+                id: OrganisationId::new_v7(ctx.now),
+                name: name.clone(),
+                kind,
+                ods_code: ods_code.clone(),
+                registered_at: ctx.now,
+            };
+            let mut plan = Plan::default();
+            plan.changes
+                .push(Change::Organisation(organisation.clone()));
+            plan.events.push(crate::EventKind::OrganisationRegistered {
+                organisation: organisation.id,
+            });
+            apply(tx, ctx, None, plan)?;
+            Ok(organisation)
+        })
+    }
+
+    /// Registers a user (R2, R3). Fails if the email is taken.
+    pub fn register_user(&self, email: NhsEmail, name: PersonName) -> Result<User, Error> {
+        self.write(|tx, ctx| {
+            if tx.reader().user_by_email(&email)?.is_some() {
+                return Err(Error::EmailTaken {
+                    email: email.clone(),
+                });
+            }
+            let user = User {
+                id: UserId::new_v7(ctx.now),
+                email: email.clone(),
+                name: name.clone(),
+                registered_at: ctx.now,
+            };
+            let mut plan = Plan::default();
+            plan.changes.push(Change::User(user.clone()));
+            plan.events.push(crate::EventKind::UserRegistered {
+                user: user.id,
+                email: email.clone(),
+            });
+            apply(tx, ctx, Some(user.id), plan)?;
+            Ok(user)
+        })
+    }
+
+    /// Joins an organisation (R4), which gives the user a My Workspace there (R26).
+    /// Joining twice is a no-op; either way the user's My Workspace there is returned.
+    pub fn join_organisation(
+        &self,
+        actor: UserId,
+        organisation: OrganisationId,
+    ) -> Result<PersonalWorkspace, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let org = load_organisation(r, organisation)?;
+            let actor = load_actor(r, actor, org.id)?;
+            match rules::join_organisation(ctx, &actor, org.id) {
+                Some((plan, personal)) => {
+                    apply(tx, ctx, Some(actor.user.id), plan)?;
+                    Ok(personal)
+                }
+                None => actor
+                    .personal
+                    .clone()
+                    .ok_or_else(|| not_found(Entity::Workspace, "My Workspace")),
+            }
+        })
+    }
+
+    /// An organisation by id.
+    pub fn organisation(&self, id: OrganisationId) -> Result<Organisation, Error> {
+        self.read(|r, _| load_organisation(r, id))
+    }
+
+    /// A user by id.
+    pub fn user(&self, id: UserId) -> Result<User, Error> {
+        self.read(|r, _| load_user(r, id))
+    }
+
+    /// A user by email, if registered.
+    pub fn user_by_email(&self, email: &NhsEmail) -> Result<Option<User>, Error> {
+        self.read(|r, _| Ok(r.user_by_email(email)?))
+    }
+
+    // ----- Workspaces ---------------------------------------------------------------------
+
+    /// Creates a custom workspace (R5–R8, R13, R27): the creator becomes its admin and
+    /// their My Workspace in the organisation is archived. Warnings flag broad names.
+    pub fn create_workspace(
+        &self,
+        actor: UserId,
+        organisation: OrganisationId,
+        new: NewWorkspace,
+    ) -> Result<WorkspaceOutcome, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let org = load_organisation(r, organisation)?;
+            let actor = load_actor(r, actor, org.id)?;
+            let taken = r.active_workspace_named(org.id, &new.name.key())?;
+            let warnings = rules::name_warnings(&new.name, &org);
+            let (plan, workspace, _) =
+                rules::create_workspace(ctx, &actor, &org, taken.as_ref(), new.clone(), false)?;
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(WorkspaceOutcome {
+                workspace,
+                warnings,
+            })
+        })
+    }
+
+    /// Joins the example workspace of a speciality (R9): creates it with the joiner as
+    /// admin, or, if it exists already (someone joined it first), requests to join it.
+    pub fn join_example(
+        &self,
+        actor: UserId,
+        organisation: OrganisationId,
+        speciality: Speciality,
+    ) -> Result<Joined, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let org = load_organisation(r, organisation)?;
+            let actor = load_actor(r, actor, org.id)?;
+            let name = WorkspaceName::parse(speciality.name())?;
+            if let Some(existing) = r.active_workspace_named(org.id, &name.key())? {
+                let shared = load_shared_parts(r, existing, org.clone())?;
+                return request_in(tx, ctx, &shared, &actor);
+            }
+            if !actor.in_organisation {
+                return Err(not_in_organisation(&actor, &org));
+            }
+            let new = NewWorkspace {
+                name,
+                speciality,
+                description: Description::default(),
+            };
+            let (plan, workspace, membership) =
+                rules::create_workspace(ctx, &actor, &org, None, new, true)?;
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(Joined {
+                outcome: JoinOutcome::Created,
+                workspace,
+                membership,
+            })
+        })
+    }
+
+    /// Discovery (R11): the organisation's active workspaces with member counts and
+    /// admins, plus the example workspaces (R9), filtered and sorted by name. Only
+    /// members of the organisation may look.
+    pub fn discover(
+        &self,
+        actor: UserId,
+        organisation: OrganisationId,
+        filter: &DiscoveryFilter,
+    ) -> Result<Vec<DiscoveryEntry>, Error> {
+        self.read(|r, _| {
+            let org = load_organisation(r, organisation)?;
+            let actor = load_actor(r, actor, org.id)?;
+            if !actor.in_organisation {
+                return Err(not_in_organisation(&actor, &org));
+            }
+            let fragment = filter.name_contains.as_deref().map(|f| {
+                f.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase()
+            });
+            let name_matches = |name: &str| {
+                fragment
+                    .as_deref()
+                    .is_none_or(|f| name.to_lowercase().contains(f))
+            };
+            let speciality_matches =
+                |s: Speciality| filter.speciality.is_none_or(|wanted| wanted == s);
+            let active: Vec<_> = r
+                .workspaces_of(org.id)?
+                .into_iter()
+                .filter(|w| w.is_active())
+                .collect();
+            let taken: std::collections::HashSet<String> =
+                active.iter().map(|w| w.name.key()).collect();
+            let mut entries = Vec::new();
+            for workspace in active {
+                if !name_matches(workspace.name.as_str())
+                    || !speciality_matches(workspace.speciality)
+                {
+                    continue;
+                }
+                let members = r.memberships_of_workspace(workspace.id)?;
+                if let Some(colleague) = filter.colleague
+                    && !members
+                        .iter()
+                        .any(|m| m.user == colleague && m.state.is_approved())
+                {
+                    continue;
+                }
+                let member_count = members.iter().filter(|m| m.state.is_current()).count();
+                let mut admins = Vec::new();
+                for m in members
+                    .iter()
+                    .filter(|m| m.state == crate::MembershipState::Admin)
+                {
+                    admins.push(Person::from(&load_user(r, m.user)?));
+                }
+                admins.sort_by_key(|a| a.name.as_str().to_lowercase());
+                entries.push(DiscoveryEntry::Workspace {
+                    workspace,
+                    member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
+                    admins,
+                });
+            }
+            if filter.colleague.is_none() {
+                entries.extend(
+                    Speciality::all()
+                        .filter(|s| !taken.contains(&s.name().to_lowercase()))
+                        .filter(|s| name_matches(s.name()) && speciality_matches(*s))
+                        .map(|speciality| DiscoveryEntry::Example { speciality }),
+                );
+            }
+            entries.sort_by_cached_key(|e| (e.name().to_lowercase(), e.member_count() == 0));
+            Ok(entries)
+        })
+    }
+
+    /// A workspace's signature for patient messages (R12): its name, then its
+    /// organisation's name, on two lines.
+    pub fn signature(&self, workspace: WorkspaceId) -> Result<String, Error> {
+        self.read(|r, _| {
+            let ws = r
+                .workspace(workspace)?
+                .ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+            let org = load_organisation(r, ws.organisation)?;
+            Ok(format!("{}\n{}", ws.name, org.name))
+        })
+    }
+
+    /// The generic-name warnings a name would get in an organisation (R13), for a UI to
+    /// show before creating or renaming.
+    pub fn name_warnings(
+        &self,
+        organisation: OrganisationId,
+        name: &WorkspaceName,
+    ) -> Result<Vec<NameWarning>, Error> {
+        self.read(|r, _| {
+            Ok(rules::name_warnings(
+                name,
+                &load_organisation(r, organisation)?,
+            ))
+        })
+    }
+
+    /// Changes a workspace's name, speciality or description (R24); admins only. A new
+    /// name is checked as on creation (R6, R13).
+    pub fn update_settings(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        change: SettingsChange,
+    ) -> Result<WorkspaceOutcome, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let (shared, actor) =
+                load_shared_for(r, ctx, workspace, actor, Action::ChangeSettings)?;
+            let taken = match &change.name {
+                Some(name) => r.active_workspace_named(shared.organisation.id, &name.key())?,
+                None => None,
+            };
+            let (plan, workspace, warnings) =
+                rules::update_settings(ctx, &shared, &actor, change.clone(), taken.as_ref())?;
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(WorkspaceOutcome {
+                workspace,
+                warnings,
+            })
+        })
+    }
+
+    // ----- Membership ---------------------------------------------------------------------
+
+    /// Requests to join (R14). Already a member: a no-op. A pending invite for the
+    /// requester's email: accepted instead (R19). Declined recently: refused (R17).
+    pub fn request_to_join(&self, actor: UserId, workspace: WorkspaceId) -> Result<Joined, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, Action::RequestToJoin)?;
+            request_in(tx, ctx, &shared, &actor)
+        })
+    }
+
+    /// Approves a join request (R16); approvers only. Approving an approved member is a no-op.
+    pub fn approve(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> Result<Membership, Error> {
+        self.member_command(actor, workspace, user, Action::Approve, rules::approve)
+    }
+
+    /// Declines a join request (R17); approvers only. The requester may ask again after
+    /// the policy's cool-down.
+    pub fn decline(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> Result<(), Error> {
+        self.member_command(
+            actor,
+            workspace,
+            user,
+            Action::Decline,
+            |ctx, shared, actor, target| {
+                rules::decline(ctx, shared, actor, target).map(|plan| (plan, ()))
+            },
+        )
+    }
+
+    /// Archives a member (R22); admins only, and never an admin.
+    pub fn archive_member(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> Result<Membership, Error> {
+        self.member_command(
+            actor,
+            workspace,
+            user,
+            Action::ArchiveMember,
+            rules::archive_member,
+        )
+    }
+
+    /// Unarchives a member, who becomes an approved member again (R22); admins only.
+    pub fn unarchive_member(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> Result<Membership, Error> {
+        self.member_command(
+            actor,
+            workspace,
+            user,
+            Action::UnarchiveMember,
+            rules::unarchive_member,
+        )
+    }
+
+    /// Promotes an approved member to admin (R23); admins only.
+    pub fn promote(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> Result<Membership, Error> {
+        self.member_command(actor, workspace, user, Action::Promote, rules::promote)
+    }
+
+    /// Demotes an admin to member (R23), never the last admin; admins only.
+    pub fn demote(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+    ) -> Result<Membership, Error> {
+        self.member_command(actor, workspace, user, Action::Demote, rules::demote)
+    }
+
+    /// A command by `actor` on `user`'s membership of `workspace`.
+    fn member_command<T>(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+        action: Action,
+        rule: impl Fn(Ctx<'_>, &Shared, &Actor, &User) -> Result<(Plan, T), Error>,
+    ) -> Result<T, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, action)?;
+            let target = load_user(r, user)?;
+            let (plan, out) = rule(ctx, &shared, &actor, &target)?;
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(out)
+        })
+    }
+
+    /// Leaves a workspace (R21). The last admin must promote someone first; the last
+    /// member's leaving archives the workspace.
+    pub fn leave(&self, actor: UserId, workspace: WorkspaceId) -> Result<Left, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, Action::Leave)?;
+            let (plan, workspace_archived) = rules::leave(ctx, &shared, &actor)?;
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(Left { workspace_archived })
+        })
+    }
+
+    // ----- Invites ------------------------------------------------------------------------
+
+    /// Invites an NHS email (R18); any approved member. A pending invite to the same
+    /// address is refreshed rather than duplicated.
+    pub fn invite(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        email: NhsEmail,
+    ) -> Result<Invite, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, Action::Invite)?;
+            let invitee = r.user_by_email(&email)?;
+            let (plan, invite) =
+                rules::invite(ctx, &shared, &actor, email.clone(), invitee.as_ref())?;
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(invite)
+        })
+    }
+
+    /// Accepts an invite (R19): only the addressee, before expiry, unless revoked. They
+    /// join the organisation if needed and become an approved member.
+    pub fn accept_invite(&self, actor: UserId, invite: InviteId) -> Result<Joined, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let found = r
+                .invite(invite)?
+                .ok_or_else(|| not_found(Entity::Invite, invite))?;
+            let shared = load_shared(r, found.workspace)?;
+            let actor = load_actor(r, actor, shared.organisation.id)?;
+            let (plan, membership) = rules::accept_invite(ctx, &shared, &actor, &found)?;
+            let outcome = if plan.events.is_empty() {
+                JoinOutcome::AlreadyMember
+            } else {
+                JoinOutcome::AcceptedInvite
+            };
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(Joined {
+                outcome,
+                workspace: shared.workspace.clone(),
+                membership,
+            })
+        })
+    }
+
+    /// Revokes a pending invite (R20): its sender or an admin.
+    pub fn revoke_invite(&self, actor: UserId, invite: InviteId) -> Result<Invite, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let found = r
+                .invite(invite)?
+                .ok_or_else(|| not_found(Entity::Invite, invite))?;
+            let shared = load_shared(r, found.workspace)?;
+            let actor = load_actor(r, actor, shared.organisation.id)?;
+            let (plan, revoked) = rules::revoke_invite(ctx, &shared, &actor, &found)?;
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(revoked)
+        })
+    }
+
+    /// The invites waiting for the actor's email, across workspaces (R19): pending and
+    /// not expired, oldest first.
+    pub fn invites_for_me(&self, actor: UserId) -> Result<Vec<Invite>, Error> {
+        self.read(|r, ctx| {
+            let user = load_user(r, actor)?;
+            let mut invites: Vec<Invite> = r
+                .pending_invites_for(&user.email)?
+                .into_iter()
+                .filter(|i| i.is_pending_at(ctx.now))
+                .collect();
+            invites.sort_by_key(|i| (i.created_at, i.id));
+            Ok(invites)
+        })
+    }
+
+    /// The pending invites of a workspace, for its approved members (R18, R20).
+    pub fn pending_invites(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<Invite>, Error> {
+        self.read(|r, ctx| {
+            let (shared, _) = load_shared_for(r, ctx, workspace, actor, Action::ViewMembers)?;
+            let mut invites: Vec<Invite> = shared
+                .invites
+                .into_iter()
+                .filter(|i| i.is_pending_at(ctx.now))
+                .collect();
+            invites.sort_by_key(|i| (i.created_at, i.id));
+            Ok(invites)
+        })
+    }
+
+    // ----- Conversations ------------------------------------------------------------------
+
+    /// Starts a conversation (R29): in a shared workspace by a current member (R15), or
+    /// in the actor's own active My Workspace (R28).
+    pub fn start_conversation(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+    ) -> Result<Conversation, Error> {
+        self.write(|tx, ctx| {
+            let r = tx.reader();
+            let actor = authorise_anywhere(r, ctx, workspace, actor, Action::StartConversation)?.1;
+            let (plan, conversation) = rules::start_conversation(ctx, workspace, &actor);
+            apply(tx, ctx, Some(actor.user.id), plan)?;
+            Ok(conversation)
+        })
+    }
+
+    /// The conversations of a workspace the actor may see (R28, R30): all of them for
+    /// approved members and the owner of a My Workspace, their own for unapproved
+    /// members; anyone else is refused. Oldest first.
+    pub fn conversations(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<Conversation>, Error> {
+        self.read(|r, ctx| {
+            let (all, actor) =
+                match authorise_anywhere(r, ctx, workspace, actor, Action::ViewAllConversations) {
+                    Ok((_, actor)) => (true, actor),
+                    Err(Error::Forbidden { .. }) => (
+                        false,
+                        authorise_anywhere(r, ctx, workspace, actor, Action::ViewOwnConversations)?
+                            .1,
+                    ),
+                    Err(other) => return Err(other),
+                };
+            let mut conversations: Vec<Conversation> = r
+                .conversations_of(workspace)?
+                .into_iter()
+                .filter(|c| all || c.started_by == actor.user.id)
+                .collect();
+            conversations.sort_by_key(|c| (c.started_at, c.id));
+            Ok(conversations)
+        })
+    }
+
+    // ----- Views --------------------------------------------------------------------------
+
+    /// The permission table's answer for the actor in a workspace (R34).
+    pub fn can(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        action: Action,
+    ) -> Result<bool, Error> {
+        self.read(
+            |r, ctx| match authorise_anywhere(r, ctx, workspace, actor, action) {
+                Ok(_) => Ok(true),
+                Err(Error::Forbidden { .. }) => Ok(false),
+                Err(other) => Err(other),
+            },
+        )
+    }
+
+    /// Where the actor stands towards a workspace, as the permission table sees it.
+    pub fn standing(&self, actor: UserId, workspace: WorkspaceId) -> Result<Standing, Error> {
+        self.read(|r, _| Ok(load_place(r, workspace, actor)?.standing()))
+    }
+
+    /// The members of a workspace (R15, R22): current and, apart, archived, each by name.
+    /// Approved members only.
+    pub fn members(&self, actor: UserId, workspace: WorkspaceId) -> Result<MemberList, Error> {
+        self.read(|r, ctx| {
+            let (shared, _) = load_shared_for(r, ctx, workspace, actor, Action::ViewMembers)?;
+            let mut list = MemberList::default();
+            for m in shared.members {
+                let member = Member {
+                    user: load_user(r, m.user)?,
+                    state: m.state,
+                    joined_at: m.joined_at,
+                };
+                if m.state.is_current() {
+                    list.current.push(member)
+                } else {
+                    list.archived.push(member)
+                }
+            }
+            for side in [&mut list.current, &mut list.archived] {
+                side.sort_by_cached_key(|m| (m.user.name.as_str().to_lowercase(), m.user.id));
+            }
+            Ok(list)
+        })
+    }
+
+    /// The switcher (R31): every shared workspace the actor is a current member of, with
+    /// role and status, and every My Workspace, archived or not; by organisation, then
+    /// My Workspace first, then by name.
+    pub fn my_workspaces(&self, actor: UserId) -> Result<Vec<SwitcherEntry>, Error> {
+        self.read(|r, _| {
+            let user = load_user(r, actor)?;
+            let mut entries = Vec::new();
+            for personal in r.personal_workspaces_of(user.id)? {
+                let organisation_name = load_organisation(r, personal.organisation)?.name;
+                entries.push(SwitcherEntry::Personal {
+                    organisation_name,
+                    workspace: personal,
+                });
+            }
+            for m in r
+                .memberships_of_user(user.id)?
+                .into_iter()
+                .filter(|m| m.state.is_current())
+            {
+                let workspace = r
+                    .workspace(m.workspace)?
+                    .ok_or_else(|| not_found(Entity::Workspace, m.workspace))?;
+                let organisation_name = load_organisation(r, workspace.organisation)?.name;
+                entries.push(SwitcherEntry::Shared {
+                    organisation_name,
+                    workspace,
+                    state: m.state,
+                });
+            }
+            entries.sort_by_cached_key(|e| {
+                let org = match e {
+                    SwitcherEntry::Shared {
+                        organisation_name, ..
+                    }
+                    | SwitcherEntry::Personal {
+                        organisation_name, ..
+                    } => organisation_name.key(),
+                };
+                (
+                    org,
+                    e.organisation(),
+                    matches!(e, SwitcherEntry::Shared { .. }),
+                    e.name().to_lowercase(),
+                    e.workspace_id(),
+                )
+            });
+            Ok(entries)
+        })
+    }
+
+    /// The join requests waiting for the actor, in every workspace where they may
+    /// approve (R33), oldest first.
+    pub fn pending_requests(&self, actor: UserId) -> Result<Vec<PendingRequest>, Error> {
+        self.read(|r, ctx| {
+            let user = load_user(r, actor)?;
+            let mut requests = Vec::new();
+            for m in r
+                .memberships_of_user(user.id)?
+                .into_iter()
+                .filter(|m| m.state.is_approved())
+            {
+                let shared = load_shared(r, m.workspace)?;
+                let actor = Actor {
+                    user: user.clone(),
+                    in_organisation: true,
+                    personal: None,
+                };
+                if shared.authorise(ctx, &actor, Action::Approve).is_err() {
+                    continue;
+                }
+                for pending in shared
+                    .members
+                    .iter()
+                    .filter(|p| p.state == crate::MembershipState::Unapproved)
+                {
+                    requests.push(PendingRequest {
+                        workspace: shared.workspace.id,
+                        workspace_name: shared.workspace.name.clone(),
+                        requester: Person::from(&load_user(r, pending.user)?),
+                        requested_at: pending.joined_at,
+                    });
+                }
+            }
+            requests.sort_by_key(|p| (p.requested_at, p.workspace, p.requester.id));
+            Ok(requests)
+        })
+    }
+
+    /// Up to `limit` events after the cursor `after` (0 for the start), in order (R32).
+    /// A host remembers the last `seq` it handled and passes it next time. `limit` is
+    /// capped at [`MAX_EVENT_PAGE`].
+    pub fn events_since(&self, after: u64, limit: usize) -> Result<Vec<Event>, Error> {
+        self.read(|r, _| Ok(r.events_after(after, limit.min(MAX_EVENT_PAGE))?))
+    }
+}
+
+/// Writes a plan's rows, then its events, stamped with the command's time and actor.
+fn apply(
+    tx: &mut dyn WriteTx,
+    ctx: Ctx<'_>,
+    actor: Option<UserId>,
+    plan: Plan,
+) -> Result<(), Error> {
+    for change in plan.changes {
+        match change {
+            Change::Organisation(o) => tx.put_organisation(&o)?,
+            Change::User(u) => tx.put_user(&u)?,
+            Change::OrganisationMember(o, u) => tx.add_organisation_member(o, u, ctx.now)?,
+            Change::Workspace(w) => tx.put_workspace(&w)?,
+            Change::Personal(p) => tx.put_personal_workspace(&p)?,
+            Change::Membership(m) => tx.put_membership(&m)?,
+            Change::RemoveMembership(w, u) => tx.delete_membership(w, u)?,
+            Change::Invite(i) => tx.put_invite(&i)?,
+            Change::Decline(d) => tx.put_decline(&d)?,
+            Change::Conversation(c) => tx.put_conversation(&c)?,
+        }
+    }
+    for kind in plan.events {
+        tx.append_event(NewEvent {
+            at: ctx.now,
+            actor,
+            kind,
+        })?;
+    }
+    Ok(())
+}
+
+/// The request-to-join path shared by [`Carespace::request_to_join`] and
+/// [`Carespace::join_example`].
+fn request_in(
+    tx: &mut dyn WriteTx,
+    ctx: Ctx<'_>,
+    shared: &Shared,
+    actor: &Actor,
+) -> Result<Joined, Error> {
+    let decline = tx.reader().decline(shared.workspace.id, actor.user.id)?;
+    let (plan, membership, outcome) = rules::request_to_join(ctx, shared, actor, decline.as_ref())?;
+    apply(tx, ctx, Some(actor.user.id), plan)?;
+    Ok(Joined {
+        outcome,
+        workspace: shared.workspace.clone(),
+        membership,
+    })
+}
+
+fn missing_output() -> Error {
+    Error::Storage(crate::StorageError::new(
+        crate::StorageErrorKind::Other,
+        "the store reported success without running the transaction",
+    ))
+}
+
+fn not_found(entity: Entity, id: impl ToString) -> Error {
+    Error::NotFound {
+        entity,
+        id: id.to_string(),
+    }
+}
+
+fn not_in_organisation(actor: &Actor, organisation: &Organisation) -> Error {
+    Error::NotInOrganisation {
+        actor: actor.user.name.to_string(),
+        organisation: organisation.name.to_string(),
+    }
+}
+
+fn load_organisation(r: &dyn ReadTx, id: OrganisationId) -> Result<Organisation, Error> {
+    r.organisation(id)?
+        .ok_or_else(|| not_found(Entity::Organisation, id))
+}
+
+fn load_user(r: &dyn ReadTx, id: UserId) -> Result<User, Error> {
+    r.user(id)?.ok_or_else(|| not_found(Entity::User, id))
+}
+
+fn load_actor(r: &dyn ReadTx, id: UserId, organisation: OrganisationId) -> Result<Actor, Error> {
+    let user = load_user(r, id)?;
+    let in_organisation = r.is_organisation_member(organisation, id)?;
+    let personal = r.personal_workspace_of(id, organisation)?;
+    Ok(Actor {
+        user,
+        in_organisation,
+        personal,
+    })
+}
+
+fn load_shared_parts(
+    r: &dyn ReadTx,
+    workspace: crate::Workspace,
+    organisation: Organisation,
+) -> Result<Shared, Error> {
+    let members = r.memberships_of_workspace(workspace.id)?;
+    let invites = r.pending_invites_of_workspace(workspace.id)?;
+    Ok(Shared {
+        workspace,
+        organisation,
+        members,
+        invites,
+    })
+}
+
+fn load_shared(r: &dyn ReadTx, id: WorkspaceId) -> Result<Shared, Error> {
+    let workspace = r
+        .workspace(id)?
+        .ok_or_else(|| not_found(Entity::Workspace, id))?;
+    let organisation = load_organisation(r, workspace.organisation)?;
+    load_shared_parts(r, workspace, organisation)
+}
+
+/// A workspace of either kind, with the actor seen from its organisation.
+enum Place {
+    Shared(Shared, Actor),
+    Personal(PersonalWorkspace, Actor),
+}
+
+impl Place {
+    fn standing(&self) -> Standing {
+        match self {
+            Self::Shared(shared, actor) => shared.standing(actor.user.id, actor.in_organisation),
+            Self::Personal(p, actor) => {
+                rules::personal_standing(p, actor.user.id, actor.in_organisation)
+            }
+        }
+    }
+}
+
+fn load_place(r: &dyn ReadTx, id: WorkspaceId, actor: UserId) -> Result<Place, Error> {
+    if let Some(workspace) = r.workspace(id)? {
+        let organisation = load_organisation(r, workspace.organisation)?;
+        let actor = load_actor(r, actor, organisation.id)?;
+        return Ok(Place::Shared(
+            load_shared_parts(r, workspace, organisation)?,
+            actor,
+        ));
+    }
+    let personal = r
+        .personal_workspace(id)?
+        .ok_or_else(|| not_found(Entity::Workspace, id))?;
+    let actor = load_actor(r, actor, personal.organisation)?;
+    Ok(Place::Personal(personal, actor))
+}
+
+/// Loads a workspace of either kind and checks `action` against the permission table.
+fn authorise_anywhere(
+    r: &dyn ReadTx,
+    ctx: Ctx<'_>,
+    id: WorkspaceId,
+    actor: UserId,
+    action: Action,
+) -> Result<(Place, Actor), Error> {
+    let place = load_place(r, id, actor)?;
+    let actor = match &place {
+        Place::Shared(shared, actor) => {
+            shared.authorise(ctx, actor, action)?;
+            actor.clone()
+        }
+        Place::Personal(personal, actor) => {
+            rules::authorise_personal(ctx, personal, actor, action)?;
+            actor.clone()
+        }
+    };
+    Ok((place, actor))
+}
+
+/// Loads a shared workspace for a command that only exists there; a My Workspace is
+/// refused by the permission table (R26) with the action named.
+fn load_shared_for(
+    r: &dyn ReadTx,
+    ctx: Ctx<'_>,
+    id: WorkspaceId,
+    actor: UserId,
+    action: Action,
+) -> Result<(Shared, Actor), Error> {
+    match load_place(r, id, actor)? {
+        Place::Shared(shared, actor) => Ok((shared, actor)),
+        Place::Personal(personal, actor) => {
+            let standing =
+                rules::personal_standing(&personal, actor.user.id, actor.in_organisation);
+            let target = crate::permission::Target {
+                personal: true,
+                active: personal.is_active(),
+            };
+            let denial = permits(standing, target, ctx.policy.approvers(), action)
+                .err()
+                .unwrap_or(crate::permission::Denial::PersonalWorkspace);
+            Err(rules::forbidden(
+                action,
+                denial,
+                &actor.user,
+                PersonalWorkspace::NAME,
+            ))
+        }
+    }
+}

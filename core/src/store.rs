@@ -1,0 +1,143 @@
+//! The storage trait: what a backend must provide so the service can run every command
+//! as one atomic transaction (R25, R32, R35).
+//!
+//! # Design
+//! [`Store`] is object-safe, so bindings can hold `Arc<dyn Store>` and pick a backend at
+//! run time. A transaction is a closure the backend runs against a [`WriteTx`] (or a
+//! [`ReadTx`]): the backend commits when the closure returns `Ok` and rolls back when it
+//! returns `Err`, so a failed command writes nothing. The closure is `FnMut` because a
+//! backend whose transactions can fail with a serialization conflict (PostgreSQL) may
+//! roll back and run it again; the closure touches nothing but the transaction, so a
+//! retry is safe.
+//!
+//! The row-level methods are deliberately plain (get, list, put) so that core, not the
+//! backend, holds every rule; a backend may also enforce constraints of its own as a
+//! second line of defence.
+
+use time::OffsetDateTime;
+
+use crate::{
+    Conversation, Decline, Error, Event, Invite, InviteId, Membership, NewEvent, NhsEmail, OdsCode,
+    Organisation, OrganisationId, PersonalWorkspace, StorageError, User, UserId, Workspace,
+    WorkspaceId,
+};
+
+/// The result of a row-level store method.
+pub type StoreResult<T> = Result<T, StorageError>;
+
+/// A storage backend.
+pub trait Store: Send + Sync {
+    /// Runs `f` in a read-only transaction that sees one consistent snapshot.
+    fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error>;
+
+    /// Runs `f` in a read-write transaction, committing if it returns `Ok` and rolling
+    /// back every change if it returns `Err` (or panics). Write transactions on one store
+    /// are serialized with respect to each other.
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error>;
+}
+
+/// Reads inside a transaction.
+pub trait ReadTx {
+    /// An organisation by id.
+    fn organisation(&self, id: OrganisationId) -> StoreResult<Option<Organisation>>;
+    /// An organisation by ODS code.
+    fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>>;
+    /// Every organisation.
+    fn organisations(&self) -> StoreResult<Vec<Organisation>>;
+
+    /// A user by id.
+    fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    /// A user by email.
+    fn user_by_email(&self, email: &NhsEmail) -> StoreResult<Option<User>>;
+
+    /// Whether the user belongs to the organisation (R4).
+    fn is_organisation_member(
+        &self,
+        organisation: OrganisationId,
+        user: UserId,
+    ) -> StoreResult<bool>;
+    /// The organisations a user belongs to.
+    fn organisations_of(&self, user: UserId) -> StoreResult<Vec<OrganisationId>>;
+
+    /// A shared workspace by id.
+    fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>>;
+    /// The active shared workspace of an organisation whose name key is `name_key` (R6).
+    fn active_workspace_named(
+        &self,
+        organisation: OrganisationId,
+        name_key: &str,
+    ) -> StoreResult<Option<Workspace>>;
+    /// Every shared workspace of an organisation, active and archived.
+    fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>>;
+
+    /// A My Workspace by id.
+    fn personal_workspace(&self, id: WorkspaceId) -> StoreResult<Option<PersonalWorkspace>>;
+    /// A user's My Workspace in an organisation.
+    fn personal_workspace_of(
+        &self,
+        user: UserId,
+        organisation: OrganisationId,
+    ) -> StoreResult<Option<PersonalWorkspace>>;
+    /// Every My Workspace of a user.
+    fn personal_workspaces_of(&self, user: UserId) -> StoreResult<Vec<PersonalWorkspace>>;
+
+    /// One user's membership of one workspace.
+    fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Membership>>;
+    /// Every membership of a workspace, archived ones included.
+    fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>>;
+    /// Every membership of a user, archived ones included.
+    fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>>;
+
+    /// An invite by id.
+    fn invite(&self, id: InviteId) -> StoreResult<Option<Invite>>;
+    /// The invites of a workspace whose status is `Pending` (some may be past expiry).
+    fn pending_invites_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Invite>>;
+    /// The invites addressed to an email whose status is `Pending`.
+    fn pending_invites_for(&self, email: &NhsEmail) -> StoreResult<Vec<Invite>>;
+
+    /// The latest declined request of a user to a workspace (R17).
+    fn decline(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Decline>>;
+
+    /// Every conversation of a workspace.
+    fn conversations_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Conversation>>;
+
+    /// Up to `limit` events with `seq > after`, in order.
+    fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>>;
+    /// The sequence number of the last event, 0 when there is none.
+    fn last_event_seq(&self) -> StoreResult<u64>;
+}
+
+/// Reads and writes inside a read-write transaction. `put_*` inserts or replaces the
+/// row with the same key. Reads see the transaction's own writes.
+pub trait WriteTx {
+    /// The transaction's reads.
+    fn reader(&self) -> &dyn ReadTx;
+
+    /// Inserts or replaces an organisation.
+    fn put_organisation(&mut self, organisation: &Organisation) -> StoreResult<()>;
+    /// Inserts or replaces a user.
+    fn put_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Records that a user belongs to an organisation.
+    fn add_organisation_member(
+        &mut self,
+        organisation: OrganisationId,
+        user: UserId,
+        joined_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+    /// Inserts or replaces a shared workspace.
+    fn put_workspace(&mut self, workspace: &Workspace) -> StoreResult<()>;
+    /// Inserts or replaces a My Workspace.
+    fn put_personal_workspace(&mut self, workspace: &PersonalWorkspace) -> StoreResult<()>;
+    /// Inserts or replaces a membership (keyed by workspace and user).
+    fn put_membership(&mut self, membership: &Membership) -> StoreResult<()>;
+    /// Deletes a membership (leave, decline).
+    fn delete_membership(&mut self, workspace: WorkspaceId, user: UserId) -> StoreResult<()>;
+    /// Inserts or replaces an invite.
+    fn put_invite(&mut self, invite: &Invite) -> StoreResult<()>;
+    /// Inserts or replaces a declined request (keyed by workspace and user).
+    fn put_decline(&mut self, decline: &Decline) -> StoreResult<()>;
+    /// Inserts a conversation header.
+    fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()>;
+    /// Appends an event with the next sequence number (last + 1) and returns it.
+    fn append_event(&mut self, event: NewEvent) -> StoreResult<Event>;
+}

@@ -1,0 +1,1 @@
+//! Runnable examples of Carespace live beside this file; see `quickstart.rs`.
