@@ -42,9 +42,7 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock showing `start` (converted to UTC).
     pub fn new(start: OffsetDateTime) -> Self {
-        Self {
-            now: Arc::new(Mutex::new(start.to_offset(time::UtcOffset::UTC))),
-        }
+        Self { now: Arc::new(Mutex::new(start.to_offset(time::UtcOffset::UTC))) }
     }
 
     /// Moves the clock by `by` (which may be negative).
@@ -55,8 +53,7 @@ impl ManualClock {
 
     /// Sets the clock to `at` (converted to UTC).
     pub fn set(&self, at: OffsetDateTime) {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner) =
-            at.to_offset(time::UtcOffset::UTC);
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = at.to_offset(time::UtcOffset::UTC);
     }
 }
 

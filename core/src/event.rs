@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    ConversationId, Description, InviteId, NhsEmail, OrganisationId, Role, Speciality, UserId,
-    WorkspaceId, WorkspaceName,
+    ConversationId, Description, InviteId, NhsEmail, OrganisationId, Role, Speciality, UserId, WorkspaceId,
+    WorkspaceName,
 };
 
 /// One entry of the event log.
@@ -237,11 +237,6 @@ pub struct NewEvent {
 impl NewEvent {
     /// The event with its sequence number.
     pub fn with_seq(self, seq: u64) -> Event {
-        Event {
-            seq,
-            at: self.at,
-            actor: self.actor,
-            kind: self.kind,
-        }
+        Event { seq, at: self.at, actor: self.actor, kind: self.kind }
     }
 }

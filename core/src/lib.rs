@@ -64,8 +64,8 @@ pub use event::{Event, EventKind, NewEvent};
 pub use ids::{ConversationId, InviteId, OrganisationId, UserId, WorkspaceId};
 pub use memory::MemoryStore;
 pub use model::{
-    Conversation, Decline, Invite, InviteStatus, MemberStatus, Membership, MembershipState,
-    Organisation, OrganisationKind, PersonalWorkspace, Role, User, Workspace, WorkspaceStatus,
+    Conversation, Decline, Invite, InviteStatus, MemberStatus, Membership, MembershipState, Organisation,
+    OrganisationKind, PersonalWorkspace, Role, User, Workspace, WorkspaceStatus,
 };
 pub use permission::{Action, Standing};
 pub use policy::{Approvers, Policy};
@@ -74,6 +74,6 @@ pub use speciality::{CATALOGUE, CATALOGUE_SOURCE, CATALOGUE_VERSION, Speciality,
 pub use store::{ReadTx, Store, WriteTx};
 pub use text::{Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{
-    DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
-    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning, NewWorkspace,
+    PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };

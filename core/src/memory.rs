@@ -8,9 +8,8 @@ use time::OffsetDateTime;
 
 use crate::store::{ReadTx, Store, StoreResult, WriteTx};
 use crate::{
-    Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus,
-    Membership, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User,
-    UserId, Workspace, WorkspaceId,
+    Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus, Membership, NewEvent,
+    NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User, UserId, Workspace, WorkspaceId,
 };
 
 /// A [`Store`] kept in memory: for tests, examples and hosts that persist elsewhere.
@@ -47,12 +46,7 @@ impl Store for MemoryStore {
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let events_len = state.events.len();
-        let mut tx = MemoryTx {
-            state: &mut state,
-            undo: Vec::new(),
-            events_len,
-            committed: false,
-        };
+        let mut tx = MemoryTx { state: &mut state, undo: Vec::new(), events_len, committed: false };
         let result = f(&mut tx);
         if result.is_ok() {
             tx.committed = true;
@@ -109,11 +103,7 @@ fn with_first<K: Ord + Copy, V: Ord + Copy>(
 }
 
 impl State {
-    fn set_organisation(
-        &mut self,
-        id: OrganisationId,
-        row: Option<Organisation>,
-    ) -> Option<Organisation> {
+    fn set_organisation(&mut self, id: OrganisationId, row: Option<Organisation>) -> Option<Organisation> {
         match row {
             Some(row) => self.organisations.insert(id, row),
             None => self.organisations.remove(&id),
@@ -141,33 +131,23 @@ impl State {
     fn set_workspace(&mut self, id: WorkspaceId, row: Option<Workspace>) -> Option<Workspace> {
         let old = match row {
             Some(row) => {
-                self.workspaces_by_organisation
-                    .insert((row.organisation, id));
+                self.workspaces_by_organisation.insert((row.organisation, id));
                 self.workspaces.insert(id, row)
             }
             None => self.workspaces.remove(&id),
         };
         if let Some(old) = &old
-            && self
-                .workspaces
-                .get(&id)
-                .is_none_or(|new| new.organisation != old.organisation)
+            && self.workspaces.get(&id).is_none_or(|new| new.organisation != old.organisation)
         {
-            self.workspaces_by_organisation
-                .remove(&(old.organisation, id));
+            self.workspaces_by_organisation.remove(&(old.organisation, id));
         }
         old
     }
 
-    fn set_personal(
-        &mut self,
-        id: WorkspaceId,
-        row: Option<PersonalWorkspace>,
-    ) -> Option<PersonalWorkspace> {
+    fn set_personal(&mut self, id: WorkspaceId, row: Option<PersonalWorkspace>) -> Option<PersonalWorkspace> {
         let old = match row {
             Some(row) => {
-                self.personal_by_owner
-                    .insert((row.owner, row.organisation), id);
+                self.personal_by_owner.insert((row.owner, row.organisation), id);
                 self.personal.insert(id, row)
             }
             None => self.personal.remove(&id),
@@ -178,19 +158,13 @@ impl State {
                 .get(&id)
                 .is_some_and(|new| (new.owner, new.organisation) == (old.owner, old.organisation));
             if !still {
-                self.personal_by_owner
-                    .remove(&(old.owner, old.organisation));
+                self.personal_by_owner.remove(&(old.owner, old.organisation));
             }
         }
         old
     }
 
-    fn set_membership(
-        &mut self,
-        workspace: WorkspaceId,
-        user: UserId,
-        row: Option<Membership>,
-    ) -> Option<Membership> {
+    fn set_membership(&mut self, workspace: WorkspaceId, user: UserId, row: Option<Membership>) -> Option<Membership> {
         match row {
             Some(row) => {
                 self.memberships_by_user.insert((user, workspace));
@@ -217,23 +191,14 @@ impl State {
         old
     }
 
-    fn set_decline(
-        &mut self,
-        workspace: WorkspaceId,
-        user: UserId,
-        row: Option<Decline>,
-    ) -> Option<Decline> {
+    fn set_decline(&mut self, workspace: WorkspaceId, user: UserId, row: Option<Decline>) -> Option<Decline> {
         match row {
             Some(row) => self.declines.insert((workspace, user), row),
             None => self.declines.remove(&(workspace, user)),
         }
     }
 
-    fn set_conversation(
-        &mut self,
-        id: ConversationId,
-        row: Option<Conversation>,
-    ) -> Option<Conversation> {
+    fn set_conversation(&mut self, id: ConversationId, row: Option<Conversation>) -> Option<Conversation> {
         let old = self.conversations.remove(&id);
         if let Some(old) = &old {
             self.conversations_by_workspace.remove(&(old.workspace, id));
@@ -255,9 +220,7 @@ impl State {
             }
             Undo::Workspace(id, row) => drop(self.set_workspace(id, row)),
             Undo::Personal(id, row) => drop(self.set_personal(id, row)),
-            Undo::Membership(workspace, user, row) => {
-                drop(self.set_membership(workspace, user, row))
-            }
+            Undo::Membership(workspace, user, row) => drop(self.set_membership(workspace, user, row)),
             Undo::Invite(id, row) => drop(self.set_invite(id, row)),
             Undo::Decline(workspace, user, row) => drop(self.set_decline(workspace, user, row)),
             Undo::Conversation(id, row) => drop(self.set_conversation(id, row)),
@@ -282,11 +245,7 @@ impl ReadTx for State {
     }
 
     fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>> {
-        Ok(self
-            .organisations
-            .values()
-            .find(|o| o.ods_code.as_ref() == Some(code))
-            .cloned())
+        Ok(self.organisations.values().find(|o| o.ods_code.as_ref() == Some(code)).cloned())
     }
 
     fn organisations(&self) -> StoreResult<Vec<Organisation>> {
@@ -300,18 +259,10 @@ impl ReadTx for State {
     }
 
     fn user_by_email(&self, email: &NhsEmail) -> StoreResult<Option<User>> {
-        Ok(self
-            .users_by_email
-            .get(email)
-            .and_then(|id| self.users.get(id))
-            .cloned())
+        Ok(self.users_by_email.get(email).and_then(|id| self.users.get(id)).cloned())
     }
 
-    fn is_organisation_member(
-        &self,
-        organisation: OrganisationId,
-        user: UserId,
-    ) -> StoreResult<bool> {
+    fn is_organisation_member(&self, organisation: OrganisationId, user: UserId) -> StoreResult<bool> {
         Ok(self.organisation_members.contains(&(organisation, user)))
     }
 
@@ -323,31 +274,17 @@ impl ReadTx for State {
         Ok(self.workspaces.get(&id).cloned())
     }
 
-    fn active_workspace_named(
-        &self,
-        organisation: OrganisationId,
-        name_key: &str,
-    ) -> StoreResult<Option<Workspace>> {
-        Ok(with_first(
-            &self.workspaces_by_organisation,
-            organisation,
-            MIN_WS,
-            MAX_WS,
-        )
-        .filter_map(|id| self.workspaces.get(&id))
-        .find(|w| w.is_active() && w.name.key() == name_key)
-        .cloned())
+    fn active_workspace_named(&self, organisation: OrganisationId, name_key: &str) -> StoreResult<Option<Workspace>> {
+        Ok(with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS)
+            .filter_map(|id| self.workspaces.get(&id))
+            .find(|w| w.is_active() && w.name.key() == name_key)
+            .cloned())
     }
 
     fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>> {
-        Ok(with_first(
-            &self.workspaces_by_organisation,
-            organisation,
-            MIN_WS,
-            MAX_WS,
-        )
-        .filter_map(|id| self.workspaces.get(&id).cloned())
-        .collect())
+        Ok(with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS)
+            .filter_map(|id| self.workspaces.get(&id).cloned())
+            .collect())
     }
 
     fn personal_workspace(&self, id: WorkspaceId) -> StoreResult<Option<PersonalWorkspace>> {
@@ -359,11 +296,7 @@ impl ReadTx for State {
         user: UserId,
         organisation: OrganisationId,
     ) -> StoreResult<Option<PersonalWorkspace>> {
-        Ok(self
-            .personal_by_owner
-            .get(&(user, organisation))
-            .and_then(|id| self.personal.get(id))
-            .cloned())
+        Ok(self.personal_by_owner.get(&(user, organisation)).and_then(|id| self.personal.get(id)).cloned())
     }
 
     fn personal_workspaces_of(&self, user: UserId) -> StoreResult<Vec<PersonalWorkspace>> {
@@ -379,11 +312,7 @@ impl ReadTx for State {
     }
 
     fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
-        Ok(self
-            .memberships
-            .range((workspace, MIN_USER)..=(workspace, MAX_USER))
-            .map(|(_, m)| m.clone())
-            .collect())
+        Ok(self.memberships.range((workspace, MIN_USER)..=(workspace, MAX_USER)).map(|(_, m)| m.clone()).collect())
     }
 
     fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>> {
@@ -397,16 +326,11 @@ impl ReadTx for State {
     }
 
     fn pending_invites_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Invite>> {
-        Ok(with_first(
-            &self.invites_by_workspace,
-            workspace,
-            MIN_INVITE,
-            MAX_INVITE,
-        )
-        .filter_map(|id| self.invites.get(&id))
-        .filter(|i| i.status == InviteStatus::Pending)
-        .cloned()
-        .collect())
+        Ok(with_first(&self.invites_by_workspace, workspace, MIN_INVITE, MAX_INVITE)
+            .filter_map(|id| self.invites.get(&id))
+            .filter(|i| i.status == InviteStatus::Pending)
+            .cloned()
+            .collect())
     }
 
     fn pending_invites_for(&self, email: &NhsEmail) -> StoreResult<Vec<Invite>> {
@@ -424,28 +348,14 @@ impl ReadTx for State {
     }
 
     fn conversations_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Conversation>> {
-        Ok(with_first(
-            &self.conversations_by_workspace,
-            workspace,
-            MIN_CONV,
-            MAX_CONV,
-        )
-        .filter_map(|id| self.conversations.get(&id).cloned())
-        .collect())
+        Ok(with_first(&self.conversations_by_workspace, workspace, MIN_CONV, MAX_CONV)
+            .filter_map(|id| self.conversations.get(&id).cloned())
+            .collect())
     }
 
     fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(self.events.len());
-        Ok(self
-            .events
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .take(limit)
-            .cloned()
-            .collect())
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(self.events.len());
+        Ok(self.events.get(start..).unwrap_or_default().iter().take(limit).cloned().collect())
     }
 
     fn last_event_seq(&self) -> StoreResult<u64> {
@@ -479,9 +389,7 @@ impl WriteTx for MemoryTx<'_> {
     }
 
     fn put_organisation(&mut self, organisation: &Organisation) -> StoreResult<()> {
-        let old = self
-            .state
-            .set_organisation(organisation.id, Some(organisation.clone()));
+        let old = self.state.set_organisation(organisation.id, Some(organisation.clone()));
         self.undo.push(Undo::Organisation(organisation.id, old));
         Ok(())
     }
@@ -499,35 +407,27 @@ impl WriteTx for MemoryTx<'_> {
         _joined_at: OffsetDateTime,
     ) -> StoreResult<()> {
         if self.state.organisation_members.insert((organisation, user)) {
-            self.state
-                .organisations_by_user
-                .insert((user, organisation));
+            self.state.organisations_by_user.insert((user, organisation));
             self.undo.push(Undo::OrganisationMember(organisation, user));
         }
         Ok(())
     }
 
     fn put_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
-        let old = self
-            .state
-            .set_workspace(workspace.id, Some(workspace.clone()));
+        let old = self.state.set_workspace(workspace.id, Some(workspace.clone()));
         self.undo.push(Undo::Workspace(workspace.id, old));
         Ok(())
     }
 
     fn put_personal_workspace(&mut self, workspace: &PersonalWorkspace) -> StoreResult<()> {
-        let old = self
-            .state
-            .set_personal(workspace.id, Some(workspace.clone()));
+        let old = self.state.set_personal(workspace.id, Some(workspace.clone()));
         self.undo.push(Undo::Personal(workspace.id, old));
         Ok(())
     }
 
     fn put_membership(&mut self, membership: &Membership) -> StoreResult<()> {
         let (workspace, user) = (membership.workspace, membership.user);
-        let old = self
-            .state
-            .set_membership(workspace, user, Some(membership.clone()));
+        let old = self.state.set_membership(workspace, user, Some(membership.clone()));
         self.undo.push(Undo::Membership(workspace, user, old));
         Ok(())
     }
@@ -546,17 +446,13 @@ impl WriteTx for MemoryTx<'_> {
 
     fn put_decline(&mut self, decline: &Decline) -> StoreResult<()> {
         let (workspace, user) = (decline.workspace, decline.user);
-        let old = self
-            .state
-            .set_decline(workspace, user, Some(decline.clone()));
+        let old = self.state.set_decline(workspace, user, Some(decline.clone()));
         self.undo.push(Undo::Decline(workspace, user, old));
         Ok(())
     }
 
     fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()> {
-        let old = self
-            .state
-            .set_conversation(conversation.id, Some(conversation.clone()));
+        let old = self.state.set_conversation(conversation.id, Some(conversation.clone()));
         self.undo.push(Undo::Conversation(conversation.id, old));
         Ok(())
     }

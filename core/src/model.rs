@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    ConversationId, Description, InviteId, NhsEmail, OdsCode, OrganisationId, OrganisationName,
-    PersonName, Speciality, UserId, WorkspaceId, WorkspaceName,
+    ConversationId, Description, InviteId, NhsEmail, OdsCode, OrganisationId, OrganisationName, PersonName, Speciality,
+    UserId, WorkspaceId, WorkspaceName,
 };
 
 /// The kind of an NHS organisation (R1).
@@ -30,12 +30,7 @@ pub enum OrganisationKind {
 
 impl OrganisationKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OrganisationKind; 4] = [
-        Self::NhsTrust,
-        Self::GpPractice,
-        Self::Pharmacy,
-        Self::Other,
-    ];
+    pub const ALL: [OrganisationKind; 4] = [Self::NhsTrust, Self::GpPractice, Self::Pharmacy, Self::Other];
 
     /// A stable lower-case name, used by storage backends and bindings.
     pub fn as_str(self) -> &'static str {
@@ -196,11 +191,7 @@ pub enum MembershipState {
 impl MembershipState {
     /// The role: `Admin` for admins, `Member` for everyone else.
     pub fn role(self) -> Role {
-        if self == Self::Admin {
-            Role::Admin
-        } else {
-            Role::Member
-        }
+        if self == Self::Admin { Role::Admin } else { Role::Member }
     }
 
     /// The status.

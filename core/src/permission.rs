@@ -201,12 +201,7 @@ impl fmt::Display for Denial {
 /// assert!(permits(Standing::Unapproved, ward, Approvers::Admins, Action::ViewAllConversations).is_err());
 /// assert!(permits(Standing::Member, ward, Approvers::ApprovedMembers, Action::Approve).is_ok());
 /// ```
-pub fn permits(
-    standing: Standing,
-    target: Target,
-    approvers: Approvers,
-    action: Action,
-) -> Result<(), Denial> {
+pub fn permits(standing: Standing, target: Target, approvers: Approvers, action: Action) -> Result<(), Denial> {
     use Action as A;
     use Standing as S;
 
@@ -214,9 +209,7 @@ pub fn permits(
         return match standing {
             S::Owner => match action {
                 A::ViewOwnConversations | A::ViewAllConversations => Ok(()),
-                A::StartConversation | A::CreatePersonalTemplate | A::CreatePersonalPatientList
-                    if target.active =>
-                {
+                A::StartConversation | A::CreatePersonalTemplate | A::CreatePersonalPatientList if target.active => {
                     Ok(())
                 }
                 A::StartConversation | A::CreatePersonalTemplate | A::CreatePersonalPatientList => {
@@ -258,12 +251,7 @@ pub fn permits(
             | A::RevokeOwnInvite => Ok(()),
             A::Approve | A::Decline if approver => Ok(()),
             A::Approve | A::Decline => Err(Denial::NotAnApprover),
-            A::RevokeAnyInvite
-            | A::ArchiveMember
-            | A::UnarchiveMember
-            | A::Promote
-            | A::Demote
-            | A::ChangeSettings
+            A::RevokeAnyInvite | A::ArchiveMember | A::UnarchiveMember | A::Promote | A::Demote | A::ChangeSettings
                 if standing == S::Admin =>
             {
                 Ok(())

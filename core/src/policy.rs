@@ -122,9 +122,8 @@ mod tests {
 
     #[test]
     fn negative_durations_are_clamped() {
-        let policy = Policy::default()
-            .with_invite_lifetime(Duration::days(-1))
-            .with_rerequest_cooldown(Duration::days(-1));
+        let policy =
+            Policy::default().with_invite_lifetime(Duration::days(-1)).with_rerequest_cooldown(Duration::days(-1));
         assert_eq!(policy.invite_lifetime(), Duration::ZERO);
         assert_eq!(policy.rerequest_cooldown(), Duration::ZERO);
     }

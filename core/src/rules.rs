@@ -10,9 +10,9 @@ use time::OffsetDateTime;
 use crate::permission::{Action, Denial, Standing, Target, permits};
 use crate::views::{JoinOutcome, NameWarning, NewWorkspace, SettingsChange};
 use crate::{
-    Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus,
-    Membership, MembershipState, NhsEmail, Organisation, OrganisationId, PersonalWorkspace, Policy,
-    Role, User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
+    Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus, Membership,
+    MembershipState, NhsEmail, Organisation, OrganisationId, PersonalWorkspace, Policy, Role, User, UserId, Workspace,
+    WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 
 /// The time and policy a command runs under.
@@ -75,20 +75,11 @@ pub(crate) struct Shared {
 
 /// A "Forbidden" error naming the actor, the action and the workspace (R34).
 pub(crate) fn forbidden(action: Action, denial: Denial, actor: &User, workspace: &str) -> Error {
-    Error::Forbidden {
-        action,
-        denial,
-        actor: actor.name.to_string(),
-        workspace: workspace.to_owned(),
-    }
+    Error::Forbidden { action, denial, actor: actor.name.to_string(), workspace: workspace.to_owned() }
 }
 
 /// Where someone stands towards a My Workspace.
-pub(crate) fn personal_standing(
-    workspace: &PersonalWorkspace,
-    user: UserId,
-    in_organisation: bool,
-) -> Standing {
+pub(crate) fn personal_standing(workspace: &PersonalWorkspace, user: UserId, in_organisation: bool) -> Standing {
     if workspace.owner == user {
         Standing::Owner
     } else if in_organisation {
@@ -106,10 +97,7 @@ pub(crate) fn authorise_personal(
     action: Action,
 ) -> Result<(), Error> {
     let standing = personal_standing(workspace, actor.user.id, actor.in_organisation);
-    let target = Target {
-        personal: true,
-        active: workspace.is_active(),
-    };
+    let target = Target { personal: true, active: workspace.is_active() };
     permits(standing, target, ctx.policy.approvers(), action)
         .map_err(|denial| forbidden(action, denial, &actor.user, PersonalWorkspace::NAME))
 }
@@ -135,19 +123,11 @@ impl Shared {
     }
 
     pub(crate) fn target(&self) -> Target {
-        Target {
-            personal: false,
-            active: self.workspace.is_active(),
-        }
+        Target { personal: false, active: self.workspace.is_active() }
     }
 
     /// Checks the permission table; `Forbidden` if it says no.
-    pub(crate) fn authorise(
-        &self,
-        ctx: Ctx<'_>,
-        actor: &Actor,
-        action: Action,
-    ) -> Result<(), Error> {
+    pub(crate) fn authorise(&self, ctx: Ctx<'_>, actor: &Actor, action: Action) -> Result<(), Error> {
         let standing = self.standing(actor.user.id, actor.in_organisation);
         permits(standing, self.target(), ctx.policy.approvers(), action)
             .map_err(|denial| forbidden(action, denial, &actor.user, self.workspace.name.as_str()))
@@ -158,10 +138,7 @@ impl Shared {
     }
 
     pub(crate) fn admins(&self) -> impl Iterator<Item = UserId> + '_ {
-        self.members
-            .iter()
-            .filter(|m| m.state == MembershipState::Admin)
-            .map(|m| m.user)
+        self.members.iter().filter(|m| m.state == MembershipState::Admin).map(|m| m.user)
     }
 
     /// Who may approve requests here under `policy` (R16).
@@ -187,13 +164,7 @@ impl Shared {
     }
 
     /// Revokes the pending invites `which` selects, recording who revoked them.
-    fn revoke_invites(
-        &self,
-        plan: &mut Plan,
-        ctx: Ctx<'_>,
-        by: UserId,
-        which: impl Fn(&Invite) -> bool,
-    ) {
+    fn revoke_invites(&self, plan: &mut Plan, ctx: Ctx<'_>, by: UserId, which: impl Fn(&Invite) -> bool) {
         for invite in self.invites.iter().filter(|i| which(i)) {
             plan.change(Change::Invite(Invite {
                 status: InviteStatus::Revoked,
@@ -210,27 +181,12 @@ impl Shared {
     }
 }
 
-fn membership(
-    workspace: WorkspaceId,
-    user: UserId,
-    state: MembershipState,
-    now: OffsetDateTime,
-) -> Membership {
-    Membership {
-        workspace,
-        user,
-        state,
-        joined_at: now,
-        updated_at: now,
-    }
+fn membership(workspace: WorkspaceId, user: UserId, state: MembershipState, now: OffsetDateTime) -> Membership {
+    Membership { workspace, user, state, joined_at: now, updated_at: now }
 }
 
 fn with_state(m: &Membership, state: MembershipState, now: OffsetDateTime) -> Membership {
-    Membership {
-        state,
-        updated_at: now,
-        ..m.clone()
-    }
+    Membership { state, updated_at: now, ..m.clone() }
 }
 
 fn user_name(user: &User) -> String {
@@ -238,18 +194,8 @@ fn user_name(user: &User) -> String {
 }
 
 /// A new My Workspace for `user` in `organisation` (R26).
-pub(crate) fn new_personal(
-    user: UserId,
-    organisation: OrganisationId,
-    now: OffsetDateTime,
-) -> PersonalWorkspace {
-    PersonalWorkspace {
-        id: WorkspaceId::new_v7(now),
-        organisation,
-        owner: user,
-        created_at: now,
-        archived_at: None,
-    }
+pub(crate) fn new_personal(user: UserId, organisation: OrganisationId, now: OffsetDateTime) -> PersonalWorkspace {
+    PersonalWorkspace { id: WorkspaceId::new_v7(now), organisation, owner: user, created_at: now, archived_at: None }
 }
 
 /// Joining an organisation (R4): membership plus a My Workspace (R26). `None` when the
@@ -266,11 +212,7 @@ pub(crate) fn join_organisation(
     let personal = new_personal(actor.user.id, organisation, ctx.now);
     plan.change(Change::OrganisationMember(organisation, actor.user.id));
     plan.change(Change::Personal(personal.clone()));
-    plan.event(EventKind::OrganisationJoined {
-        organisation,
-        user: actor.user.id,
-        my_workspace: personal.id,
-    });
+    plan.event(EventKind::OrganisationJoined { organisation, user: actor.user.id, my_workspace: personal.id });
     Some((plan, personal))
 }
 
@@ -286,15 +228,8 @@ fn enter_shared(plan: &mut Plan, ctx: Ctx<'_>, actor: &Actor, organisation: Orga
         None => actor.personal.clone(),
     };
     if let Some(personal) = personal.filter(PersonalWorkspace::is_active) {
-        plan.change(Change::Personal(PersonalWorkspace {
-            archived_at: Some(ctx.now),
-            ..personal.clone()
-        }));
-        plan.event(EventKind::MyWorkspaceArchived {
-            workspace: personal.id,
-            organisation,
-            user: actor.user.id,
-        });
+        plan.change(Change::Personal(PersonalWorkspace { archived_at: Some(ctx.now), ..personal.clone() }));
+        plan.event(EventKind::MyWorkspaceArchived { workspace: personal.id, organisation, user: actor.user.id });
     }
 }
 
@@ -333,9 +268,7 @@ pub(crate) fn name_warnings(name: &WorkspaceName, organisation: &Organisation) -
     if key == organisation.name.key() {
         vec![NameWarning::OrganisationName]
     } else if GENERIC_NAMES.contains(&key.as_str()) {
-        vec![NameWarning::TooGeneric {
-            name: name.to_string(),
-        }]
+        vec![NameWarning::TooGeneric { name: name.to_string() }]
     } else {
         Vec::new()
     }
@@ -358,20 +291,11 @@ pub(crate) fn create_workspace(
         });
     }
     if !ctx.policy.may_create_in(organisation.kind) {
-        let allowed: Vec<String> = ctx
-            .policy
-            .creator_kinds()
-            .iter()
-            .map(|k| format!("{k}s"))
-            .collect();
+        let allowed: Vec<String> = ctx.policy.creator_kinds().iter().map(|k| format!("{k}s")).collect();
         return Err(Error::CreationNotAllowed {
             organisation: organisation.name.to_string(),
             kind: organisation.kind,
-            allowed: if allowed.is_empty() {
-                "no organisations".to_owned()
-            } else {
-                allowed.join(" and ")
-            },
+            allowed: if allowed.is_empty() { "no organisations".to_owned() } else { allowed.join(" and ") },
         });
     }
     if taken.is_some() {
@@ -415,36 +339,19 @@ pub(crate) fn request_to_join(
 ) -> Result<(Plan, Membership, JoinOutcome), Error> {
     shared.authorise(ctx, actor, Action::RequestToJoin)?;
     if let Some(existing) = shared.membership(actor.user.id) {
-        return Ok((
-            Plan::default(),
-            existing.clone(),
-            JoinOutcome::AlreadyMember,
-        ));
+        return Ok((Plan::default(), existing.clone(), JoinOutcome::AlreadyMember));
     }
-    if let Some(invite) = shared
-        .invite_to(&actor.user.email)
-        .filter(|i| i.is_pending_at(ctx.now))
-    {
+    if let Some(invite) = shared.invite_to(&actor.user.email).filter(|i| i.is_pending_at(ctx.now)) {
         let (plan, membership) = accept_invite(ctx, shared, actor, invite)?;
         return Ok((plan, membership, JoinOutcome::AcceptedInvite));
     }
     if let Some(decline) = decline {
-        let until = decline
-            .declined_at
-            .saturating_add(ctx.policy.rerequest_cooldown());
+        let until = decline.declined_at.saturating_add(ctx.policy.rerequest_cooldown());
         if ctx.now < until {
-            return Err(Error::CoolDown {
-                workspace: shared.name(),
-                until,
-            });
+            return Err(Error::CoolDown { workspace: shared.name(), until });
         }
     }
-    let requested = membership(
-        shared.workspace.id,
-        actor.user.id,
-        MembershipState::Unapproved,
-        ctx.now,
-    );
+    let requested = membership(shared.workspace.id, actor.user.id, MembershipState::Unapproved, ctx.now);
     let mut plan = Plan::default();
     plan.change(Change::Membership(requested.clone()));
     plan.event(EventKind::JoinRequested {
@@ -469,27 +376,16 @@ pub(crate) fn approve(
         Some(m) if m.state == MembershipState::Unapproved => {
             let approved = with_state(m, MembershipState::Member, ctx.now);
             plan.change(Change::Membership(approved.clone()));
-            plan.event(EventKind::JoinApproved {
-                workspace: shared.workspace.id,
-                user: target.id,
-            });
+            plan.event(EventKind::JoinApproved { workspace: shared.workspace.id, user: target.id });
             Ok((plan, approved))
         }
         Some(m) if m.state.is_approved() => Ok((plan, m.clone())),
-        _ => Err(Error::NoPendingRequest {
-            user: user_name(target),
-            workspace: shared.name(),
-        }),
+        _ => Err(Error::NoPendingRequest { user: user_name(target), workspace: shared.name() }),
     }
 }
 
 /// Declining a join request (R17): the membership ends, the decline is remembered.
-pub(crate) fn decline(
-    ctx: Ctx<'_>,
-    shared: &Shared,
-    actor: &Actor,
-    target: &User,
-) -> Result<Plan, Error> {
+pub(crate) fn decline(ctx: Ctx<'_>, shared: &Shared, actor: &Actor, target: &User) -> Result<Plan, Error> {
     shared.authorise(ctx, actor, Action::Decline)?;
     match shared.state_of(target.id) {
         Some(MembershipState::Unapproved) => {
@@ -500,16 +396,10 @@ pub(crate) fn decline(
                 user: target.id,
                 declined_at: ctx.now,
             }));
-            plan.event(EventKind::JoinDeclined {
-                workspace: shared.workspace.id,
-                user: target.id,
-            });
+            plan.event(EventKind::JoinDeclined { workspace: shared.workspace.id, user: target.id });
             Ok(plan)
         }
-        _ => Err(Error::NoPendingRequest {
-            user: user_name(target),
-            workspace: shared.name(),
-        }),
+        _ => Err(Error::NoPendingRequest { user: user_name(target), workspace: shared.name() }),
     }
 }
 
@@ -526,27 +416,15 @@ pub(crate) fn invite(
     if let Some(state) = invitee.and_then(|u| shared.state_of(u.id)) {
         let who = email.to_string();
         return Err(if state.is_current() {
-            Error::AlreadyMember {
-                who,
-                workspace: shared.name(),
-            }
+            Error::AlreadyMember { who, workspace: shared.name() }
         } else {
-            Error::ArchivedMember {
-                who,
-                workspace: shared.name(),
-            }
+            Error::ArchivedMember { who, workspace: shared.name() }
         });
     }
     let expires_at = ctx.now.saturating_add(ctx.policy.invite_lifetime());
     let mut plan = Plan::default();
     let (invite, refreshed) = match shared.invite_to(&email) {
-        Some(pending) if pending.is_pending_at(ctx.now) => (
-            Invite {
-                expires_at,
-                ..pending.clone()
-            },
-            true,
-        ),
+        Some(pending) if pending.is_pending_at(ctx.now) => (Invite { expires_at, ..pending.clone() }, true),
         previous => {
             if let Some(expired) = previous {
                 plan.change(Change::Invite(Invite {
@@ -594,10 +472,7 @@ pub(crate) fn accept_invite(
     invite: &Invite,
 ) -> Result<(Plan, Membership), Error> {
     if invite.email != actor.user.email {
-        return Err(Error::InviteNotForYou {
-            invitee: invite.email.clone(),
-            actor: actor.user.email.clone(),
-        });
+        return Err(Error::InviteNotForYou { invitee: invite.email.clone(), actor: actor.user.email.clone() });
     }
     let current = shared.membership(actor.user.id);
     match invite.status {
@@ -606,54 +481,31 @@ pub(crate) fn accept_invite(
                 Some(m) if invite.resolved_by == Some(actor.user.id) && m.state.is_current() => {
                     Ok((Plan::default(), m.clone()))
                 }
-                _ => Err(Error::InviteAlreadyAccepted {
-                    workspace: shared.name(),
-                }),
+                _ => Err(Error::InviteAlreadyAccepted { workspace: shared.name() }),
             };
         }
         InviteStatus::Revoked => {
-            return Err(Error::InviteRevoked {
-                workspace: shared.name(),
-            });
+            return Err(Error::InviteRevoked { workspace: shared.name() });
         }
         InviteStatus::Expired => {
-            return Err(Error::InviteExpired {
-                workspace: shared.name(),
-                expired_at: invite.expires_at,
-            });
+            return Err(Error::InviteExpired { workspace: shared.name(), expired_at: invite.expires_at });
         }
         InviteStatus::Pending if ctx.now >= invite.expires_at => {
-            return Err(Error::InviteExpired {
-                workspace: shared.name(),
-                expired_at: invite.expires_at,
-            });
+            return Err(Error::InviteExpired { workspace: shared.name(), expired_at: invite.expires_at });
         }
         InviteStatus::Pending => {}
     }
     if !shared.workspace.is_active() {
-        return Err(forbidden(
-            Action::RequestToJoin,
-            Denial::WorkspaceArchived,
-            &actor.user,
-            &shared.name(),
-        ));
+        return Err(forbidden(Action::RequestToJoin, Denial::WorkspaceArchived, &actor.user, &shared.name()));
     }
     let mut plan = Plan::default();
     let joined = match current {
         Some(m) if m.state == MembershipState::Archived => {
-            return Err(Error::ArchivedMember {
-                who: actor.user.email.to_string(),
-                workspace: shared.name(),
-            });
+            return Err(Error::ArchivedMember { who: actor.user.email.to_string(), workspace: shared.name() });
         }
         Some(m) if m.state.is_approved() => m.clone(),
         Some(m) => with_state(m, MembershipState::Member, ctx.now),
-        None => membership(
-            shared.workspace.id,
-            actor.user.id,
-            MembershipState::Member,
-            ctx.now,
-        ),
+        None => membership(shared.workspace.id, actor.user.id, MembershipState::Member, ctx.now),
     };
     plan.change(Change::Membership(joined.clone()));
     plan.change(Change::Invite(Invite {
@@ -662,11 +514,7 @@ pub(crate) fn accept_invite(
         resolved_by: Some(actor.user.id),
         ..invite.clone()
     }));
-    plan.event(EventKind::InviteAccepted {
-        invite: invite.id,
-        workspace: shared.workspace.id,
-        user: actor.user.id,
-    });
+    plan.event(EventKind::InviteAccepted { invite: invite.id, workspace: shared.workspace.id, user: actor.user.id });
     enter_shared(&mut plan, ctx, actor, shared.organisation.id);
     Ok((plan, joined))
 }
@@ -678,25 +526,15 @@ pub(crate) fn revoke_invite(
     actor: &Actor,
     invite: &Invite,
 ) -> Result<(Plan, Invite), Error> {
-    let action = if invite.invited_by == actor.user.id {
-        Action::RevokeOwnInvite
-    } else {
-        Action::RevokeAnyInvite
-    };
+    let action = if invite.invited_by == actor.user.id { Action::RevokeOwnInvite } else { Action::RevokeAnyInvite };
     shared.authorise(ctx, actor, action)?;
     match invite.status {
         InviteStatus::Revoked => Ok((Plan::default(), invite.clone())),
-        InviteStatus::Accepted => Err(Error::InviteAlreadyAccepted {
-            workspace: shared.name(),
-        }),
-        InviteStatus::Expired => Err(Error::InviteExpired {
-            workspace: shared.name(),
-            expired_at: invite.expires_at,
-        }),
-        InviteStatus::Pending if ctx.now >= invite.expires_at => Err(Error::InviteExpired {
-            workspace: shared.name(),
-            expired_at: invite.expires_at,
-        }),
+        InviteStatus::Accepted => Err(Error::InviteAlreadyAccepted { workspace: shared.name() }),
+        InviteStatus::Expired => Err(Error::InviteExpired { workspace: shared.name(), expired_at: invite.expires_at }),
+        InviteStatus::Pending if ctx.now >= invite.expires_at => {
+            Err(Error::InviteExpired { workspace: shared.name(), expired_at: invite.expires_at })
+        }
         InviteStatus::Pending => {
             let mut plan = Plan::default();
             shared.revoke_invites(&mut plan, ctx, actor.user.id, |i| i.id == invite.id);
@@ -726,21 +564,13 @@ pub(crate) fn leave(ctx: Ctx<'_>, shared: &Shared, actor: &Actor) -> Result<(Pla
     }
     let mut plan = Plan::default();
     plan.change(Change::RemoveMembership(shared.workspace.id, me));
-    plan.event(EventKind::MemberLeft {
-        workspace: shared.workspace.id,
-        user: me,
-    });
+    plan.event(EventKind::MemberLeft { workspace: shared.workspace.id, user: me });
     let archive = others == 0;
     // The leaver's invites go (R21); when the workspace closes, every invite goes (R25).
     shared.revoke_invites(&mut plan, ctx, me, |i| archive || i.invited_by == me);
     if archive {
-        plan.change(Change::Workspace(Workspace {
-            status: WorkspaceStatus::Archived,
-            ..shared.workspace.clone()
-        }));
-        plan.event(EventKind::WorkspaceArchived {
-            workspace: shared.workspace.id,
-        });
+        plan.change(Change::Workspace(Workspace { status: WorkspaceStatus::Archived, ..shared.workspace.clone() }));
+        plan.event(EventKind::WorkspaceArchived { workspace: shared.workspace.id });
     }
     Ok((plan, archive))
 }
@@ -754,30 +584,19 @@ pub(crate) fn archive_member(
 ) -> Result<(Plan, Membership), Error> {
     shared.authorise(ctx, actor, Action::ArchiveMember)?;
     if target.id == actor.user.id {
-        return Err(Error::SelfTarget {
-            action: Action::ArchiveMember,
-            remedy: "leave the workspace instead",
-        });
+        return Err(Error::SelfTarget { action: Action::ArchiveMember, remedy: "leave the workspace instead" });
     }
     let mut plan = Plan::default();
     match shared.membership(target.id) {
-        None => Err(Error::NotAMember {
-            user: user_name(target),
-            workspace: shared.name(),
-            expected: "a member",
-        }),
-        Some(m) if m.state == MembershipState::Admin => Err(Error::AdminMustBeDemoted {
-            user: user_name(target),
-            workspace: shared.name(),
-        }),
+        None => Err(Error::NotAMember { user: user_name(target), workspace: shared.name(), expected: "a member" }),
+        Some(m) if m.state == MembershipState::Admin => {
+            Err(Error::AdminMustBeDemoted { user: user_name(target), workspace: shared.name() })
+        }
         Some(m) if m.state == MembershipState::Archived => Ok((plan, m.clone())),
         Some(m) => {
             let archived = with_state(m, MembershipState::Archived, ctx.now);
             plan.change(Change::Membership(archived.clone()));
-            plan.event(EventKind::MemberArchived {
-                workspace: shared.workspace.id,
-                user: target.id,
-            });
+            plan.event(EventKind::MemberArchived { workspace: shared.workspace.id, user: target.id });
             shared.revoke_invites(&mut plan, ctx, actor.user.id, |i| i.invited_by == target.id);
             Ok((plan, archived))
         }
@@ -797,18 +616,13 @@ pub(crate) fn unarchive_member(
         Some(m) if m.state == MembershipState::Archived => {
             let restored = with_state(m, MembershipState::Member, ctx.now);
             plan.change(Change::Membership(restored.clone()));
-            plan.event(EventKind::MemberUnarchived {
-                workspace: shared.workspace.id,
-                user: target.id,
-            });
+            plan.event(EventKind::MemberUnarchived { workspace: shared.workspace.id, user: target.id });
             Ok((plan, restored))
         }
         Some(m) if m.state.is_approved() => Ok((plan, m.clone())),
-        _ => Err(Error::NotAMember {
-            user: user_name(target),
-            workspace: shared.name(),
-            expected: "an archived member",
-        }),
+        _ => {
+            Err(Error::NotAMember { user: user_name(target), workspace: shared.name(), expected: "an archived member" })
+        }
     }
 }
 
@@ -825,11 +639,7 @@ pub(crate) fn promote(
         Some(m) if m.state == MembershipState::Member => {
             let promoted = with_state(m, MembershipState::Admin, ctx.now);
             plan.change(Change::Membership(promoted.clone()));
-            plan.event(EventKind::RoleChanged {
-                workspace: shared.workspace.id,
-                user: target.id,
-                role: Role::Admin,
-            });
+            plan.event(EventKind::RoleChanged { workspace: shared.workspace.id, user: target.id, role: Role::Admin });
             Ok((plan, promoted))
         }
         Some(m) if m.state == MembershipState::Admin => Ok((plan, m.clone())),
@@ -842,12 +652,7 @@ pub(crate) fn promote(
 }
 
 /// Demoting an admin (R23), never the last one. Demoting a member is a no-op.
-pub(crate) fn demote(
-    ctx: Ctx<'_>,
-    shared: &Shared,
-    actor: &Actor,
-    target: &User,
-) -> Result<(Plan, Membership), Error> {
+pub(crate) fn demote(ctx: Ctx<'_>, shared: &Shared, actor: &Actor, target: &User) -> Result<(Plan, Membership), Error> {
     shared.authorise(ctx, actor, Action::Demote)?;
     let mut plan = Plan::default();
     match shared.membership(target.id) {
@@ -861,19 +666,11 @@ pub(crate) fn demote(
             }
             let demoted = with_state(m, MembershipState::Member, ctx.now);
             plan.change(Change::Membership(demoted.clone()));
-            plan.event(EventKind::RoleChanged {
-                workspace: shared.workspace.id,
-                user: target.id,
-                role: Role::Member,
-            });
+            plan.event(EventKind::RoleChanged { workspace: shared.workspace.id, user: target.id, role: Role::Member });
             Ok((plan, demoted))
         }
         Some(m) if m.state == MembershipState::Member => Ok((plan, m.clone())),
-        _ => Err(Error::NotAMember {
-            user: user_name(target),
-            workspace: shared.name(),
-            expected: "an admin",
-        }),
+        _ => Err(Error::NotAMember { user: user_name(target), workspace: shared.name(), expected: "an admin" }),
     }
 }
 
@@ -901,47 +698,25 @@ pub(crate) fn update_settings(
     let updated = Workspace {
         name: name.clone().unwrap_or_else(|| old.name.clone()),
         speciality: speciality.unwrap_or(old.speciality),
-        description: description
-            .clone()
-            .unwrap_or_else(|| old.description.clone()),
+        description: description.clone().unwrap_or_else(|| old.description.clone()),
         ..old.clone()
     };
-    let warnings = name
-        .as_ref()
-        .map(|n| name_warnings(n, &shared.organisation))
-        .unwrap_or_default();
+    let warnings = name.as_ref().map(|n| name_warnings(n, &shared.organisation)).unwrap_or_default();
     let mut plan = Plan::default();
     if name.is_some() || speciality.is_some() || description.is_some() {
         plan.change(Change::Workspace(updated.clone()));
-        plan.event(EventKind::SettingsChanged {
-            workspace: old.id,
-            name,
-            speciality,
-            description,
-        });
+        plan.event(EventKind::SettingsChanged { workspace: old.id, name, speciality, description });
     }
     Ok((plan, updated, warnings))
 }
 
 /// Starting a conversation (R29): the permission check is the caller's, per kind of workspace.
-pub(crate) fn start_conversation(
-    ctx: Ctx<'_>,
-    workspace: WorkspaceId,
-    actor: &Actor,
-) -> (Plan, Conversation) {
-    let conversation = Conversation {
-        id: ConversationId::new_v7(ctx.now),
-        workspace,
-        started_by: actor.user.id,
-        started_at: ctx.now,
-    };
+pub(crate) fn start_conversation(ctx: Ctx<'_>, workspace: WorkspaceId, actor: &Actor) -> (Plan, Conversation) {
+    let conversation =
+        Conversation { id: ConversationId::new_v7(ctx.now), workspace, started_by: actor.user.id, started_at: ctx.now };
     let mut plan = Plan::default();
     plan.change(Change::Conversation(conversation.clone()));
-    plan.event(EventKind::ConversationStarted {
-        conversation: conversation.id,
-        workspace,
-        user: actor.user.id,
-    });
+    plan.event(EventKind::ConversationStarted { conversation: conversation.id, workspace, user: actor.user.id });
     (plan, conversation)
 }
 
@@ -984,93 +759,48 @@ mod tests {
             created_by: members[0].0.id,
             created_at: NOW,
         };
-        let members = members
-            .iter()
-            .map(|(u, s)| membership(workspace.id, u.id, *s, NOW))
-            .collect();
-        Shared {
-            workspace,
-            organisation: org.clone(),
-            members,
-            invites: Vec::new(),
-        }
+        let members = members.iter().map(|(u, s)| membership(workspace.id, u.id, *s, NOW)).collect();
+        Shared { workspace, organisation: org.clone(), members, invites: Vec::new() }
     }
 
     fn actor(user: &User) -> Actor {
-        Actor {
-            user: user.clone(),
-            in_organisation: true,
-            personal: None,
-        }
+        Actor { user: user.clone(), in_organisation: true, personal: None }
     }
 
     #[test]
     fn r21_last_admin_cannot_leave_while_others_remain_but_can_leave_alone() {
         let policy = Policy::default();
-        let ctx = Ctx {
-            now: NOW,
-            policy: &policy,
-        };
+        let ctx = Ctx { now: NOW, policy: &policy };
         let org = trust();
         let (alice, bob) = (user("Alice", "alice@nhs.net"), user("Bob", "bob@nhs.net"));
-        let shared = shared_with(
-            &org,
-            &[
-                (&alice, MembershipState::Admin),
-                (&bob, MembershipState::Unapproved),
-            ],
-        );
+        let shared = shared_with(&org, &[(&alice, MembershipState::Admin), (&bob, MembershipState::Unapproved)]);
         let err = leave(ctx, &shared, &actor(&alice)).unwrap_err();
         assert!(matches!(err, Error::LastAdmin { .. }), "{err}");
-        assert!(
-            err.to_string()
-                .starts_with("Alice is the last admin of “Maternity - Ward 2”; promote")
-        );
+        assert!(err.to_string().starts_with("Alice is the last admin of “Maternity - Ward 2”; promote"));
 
         let alone = shared_with(&org, &[(&alice, MembershipState::Admin)]);
         let (plan, archived) = leave(ctx, &alone, &actor(&alice)).unwrap();
         assert!(archived);
-        assert!(plan.events.contains(&EventKind::WorkspaceArchived {
-            workspace: alone.workspace.id
-        }));
+        assert!(plan.events.contains(&EventKind::WorkspaceArchived { workspace: alone.workspace.id }));
     }
 
     #[test]
     fn r23_last_admin_cannot_be_demoted() {
         let policy = Policy::default();
-        let ctx = Ctx {
-            now: NOW,
-            policy: &policy,
-        };
+        let ctx = Ctx { now: NOW, policy: &policy };
         let org = trust();
         let alice = user("Alice", "alice@nhs.net");
         let shared = shared_with(&org, &[(&alice, MembershipState::Admin)]);
-        assert!(matches!(
-            demote(ctx, &shared, &actor(&alice), &alice),
-            Err(Error::LastAdmin { .. })
-        ));
+        assert!(matches!(demote(ctx, &shared, &actor(&alice), &alice), Err(Error::LastAdmin { .. })));
     }
 
     #[test]
     fn r13_generic_names_warn() {
         let org = trust();
         let warn = |name: &str| name_warnings(&WorkspaceName::parse(name).unwrap(), &org);
-        assert_eq!(
-            warn("Staff"),
-            vec![NameWarning::TooGeneric {
-                name: "Staff".into()
-            }]
-        );
-        assert_eq!(
-            warn("  EVERYONE "),
-            vec![NameWarning::TooGeneric {
-                name: "EVERYONE".into()
-            }]
-        );
-        assert_eq!(
-            warn("east london nhs foundation trust"),
-            vec![NameWarning::OrganisationName]
-        );
+        assert_eq!(warn("Staff"), vec![NameWarning::TooGeneric { name: "Staff".into() }]);
+        assert_eq!(warn("  EVERYONE "), vec![NameWarning::TooGeneric { name: "EVERYONE".into() }]);
+        assert_eq!(warn("east london nhs foundation trust"), vec![NameWarning::OrganisationName]);
         assert!(warn("Maternity - Ward 2").is_empty());
         assert!(warn("Staff Nurses Ward 4").is_empty());
     }
@@ -1078,18 +808,11 @@ mod tests {
     #[test]
     fn r16_approvers_follow_the_policy() {
         let org = trust();
-        let (alice, bob, carol) = (
-            user("Alice", "alice@nhs.net"),
-            user("Bob", "bob@nhs.net"),
-            user("Carol", "carol@nhs.net"),
-        );
+        let (alice, bob, carol) =
+            (user("Alice", "alice@nhs.net"), user("Bob", "bob@nhs.net"), user("Carol", "carol@nhs.net"));
         let shared = shared_with(
             &org,
-            &[
-                (&alice, MembershipState::Admin),
-                (&bob, MembershipState::Member),
-                (&carol, MembershipState::Unapproved),
-            ],
+            &[(&alice, MembershipState::Admin), (&bob, MembershipState::Member), (&carol, MembershipState::Unapproved)],
         );
         assert_eq!(shared.approvers(&Policy::default()), vec![alice.id]);
         let everyone = Policy::default().with_approvers(crate::Approvers::ApprovedMembers);

@@ -7,14 +7,13 @@ use crate::permission::{Action, Standing, permits};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
 use crate::store::{ReadTx, Store, WriteTx};
 use crate::views::{
-    DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
-    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning, NewWorkspace,
+    PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
-    Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NewEvent,
-    NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind, OrganisationName,
-    PersonName, PersonalWorkspace, Policy, Speciality, SystemClock, User, UserId, WorkspaceId,
-    WorkspaceName,
+    Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NewEvent, NhsEmail, OdsCode,
+    Organisation, OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace, Policy,
+    Speciality, SystemClock, User, UserId, WorkspaceId, WorkspaceName,
 };
 
 /// The Carespace service: every command and query of SPEC.md over one [`Store`].
@@ -48,10 +47,7 @@ pub struct Carespace {
 
 impl std::fmt::Debug for Carespace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Carespace")
-            .field("clock", &self.clock)
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
+        f.debug_struct("Carespace").field("clock", &self.clock).field("policy", &self.policy).finish_non_exhaustive()
     }
 }
 
@@ -66,11 +62,7 @@ impl Carespace {
 
     /// A service over a shared store (bindings pick the backend at run time).
     pub fn from_arc(store: Arc<dyn Store>) -> Self {
-        Self {
-            store,
-            clock: Arc::new(SystemClock),
-            policy: Policy::default(),
-        }
+        Self { store, clock: Arc::new(SystemClock), policy: Policy::default() }
     }
 
     /// The same service with another clock (R36).
@@ -93,17 +85,11 @@ impl Carespace {
     }
 
     fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            now: self.clock.now(),
-            policy: &self.policy,
-        }
+        Ctx { now: self.clock.now(), policy: &self.policy }
     }
 
     /// Runs `f` in one write transaction and returns its output.
-    fn write<T>(
-        &self,
-        mut f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    fn write<T>(&self, mut f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let ctx = self.ctx();
         let mut out = None;
         self.store.write(&mut |tx| {
@@ -114,10 +100,7 @@ impl Carespace {
     }
 
     /// Runs `f` in one read transaction and returns its output.
-    fn read<T>(
-        &self,
-        mut f: impl FnMut(&dyn ReadTx, Ctx<'_>) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+    fn read<T>(&self, mut f: impl FnMut(&dyn ReadTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let ctx = self.ctx();
         let mut out = None;
         self.store.read(&mut |tx| {
@@ -141,9 +124,7 @@ impl Carespace {
             if let Some(code) = &ods_code
                 && tx.reader().organisation_by_ods(code)?.is_some()
             {
-                return Err(Error::OdsCodeTaken {
-                    code: code.to_string(),
-                });
+                return Err(Error::OdsCodeTaken { code: code.to_string() });
             }
             let organisation = Organisation {
                 id: OrganisationId::new_v7(ctx.now),
@@ -153,11 +134,8 @@ impl Carespace {
                 registered_at: ctx.now,
             };
             let mut plan = Plan::default();
-            plan.changes
-                .push(Change::Organisation(organisation.clone()));
-            plan.events.push(crate::EventKind::OrganisationRegistered {
-                organisation: organisation.id,
-            });
+            plan.changes.push(Change::Organisation(organisation.clone()));
+            plan.events.push(crate::EventKind::OrganisationRegistered { organisation: organisation.id });
             apply(tx, ctx, None, plan)?;
             Ok(organisation)
         })
@@ -167,22 +145,13 @@ impl Carespace {
     pub fn register_user(&self, email: NhsEmail, name: PersonName) -> Result<User, Error> {
         self.write(|tx, ctx| {
             if tx.reader().user_by_email(&email)?.is_some() {
-                return Err(Error::EmailTaken {
-                    email: email.clone(),
-                });
+                return Err(Error::EmailTaken { email: email.clone() });
             }
-            let user = User {
-                id: UserId::new_v7(ctx.now),
-                email: email.clone(),
-                name: name.clone(),
-                registered_at: ctx.now,
-            };
+            let user =
+                User { id: UserId::new_v7(ctx.now), email: email.clone(), name: name.clone(), registered_at: ctx.now };
             let mut plan = Plan::default();
             plan.changes.push(Change::User(user.clone()));
-            plan.events.push(crate::EventKind::UserRegistered {
-                user: user.id,
-                email: email.clone(),
-            });
+            plan.events.push(crate::EventKind::UserRegistered { user: user.id, email: email.clone() });
             apply(tx, ctx, Some(user.id), plan)?;
             Ok(user)
         })
@@ -190,11 +159,7 @@ impl Carespace {
 
     /// Joins an organisation (R4), which gives the user a My Workspace there (R26).
     /// Joining twice is a no-op; either way the user's My Workspace there is returned.
-    pub fn join_organisation(
-        &self,
-        actor: UserId,
-        organisation: OrganisationId,
-    ) -> Result<PersonalWorkspace, Error> {
+    pub fn join_organisation(&self, actor: UserId, organisation: OrganisationId) -> Result<PersonalWorkspace, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let org = load_organisation(r, organisation)?;
@@ -204,10 +169,7 @@ impl Carespace {
                     apply(tx, ctx, Some(actor.user.id), plan)?;
                     Ok(personal)
                 }
-                None => actor
-                    .personal
-                    .clone()
-                    .ok_or_else(|| not_found(Entity::Workspace, "My Workspace")),
+                None => actor.personal.clone().ok_or_else(|| not_found(Entity::Workspace, "My Workspace")),
             }
         })
     }
@@ -243,13 +205,9 @@ impl Carespace {
             let actor = load_actor(r, actor, org.id)?;
             let taken = r.active_workspace_named(org.id, &new.name.key())?;
             let warnings = rules::name_warnings(&new.name, &org);
-            let (plan, workspace, _) =
-                rules::create_workspace(ctx, &actor, &org, taken.as_ref(), new.clone(), false)?;
+            let (plan, workspace, _) = rules::create_workspace(ctx, &actor, &org, taken.as_ref(), new.clone(), false)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
-            Ok(WorkspaceOutcome {
-                workspace,
-                warnings,
-            })
+            Ok(WorkspaceOutcome { workspace, warnings })
         })
     }
 
@@ -273,19 +231,10 @@ impl Carespace {
             if !actor.in_organisation {
                 return Err(not_in_organisation(&actor, &org));
             }
-            let new = NewWorkspace {
-                name,
-                speciality,
-                description: Description::default(),
-            };
-            let (plan, workspace, membership) =
-                rules::create_workspace(ctx, &actor, &org, None, new, true)?;
+            let new = NewWorkspace { name, speciality, description: Description::default() };
+            let (plan, workspace, membership) = rules::create_workspace(ctx, &actor, &org, None, new, true)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
-            Ok(Joined {
-                outcome: JoinOutcome::Created,
-                workspace,
-                membership,
-            })
+            Ok(Joined { outcome: JoinOutcome::Created, workspace, membership })
         })
     }
 
@@ -304,47 +253,28 @@ impl Carespace {
             if !actor.in_organisation {
                 return Err(not_in_organisation(&actor, &org));
             }
-            let fragment = filter.name_contains.as_deref().map(|f| {
-                f.split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_lowercase()
-            });
-            let name_matches = |name: &str| {
-                fragment
-                    .as_deref()
-                    .is_none_or(|f| name.to_lowercase().contains(f))
-            };
-            let speciality_matches =
-                |s: Speciality| filter.speciality.is_none_or(|wanted| wanted == s);
-            let active: Vec<_> = r
-                .workspaces_of(org.id)?
-                .into_iter()
-                .filter(|w| w.is_active())
-                .collect();
-            let taken: std::collections::HashSet<String> =
-                active.iter().map(|w| w.name.key()).collect();
+            let fragment = filter
+                .name_contains
+                .as_deref()
+                .map(|f| f.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
+            let name_matches = |name: &str| fragment.as_deref().is_none_or(|f| name.to_lowercase().contains(f));
+            let speciality_matches = |s: Speciality| filter.speciality.is_none_or(|wanted| wanted == s);
+            let active: Vec<_> = r.workspaces_of(org.id)?.into_iter().filter(|w| w.is_active()).collect();
+            let taken: std::collections::HashSet<String> = active.iter().map(|w| w.name.key()).collect();
             let mut entries = Vec::new();
             for workspace in active {
-                if !name_matches(workspace.name.as_str())
-                    || !speciality_matches(workspace.speciality)
-                {
+                if !name_matches(workspace.name.as_str()) || !speciality_matches(workspace.speciality) {
                     continue;
                 }
                 let members = r.memberships_of_workspace(workspace.id)?;
                 if let Some(colleague) = filter.colleague
-                    && !members
-                        .iter()
-                        .any(|m| m.user == colleague && m.state.is_approved())
+                    && !members.iter().any(|m| m.user == colleague && m.state.is_approved())
                 {
                     continue;
                 }
                 let member_count = members.iter().filter(|m| m.state.is_current()).count();
                 let mut admins = Vec::new();
-                for m in members
-                    .iter()
-                    .filter(|m| m.state == crate::MembershipState::Admin)
-                {
+                for m in members.iter().filter(|m| m.state == crate::MembershipState::Admin) {
                     admins.push(Person::from(&load_user(r, m.user)?));
                 }
                 admins.sort_by_key(|a| a.name.as_str().to_lowercase());
@@ -371,9 +301,7 @@ impl Carespace {
     /// organisation's name, on two lines.
     pub fn signature(&self, workspace: WorkspaceId) -> Result<String, Error> {
         self.read(|r, _| {
-            let ws = r
-                .workspace(workspace)?
-                .ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+            let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
             let org = load_organisation(r, ws.organisation)?;
             Ok(format!("{}\n{}", ws.name, org.name))
         })
@@ -381,17 +309,8 @@ impl Carespace {
 
     /// The generic-name warnings a name would get in an organisation (R13), for a UI to
     /// show before creating or renaming.
-    pub fn name_warnings(
-        &self,
-        organisation: OrganisationId,
-        name: &WorkspaceName,
-    ) -> Result<Vec<NameWarning>, Error> {
-        self.read(|r, _| {
-            Ok(rules::name_warnings(
-                name,
-                &load_organisation(r, organisation)?,
-            ))
-        })
+    pub fn name_warnings(&self, organisation: OrganisationId, name: &WorkspaceName) -> Result<Vec<NameWarning>, Error> {
+        self.read(|r, _| Ok(rules::name_warnings(name, &load_organisation(r, organisation)?)))
     }
 
     /// Changes a workspace's name, speciality or description (R24); admins only. A new
@@ -404,8 +323,7 @@ impl Carespace {
     ) -> Result<WorkspaceOutcome, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) =
-                load_shared_for(r, ctx, workspace, actor, Action::ChangeSettings)?;
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::ChangeSettings)?;
             let taken = match &change.name {
                 Some(name) => r.active_workspace_named(shared.organisation.id, &name.key())?,
                 None => None,
@@ -413,10 +331,7 @@ impl Carespace {
             let (plan, workspace, warnings) =
                 rules::update_settings(ctx, &shared, &actor, change.clone(), taken.as_ref())?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
-            Ok(WorkspaceOutcome {
-                workspace,
-                warnings,
-            })
+            Ok(WorkspaceOutcome { workspace, warnings })
         })
     }
 
@@ -427,89 +342,41 @@ impl Carespace {
     pub fn request_to_join(&self, actor: UserId, workspace: WorkspaceId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, Action::RequestToJoin)?;
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::RequestToJoin)?;
             request_in(tx, ctx, &shared, &actor)
         })
     }
 
     /// Approves a join request (R16); approvers only. Approving an approved member is a no-op.
-    pub fn approve(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        user: UserId,
-    ) -> Result<Membership, Error> {
+    pub fn approve(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::Approve, rules::approve)
     }
 
     /// Declines a join request (R17); approvers only. The requester may ask again after
     /// the policy's cool-down.
-    pub fn decline(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        user: UserId,
-    ) -> Result<(), Error> {
-        self.member_command(
-            actor,
-            workspace,
-            user,
-            Action::Decline,
-            |ctx, shared, actor, target| {
-                rules::decline(ctx, shared, actor, target).map(|plan| (plan, ()))
-            },
-        )
+    pub fn decline(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<(), Error> {
+        self.member_command(actor, workspace, user, Action::Decline, |ctx, shared, actor, target| {
+            rules::decline(ctx, shared, actor, target).map(|plan| (plan, ()))
+        })
     }
 
     /// Archives a member (R22); admins only, and never an admin.
-    pub fn archive_member(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        user: UserId,
-    ) -> Result<Membership, Error> {
-        self.member_command(
-            actor,
-            workspace,
-            user,
-            Action::ArchiveMember,
-            rules::archive_member,
-        )
+    pub fn archive_member(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
+        self.member_command(actor, workspace, user, Action::ArchiveMember, rules::archive_member)
     }
 
     /// Unarchives a member, who becomes an approved member again (R22); admins only.
-    pub fn unarchive_member(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        user: UserId,
-    ) -> Result<Membership, Error> {
-        self.member_command(
-            actor,
-            workspace,
-            user,
-            Action::UnarchiveMember,
-            rules::unarchive_member,
-        )
+    pub fn unarchive_member(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
+        self.member_command(actor, workspace, user, Action::UnarchiveMember, rules::unarchive_member)
     }
 
     /// Promotes an approved member to admin (R23); admins only.
-    pub fn promote(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        user: UserId,
-    ) -> Result<Membership, Error> {
+    pub fn promote(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::Promote, rules::promote)
     }
 
     /// Demotes an admin to member (R23), never the last admin; admins only.
-    pub fn demote(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        user: UserId,
-    ) -> Result<Membership, Error> {
+    pub fn demote(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::Demote, rules::demote)
     }
 
@@ -524,7 +391,7 @@ impl Carespace {
     ) -> Result<T, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, action)?;
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, action)?;
             let target = load_user(r, user)?;
             let (plan, out) = rule(ctx, &shared, &actor, &target)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
@@ -537,7 +404,7 @@ impl Carespace {
     pub fn leave(&self, actor: UserId, workspace: WorkspaceId) -> Result<Left, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, Action::Leave)?;
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Leave)?;
             let (plan, workspace_archived) = rules::leave(ctx, &shared, &actor)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(Left { workspace_archived })
@@ -548,18 +415,12 @@ impl Carespace {
 
     /// Invites an NHS email (R18); any approved member. A pending invite to the same
     /// address is refreshed rather than duplicated.
-    pub fn invite(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        email: NhsEmail,
-    ) -> Result<Invite, Error> {
+    pub fn invite(&self, actor: UserId, workspace: WorkspaceId, email: NhsEmail) -> Result<Invite, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = load_shared_for(r, ctx, workspace, actor, Action::Invite)?;
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Invite)?;
             let invitee = r.user_by_email(&email)?;
-            let (plan, invite) =
-                rules::invite(ctx, &shared, &actor, email.clone(), invitee.as_ref())?;
+            let (plan, invite) = rules::invite(ctx, &shared, &actor, email.clone(), invitee.as_ref())?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(invite)
         })
@@ -570,23 +431,13 @@ impl Carespace {
     pub fn accept_invite(&self, actor: UserId, invite: InviteId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let found = r
-                .invite(invite)?
-                .ok_or_else(|| not_found(Entity::Invite, invite))?;
+            let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
             let shared = load_shared(r, found.workspace)?;
             let actor = load_actor(r, actor, shared.organisation.id)?;
             let (plan, membership) = rules::accept_invite(ctx, &shared, &actor, &found)?;
-            let outcome = if plan.events.is_empty() {
-                JoinOutcome::AlreadyMember
-            } else {
-                JoinOutcome::AcceptedInvite
-            };
+            let outcome = if plan.events.is_empty() { JoinOutcome::AlreadyMember } else { JoinOutcome::AcceptedInvite };
             apply(tx, ctx, Some(actor.user.id), plan)?;
-            Ok(Joined {
-                outcome,
-                workspace: shared.workspace.clone(),
-                membership,
-            })
+            Ok(Joined { outcome, workspace: shared.workspace.clone(), membership })
         })
     }
 
@@ -594,9 +445,7 @@ impl Carespace {
     pub fn revoke_invite(&self, actor: UserId, invite: InviteId) -> Result<Invite, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let found = r
-                .invite(invite)?
-                .ok_or_else(|| not_found(Entity::Invite, invite))?;
+            let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
             let shared = load_shared(r, found.workspace)?;
             let actor = load_actor(r, actor, shared.organisation.id)?;
             let (plan, revoked) = rules::revoke_invite(ctx, &shared, &actor, &found)?;
@@ -610,29 +459,18 @@ impl Carespace {
     pub fn invites_for_me(&self, actor: UserId) -> Result<Vec<Invite>, Error> {
         self.read(|r, ctx| {
             let user = load_user(r, actor)?;
-            let mut invites: Vec<Invite> = r
-                .pending_invites_for(&user.email)?
-                .into_iter()
-                .filter(|i| i.is_pending_at(ctx.now))
-                .collect();
+            let mut invites: Vec<Invite> =
+                r.pending_invites_for(&user.email)?.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
             invites.sort_by_key(|i| (i.created_at, i.id));
             Ok(invites)
         })
     }
 
     /// The pending invites of a workspace, for its approved members (R18, R20).
-    pub fn pending_invites(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-    ) -> Result<Vec<Invite>, Error> {
+    pub fn pending_invites(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Invite>, Error> {
         self.read(|r, ctx| {
-            let (shared, _) = load_shared_for(r, ctx, workspace, actor, Action::ViewMembers)?;
-            let mut invites: Vec<Invite> = shared
-                .invites
-                .into_iter()
-                .filter(|i| i.is_pending_at(ctx.now))
-                .collect();
+            let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers)?;
+            let mut invites: Vec<Invite> = shared.invites.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
             invites.sort_by_key(|i| (i.created_at, i.id));
             Ok(invites)
         })
@@ -642,11 +480,7 @@ impl Carespace {
 
     /// Starts a conversation (R29): in a shared workspace by a current member (R15), or
     /// in the actor's own active My Workspace (R28).
-    pub fn start_conversation(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-    ) -> Result<Conversation, Error> {
+    pub fn start_conversation(&self, actor: UserId, workspace: WorkspaceId) -> Result<Conversation, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let actor = authorise_anywhere(r, ctx, workspace, actor, Action::StartConversation)?.1;
@@ -659,27 +493,17 @@ impl Carespace {
     /// The conversations of a workspace the actor may see (R28, R30): all of them for
     /// approved members and the owner of a My Workspace, their own for unapproved
     /// members; anyone else is refused. Oldest first.
-    pub fn conversations(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-    ) -> Result<Vec<Conversation>, Error> {
+    pub fn conversations(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Conversation>, Error> {
         self.read(|r, ctx| {
-            let (all, actor) =
-                match authorise_anywhere(r, ctx, workspace, actor, Action::ViewAllConversations) {
-                    Ok((_, actor)) => (true, actor),
-                    Err(Error::Forbidden { .. }) => (
-                        false,
-                        authorise_anywhere(r, ctx, workspace, actor, Action::ViewOwnConversations)?
-                            .1,
-                    ),
-                    Err(other) => return Err(other),
-                };
-            let mut conversations: Vec<Conversation> = r
-                .conversations_of(workspace)?
-                .into_iter()
-                .filter(|c| all || c.started_by == actor.user.id)
-                .collect();
+            let (all, actor) = match authorise_anywhere(r, ctx, workspace, actor, Action::ViewAllConversations) {
+                Ok((_, actor)) => (true, actor),
+                Err(Error::Forbidden { .. }) => {
+                    (false, authorise_anywhere(r, ctx, workspace, actor, Action::ViewOwnConversations)?.1)
+                }
+                Err(other) => return Err(other),
+            };
+            let mut conversations: Vec<Conversation> =
+                r.conversations_of(workspace)?.into_iter().filter(|c| all || c.started_by == actor.user.id).collect();
             conversations.sort_by_key(|c| (c.started_at, c.id));
             Ok(conversations)
         })
@@ -688,19 +512,12 @@ impl Carespace {
     // ----- Views --------------------------------------------------------------------------
 
     /// The permission table's answer for the actor in a workspace (R34).
-    pub fn can(
-        &self,
-        actor: UserId,
-        workspace: WorkspaceId,
-        action: Action,
-    ) -> Result<bool, Error> {
-        self.read(
-            |r, ctx| match authorise_anywhere(r, ctx, workspace, actor, action) {
-                Ok(_) => Ok(true),
-                Err(Error::Forbidden { .. }) => Ok(false),
-                Err(other) => Err(other),
-            },
-        )
+    pub fn can(&self, actor: UserId, workspace: WorkspaceId, action: Action) -> Result<bool, Error> {
+        self.read(|r, ctx| match authorise_anywhere(r, ctx, workspace, actor, action) {
+            Ok(_) => Ok(true),
+            Err(Error::Forbidden { .. }) => Ok(false),
+            Err(other) => Err(other),
+        })
     }
 
     /// Where the actor stands towards a workspace, as the permission table sees it.
@@ -712,19 +529,11 @@ impl Carespace {
     /// Approved members only.
     pub fn members(&self, actor: UserId, workspace: WorkspaceId) -> Result<MemberList, Error> {
         self.read(|r, ctx| {
-            let (shared, _) = load_shared_for(r, ctx, workspace, actor, Action::ViewMembers)?;
+            let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers)?;
             let mut list = MemberList::default();
             for m in shared.members {
-                let member = Member {
-                    user: load_user(r, m.user)?,
-                    state: m.state,
-                    joined_at: m.joined_at,
-                };
-                if m.state.is_current() {
-                    list.current.push(member)
-                } else {
-                    list.archived.push(member)
-                }
+                let member = Member { user: load_user(r, m.user)?, state: m.state, joined_at: m.joined_at };
+                if m.state.is_current() { list.current.push(member) } else { list.archived.push(member) }
             }
             for side in [&mut list.current, &mut list.archived] {
                 side.sort_by_cached_key(|m| (m.user.name.as_str().to_lowercase(), m.user.id));
@@ -742,34 +551,17 @@ impl Carespace {
             let mut entries = Vec::new();
             for personal in r.personal_workspaces_of(user.id)? {
                 let organisation_name = load_organisation(r, personal.organisation)?.name;
-                entries.push(SwitcherEntry::Personal {
-                    organisation_name,
-                    workspace: personal,
-                });
+                entries.push(SwitcherEntry::Personal { organisation_name, workspace: personal });
             }
-            for m in r
-                .memberships_of_user(user.id)?
-                .into_iter()
-                .filter(|m| m.state.is_current())
-            {
-                let workspace = r
-                    .workspace(m.workspace)?
-                    .ok_or_else(|| not_found(Entity::Workspace, m.workspace))?;
+            for m in r.memberships_of_user(user.id)?.into_iter().filter(|m| m.state.is_current()) {
+                let workspace = r.workspace(m.workspace)?.ok_or_else(|| not_found(Entity::Workspace, m.workspace))?;
                 let organisation_name = load_organisation(r, workspace.organisation)?.name;
-                entries.push(SwitcherEntry::Shared {
-                    organisation_name,
-                    workspace,
-                    state: m.state,
-                });
+                entries.push(SwitcherEntry::Shared { organisation_name, workspace, state: m.state });
             }
             entries.sort_by_cached_key(|e| {
                 let org = match e {
-                    SwitcherEntry::Shared {
-                        organisation_name, ..
-                    }
-                    | SwitcherEntry::Personal {
-                        organisation_name, ..
-                    } => organisation_name.key(),
+                    SwitcherEntry::Shared { organisation_name, .. }
+                    | SwitcherEntry::Personal { organisation_name, .. } => organisation_name.key(),
                 };
                 (
                     org,
@@ -789,25 +581,13 @@ impl Carespace {
         self.read(|r, ctx| {
             let user = load_user(r, actor)?;
             let mut requests = Vec::new();
-            for m in r
-                .memberships_of_user(user.id)?
-                .into_iter()
-                .filter(|m| m.state.is_approved())
-            {
+            for m in r.memberships_of_user(user.id)?.into_iter().filter(|m| m.state.is_approved()) {
                 let shared = load_shared(r, m.workspace)?;
-                let actor = Actor {
-                    user: user.clone(),
-                    in_organisation: true,
-                    personal: None,
-                };
+                let actor = Actor { user: user.clone(), in_organisation: true, personal: None };
                 if shared.authorise(ctx, &actor, Action::Approve).is_err() {
                     continue;
                 }
-                for pending in shared
-                    .members
-                    .iter()
-                    .filter(|p| p.state == crate::MembershipState::Unapproved)
-                {
+                for pending in shared.members.iter().filter(|p| p.state == crate::MembershipState::Unapproved) {
                     requests.push(PendingRequest {
                         workspace: shared.workspace.id,
                         workspace_name: shared.workspace.name.clone(),
@@ -830,12 +610,7 @@ impl Carespace {
 }
 
 /// Writes a plan's rows, then its events, stamped with the command's time and actor.
-fn apply(
-    tx: &mut dyn WriteTx,
-    ctx: Ctx<'_>,
-    actor: Option<UserId>,
-    plan: Plan,
-) -> Result<(), Error> {
+fn apply(tx: &mut dyn WriteTx, ctx: Ctx<'_>, actor: Option<UserId>, plan: Plan) -> Result<(), Error> {
     for change in plan.changes {
         match change {
             Change::Organisation(o) => tx.put_organisation(&o)?,
@@ -851,31 +626,18 @@ fn apply(
         }
     }
     for kind in plan.events {
-        tx.append_event(NewEvent {
-            at: ctx.now,
-            actor,
-            kind,
-        })?;
+        tx.append_event(NewEvent { at: ctx.now, actor, kind })?;
     }
     Ok(())
 }
 
 /// The request-to-join path shared by [`Carespace::request_to_join`] and
 /// [`Carespace::join_example`].
-fn request_in(
-    tx: &mut dyn WriteTx,
-    ctx: Ctx<'_>,
-    shared: &Shared,
-    actor: &Actor,
-) -> Result<Joined, Error> {
+fn request_in(tx: &mut dyn WriteTx, ctx: Ctx<'_>, shared: &Shared, actor: &Actor) -> Result<Joined, Error> {
     let decline = tx.reader().decline(shared.workspace.id, actor.user.id)?;
     let (plan, membership, outcome) = rules::request_to_join(ctx, shared, actor, decline.as_ref())?;
     apply(tx, ctx, Some(actor.user.id), plan)?;
-    Ok(Joined {
-        outcome,
-        workspace: shared.workspace.clone(),
-        membership,
-    })
+    Ok(Joined { outcome, workspace: shared.workspace.clone(), membership })
 }
 
 fn missing_output() -> Error {
@@ -886,22 +648,15 @@ fn missing_output() -> Error {
 }
 
 fn not_found(entity: Entity, id: impl ToString) -> Error {
-    Error::NotFound {
-        entity,
-        id: id.to_string(),
-    }
+    Error::NotFound { entity, id: id.to_string() }
 }
 
 fn not_in_organisation(actor: &Actor, organisation: &Organisation) -> Error {
-    Error::NotInOrganisation {
-        actor: actor.user.name.to_string(),
-        organisation: organisation.name.to_string(),
-    }
+    Error::NotInOrganisation { actor: actor.user.name.to_string(), organisation: organisation.name.to_string() }
 }
 
 fn load_organisation(r: &dyn ReadTx, id: OrganisationId) -> Result<Organisation, Error> {
-    r.organisation(id)?
-        .ok_or_else(|| not_found(Entity::Organisation, id))
+    r.organisation(id)?.ok_or_else(|| not_found(Entity::Organisation, id))
 }
 
 fn load_user(r: &dyn ReadTx, id: UserId) -> Result<User, Error> {
@@ -912,32 +667,17 @@ fn load_actor(r: &dyn ReadTx, id: UserId, organisation: OrganisationId) -> Resul
     let user = load_user(r, id)?;
     let in_organisation = r.is_organisation_member(organisation, id)?;
     let personal = r.personal_workspace_of(id, organisation)?;
-    Ok(Actor {
-        user,
-        in_organisation,
-        personal,
-    })
+    Ok(Actor { user, in_organisation, personal })
 }
 
-fn load_shared_parts(
-    r: &dyn ReadTx,
-    workspace: crate::Workspace,
-    organisation: Organisation,
-) -> Result<Shared, Error> {
+fn load_shared_parts(r: &dyn ReadTx, workspace: crate::Workspace, organisation: Organisation) -> Result<Shared, Error> {
     let members = r.memberships_of_workspace(workspace.id)?;
     let invites = r.pending_invites_of_workspace(workspace.id)?;
-    Ok(Shared {
-        workspace,
-        organisation,
-        members,
-        invites,
-    })
+    Ok(Shared { workspace, organisation, members, invites })
 }
 
 fn load_shared(r: &dyn ReadTx, id: WorkspaceId) -> Result<Shared, Error> {
-    let workspace = r
-        .workspace(id)?
-        .ok_or_else(|| not_found(Entity::Workspace, id))?;
+    let workspace = r.workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
     let organisation = load_organisation(r, workspace.organisation)?;
     load_shared_parts(r, workspace, organisation)
 }
@@ -952,9 +692,7 @@ impl Place {
     fn standing(&self) -> Standing {
         match self {
             Self::Shared(shared, actor) => shared.standing(actor.user.id, actor.in_organisation),
-            Self::Personal(p, actor) => {
-                rules::personal_standing(p, actor.user.id, actor.in_organisation)
-            }
+            Self::Personal(p, actor) => rules::personal_standing(p, actor.user.id, actor.in_organisation),
         }
     }
 }
@@ -963,14 +701,9 @@ fn load_place(r: &dyn ReadTx, id: WorkspaceId, actor: UserId) -> Result<Place, E
     if let Some(workspace) = r.workspace(id)? {
         let organisation = load_organisation(r, workspace.organisation)?;
         let actor = load_actor(r, actor, organisation.id)?;
-        return Ok(Place::Shared(
-            load_shared_parts(r, workspace, organisation)?,
-            actor,
-        ));
+        return Ok(Place::Shared(load_shared_parts(r, workspace, organisation)?, actor));
     }
-    let personal = r
-        .personal_workspace(id)?
-        .ok_or_else(|| not_found(Entity::Workspace, id))?;
+    let personal = r.personal_workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
     let actor = load_actor(r, actor, personal.organisation)?;
     Ok(Place::Personal(personal, actor))
 }
@@ -997,9 +730,10 @@ fn authorise_anywhere(
     Ok((place, actor))
 }
 
-/// Loads a shared workspace for a command that only exists there; a My Workspace is
-/// refused by the permission table (R26) with the action named.
-fn load_shared_for(
+/// Loads a shared workspace for an action that only exists there and checks the
+/// permission table; a My Workspace is refused (R26) with the action named. The rules
+/// check again for themselves, so that they stay correct on their own.
+fn authorise_shared(
     r: &dyn ReadTx,
     ctx: Ctx<'_>,
     id: WorkspaceId,
@@ -1007,23 +741,17 @@ fn load_shared_for(
     action: Action,
 ) -> Result<(Shared, Actor), Error> {
     match load_place(r, id, actor)? {
-        Place::Shared(shared, actor) => Ok((shared, actor)),
+        Place::Shared(shared, actor) => {
+            shared.authorise(ctx, &actor, action)?;
+            Ok((shared, actor))
+        }
         Place::Personal(personal, actor) => {
-            let standing =
-                rules::personal_standing(&personal, actor.user.id, actor.in_organisation);
-            let target = crate::permission::Target {
-                personal: true,
-                active: personal.is_active(),
-            };
+            let standing = rules::personal_standing(&personal, actor.user.id, actor.in_organisation);
+            let target = crate::permission::Target { personal: true, active: personal.is_active() };
             let denial = permits(standing, target, ctx.policy.approvers(), action)
                 .err()
                 .unwrap_or(crate::permission::Denial::PersonalWorkspace);
-            Err(rules::forbidden(
-                action,
-                denial,
-                &actor.user,
-                PersonalWorkspace::NAME,
-            ))
+            Err(rules::forbidden(action, denial, &actor.user, PersonalWorkspace::NAME))
         }
     }
 }

@@ -279,10 +279,7 @@ impl Speciality {
     /// Looks a speciality up by its name, ignoring case and surrounding whitespace.
     pub fn from_name(name: &str) -> Option<Self> {
         let wanted = name.trim();
-        CATALOGUE
-            .iter()
-            .find(|entry| entry.name.eq_ignore_ascii_case(wanted))
-            .map(Self)
+        CATALOGUE.iter().find(|entry| entry.name.eq_ignore_ascii_case(wanted)).map(Self)
     }
 
     /// Every speciality in the catalogue, by code.
@@ -352,25 +349,15 @@ mod tests {
 
     #[test]
     fn r10_catalogue_is_complete_sorted_and_unique() {
-        assert!(
-            CATALOGUE.windows(2).all(|w| w[0].code < w[1].code),
-            "sorted by code, no duplicate codes"
-        );
+        assert!(CATALOGUE.windows(2).all(|w| w[0].code < w[1].code), "sorted by code, no duplicate codes");
         let main = CATALOGUE.iter().filter(|e| e.main_specialty).count();
         let tfc = CATALOGUE.iter().filter(|e| e.treatment_function).count();
-        assert_eq!(
-            main, 87,
-            "UKCore-PracticeSettingCode 1.0.1 has 87 main specialty codes"
-        );
+        assert_eq!(main, 87, "UKCore-PracticeSettingCode 1.0.1 has 87 main specialty codes");
         assert!(tfc >= 150, "the treatment function list has {tfc} codes");
         assert!(CATALOGUE.len() >= 200);
         assert!(CATALOGUE.iter().all(|e| (100..=999).contains(&e.code)));
         let names: HashSet<String> = CATALOGUE.iter().map(|e| e.name.to_lowercase()).collect();
-        assert_eq!(
-            names.len(),
-            CATALOGUE.len(),
-            "names are unique, so example workspaces are too"
-        );
+        assert_eq!(names.len(), CATALOGUE.len(), "names are unique, so example workspaces are too");
     }
 
     #[test]
@@ -386,14 +373,8 @@ mod tests {
     fn r10_lookup_by_code_and_name() {
         assert_eq!(Speciality::from_code(501).unwrap().name(), "Obstetrics");
         assert_eq!(Speciality::from_code(103).unwrap().name(), "Breast Surgery");
-        assert_eq!(
-            Speciality::from_code(104).unwrap().name(),
-            "Colorectal Surgery"
-        );
-        assert!(matches!(
-            Speciality::from_code(999),
-            Err(crate::Error::UnknownSpeciality { code: 999 })
-        ));
+        assert_eq!(Speciality::from_code(104).unwrap().name(), "Colorectal Surgery");
+        assert!(matches!(Speciality::from_code(999), Err(crate::Error::UnknownSpeciality { code: 999 })));
         assert_eq!(Speciality::from_name(" OBSTETRICS ").unwrap().code(), 501);
         assert_eq!(Speciality::from_name("Quantum Surgery"), None);
         assert_eq!(Speciality::all().len(), CATALOGUE.len());

@@ -17,9 +17,8 @@
 use time::OffsetDateTime;
 
 use crate::{
-    Conversation, Decline, Error, Event, Invite, InviteId, Membership, NewEvent, NhsEmail, OdsCode,
-    Organisation, OrganisationId, PersonalWorkspace, StorageError, User, UserId, Workspace,
-    WorkspaceId,
+    Conversation, Decline, Error, Event, Invite, InviteId, Membership, NewEvent, NhsEmail, OdsCode, Organisation,
+    OrganisationId, PersonalWorkspace, StorageError, User, UserId, Workspace, WorkspaceId,
 };
 
 /// The result of a row-level store method.
@@ -51,22 +50,14 @@ pub trait ReadTx {
     fn user_by_email(&self, email: &NhsEmail) -> StoreResult<Option<User>>;
 
     /// Whether the user belongs to the organisation (R4).
-    fn is_organisation_member(
-        &self,
-        organisation: OrganisationId,
-        user: UserId,
-    ) -> StoreResult<bool>;
+    fn is_organisation_member(&self, organisation: OrganisationId, user: UserId) -> StoreResult<bool>;
     /// The organisations a user belongs to.
     fn organisations_of(&self, user: UserId) -> StoreResult<Vec<OrganisationId>>;
 
     /// A shared workspace by id.
     fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>>;
     /// The active shared workspace of an organisation whose name key is `name_key` (R6).
-    fn active_workspace_named(
-        &self,
-        organisation: OrganisationId,
-        name_key: &str,
-    ) -> StoreResult<Option<Workspace>>;
+    fn active_workspace_named(&self, organisation: OrganisationId, name_key: &str) -> StoreResult<Option<Workspace>>;
     /// Every shared workspace of an organisation, active and archived.
     fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>>;
 

@@ -1,1 +1,376 @@
-//! placeholder
+//! The backend conformance suite (feature `test-suite`): cases written once against the
+//! service over any [`Store`], an invariant checker (R25) run after every step, and the
+//! [`conformance_suite!`](crate::conformance_suite) macro that stamps one `#[test]` per
+//! case for a backend crate.
+//!
+//! ```ignore
+//! // In a backend's tests/conformance.rs:
+//! carespace::conformance_suite!(|| my_backend::MyStore::open_in_memory().unwrap());
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::{
+    Carespace, Error, Event, ManualClock, Organisation, OrganisationKind, Policy, ReadTx, Speciality, Store, User,
+    UserId, Workspace, WorkspaceId,
+};
+
+pub mod cases;
+mod matrix;
+
+/// The instant every conformance case starts at.
+pub const START: OffsetDateTime = datetime!(2026-03-03 09:00 UTC);
+
+/// A service over the backend under test, a clock the case moves, and checks that run
+/// after every step.
+pub struct Harness {
+    /// The service under test.
+    pub service: Carespace,
+    /// Its clock.
+    pub clock: ManualClock,
+    /// The store behind it.
+    pub store: Arc<dyn Store>,
+}
+
+impl Harness {
+    /// A harness with the default policy.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_policy(store, Policy::default())
+    }
+
+    /// A harness with `policy`.
+    pub fn with_policy(store: Arc<dyn Store>, policy: Policy) -> Self {
+        let clock = ManualClock::new(START);
+        let service = Carespace::from_arc(store.clone()).with_clock(clock.clone()).with_policy(policy);
+        Self { service, clock, store }
+    }
+
+    /// A second harness on the same store with another policy (same clock).
+    pub fn sibling(&self, policy: Policy) -> Self {
+        let service = Carespace::from_arc(self.store.clone()).with_clock(self.clock.clone()).with_policy(policy);
+        Self { service, clock: self.clock.clone(), store: self.store.clone() }
+    }
+
+    /// Runs a step that must succeed, then checks the invariants.
+    #[track_caller]
+    pub fn ok<T>(&self, step: impl FnOnce(&Carespace) -> Result<T, Error>) -> T {
+        let out = step(&self.service).unwrap_or_else(|e| panic!("expected success, got: {e}"));
+        self.check();
+        out
+    }
+
+    /// Runs a step that must fail, checks that it wrote nothing (R35), then the invariants.
+    #[track_caller]
+    pub fn err<T: Debug>(&self, step: impl FnOnce(&Carespace) -> Result<T, Error>) -> Error {
+        let before = dump(self.store.as_ref());
+        let err = match step(&self.service) {
+            Ok(out) => panic!("expected an error, got: {out:?}"),
+            Err(e) => e,
+        };
+        assert_eq!(dump(self.store.as_ref()), before, "a failed command changed state: {err}");
+        self.check();
+        err
+    }
+
+    /// Runs a step that must be refused by the permission table (R34).
+    #[track_caller]
+    pub fn forbidden<T: Debug>(&self, step: impl FnOnce(&Carespace) -> Result<T, Error>) -> Error {
+        let err = self.err(step);
+        assert!(err.is_forbidden(), "expected Forbidden, got: {err}");
+        err
+    }
+
+    /// Checks the R25 invariants and the event log; panics with what is wrong.
+    #[track_caller]
+    pub fn check(&self) {
+        if let Err(problem) = check_invariants(self.store.as_ref(), self.clock_now()) {
+            panic!("invariant broken: {problem}");
+        }
+    }
+
+    fn clock_now(&self) -> OffsetDateTime {
+        crate::Clock::now(&self.clock)
+    }
+
+    /// A registered NHS trust.
+    pub fn trust(&self, name: &str) -> Organisation {
+        self.ok(|s| s.register_organisation(name.parse()?, OrganisationKind::NhsTrust, None))
+    }
+
+    /// A registered user (in no organisation).
+    pub fn user(&self, name: &str, email: &str) -> User {
+        self.ok(|s| s.register_user(email.parse()?, name.parse()?))
+    }
+
+    /// A registered user who joined `organisation`.
+    pub fn member_of(&self, organisation: &Organisation, name: &str, email: &str) -> User {
+        let user = self.user(name, email);
+        self.ok(|s| s.join_organisation(user.id, organisation.id));
+        user
+    }
+
+    /// A workspace created by `admin` with the Obstetrics speciality.
+    pub fn workspace(&self, admin: &User, organisation: &Organisation, name: &str) -> Workspace {
+        self.ok(|s| {
+            s.create_workspace(
+                admin.id,
+                organisation.id,
+                crate::NewWorkspace {
+                    name: name.parse()?,
+                    speciality: Speciality::from_code(501)?,
+                    description: crate::Description::default(),
+                },
+            )
+        })
+        .workspace
+    }
+
+    /// `user` requests to join and `approver` approves.
+    pub fn approved(&self, workspace: &Workspace, approver: &User, user: &User) {
+        self.ok(|s| s.request_to_join(user.id, workspace.id));
+        self.ok(|s| s.approve(approver.id, workspace.id, user.id));
+    }
+
+    /// Every event so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.ok(|s| s.events_since(0, crate::MAX_EVENT_PAGE))
+    }
+
+    /// The events appended by `step`.
+    #[track_caller]
+    pub fn events_of<T>(&self, step: impl FnOnce(&Carespace) -> Result<T, Error>) -> (T, Vec<Event>) {
+        let last = self.events().last().map_or(0, |e| e.seq);
+        let out = self.ok(step);
+        let events = self.ok(|s| s.events_since(last, crate::MAX_EVENT_PAGE));
+        (out, events)
+    }
+}
+
+/// A textual image of everything reachable in the store, to compare before and after a
+/// failed command.
+pub fn dump(store: &dyn Store) -> String {
+    let mut out = String::new();
+    store
+        .read(&mut |r| {
+            out = dump_tx(r)?;
+            Ok(())
+        })
+        .expect("reading the store");
+    out
+}
+
+fn dump_tx(r: &dyn ReadTx) -> Result<String, Error> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let events = r.events_after(0, usize::MAX)?;
+    let mut users: HashSet<UserId> = HashSet::new();
+    for e in &events {
+        if let crate::EventKind::UserRegistered { user, .. } = e.kind {
+            users.insert(user);
+        }
+    }
+    let _ = writeln!(out, "events: {events:?}");
+    for org in r.organisations()? {
+        let _ = writeln!(out, "{org:?}");
+        for ws in r.workspaces_of(org.id)? {
+            let _ = writeln!(out, "  {ws:?}");
+            let _ = writeln!(out, "    {:?}", r.memberships_of_workspace(ws.id)?);
+            let _ = writeln!(out, "    {:?}", r.pending_invites_of_workspace(ws.id)?);
+            let _ = writeln!(out, "    {:?}", r.conversations_of(ws.id)?);
+        }
+    }
+    let mut users: Vec<UserId> = users.into_iter().collect();
+    users.sort();
+    for user in users {
+        let _ = writeln!(out, "{:?} orgs {:?}", r.user(user)?, r.organisations_of(user)?);
+        for p in r.personal_workspaces_of(user)? {
+            let _ = writeln!(out, "  {p:?} {:?}", r.conversations_of(p.id)?);
+        }
+        let _ = writeln!(out, "  {:?}", r.memberships_of_user(user)?);
+    }
+    Ok(out)
+}
+
+/// Checks R25 and the event log over the whole store at `now`:
+/// - a user has at most one membership per workspace;
+/// - admins are approved (and the stored role/status pair is a valid one);
+/// - every active workspace with a current member has an admin;
+/// - no pending invite is addressed to a current member of its workspace;
+/// - an archived workspace has no current members, pending requests or invites;
+/// - active workspace names are unique per organisation (R6);
+/// - a user with a shared membership in an organisation has an archived My Workspace
+///   there (R27), and every organisation member has exactly one My Workspace (R26);
+/// - event sequence numbers run 1, 2, 3, … without gaps (R32).
+pub fn check_invariants(store: &dyn Store, now: OffsetDateTime) -> Result<(), String> {
+    let mut result = Ok(());
+    store
+        .read(&mut |r| {
+            result = check_tx(r, now);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    result
+}
+
+fn check_tx(r: &dyn ReadTx, now: OffsetDateTime) -> Result<(), String> {
+    let e = |err: crate::StorageError| err.to_string();
+    for org in r.organisations().map_err(e)? {
+        let mut names = HashSet::new();
+        for ws in r.workspaces_of(org.id).map_err(e)? {
+            let members = r.memberships_of_workspace(ws.id).map_err(e)?;
+            let distinct: HashSet<UserId> = members.iter().map(|m| m.user).collect();
+            if distinct.len() != members.len() {
+                return Err(format!("{}: a user has two memberships", ws.name));
+            }
+            for m in &members {
+                if m.workspace != ws.id {
+                    return Err(format!("{}: membership filed under the wrong workspace", ws.name));
+                }
+                if crate::MembershipState::from_parts(m.state.role(), m.state.status()) != Some(m.state) {
+                    return Err(format!("{}: an admin who is not approved", ws.name));
+                }
+                if m.state.is_current() {
+                    let personal = r.personal_workspace_of(m.user, org.id).map_err(e)?;
+                    if personal.as_ref().is_none_or(|p| p.is_active()) {
+                        return Err(format!("{}: member {} still has an active (or no) My Workspace", ws.name, m.user));
+                    }
+                    if !r.is_organisation_member(org.id, m.user).map_err(e)? {
+                        return Err(format!("{}: member {} is not in the organisation", ws.name, m.user));
+                    }
+                }
+            }
+            let current = members.iter().filter(|m| m.state.is_current()).count();
+            let admins = members.iter().filter(|m| m.state == crate::MembershipState::Admin).count();
+            let invites: Vec<_> = r
+                .pending_invites_of_workspace(ws.id)
+                .map_err(e)?
+                .into_iter()
+                .filter(|i| i.is_pending_at(now))
+                .collect();
+            if ws.is_active() {
+                if current > 0 && admins == 0 {
+                    return Err(format!("{}: active with {current} members and no admin", ws.name));
+                }
+                if !names.insert(ws.name.key()) {
+                    return Err(format!("{}: two active workspaces share the name", ws.name));
+                }
+            } else if current > 0 || !invites.is_empty() {
+                return Err(format!("{}: archived with current members or pending invites", ws.name));
+            }
+            for invite in invites {
+                if invite.workspace != ws.id {
+                    return Err(format!("{}: invite filed under the wrong workspace", ws.name));
+                }
+                if let Some(user) = r.user_by_email(&invite.email).map_err(e)?
+                    && members.iter().any(|m| m.user == user.id && m.state.is_current())
+                {
+                    return Err(format!("{}: pending invite to current member {}", ws.name, invite.email));
+                }
+            }
+        }
+    }
+    let events = r.events_after(0, usize::MAX).map_err(e)?;
+    for (i, event) in events.iter().enumerate() {
+        if event.seq != i as u64 + 1 {
+            return Err(format!("event log has a gap: position {} holds seq {}", i + 1, event.seq));
+        }
+    }
+    if r.last_event_seq().map_err(e)? != events.len() as u64 {
+        return Err("last_event_seq disagrees with the log".into());
+    }
+    // R26: one My Workspace per (user, organisation) the user belongs to.
+    let mut per_pair: BTreeMap<(UserId, crate::OrganisationId), usize> = BTreeMap::new();
+    for event in &events {
+        if let crate::EventKind::OrganisationJoined { organisation, user, .. } = &event.kind {
+            *per_pair.entry((*user, *organisation)).or_default() += 1;
+        }
+    }
+    for ((user, organisation), count) in per_pair {
+        if count != 1 || r.personal_workspace_of(user, organisation).map_err(e)?.is_none() {
+            return Err(format!("user {user} has {count} organisation joins / no My Workspace in {organisation}"));
+        }
+    }
+    Ok(())
+}
+
+/// The id of the first workspace in a list of discovery entries with this name.
+pub fn discovered(entries: &[crate::DiscoveryEntry], name: &str) -> Option<WorkspaceId> {
+    entries.iter().find_map(|entry| match entry {
+        crate::DiscoveryEntry::Workspace { workspace, .. } if workspace.name.as_str() == name => Some(workspace.id),
+        _ => None,
+    })
+}
+
+/// Stamps one `#[test]` per conformance case, each on a fresh store from `$new_store`
+/// (an expression evaluating to a closure that returns a `Store`). Cases that need many
+/// independent worlds (the permission matrix) get the closure itself.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($new_store:expr) => {
+        $crate::conformance_suite!(@cases $new_store;
+            r1_organisations_have_validated_names_kinds_and_unique_ods_codes,
+            r2_only_nhs_emails_are_accepted,
+            r3_emails_are_unique_case_insensitively,
+            r4_joining_an_organisation_gives_a_my_workspace_and_is_idempotent,
+            r5_workspaces_have_a_speciality_and_a_description,
+            r6_names_are_unique_among_active_workspaces_ignoring_case,
+            r7_only_organisation_members_of_allowed_kinds_create,
+            r8_the_creator_is_admin,
+            r9_examples_are_listed_and_joining_one_creates_or_requests,
+            r10_custom_workspaces_pick_a_catalogue_speciality,
+            r11_discovery_counts_filters_sorts_and_hides_from_outsiders,
+            r12_signature_is_name_and_organisation_on_two_lines,
+            r13_broad_names_warn_but_succeed,
+            r14_request_to_join_notifies_every_admin_and_repeats_are_noops,
+            r15_unapproved_members_send_but_see_only_their_own,
+            r16_approvers_follow_the_policy_and_reapproval_is_a_noop,
+            r17_decline_ends_the_request_and_starts_a_cool_down,
+            r18_invites_refresh_and_refuse_members,
+            r19_only_the_addressee_accepts_in_time,
+            r19_a_request_with_a_pending_invite_accepts_it,
+            r20_sender_or_admin_revokes,
+            r21_leaving_last_admin_and_archival,
+            r22_archiving_and_unarchiving_members,
+            r23_promote_and_demote_never_the_last_admin,
+            r24_admins_change_settings,
+            r25_invariants_hold_through_a_busy_week,
+            r26_my_workspace_is_private,
+            r27_my_workspace_is_archived_on_first_shared_membership,
+            r28_my_workspace_conversations_stay_with_their_owner,
+            r29_conversations_start_only_where_allowed,
+            r30_visibility_of_conversations,
+            r31_switcher_lists_everything_at_once,
+            r32_events_are_gap_free_with_actor_and_time,
+            r33_pending_approvals_prompt,
+            r34_forbidden_names_the_action,
+            r35_failed_commands_write_nothing,
+            r36_time_comes_from_the_injected_clock,
+        );
+        $crate::conformance_suite!(@factory_cases $new_store; r34_permission_matrix);
+    };
+    (@factory_cases $new_store:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let make = $new_store;
+                $crate::testsuite::cases::$case(&|| -> ::std::sync::Arc<dyn $crate::Store> { ::std::sync::Arc::new(make()) });
+            }
+        )*
+    };
+    (@cases $new_store:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let make = $new_store;
+                let store: ::std::sync::Arc<dyn $crate::Store> = ::std::sync::Arc::new(make());
+                $crate::testsuite::cases::$case(store);
+            }
+        )*
+    };
+}

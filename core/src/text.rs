@@ -65,14 +65,8 @@ fn is_invisible_format(c: char) -> bool {
 /// A single-line label: rejects control/invisible characters, trims, folds inner
 /// whitespace runs to one space, and checks the length in characters.
 fn single_line(input: &str, field: &'static str, max: usize) -> Result<String, TextError> {
-    if let Some(c) = input
-        .chars()
-        .find(|&c| c.is_control() || is_invisible_format(c))
-    {
-        return Err(TextError::ForbiddenCharacter {
-            field,
-            code: u32::from(c),
-        });
+    if let Some(c) = input.chars().find(|&c| c.is_control() || is_invisible_format(c)) {
+        return Err(TextError::ForbiddenCharacter { field, code: u32::from(c) });
     }
     let folded = input.split_whitespace().collect::<Vec<_>>().join(" ");
     let len = folded.chars().count();
@@ -239,22 +233,12 @@ impl Description {
         let field = "description";
         let text = input.replace("\r\n", "\n");
         let text = text.trim();
-        if let Some(c) = text
-            .chars()
-            .find(|&c| (c.is_control() && c != '\n') || is_invisible_format(c))
-        {
-            return Err(TextError::ForbiddenCharacter {
-                field,
-                code: u32::from(c),
-            });
+        if let Some(c) = text.chars().find(|&c| (c.is_control() && c != '\n') || is_invisible_format(c)) {
+            return Err(TextError::ForbiddenCharacter { field, code: u32::from(c) });
         }
         let len = text.chars().count();
         if len > Self::MAX_LEN {
-            return Err(TextError::TooLong {
-                field,
-                len,
-                max: Self::MAX_LEN,
-            });
+            return Err(TextError::TooLong { field, len, max: Self::MAX_LEN });
         }
         Ok(Self(text.to_owned()))
     }
@@ -308,10 +292,7 @@ mod tests {
     fn r6_workspace_names_are_trimmed_and_folded() {
         let name = WorkspaceName::parse("\u{a0} Maternity \u{3000}-  Ward 2  ").unwrap();
         assert_eq!(name.as_str(), "Maternity - Ward 2");
-        assert_eq!(
-            name.key(),
-            WorkspaceName::parse("MATERNITY - WARD 2").unwrap().key()
-        );
+        assert_eq!(name.key(), WorkspaceName::parse("MATERNITY - WARD 2").unwrap().key());
     }
 
     #[test]
@@ -319,24 +300,10 @@ mod tests {
         assert!(WorkspaceName::parse(&"é".repeat(50)).is_ok());
         assert_eq!(
             WorkspaceName::parse(&"é".repeat(51)),
-            Err(TextError::TooLong {
-                field: "workspace name",
-                len: 51,
-                max: 50
-            })
+            Err(TextError::TooLong { field: "workspace name", len: 51, max: 50 })
         );
-        assert_eq!(
-            WorkspaceName::parse("   "),
-            Err(TextError::Empty {
-                field: "workspace name"
-            })
-        );
-        assert_eq!(
-            WorkspaceName::parse(""),
-            Err(TextError::Empty {
-                field: "workspace name"
-            })
-        );
+        assert_eq!(WorkspaceName::parse("   "), Err(TextError::Empty { field: "workspace name" }));
+        assert_eq!(WorkspaceName::parse(""), Err(TextError::Empty { field: "workspace name" }));
     }
 
     #[test]
@@ -352,10 +319,7 @@ mod tests {
         ] {
             assert_eq!(
                 WorkspaceName::parse(input),
-                Err(TextError::ForbiddenCharacter {
-                    field: "workspace name",
-                    code
-                }),
+                Err(TextError::ForbiddenCharacter { field: "workspace name", code }),
                 "{input:?}"
             );
         }
@@ -364,18 +328,10 @@ mod tests {
     #[test]
     fn r1_organisation_names_are_1_to_120_characters() {
         assert!(OrganisationName::parse(&"x".repeat(120)).is_ok());
-        assert!(matches!(
-            OrganisationName::parse(&"x".repeat(121)),
-            Err(TextError::TooLong { .. })
-        ));
-        assert!(matches!(
-            OrganisationName::parse(" "),
-            Err(TextError::Empty { .. })
-        ));
+        assert!(matches!(OrganisationName::parse(&"x".repeat(121)), Err(TextError::TooLong { .. })));
+        assert!(matches!(OrganisationName::parse(" "), Err(TextError::Empty { .. })));
         assert_eq!(
-            OrganisationName::parse("  East London   NHS Foundation Trust ")
-                .unwrap()
-                .as_str(),
+            OrganisationName::parse("  East London   NHS Foundation Trust ").unwrap().as_str(),
             "East London NHS Foundation Trust"
         );
     }
@@ -384,22 +340,10 @@ mod tests {
     fn r1_ods_codes_are_3_to_6_ascii_alphanumerics_upper_cased() {
         assert_eq!(OdsCode::parse(" rwk ").unwrap().as_str(), "RWK");
         assert_eq!(OdsCode::parse("a1b2c3").unwrap().as_str(), "A1B2C3");
-        assert!(matches!(
-            OdsCode::parse("ab"),
-            Err(TextError::TooShort { len: 2, .. })
-        ));
-        assert!(matches!(
-            OdsCode::parse("abcdefg"),
-            Err(TextError::TooLong { len: 7, .. })
-        ));
-        assert!(matches!(
-            OdsCode::parse("RW-K"),
-            Err(TextError::NotAlphanumeric { found: '-', .. })
-        ));
-        assert!(matches!(
-            OdsCode::parse("RWÉ"),
-            Err(TextError::NotAlphanumeric { found: 'É', .. })
-        ));
+        assert!(matches!(OdsCode::parse("ab"), Err(TextError::TooShort { len: 2, .. })));
+        assert!(matches!(OdsCode::parse("abcdefg"), Err(TextError::TooLong { len: 7, .. })));
+        assert!(matches!(OdsCode::parse("RW-K"), Err(TextError::NotAlphanumeric { found: '-', .. })));
+        assert!(matches!(OdsCode::parse("RWÉ"), Err(TextError::NotAlphanumeric { found: 'É', .. })));
         assert!(matches!(OdsCode::parse(""), Err(TextError::Empty { .. })));
     }
 
@@ -408,14 +352,8 @@ mod tests {
         assert!(Description::parse("").unwrap().is_empty());
         assert_eq!(Description::parse(" a\r\nb ").unwrap().as_str(), "a\nb");
         assert!(Description::parse(&"d".repeat(500)).is_ok());
-        assert!(matches!(
-            Description::parse(&"d".repeat(501)),
-            Err(TextError::TooLong { .. })
-        ));
-        assert!(matches!(
-            Description::parse("a\u{7}b"),
-            Err(TextError::ForbiddenCharacter { code: 7, .. })
-        ));
+        assert!(matches!(Description::parse(&"d".repeat(501)), Err(TextError::TooLong { .. })));
+        assert!(matches!(Description::parse("a\u{7}b"), Err(TextError::ForbiddenCharacter { code: 7, .. })));
     }
 
     #[test]

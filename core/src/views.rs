@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    Description, Membership, MembershipState, OrganisationId, OrganisationName, PersonName,
-    PersonalWorkspace, Speciality, User, UserId, Workspace, WorkspaceId, WorkspaceName,
+    Description, Membership, MembershipState, OrganisationId, OrganisationName, PersonName, PersonalWorkspace,
+    Speciality, User, UserId, Workspace, WorkspaceId, WorkspaceName,
 };
 
 /// What a new custom workspace is (R5).
@@ -124,10 +124,7 @@ pub struct Person {
 
 impl From<&User> for Person {
     fn from(user: &User) -> Self {
-        Self {
-            id: user.id,
-            name: user.name.clone(),
-        }
+        Self { id: user.id, name: user.name.clone() }
     }
 }
 
