@@ -464,3 +464,30 @@ impl WriteTx for MemoryTx<'_> {
         Ok(event)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testsuite::dump;
+    use crate::{Carespace, OrganisationKind};
+
+    #[test]
+    fn r35_a_panicking_transaction_is_rolled_back_and_the_store_stays_usable() {
+        let store = std::sync::Arc::new(MemoryStore::new());
+        let service = Carespace::from_arc(store.clone());
+        let org = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
+        let before = dump(store.as_ref());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = store.write(&mut |tx| {
+                let mut renamed = tx.reader().organisation(org.id)?.unwrap();
+                renamed.name = "Renamed".parse()?;
+                tx.put_organisation(&renamed)?;
+                panic!("a bug in a caller's closure");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(dump(store.as_ref()), before);
+        assert_eq!(service.organisation(org.id).unwrap().name.as_str(), "Trust");
+        service.register_user("a@nhs.net".parse().unwrap(), "A".parse().unwrap()).unwrap();
+    }
+}

@@ -1125,3 +1125,60 @@ pub fn r36_time_comes_from_the_injected_clock(store: Arc<dyn Store>) {
     assert!(h.events().iter().all(|e| e.at.offset().is_utc()));
     assert_eq!(h.events().last().unwrap().at, time::macros::datetime!(2027-01-01 12:00 UTC));
 }
+
+/// R9, R25: many colleagues join the same example at once, from several threads.
+pub fn r9_concurrent_example_joins_create_exactly_one_workspace(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let people: Vec<_> = (0..8).map(|i| h.member_of(&org, &format!("Person {i}"), &format!("p{i}@nhs.net"))).collect();
+    let outcomes: Vec<JoinOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = people
+            .iter()
+            .map(|p| {
+                let service = h.service.clone();
+                let (user, org) = (p.id, org.id);
+                scope.spawn(move || service.join_example(user, org, obstetrics()).map(|j| j.outcome))
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().unwrap().unwrap()).collect()
+    });
+    h.check();
+    assert_eq!(outcomes.iter().filter(|o| **o == JoinOutcome::Created).count(), 1);
+    assert_eq!(outcomes.iter().filter(|o| **o == JoinOutcome::Requested).count(), people.len() - 1);
+    let listing = h.ok(|s| {
+        s.discover(people[0].id, org.id, &DiscoveryFilter { speciality: Some(obstetrics()), ..Default::default() })
+    });
+    let workspaces: Vec<_> = listing.iter().filter(|e| matches!(e, DiscoveryEntry::Workspace { .. })).collect();
+    assert_eq!(workspaces.len(), 1);
+    assert_eq!(workspaces[0].member_count(), people.len() as u32);
+}
+
+/// R16, R21, R23, R25: admins approving, demoting and leaving at once never leave a
+/// workspace without an admin, and one request is approved once.
+pub fn r25_concurrent_admin_commands_keep_the_invariants(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
+    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let ws = h.workspace(&alice, &org, "Ward 1");
+    h.approved(&ws, &alice, &bob);
+    h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    h.ok(|s| s.request_to_join(carol.id, ws.id));
+    let before = h.events().len();
+    std::thread::scope(|scope| {
+        for (me, other) in [(alice.id, bob.id), (bob.id, alice.id)] {
+            let service = h.service.clone();
+            let carol = carol.id;
+            scope.spawn(move || {
+                let _ = service.approve(me, ws.id, carol);
+                let _ = service.demote(me, ws.id, other);
+                let _ = service.leave(me, ws.id);
+            });
+        }
+    });
+    h.check();
+    let events = h.ok(|s| s.events_since(before as u64, 100));
+    let approvals = events.iter().filter(|e| matches!(e.kind, EventKind::JoinApproved { .. })).count();
+    assert_eq!(approvals, 1, "one approval event for one request");
+}
