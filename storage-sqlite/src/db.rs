@@ -1,0 +1,538 @@
+//! The queries: [`ReadTx`] and [`WriteTx`] over one SQLite connection inside a
+//! transaction, and the mapping between rows and core's records.
+
+use carespace::store::{ReadTx, StoreResult, WriteTx};
+use carespace::{
+    Conversation, ConversationId, Decline, Description, Event, EventKind, Invite, InviteId, InviteStatus, MemberStatus,
+    Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind,
+    OrganisationName, PersonName, PersonalWorkspace, Role, Speciality, StorageError, User, UserId, Workspace,
+    WorkspaceId, WorkspaceName, WorkspaceStatus,
+};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::{SqlResultExt, corrupt};
+
+/// A transaction's view of the database (the caller opened the transaction).
+pub(crate) struct SqliteTx<'a> {
+    pub(crate) conn: &'a Connection,
+}
+
+impl SqliteTx<'_> {
+    fn one<T>(&self, sql: &str, params: impl Params, parse: fn(&Row<'_>) -> StoreResult<T>) -> StoreResult<Option<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).sql()?;
+        stmt.query_row(params, |row| Ok(parse(row))).optional().sql()?.transpose()
+    }
+
+    fn all<T>(&self, sql: &str, params: impl Params, parse: fn(&Row<'_>) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).sql()?;
+        let rows = stmt.query_map(params, |row| Ok(parse(row))).sql()?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.sql()??);
+        }
+        Ok(out)
+    }
+
+    fn exec(&self, sql: &str, params: impl Params) -> StoreResult<()> {
+        self.conn.prepare_cached(sql).sql()?.execute(params).sql().map(drop)
+    }
+}
+
+// ----- Column conversions -------------------------------------------------------------
+
+fn uuid(row: &Row<'_>, i: usize) -> StoreResult<Uuid> {
+    let bytes: Vec<u8> = row.get(i).sql()?;
+    Uuid::from_slice(&bytes).map_err(|e| corrupt("id", e))
+}
+
+fn opt_uuid(row: &Row<'_>, i: usize) -> StoreResult<Option<Uuid>> {
+    let bytes: Option<Vec<u8>> = row.get(i).sql()?;
+    bytes.map(|b| Uuid::from_slice(&b).map_err(|e| corrupt("id", e))).transpose()
+}
+
+fn instant(row: &Row<'_>, i: usize) -> StoreResult<OffsetDateTime> {
+    from_nanos(row.get(i).sql()?)
+}
+
+fn opt_instant(row: &Row<'_>, i: usize) -> StoreResult<Option<OffsetDateTime>> {
+    let nanos: Option<i64> = row.get(i).sql()?;
+    nanos.map(from_nanos).transpose()
+}
+
+fn from_nanos(nanos: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(|e| corrupt("timestamp", e))
+}
+
+/// An instant as stored: UTC nanoseconds since the epoch (years 1677 to 2262).
+pub(crate) fn nanos(at: OffsetDateTime) -> StoreResult<i64> {
+    i64::try_from(at.unix_timestamp_nanos()).map_err(|_| {
+        StorageError::new(carespace::StorageErrorKind::Other, format!("{at} is outside the years SQLite storage holds"))
+    })
+}
+
+fn opt_nanos(at: Option<OffsetDateTime>) -> StoreResult<Option<i64>> {
+    at.map(nanos).transpose()
+}
+
+fn text<T>(
+    row: &Row<'_>,
+    i: usize,
+    what: &str,
+    parse: impl FnOnce(&str) -> Result<T, carespace::TextError>,
+) -> StoreResult<T> {
+    let raw: String = row.get(i).sql()?;
+    parse(&raw).map_err(|e| corrupt(what, e))
+}
+
+fn email(row: &Row<'_>, i: usize) -> StoreResult<NhsEmail> {
+    let raw: String = row.get(i).sql()?;
+    NhsEmail::parse(&raw).map_err(|e| corrupt("email", e))
+}
+
+fn speciality(row: &Row<'_>, i: usize) -> StoreResult<Speciality> {
+    let code: u16 = row.get(i).sql()?;
+    Speciality::from_code(code).map_err(|e| corrupt("speciality", e))
+}
+
+fn bytes(id: impl Into<Uuid>) -> [u8; 16] {
+    id.into().into_bytes()
+}
+
+// ----- Enums as text ------------------------------------------------------------------
+
+fn role_str(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Member => "member",
+    }
+}
+
+fn status_str(status: MemberStatus) -> &'static str {
+    match status {
+        MemberStatus::Unapproved => "unapproved",
+        MemberStatus::Approved => "approved",
+        MemberStatus::Archived => "archived",
+    }
+}
+
+fn membership_state(role: &str, status: &str) -> StoreResult<MembershipState> {
+    let role = match role {
+        "admin" => Role::Admin,
+        "member" => Role::Member,
+        other => return Err(corrupt("role", other)),
+    };
+    let status = match status {
+        "unapproved" => MemberStatus::Unapproved,
+        "approved" => MemberStatus::Approved,
+        "archived" => MemberStatus::Archived,
+        other => return Err(corrupt("member status", other)),
+    };
+    MembershipState::from_parts(role, status).ok_or_else(|| corrupt("membership", format!("{role:?} {status:?}")))
+}
+
+fn workspace_status_str(status: WorkspaceStatus) -> &'static str {
+    match status {
+        WorkspaceStatus::Active => "active",
+        WorkspaceStatus::Archived => "archived",
+    }
+}
+
+fn invite_status_str(status: InviteStatus) -> &'static str {
+    match status {
+        InviteStatus::Pending => "pending",
+        InviteStatus::Accepted => "accepted",
+        InviteStatus::Revoked => "revoked",
+        InviteStatus::Expired => "expired",
+    }
+}
+
+// ----- Rows ---------------------------------------------------------------------------
+
+const ORGANISATION: &str = "SELECT id, name, kind, ods_code, registered_at FROM organisations";
+
+fn organisation(row: &Row<'_>) -> StoreResult<Organisation> {
+    let kind: String = row.get(2).sql()?;
+    let ods: Option<String> = row.get(3).sql()?;
+    Ok(Organisation {
+        id: OrganisationId::from_uuid(uuid(row, 0)?),
+        name: text(row, 1, "organisation name", OrganisationName::parse)?,
+        kind: OrganisationKind::from_str_opt(&kind).ok_or_else(|| corrupt("organisation kind", &kind))?,
+        ods_code: ods.map(|c| OdsCode::parse(&c).map_err(|e| corrupt("ODS code", e))).transpose()?,
+        registered_at: instant(row, 4)?,
+    })
+}
+
+const USER: &str = "SELECT id, email, name, registered_at FROM users";
+
+fn user(row: &Row<'_>) -> StoreResult<User> {
+    Ok(User {
+        id: UserId::from_uuid(uuid(row, 0)?),
+        email: email(row, 1)?,
+        name: text(row, 2, "person name", PersonName::parse)?,
+        registered_at: instant(row, 3)?,
+    })
+}
+
+const WORKSPACE: &str =
+    "SELECT id, organisation, name, speciality, description, status, created_by, created_at FROM workspaces";
+
+fn workspace(row: &Row<'_>) -> StoreResult<Workspace> {
+    let status: String = row.get(5).sql()?;
+    Ok(Workspace {
+        id: WorkspaceId::from_uuid(uuid(row, 0)?),
+        organisation: OrganisationId::from_uuid(uuid(row, 1)?),
+        name: text(row, 2, "workspace name", WorkspaceName::parse)?,
+        speciality: speciality(row, 3)?,
+        description: text(row, 4, "description", Description::parse)?,
+        status: match status.as_str() {
+            "active" => WorkspaceStatus::Active,
+            "archived" => WorkspaceStatus::Archived,
+            other => return Err(corrupt("workspace status", other)),
+        },
+        created_by: UserId::from_uuid(uuid(row, 6)?),
+        created_at: instant(row, 7)?,
+    })
+}
+
+const PERSONAL: &str = "SELECT id, organisation, owner, created_at, archived_at FROM personal_workspaces";
+
+fn personal(row: &Row<'_>) -> StoreResult<PersonalWorkspace> {
+    Ok(PersonalWorkspace {
+        id: WorkspaceId::from_uuid(uuid(row, 0)?),
+        organisation: OrganisationId::from_uuid(uuid(row, 1)?),
+        owner: UserId::from_uuid(uuid(row, 2)?),
+        created_at: instant(row, 3)?,
+        archived_at: opt_instant(row, 4)?,
+    })
+}
+
+const MEMBERSHIP: &str = "SELECT workspace, user, role, status, joined_at, updated_at FROM memberships";
+
+fn membership(row: &Row<'_>) -> StoreResult<Membership> {
+    let role: String = row.get(2).sql()?;
+    let status: String = row.get(3).sql()?;
+    Ok(Membership {
+        workspace: WorkspaceId::from_uuid(uuid(row, 0)?),
+        user: UserId::from_uuid(uuid(row, 1)?),
+        state: membership_state(&role, &status)?,
+        joined_at: instant(row, 4)?,
+        updated_at: instant(row, 5)?,
+    })
+}
+
+const INVITE: &str = "SELECT id, workspace, email, invited_by, created_at, expires_at, status, resolved_at, resolved_by \
+                      FROM invites";
+
+fn invite(row: &Row<'_>) -> StoreResult<Invite> {
+    let status: String = row.get(6).sql()?;
+    Ok(Invite {
+        id: InviteId::from_uuid(uuid(row, 0)?),
+        workspace: WorkspaceId::from_uuid(uuid(row, 1)?),
+        email: email(row, 2)?,
+        invited_by: UserId::from_uuid(uuid(row, 3)?),
+        created_at: instant(row, 4)?,
+        expires_at: instant(row, 5)?,
+        status: match status.as_str() {
+            "pending" => InviteStatus::Pending,
+            "accepted" => InviteStatus::Accepted,
+            "revoked" => InviteStatus::Revoked,
+            "expired" => InviteStatus::Expired,
+            other => return Err(corrupt("invite status", other)),
+        },
+        resolved_at: opt_instant(row, 7)?,
+        resolved_by: opt_uuid(row, 8)?.map(UserId::from_uuid),
+    })
+}
+
+fn decline(row: &Row<'_>) -> StoreResult<Decline> {
+    Ok(Decline {
+        workspace: WorkspaceId::from_uuid(uuid(row, 0)?),
+        user: UserId::from_uuid(uuid(row, 1)?),
+        declined_at: instant(row, 2)?,
+    })
+}
+
+fn conversation(row: &Row<'_>) -> StoreResult<Conversation> {
+    Ok(Conversation {
+        id: ConversationId::from_uuid(uuid(row, 0)?),
+        workspace: WorkspaceId::from_uuid(uuid(row, 1)?),
+        started_by: UserId::from_uuid(uuid(row, 2)?),
+        started_at: instant(row, 3)?,
+    })
+}
+
+fn event(row: &Row<'_>) -> StoreResult<Event> {
+    let seq: i64 = row.get(0).sql()?;
+    let payload: String = row.get(3).sql()?;
+    Ok(Event {
+        seq: u64::try_from(seq).map_err(|e| corrupt("event number", e))?,
+        at: instant(row, 1)?,
+        actor: opt_uuid(row, 2)?.map(UserId::from_uuid),
+        kind: serde_json::from_str::<EventKind>(&payload).map_err(|e| corrupt("event payload", e))?,
+    })
+}
+
+fn organisation_id(row: &Row<'_>) -> StoreResult<OrganisationId> {
+    uuid(row, 0).map(OrganisationId::from_uuid)
+}
+
+fn flag(row: &Row<'_>) -> StoreResult<bool> {
+    row.get(0).sql()
+}
+
+fn count(row: &Row<'_>) -> StoreResult<i64> {
+    row.get(0).sql()
+}
+
+impl ReadTx for SqliteTx<'_> {
+    fn organisation(&self, id: OrganisationId) -> StoreResult<Option<Organisation>> {
+        self.one(&format!("{ORGANISATION} WHERE id = ?1"), [bytes(id)], organisation)
+    }
+
+    fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>> {
+        self.one(&format!("{ORGANISATION} WHERE ods_code = ?1"), [code.as_str()], organisation)
+    }
+
+    fn organisations(&self) -> StoreResult<Vec<Organisation>> {
+        self.all(&format!("{ORGANISATION} ORDER BY id"), [], organisation)
+    }
+
+    fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.one(&format!("{USER} WHERE id = ?1"), [bytes(id)], user)
+    }
+
+    fn user_by_email(&self, email: &NhsEmail) -> StoreResult<Option<User>> {
+        self.one(&format!("{USER} WHERE email = ?1"), [email.as_str()], user)
+    }
+
+    fn is_organisation_member(&self, organisation: OrganisationId, user: UserId) -> StoreResult<bool> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM organisation_members WHERE organisation = ?1 AND user = ?2)";
+        Ok(self.one(sql, [bytes(organisation), bytes(user)], flag)?.unwrap_or(false))
+    }
+
+    fn organisations_of(&self, user: UserId) -> StoreResult<Vec<OrganisationId>> {
+        let sql = "SELECT organisation FROM organisation_members WHERE user = ?1 ORDER BY organisation";
+        self.all(sql, [bytes(user)], organisation_id)
+    }
+
+    fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        self.one(&format!("{WORKSPACE} WHERE id = ?1"), [bytes(id)], workspace)
+    }
+
+    fn active_workspace_named(&self, organisation: OrganisationId, name_key: &str) -> StoreResult<Option<Workspace>> {
+        let sql = format!("{WORKSPACE} WHERE organisation = ?1 AND name_key = ?2 AND status = 'active'");
+        self.one(&sql, params![bytes(organisation), name_key], workspace)
+    }
+
+    fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>> {
+        self.all(&format!("{WORKSPACE} WHERE organisation = ?1 ORDER BY id"), [bytes(organisation)], workspace)
+    }
+
+    fn personal_workspace(&self, id: WorkspaceId) -> StoreResult<Option<PersonalWorkspace>> {
+        self.one(&format!("{PERSONAL} WHERE id = ?1"), [bytes(id)], personal)
+    }
+
+    fn personal_workspace_of(
+        &self,
+        user: UserId,
+        organisation: OrganisationId,
+    ) -> StoreResult<Option<PersonalWorkspace>> {
+        let sql = format!("{PERSONAL} WHERE owner = ?1 AND organisation = ?2");
+        self.one(&sql, [bytes(user), bytes(organisation)], personal)
+    }
+
+    fn personal_workspaces_of(&self, user: UserId) -> StoreResult<Vec<PersonalWorkspace>> {
+        self.all(&format!("{PERSONAL} WHERE owner = ?1 ORDER BY organisation"), [bytes(user)], personal)
+    }
+
+    fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Membership>> {
+        let sql = format!("{MEMBERSHIP} WHERE workspace = ?1 AND user = ?2");
+        self.one(&sql, [bytes(workspace), bytes(user)], membership)
+    }
+
+    fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
+        self.all(&format!("{MEMBERSHIP} WHERE workspace = ?1 ORDER BY user"), [bytes(workspace)], membership)
+    }
+
+    fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>> {
+        self.all(&format!("{MEMBERSHIP} WHERE user = ?1 ORDER BY workspace"), [bytes(user)], membership)
+    }
+
+    fn invite(&self, id: InviteId) -> StoreResult<Option<Invite>> {
+        self.one(&format!("{INVITE} WHERE id = ?1"), [bytes(id)], invite)
+    }
+
+    fn pending_invites_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Invite>> {
+        let sql = format!("{INVITE} WHERE workspace = ?1 AND status = 'pending' ORDER BY id");
+        self.all(&sql, [bytes(workspace)], invite)
+    }
+
+    fn pending_invites_for(&self, email: &NhsEmail) -> StoreResult<Vec<Invite>> {
+        let sql = format!("{INVITE} WHERE email = ?1 AND status = 'pending' ORDER BY id");
+        self.all(&sql, [email.as_str()], invite)
+    }
+
+    fn decline(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Decline>> {
+        let sql = "SELECT workspace, user, declined_at FROM declines WHERE workspace = ?1 AND user = ?2";
+        self.one(sql, [bytes(workspace), bytes(user)], decline)
+    }
+
+    fn conversations_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Conversation>> {
+        let sql = "SELECT id, workspace, started_by, started_at FROM conversations WHERE workspace = ?1 \
+                   ORDER BY started_at, id";
+        self.all(sql, [bytes(workspace)], conversation)
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = "SELECT seq, at, actor, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+        self.all(sql, [after, limit], event)
+    }
+
+    fn last_event_seq(&self) -> StoreResult<u64> {
+        let last = self.one("SELECT coalesce(max(seq), 0) FROM events", [], count)?.unwrap_or(0);
+        u64::try_from(last).map_err(|e| corrupt("event number", e))
+    }
+}
+
+impl WriteTx for SqliteTx<'_> {
+    fn reader(&self) -> &dyn ReadTx {
+        self
+    }
+
+    fn put_organisation(&mut self, o: &Organisation) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO organisations (id, name, kind, ods_code, registered_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, ods_code = excluded.ods_code",
+            params![
+                bytes(o.id),
+                o.name.as_str(),
+                o.kind.as_str(),
+                o.ods_code.as_ref().map(|c| c.as_str()),
+                nanos(o.registered_at)?
+            ],
+        )
+    }
+
+    fn put_user(&mut self, u: &User) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO users (id, email, name, registered_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name",
+            params![bytes(u.id), u.email.as_str(), u.name.as_str(), nanos(u.registered_at)?],
+        )
+    }
+
+    fn add_organisation_member(
+        &mut self,
+        organisation: OrganisationId,
+        user: UserId,
+        joined_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO organisation_members (organisation, user, joined_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![bytes(organisation), bytes(user), nanos(joined_at)?],
+        )
+    }
+
+    fn put_workspace(&mut self, w: &Workspace) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, \
+             speciality = excluded.speciality, description = excluded.description, status = excluded.status",
+            params![
+                bytes(w.id),
+                bytes(w.organisation),
+                w.name.as_str(),
+                w.name.key(),
+                w.speciality.code(),
+                w.description.as_str(),
+                workspace_status_str(w.status),
+                bytes(w.created_by),
+                nanos(w.created_at)?
+            ],
+        )
+    }
+
+    fn put_personal_workspace(&mut self, p: &PersonalWorkspace) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO personal_workspaces (id, organisation, owner, created_at, archived_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at",
+            params![bytes(p.id), bytes(p.organisation), bytes(p.owner), nanos(p.created_at)?, opt_nanos(p.archived_at)?],
+        )
+    }
+
+    fn put_membership(&mut self, m: &Membership) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (workspace, user) DO UPDATE SET role = excluded.role, status = excluded.status, \
+             joined_at = excluded.joined_at, updated_at = excluded.updated_at",
+            params![
+                bytes(m.workspace),
+                bytes(m.user),
+                role_str(m.state.role()),
+                status_str(m.state.status()),
+                nanos(m.joined_at)?,
+                nanos(m.updated_at)?
+            ],
+        )
+    }
+
+    fn delete_membership(&mut self, workspace: WorkspaceId, user: UserId) -> StoreResult<()> {
+        self.exec("DELETE FROM memberships WHERE workspace = ?1 AND user = ?2", [bytes(workspace), bytes(user)])
+    }
+
+    fn put_invite(&mut self, i: &Invite) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO invites (id, workspace, email, invited_by, created_at, expires_at, status, resolved_at, resolved_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (id) DO UPDATE SET invited_by = excluded.invited_by, expires_at = excluded.expires_at, \
+             status = excluded.status, resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by",
+            params![
+                bytes(i.id),
+                bytes(i.workspace),
+                i.email.as_str(),
+                bytes(i.invited_by),
+                nanos(i.created_at)?,
+                nanos(i.expires_at)?,
+                invite_status_str(i.status),
+                opt_nanos(i.resolved_at)?,
+                i.resolved_by.map(bytes)
+            ],
+        )
+    }
+
+    fn put_decline(&mut self, d: &Decline) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO declines (workspace, user, declined_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (workspace, user) DO UPDATE SET declined_at = excluded.declined_at",
+            params![bytes(d.workspace), bytes(d.user), nanos(d.declined_at)?],
+        )
+    }
+
+    fn put_conversation(&mut self, c: &Conversation) -> StoreResult<()> {
+        self.exec(
+            "INSERT INTO conversations (id, workspace, started_by, started_at) VALUES (?1, ?2, ?3, ?4)",
+            params![bytes(c.id), bytes(c.workspace), bytes(c.started_by), nanos(c.started_at)?],
+        )
+    }
+
+    fn append_event(&mut self, event: NewEvent) -> StoreResult<Event> {
+        let payload = serde_json::to_string(&event.kind).map_err(|e| corrupt("event", e))?;
+        let seq = self.last_event_seq()? + 1;
+        self.exec(
+            "INSERT INTO events (seq, at, actor, type, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                i64::try_from(seq).map_err(|e| corrupt("event number", e))?,
+                nanos(event.at)?,
+                event.actor.map(bytes),
+                event.kind.type_name(),
+                payload
+            ],
+        )?;
+        Ok(event.with_seq(seq))
+    }
+}

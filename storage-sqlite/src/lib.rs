@@ -1,0 +1,184 @@
+//! `carespace-sqlite`: a durable [`Store`] in one SQLite file (rusqlite, bundled SQLite).
+//!
+//! ```
+//! use carespace::{Carespace, OrganisationKind};
+//! use carespace_sqlite::SqliteStore;
+//!
+//! let dir = std::env::temp_dir().join(format!("carespace-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("workspaces.sqlite3");
+//! let service = Carespace::new(SqliteStore::open(&path)?);
+//! let trust = service.register_organisation("Barts Health NHS Trust".parse()?, OrganisationKind::NhsTrust, None)?;
+//! drop(service);
+//!
+//! let reopened = Carespace::new(SqliteStore::open(&path)?);
+//! assert_eq!(reopened.organisation(trust.id)?.name.as_str(), "Barts Health NHS Trust");
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), carespace::Error>(())
+//! ```
+//!
+//! # Design
+//! One writer connection and one reader connection per store, in WAL mode: readers see a
+//! consistent snapshot while a write is under way. Every command is one
+//! `BEGIN IMMEDIATE` transaction holding its rows and its events, so two writers (threads
+//! with their own stores, or processes) take turns on the file's write lock, waiting up
+//! to the busy timeout. Foreign keys are on; the schema's constraints back core's rules
+//! up. Prepared statements are cached per connection.
+#![forbid(unsafe_code)]
+
+mod db;
+mod error;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use carespace::store::{ReadTx, Store, WriteTx};
+use carespace::{Error, StorageError};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::db::SqliteTx;
+use crate::error::SqlResultExt;
+pub use crate::schema::{SCHEMA_VERSION, schema_of};
+
+/// How hard SQLite works to keep a committed command through a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Durability {
+    /// `synchronous=FULL` (the default, for clinical data): every commit is flushed to
+    /// disk (an fsync of the WAL) before the command returns. A command that returned
+    /// `Ok` survives a crash of the process, the operating system or the power.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: commits are flushed at WAL checkpoints rather than on every
+    /// commit. Still safe against a crash of the *process*, and the database is never
+    /// corrupted, but a power cut or OS crash can lose the last commands that returned
+    /// `Ok` (join requests, approvals) — roughly the writes since the last checkpoint.
+    /// Choose it only where that loss is acceptable.
+    Normal,
+}
+
+/// Settings for opening a [`SqliteStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// See [`Durability`].
+    pub durability: Durability,
+    /// How long a command waits for another writer (thread or process) before failing
+    /// with a retryable conflict.
+    pub busy_timeout: Duration,
+    /// How many times a write that hit a conflict is retried before its error is returned.
+    pub conflict_retries: u32,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { durability: Durability::Full, busy_timeout: Duration::from_secs(5), conflict_retries: 3 }
+    }
+}
+
+/// A [`Store`] in a SQLite database: a file shared by threads and processes, or memory.
+#[derive(Debug)]
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    /// `None` for an in-memory database, which only one connection can see.
+    reader: Option<Mutex<Connection>>,
+    path: Option<PathBuf>,
+    options: SqliteOptions,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, and migrating) the database at `path` with the default
+    /// options: `synchronous=FULL`, a 5 s busy timeout.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the database at `path` with `options`. Refuses a database whose schema is
+    /// newer than this code.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path).map_err(|e| opening(&path, e))?;
+        configure(&writer, &options)?;
+        writer.pragma_update(None, "journal_mode", "WAL").sql()?;
+        schema::migrate(&mut writer, SCHEMA_VERSION)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let reader = Connection::open_with_flags(&path, flags).map_err(|e| opening(&path, e))?;
+        configure(&reader, &options)?;
+        Ok(Self { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), path: Some(path), options })
+    }
+
+    /// A private in-memory database (for tests and throw-away runs).
+    pub fn open_in_memory() -> Result<Self, Error> {
+        let options = SqliteOptions::default();
+        let mut conn = Connection::open_in_memory().sql()?;
+        configure(&conn, &options)?;
+        schema::migrate(&mut conn, SCHEMA_VERSION)?;
+        Ok(Self { writer: Mutex::new(conn), reader: None, path: None, options })
+    }
+
+    /// The file, for a file database.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The options it was opened with.
+    pub fn options(&self) -> &SqliteOptions {
+        &self.options
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`: `"ok"` when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, Error> {
+        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).sql()?)
+    }
+
+    /// Runs `f` with the writer connection, outside any transaction: for diagnostics
+    /// (`EXPLAIN QUERY PLAN`, schema comparison) in tests and tools.
+    pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&conn)
+    }
+}
+
+fn opening(path: &Path, err: rusqlite::Error) -> Error {
+    let message = format!("cannot open the SQLite database {}: {err}", path.display());
+    Error::Storage(StorageError::new(carespace::StorageErrorKind::Other, message).with_source(err))
+}
+
+fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), Error> {
+    conn.busy_timeout(options.busy_timeout).sql()?;
+    conn.pragma_update(None, "foreign_keys", "ON").sql()?;
+    let synchronous = match options.durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous).sql()?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
+        let mut conn = self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).sql()?;
+        f(&SqliteTx { conn: &tx })
+        // Dropping the read transaction ends it; it wrote nothing.
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
+        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut retries = self.options.conflict_retries;
+        loop {
+            let result = (|| -> Result<(), Error> {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).sql()?;
+                f(&mut SqliteTx { conn: &tx })?;
+                tx.commit().sql()?;
+                Ok(())
+            })();
+            match result {
+                Err(e) if e.is_retryable() && retries > 0 => retries -= 1,
+                other => return other,
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Schema migrations: numbered SQL files applied in one `IMMEDIATE` transaction, the
+//! version kept in `PRAGMA user_version`.
+
+use carespace::{StorageError, StorageErrorKind};
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::SqlResultExt;
+
+/// The migrations, in order; migration `i` (from 0) takes the schema to version `i + 1`.
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_tables", include_str!("../migrations/001_tables.sql")),
+    ("002_indexes", include_str!("../migrations/002_indexes.sql")),
+];
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to `target` (normally [`SCHEMA_VERSION`]). Refuses a database
+/// newer than the code. Several processes may call this at once: the `IMMEDIATE`
+/// transaction makes one of them migrate and the others see the result.
+pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StorageError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).sql()?;
+    let current: u32 = tx.query_row("PRAGMA user_version", [], |row| row.get(0)).sql()?;
+    if current > SCHEMA_VERSION {
+        return Err(StorageError::new(
+            StorageErrorKind::Incompatible,
+            format!(
+                "the database has schema version {current}, newer than this version of Carespace understands \
+                 ({SCHEMA_VERSION}); upgrade Carespace to open it"
+            ),
+        ));
+    }
+    for (_, sql) in MIGRATIONS.iter().take(target as usize).skip(current as usize) {
+        tx.execute_batch(sql).sql()?;
+    }
+    if target > current {
+        tx.pragma_update(None, "user_version", target).sql()?;
+    }
+    tx.commit().sql()
+}
+
+/// The schema as SQLite describes it, sorted, for comparing two databases.
+pub fn schema_of(conn: &Connection) -> Result<Vec<(String, String, String)>, StorageError> {
+    let mut stmt = conn
+        .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
+        .sql()?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).sql()?;
+    rows.collect::<Result<Vec<_>, _>>().sql()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_version(version: u32) -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, version).unwrap();
+        conn
+    }
+
+    #[test]
+    fn an_upgraded_database_has_exactly_the_schema_of_a_fresh_one() {
+        let fresh = at_version(SCHEMA_VERSION);
+        for start in 0..SCHEMA_VERSION {
+            let mut upgraded = at_version(start);
+            let version: u32 = upgraded.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(version, start);
+            migrate(&mut upgraded, SCHEMA_VERSION).unwrap();
+            assert_eq!(schema_of(&upgraded).unwrap(), schema_of(&fresh).unwrap(), "upgrade from version {start}");
+        }
+        assert!(
+            schema_of(&fresh)
+                .unwrap()
+                .iter()
+                .any(|(kind, name, _)| kind == "index" && name == "workspaces_active_name")
+        );
+    }
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = at_version(SCHEMA_VERSION);
+        let before = schema_of(&conn).unwrap();
+        migrate(&mut conn, SCHEMA_VERSION).unwrap();
+        assert_eq!(schema_of(&conn).unwrap(), before);
+    }
+
+    #[test]
+    fn a_database_newer_than_the_code_is_refused() {
+        let mut conn = at_version(SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        let err = migrate(&mut conn, SCHEMA_VERSION).unwrap_err();
+        assert_eq!(err.kind(), StorageErrorKind::Incompatible);
+        assert!(err.to_string().contains("newer than this version of Carespace"), "{err}");
+    }
+}
