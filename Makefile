@@ -27,9 +27,12 @@ test-rust:
 test-doc:
 	$(CARGO) test --workspace --all-features --doc 2>&1 | tee -a $(RESULTS)
 
-# The README's first command must keep working.
+# The README's first command must keep working, and keep working on a second run
+# against the same file.
 quickstart:
-	$(CARGO) run --quiet --example quickstart > /dev/null
+	rm -f target/quickstart.sqlite3 target/quickstart.sqlite3-wal target/quickstart.sqlite3-shm
+	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 > /dev/null
+	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
 
 # Sums cargo's "test result:" lines (and any "suite: N passed, M failed" lines).
 summary:

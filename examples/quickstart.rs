@@ -1,17 +1,56 @@
-//! Quickstart: the life of one ward's workspace, told through the Carespace API.
+//! Quickstart: the life of one ward's workspace, told through the Carespace API, kept in
+//! a SQLite file.
 //!
-//! Run it with `cargo run --example quickstart`.
+//! Run it with `cargo run --example quickstart [PATH]` (default
+//! `carespace-quickstart.sqlite3`, created if missing). Run it again and it reuses the
+//! file: it says so and shows what the file holds instead of writing the story twice.
 
 use carespace::{
-    Action, Carespace, DiscoveryEntry, DiscoveryFilter, Error, Event, EventKind, MemoryStore, NewWorkspace,
-    OrganisationKind, Speciality, SwitcherEntry, UserId,
+    Action, Carespace, DiscoveryEntry, DiscoveryFilter, Entity, Error, Event, EventKind, NewWorkspace, Organisation,
+    OrganisationKind, Speciality, SwitcherEntry, User, UserId, Workspace,
 };
+use carespace_sqlite::SqliteStore;
+use std::process::ExitCode;
 
-fn main() -> Result<(), Error> {
-    let service = Carespace::new(MemoryStore::new());
-    println!("Carespace quickstart (in-memory store)\n");
+/// The people and places of the story.
+struct Cast {
+    trust: Organisation,
+    alice: User,
+    bob: User,
+    carol: User,
+    ward: Workspace,
+}
 
-    // An NHS trust, and three of its staff.
+fn main() -> ExitCode {
+    let path = std::env::args().nth(1).unwrap_or_else(|| "carespace-quickstart.sqlite3".to_owned());
+    match run(&path) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quickstart failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(path: &str) -> Result<(), Error> {
+    let service = Carespace::new(SqliteStore::open(path)?);
+    println!("Carespace quickstart, stored in {path}\n");
+    let cast = match service.organisation_by_ods(&"RWK".parse()?)? {
+        Some(trust) => {
+            let events = service.events_since(0, carespace::MAX_EVENT_PAGE)?.len();
+            println!("{path} already holds this story ({events} events): reusing it rather than writing it twice.");
+            find_cast(&service, trust).inspect_err(|_| {
+                eprintln!("{path} holds an unfinished or different story; delete it or pass another path.");
+            })?
+        }
+        None => tell_story(&service)?,
+    };
+    show(&service, &cast)
+}
+
+/// The first run: every command of the story.
+fn tell_story(service: &Carespace) -> Result<Cast, Error> {
+    // An NHS trust, and two of its staff.
     let trust = service.register_organisation(
         "East London NHS Foundation Trust".parse()?,
         OrganisationKind::NhsTrust,
@@ -21,8 +60,8 @@ fn main() -> Result<(), Error> {
     let alice = service.register_user("alice.smith@nhs.net".parse()?, "Alice Smith".parse()?)?;
     let bob = service.register_user("bob.jones@nhs.net".parse()?, "Bob Jones".parse()?)?;
     for user in [&alice, &bob] {
-        let mine = service.join_organisation(user.id, trust.id)?;
-        println!("{} joined the trust and has a personal My Workspace ({}).", user.name, mine.id);
+        service.join_organisation(user.id, trust.id)?;
+        println!("{} joined the trust and has a personal My Workspace.", user.name);
     }
 
     // Alice creates a team workspace: she is its admin, her My Workspace is archived.
@@ -65,10 +104,34 @@ fn main() -> Result<(), Error> {
         let joined = service.accept_invite(carol.id, waiting.id)?;
         println!("{} registered, found the invite and accepted: {:?}.", carol.name, joined.membership.state);
     }
+    Ok(Cast { trust, alice, bob, carol, ward })
+}
 
-    // The switcher.
-    println!("\n{}'s workspaces:", carol.name);
-    for entry in service.my_workspaces(carol.id)? {
+/// A later run: the same people and places, looked up in the file.
+fn find_cast(service: &Carespace, trust: Organisation) -> Result<Cast, Error> {
+    let person = |email: &str| -> Result<User, Error> {
+        service
+            .user_by_email(&email.parse()?)?
+            .ok_or_else(|| Error::NotFound { entity: Entity::User, id: email.to_owned() })
+    };
+    let (alice, bob, carol) =
+        (person("alice.smith@nhs.net")?, person("bob.jones@nhs.net")?, person("carol.white@elft.nhs.uk")?);
+    let filter = DiscoveryFilter { name_contains: Some("Maternity - Ward 2".into()), ..Default::default() };
+    let ward = service
+        .discover(alice.id, trust.id, &filter)?
+        .into_iter()
+        .find_map(|entry| match entry {
+            DiscoveryEntry::Workspace { workspace, .. } => Some(workspace),
+            DiscoveryEntry::Example { .. } => None,
+        })
+        .ok_or_else(|| Error::NotFound { entity: Entity::Workspace, id: "Maternity - Ward 2".to_owned() })?;
+    Ok(Cast { trust, alice, bob, carol, ward })
+}
+
+/// What every run shows: the switcher, discovery and the events a host acts on.
+fn show(service: &Carespace, cast: &Cast) -> Result<(), Error> {
+    println!("\n{}'s workspaces:", cast.carol.name);
+    for entry in service.my_workspaces(cast.carol.id)? {
         match entry {
             SwitcherEntry::Shared { organisation_name, workspace, state } => {
                 println!("  {organisation_name} / {}: {:?} ({:?})", workspace.name, state.role(), state.status());
@@ -82,10 +145,10 @@ fn main() -> Result<(), Error> {
 
     // Discovery: the trust's workspaces with member counts and admins, beside example
     // workspaces from the speciality catalogue (joining one creates it).
-    let everything = service.discover(bob.id, trust.id, &DiscoveryFilter::default())?;
-    let obstetrics = DiscoveryFilter { speciality: Some(Speciality::from_code(501)?), ..Default::default() };
-    println!("\nDiscovery lists {} entries; those for Obstetrics:", everything.len());
-    for entry in service.discover(bob.id, trust.id, &obstetrics)? {
+    let everything = service.discover(cast.bob.id, cast.trust.id, &DiscoveryFilter::default())?;
+    let obstetrics = DiscoveryFilter { speciality: Some(cast.ward.speciality), ..Default::default() };
+    println!("\nDiscovery lists {} entries; those for {}:", everything.len(), cast.ward.speciality);
+    for entry in service.discover(cast.bob.id, cast.trust.id, &obstetrics)? {
         match entry {
             DiscoveryEntry::Workspace { workspace, member_count, admins } => {
                 let admins: Vec<&str> = admins.iter().map(|a| a.name.as_str()).collect();
@@ -97,11 +160,12 @@ fn main() -> Result<(), Error> {
 
     // What a host application turns into emails and prompts.
     println!("\nEvents a host would act on:");
-    let names = |id: UserId| -> String {
-        [&alice, &bob, &carol].iter().find(|u| u.id == id).map_or_else(|| id.to_string(), |u| u.name.to_string())
+    let people = [&cast.alice, &cast.bob, &cast.carol];
+    let name = |id: UserId| -> String {
+        people.iter().find(|u| u.id == id).map_or_else(|| id.to_string(), |u| u.name.to_string())
     };
-    for event in service.events_since(0, 100)? {
-        if let Some(line) = notification(&event, &names) {
+    for event in service.events_since(0, carespace::MAX_EVENT_PAGE)? {
+        if let Some(line) = notification(&event, &name) {
             println!("  #{:<2} {line}", event.seq);
         }
     }

@@ -67,7 +67,7 @@ pub enum Error {
         code: u16,
     },
     /// No such organisation, user, workspace, invite or membership.
-    #[error("no {entity} with id {id}")]
+    #[error("no {entity} found for “{id}”")]
     NotFound {
         /// What was looked for.
         entity: Entity,

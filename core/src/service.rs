@@ -179,6 +179,11 @@ impl Carespace {
         self.read(|r, _| load_organisation(r, id))
     }
 
+    /// An organisation by ODS code, if registered.
+    pub fn organisation_by_ods(&self, code: &OdsCode) -> Result<Option<Organisation>, Error> {
+        self.read(|r, _| Ok(r.organisation_by_ods(code)?))
+    }
+
     /// A user by id.
     pub fn user(&self, id: UserId) -> Result<User, Error> {
         self.read(|r, _| load_user(r, id))

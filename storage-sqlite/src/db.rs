@@ -21,11 +21,15 @@ pub(crate) struct SqliteTx<'a> {
 
 impl SqliteTx<'_> {
     fn one<T>(&self, sql: &str, params: impl Params, parse: fn(&Row<'_>) -> StoreResult<T>) -> StoreResult<Option<T>> {
+        #[cfg(test)]
+        tests::record(sql);
         let mut stmt = self.conn.prepare_cached(sql).sql()?;
         stmt.query_row(params, |row| Ok(parse(row))).optional().sql()?.transpose()
     }
 
     fn all<T>(&self, sql: &str, params: impl Params, parse: fn(&Row<'_>) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+        #[cfg(test)]
+        tests::record(sql);
         let mut stmt = self.conn.prepare_cached(sql).sql()?;
         let rows = stmt.query_map(params, |row| Ok(parse(row))).sql()?;
         let mut out = Vec::new();
@@ -534,5 +538,96 @@ impl WriteTx for SqliteTx<'_> {
             ],
         )?;
         Ok(event.with_seq(seq))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Query plans: the reads behind the permission check, the switcher and discovery
+    //! use an index or a primary key, never a full scan.
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+
+    use carespace::{Action, Carespace, DiscoveryFilter, NewWorkspace, OrganisationKind, Speciality};
+
+    use crate::SqliteStore;
+
+    thread_local! {
+        static RECORDED: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+    }
+
+    pub(super) fn record(sql: &str) {
+        RECORDED.with(|r| r.borrow_mut().insert(sql.to_owned()));
+    }
+
+    fn take() -> BTreeSet<String> {
+        RECORDED.with(|r| std::mem::take(&mut *r.borrow_mut()))
+    }
+
+    fn plan(store: &SqliteStore, sql: &str) -> String {
+        store.with_connection(|conn| {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            // Parameters stay unbound (NULL): the plan does not depend on their values.
+            let mut rows = stmt.raw_query();
+            let mut details = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                details.push(row.get::<_, String>(3).unwrap());
+            }
+            details.join("; ")
+        })
+    }
+
+    /// Every statement `run` issues is planned with an index or primary key.
+    fn assert_indexed(store: &SqliteStore, what: &str, run: impl FnOnce()) -> Vec<String> {
+        take();
+        run();
+        let statements = take();
+        assert!(!statements.is_empty());
+        let plans: Vec<String> = statements.iter().map(|sql| plan(store, sql)).collect();
+        for (sql, plan) in statements.iter().zip(&plans) {
+            let scans = plan.split("; ").filter(|step| step.starts_with("SCAN ") && *step != "SCAN CONSTANT ROW");
+            assert_eq!(scans.count(), 0, "{what}: full scan in\n  {sql}\n  {plan}");
+            assert!(plan.contains("SEARCH"), "{what}: {sql}: {plan}");
+        }
+        plans
+    }
+
+    #[test]
+    fn permission_check_switcher_and_discovery_use_indexes() {
+        let store = std::sync::Arc::new(SqliteStore::open_in_memory().unwrap());
+        let service = Carespace::from_arc(store.clone());
+        let trust = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
+        let alice = service.register_user("alice@nhs.net".parse().unwrap(), "Alice".parse().unwrap()).unwrap();
+        service.join_organisation(alice.id, trust.id).unwrap();
+        let new = NewWorkspace {
+            name: "Ward".parse().unwrap(),
+            speciality: Speciality::from_code(501).unwrap(),
+            description: Default::default(),
+        };
+        let ws = service.create_workspace(alice.id, trust.id, new).unwrap().workspace;
+
+        let plans = assert_indexed(&store, "can()", || {
+            assert!(service.can(alice.id, ws.id, Action::ViewAllConversations).unwrap());
+        });
+        assert!(plans.iter().any(|p| p.contains("memberships USING PRIMARY KEY (workspace=?)")), "{plans:?}");
+        let plans = assert_indexed(&store, "my_workspaces()", || {
+            assert_eq!(service.my_workspaces(alice.id).unwrap().len(), 2);
+        });
+        assert!(plans.iter().any(|p| p.contains("memberships_by_user")), "{plans:?}");
+        let plans = assert_indexed(&store, "discover()", || {
+            service.discover(alice.id, trust.id, &DiscoveryFilter::default()).unwrap();
+        });
+        assert!(plans.iter().any(|p| p.contains("workspaces_by_organisation")), "{plans:?}");
+        assert_indexed(&store, "create_workspace()", || {
+            let new = NewWorkspace {
+                name: "Ward 2".parse().unwrap(),
+                speciality: Speciality::from_code(501).unwrap(),
+                description: Default::default(),
+            };
+            service.create_workspace(alice.id, trust.id, new).unwrap();
+        });
+        assert_indexed(&store, "events_since()", || {
+            service.events_since(3, 10).unwrap();
+        });
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A fresh database path under cargo's per-target temporary directory.
-pub fn fresh_db(label: &str) -> PathBuf {
+pub(crate) fn fresh_db(label: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("carespace-sqlite-tests");
     std::fs::create_dir_all(&dir).unwrap();
