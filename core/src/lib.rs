@@ -77,8 +77,3 @@ pub use views::{
     DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning, NewWorkspace,
     PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
-
-/// The README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
