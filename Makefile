@@ -6,9 +6,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 RESULTS := target/test-results.log
 
-.PHONY: test fmt-check clippy test-rust test-doc quickstart results-reset summary
+.PHONY: test fmt-check clippy test-rust test-doc quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz
 
-test: results-reset fmt-check clippy test-rust test-doc quickstart
+test: results-reset fmt-check clippy test-rust test-doc quickstart fuzz-smoke
 	@$(MAKE) --no-print-directory summary
 
 results-reset:
@@ -33,6 +33,29 @@ quickstart:
 	rm -f target/quickstart.sqlite3 target/quickstart.sqlite3-wal target/quickstart.sqlite3-shm
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 > /dev/null
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
+
+# Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
+# lets cargo-fuzz pass its nightly-only flags (-Zsanitizer=address). Build output and
+# the growing corpus live outside the clone; the small seed corpora in fuzz/seeds/ are
+# committed. `make fuzz FUZZ_SECONDS=600` runs each target for ten minutes.
+CACHE := $(HOME)/.cache/carespace
+FUZZ_TARGETS := email workspace_name commands
+FUZZ_SECONDS ?= 60
+
+cargo-fuzz:
+	@command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
+
+fuzz: cargo-fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(CACHE)/fuzz-corpus/$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --fuzz-dir fuzz --target-dir $(CACHE)/fuzz-target $$t \
+	    $(CACHE)/fuzz-corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | grep -E '^(Done|INFO: seed corpus)|ERROR|panicked|SUMMARY'; \
+	done
+
+# A short run of each target in `make test` (about 20 s each).
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 # Sums cargo's "test result:" lines (and any "suite: N passed, M failed" lines).
 summary:

@@ -292,7 +292,7 @@ impl Carespace {
             if filter.colleague.is_none() {
                 entries.extend(
                     Speciality::all()
-                        .filter(|s| !taken.contains(&s.name().to_lowercase()))
+                        .filter(|s| !taken.contains(&crate::text::key_of(s.name())))
                         .filter(|s| name_matches(s.name()) && speciality_matches(*s))
                         .map(|speciality| DiscoveryEntry::Example { speciality }),
                 );

@@ -79,9 +79,12 @@ fn single_line(input: &str, field: &'static str, max: usize) -> Result<String, T
     Ok(folded)
 }
 
-/// The case-insensitive comparison key of a folded single-line label.
-fn key_of(folded: &str) -> String {
-    folded.to_lowercase()
+/// The case-insensitive comparison key of a folded single-line label: lower case of
+/// upper case, which folds case the way Unicode's full case folding does for names
+/// ("Straße" and "STRASSE", "ι" and the combining iota U+0345, compare equal), where
+/// `to_lowercase` alone does not.
+pub(crate) fn key_of(folded: &str) -> String {
+    folded.to_uppercase().to_lowercase()
 }
 
 macro_rules! text_type {
@@ -293,6 +296,17 @@ mod tests {
         let name = WorkspaceName::parse("\u{a0} Maternity \u{3000}-  Ward 2  ").unwrap();
         assert_eq!(name.as_str(), "Maternity - Ward 2");
         assert_eq!(name.key(), WorkspaceName::parse("MATERNITY - WARD 2").unwrap().key());
+    }
+
+    #[test]
+    fn r6_the_key_folds_case_fully() {
+        let key = |s: &str| WorkspaceName::parse(s).unwrap().key();
+        assert_eq!(key("Straße Ward"), key("STRASSE WARD"));
+        // Found by the workspace_name fuzz target: U+0345 upper-cases to Ι, whose lower
+        // case is ι; `to_lowercase` alone kept U+0345 and missed the match.
+        let found = "3  k z d d 33 33z d 33 \u{345}\u{7db}";
+        assert_eq!(key(found), key(&found.to_uppercase()));
+        assert_eq!(key("Maternity - Ward 2"), "maternity - ward 2");
     }
 
     #[test]
