@@ -5,10 +5,12 @@ CARGO ?= cargo
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 RESULTS := target/test-results.log
+CACHE := $(HOME)/.cache/carespace
 
-.PHONY: test fmt-check clippy test-rust test-doc quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz
+.PHONY: test fmt-check clippy test-rust test-doc quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
+	venv wheel test-python
 
-test: results-reset fmt-check clippy test-rust test-doc quickstart fuzz-smoke
+test: results-reset fmt-check clippy test-rust test-doc quickstart test-python fuzz-smoke
 	@$(MAKE) --no-print-directory summary
 
 results-reset:
@@ -34,11 +36,40 @@ quickstart:
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 > /dev/null
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
 
+# Python: a git-ignored venv with maturin, pytest and mypy from PyPI; the wheel is built
+# (release, abi3) with its own target dir under ~/.cache so cargo and maturin builds do
+# not keep rebuilding pyo3 for each other; stubtest checks the stubs; pytest runs.
+VENV := .venv
+PY := $(VENV)/bin/python
+WHEELS := target/wheels
+
+$(VENV)/.ready:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet "maturin>=1.16,<2" pytest mypy
+	touch $@
+
+venv: $(VENV)/.ready
+
+wheel: venv
+	rm -f $(WHEELS)/carespace-*.whl
+	$(VENV)/bin/maturin build --release --quiet -m bindings-python/Cargo.toml --out $(WHEELS) \
+	  --target-dir $(CACHE)/maturin-target
+	$(VENV)/bin/pip install --quiet --force-reinstall $(WHEELS)/carespace-*.whl
+	@ls -l $(WHEELS)/carespace-*.whl | awk '{ printf "wheel: %s bytes\n", $$5 }'
+
+test-python: wheel
+	cd bindings-python && ../$(PY) -m mypy.stubtest carespace
+	cd bindings-python && ../$(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee -a ../$(RESULTS)
+	$(PY) -m mypy --strict examples/quickstart.py
+	rm -f target/quickstart-py.sqlite3*
+	$(PY) examples/quickstart.py target/quickstart-py.sqlite3 > /dev/null
+	$(PY) examples/quickstart.py target/quickstart-py.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
+
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags (-Zsanitizer=address). Build output and
 # the growing corpus live outside the clone; the small seed corpora in fuzz/seeds/ are
 # committed. `make fuzz FUZZ_SECONDS=600` runs each target for ten minutes.
-CACHE := $(HOME)/.cache/carespace
 FUZZ_TARGETS := email workspace_name commands
 FUZZ_SECONDS ?= 60
 
@@ -57,8 +88,9 @@ fuzz: cargo-fuzz
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
-# Sums cargo's "test result:" lines (and any "suite: N passed, M failed" lines).
+# Sums cargo's "test result:" lines and pytest's "N passed[, M failed] in …" lines.
 summary:
 	@awk '/^test result:/ { p += $$4; f += $$6 } \
-	      /^[a-z-]+: [0-9]+ passed, [0-9]+ failed$$/ { p += $$2; f += $$4 } \
+	      /^[0-9]+ passed/ { p += $$1; if ($$3 ~ /^[0-9]+$$/ && $$4 ~ /^failed/) f += $$3 } \
+	      /^[0-9]+ failed/ { f += $$1; if ($$4 ~ /^[0-9]+$$/) p += $$4 } \
 	      END { if (p == 0) { print "no test ran"; exit 1 } printf "all: %d passed, %d failed\n", p, f; exit (f > 0) }' $(RESULTS)

@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// One entry of the event log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Event {
     /// Its position: 1, 2, 3, … with no gaps, in commit order.
     pub seq: u64,
@@ -27,7 +27,7 @@ pub struct Event {
 
 /// What an event records. Each names the people a host should notify, so that sending
 /// an email never needs to look at state that may have changed since.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EventKind {

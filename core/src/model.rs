@@ -60,7 +60,7 @@ impl fmt::Display for OrganisationKind {
 }
 
 /// An NHS organisation (R1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Organisation {
     /// Its id.
     pub id: OrganisationId,
@@ -76,7 +76,7 @@ pub struct Organisation {
 }
 
 /// A person, identified by their NHS email (R2, R3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct User {
     /// Their id.
     pub id: UserId,
@@ -99,7 +99,7 @@ pub enum WorkspaceStatus {
 }
 
 /// A shared team workspace inside one organisation (R5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Workspace {
     /// Its id.
     pub id: WorkspaceId,
@@ -128,7 +128,7 @@ impl Workspace {
 }
 
 /// A user's personal "My Workspace" in one organisation (R26).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PersonalWorkspace {
     /// Its id (in the same id space as shared workspaces).
     pub id: WorkspaceId,
@@ -227,7 +227,7 @@ impl MembershipState {
 }
 
 /// One user's membership of one shared workspace (at most one per pair, R25).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Membership {
     /// The workspace.
     pub workspace: WorkspaceId,
@@ -258,7 +258,7 @@ pub enum InviteStatus {
 }
 
 /// An emailed offer to join a workspace (R18).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Invite {
     /// Its id.
     pub id: InviteId,
@@ -291,7 +291,7 @@ impl Invite {
 }
 
 /// A declined join request, remembered for the re-request cool-down (R17).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Decline {
     /// The workspace.
     pub workspace: WorkspaceId,
@@ -303,7 +303,7 @@ pub struct Decline {
 }
 
 /// The header of a patient-communication thread (R29). The host stores the messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Conversation {
     /// Its id.
     pub id: ConversationId,

@@ -471,6 +471,21 @@ impl Carespace {
         })
     }
 
+    /// One invite, for its addressee or the workspace's approved members (R19), with its
+    /// status as of now: a pending invite past its expiry reads `Expired`.
+    pub fn invite_details(&self, actor: UserId, invite: InviteId) -> Result<Invite, Error> {
+        self.read(|r, ctx| {
+            let mut found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
+            if load_user(r, actor)?.email != found.email {
+                authorise_shared(r, ctx, found.workspace, actor, Action::ViewMembers)?;
+            }
+            if found.status == crate::InviteStatus::Pending && ctx.now >= found.expires_at {
+                found.status = crate::InviteStatus::Expired;
+            }
+            Ok(found)
+        })
+    }
+
     /// The pending invites of a workspace, for its approved members (R18, R20).
     pub fn pending_invites(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Invite>, Error> {
         self.read(|r, ctx| {

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// What a new custom workspace is (R5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NewWorkspace {
     /// Its name (R6).
     pub name: WorkspaceName,
@@ -23,7 +23,7 @@ pub struct NewWorkspace {
 }
 
 /// A change to a workspace's settings (R24): `None` leaves a field as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct SettingsChange {
     /// A new name.
     pub name: Option<WorkspaceName>,
@@ -63,7 +63,7 @@ impl fmt::Display for NameWarning {
 }
 
 /// A workspace and any warnings about its name (R13), from create and settings commands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WorkspaceOutcome {
     /// The workspace as it now is.
     pub workspace: Workspace,
@@ -85,7 +85,7 @@ pub enum JoinOutcome {
 }
 
 /// The result of joining: where the joiner now stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Joined {
     /// What happened.
     pub outcome: JoinOutcome,
@@ -96,14 +96,14 @@ pub struct Joined {
 }
 
 /// The result of leaving (R21).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Left {
     /// Whether the leaver was the last member, so the workspace is now archived.
     pub workspace_archived: bool,
 }
 
 /// Narrows a discovery listing (R11). The default lists everything.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct DiscoveryFilter {
     /// Only names containing this fragment, ignoring case.
     pub name_contains: Option<String>,
@@ -129,7 +129,7 @@ impl From<&User> for Person {
 }
 
 /// One line of a discovery listing (R11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DiscoveryEntry {
     /// An active shared workspace.
@@ -175,7 +175,7 @@ impl DiscoveryEntry {
 }
 
 /// One entry of the workspace switcher (R31).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SwitcherEntry {
     /// A shared workspace the user is a current member of.
@@ -223,7 +223,7 @@ impl SwitcherEntry {
 }
 
 /// A member as listed to approved members (R15, R22).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Member {
     /// The person.
     pub user: User,
@@ -235,7 +235,7 @@ pub struct Member {
 }
 
 /// A workspace's members: current ones and, apart, archived ones (R22).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct MemberList {
     /// Admins, approved and unapproved members, by name.
     pub current: Vec<Member>,
@@ -244,7 +244,7 @@ pub struct MemberList {
 }
 
 /// A join request waiting for an approver (R33).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PendingRequest {
     /// The workspace.
     pub workspace: WorkspaceId,

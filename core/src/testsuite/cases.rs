@@ -581,6 +581,12 @@ pub fn r19_only_the_addressee_accepts_in_time(store: Arc<dyn Store>) {
     h.ok(|s| s.revoke_invite(alice.id, revoked.id));
     let err = h.err(|s| s.accept_invite(late.id, revoked.id));
     assert!(matches!(err, Error::InviteRevoked { .. }), "{err}");
+    // The addressee and the workspace's approved members may look an invite up, with its
+    // status as of now; others may not.
+    assert_eq!(h.ok(|s| s.invite_details(late.id, revoked.id)).status, InviteStatus::Revoked);
+    assert_eq!(h.ok(|s| s.invite_details(alice.id, expiring.id)).status, InviteStatus::Expired);
+    assert_eq!(h.ok(|s| s.invite_details(newbie.id, invite.id)).status, InviteStatus::Accepted);
+    h.forbidden(|s| s.invite_details(mallory.id, invite.id));
     let err = h.err(|s| s.accept_invite(late.id, crate::InviteId::from_uuid(uuid::Uuid::nil())));
     assert!(matches!(err, Error::NotFound { entity: crate::Entity::Invite, .. }), "{err}");
 }

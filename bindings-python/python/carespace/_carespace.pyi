@@ -1,0 +1,442 @@
+"""Type stubs of the native module ``carespace._carespace`` (checked by mypy.stubtest)."""
+
+import datetime
+import os
+import uuid
+from typing import Any, Optional, Sequence, Union, final
+
+from carespace._enums import (
+    Action,
+    Approvers,
+    Durability,
+    InviteStatus,
+    JoinOutcome,
+    MemberStatus,
+    OrganisationKind,
+    Role,
+    Standing,
+    WorkspaceStatus,
+)
+
+__all__ = [
+    "CATALOGUE_SOURCE",
+    "CATALOGUE_VERSION",
+    "Carespace",
+    "Conversation",
+    "DiscoveryEntry",
+    "Event",
+    "Invite",
+    "Joined",
+    "Left",
+    "ManualClock",
+    "Member",
+    "MemberList",
+    "Membership",
+    "Organisation",
+    "PendingRequest",
+    "Person",
+    "PersonalWorkspace",
+    "SwitcherEntry",
+    "User",
+    "Workspace",
+    "WorkspaceOutcome",
+    "specialities",
+    "speciality_name",
+]
+
+CATALOGUE_SOURCE: str
+CATALOGUE_VERSION: str
+
+def speciality_name(code: int) -> str:
+    """The name of a catalogue speciality (R10)."""
+
+def specialities() -> list[tuple[int, str]]:
+    """The speciality catalogue (R10): ``(code, name)`` pairs, by code."""
+
+@final
+class ManualClock:
+    """A clock that stands still until moved, for tests and simulations."""
+
+    def __new__(cls, start: datetime.datetime) -> "ManualClock": ...
+    def advance(self, by: datetime.timedelta) -> None:
+        """Moves the clock forward (or back) by ``by``."""
+    def set(self, at: datetime.datetime) -> None:
+        """Sets the clock to ``at``."""
+    def now(self) -> datetime.datetime:
+        """The time it shows, in UTC."""
+
+@final
+class Organisation:
+    """An NHS organisation."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> OrganisationKind: ...
+    @property
+    def ods_code(self) -> Optional[str]: ...
+    @property
+    def registered_at(self) -> datetime.datetime: ...
+
+@final
+class User:
+    """A person, identified by their NHS email."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def registered_at(self) -> datetime.datetime: ...
+
+@final
+class Workspace:
+    """A shared team workspace."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organisation(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def speciality(self) -> int:
+        """The speciality's 3-digit code."""
+    @property
+    def speciality_name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def status(self) -> WorkspaceStatus: ...
+    @property
+    def created_by(self) -> uuid.UUID: ...
+    @property
+    def created_at(self) -> datetime.datetime: ...
+
+@final
+class PersonalWorkspace:
+    """A user's personal "My Workspace" in one organisation."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organisation(self) -> uuid.UUID: ...
+    @property
+    def owner(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def archived(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime.datetime: ...
+    @property
+    def archived_at(self) -> Optional[datetime.datetime]: ...
+
+@final
+class Membership:
+    """One user's membership of one workspace."""
+
+    @property
+    def workspace(self) -> uuid.UUID: ...
+    @property
+    def user(self) -> uuid.UUID: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def status(self) -> MemberStatus: ...
+    @property
+    def joined_at(self) -> datetime.datetime: ...
+    @property
+    def updated_at(self) -> datetime.datetime: ...
+
+@final
+class Invite:
+    """An emailed offer to join a workspace."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def workspace(self) -> uuid.UUID: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def invited_by(self) -> uuid.UUID: ...
+    @property
+    def created_at(self) -> datetime.datetime: ...
+    @property
+    def expires_at(self) -> datetime.datetime: ...
+    @property
+    def status(self) -> InviteStatus: ...
+
+@final
+class Conversation:
+    """The header of a patient-communication thread."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def workspace(self) -> uuid.UUID: ...
+    @property
+    def started_by(self) -> uuid.UUID: ...
+    @property
+    def started_at(self) -> datetime.datetime: ...
+
+@final
+class Event:
+    """One entry of the event log: what happened, who did it, when."""
+
+    @property
+    def seq(self) -> int:
+        """Its position in the log: 1, 2, 3, … without gaps."""
+    @property
+    def at(self) -> datetime.datetime: ...
+    @property
+    def actor(self) -> Optional[uuid.UUID]: ...
+    @property
+    def type(self) -> str:
+        """The event's type, e.g. ``"join_requested"``."""
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The event's fields as a JSON-ready dict (ids and times as strings)."""
+    def to_dict(self) -> dict[str, Any]:
+        """The whole event as a JSON-ready dict."""
+
+@final
+class Person:
+    """A person as listed to colleagues."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+
+@final
+class DiscoveryEntry:
+    """One line of discovery: an active workspace, or an example to create by joining."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def is_example(self) -> bool: ...
+    @property
+    def speciality(self) -> int:
+        """The speciality's 3-digit code."""
+    @property
+    def member_count(self) -> int: ...
+    @property
+    def workspace(self) -> Optional[Workspace]:
+        """The workspace, or ``None`` for an example."""
+    @property
+    def admins(self) -> list[Person]:
+        """The admins who will approve a request (empty for an example)."""
+
+@final
+class SwitcherEntry:
+    """One entry of the workspace switcher."""
+
+    @property
+    def organisation(self) -> uuid.UUID: ...
+    @property
+    def organisation_name(self) -> str: ...
+    @property
+    def workspace_id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def is_personal(self) -> bool:
+        """Whether this is the user's My Workspace."""
+    @property
+    def role(self) -> Optional[Role]:
+        """The user's role in a shared workspace (``None`` for My Workspace)."""
+    @property
+    def status(self) -> Optional[MemberStatus]:
+        """The user's status in a shared workspace (``None`` for My Workspace)."""
+    @property
+    def archived(self) -> bool:
+        """Whether the workspace is archived (My Workspace after moving to shared ones)."""
+
+@final
+class Member:
+    """A member as listed to approved members."""
+
+    @property
+    def user(self) -> User: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def status(self) -> MemberStatus: ...
+    @property
+    def joined_at(self) -> datetime.datetime: ...
+
+@final
+class MemberList:
+    """A workspace's members: current ones and, apart, archived ones."""
+
+    @property
+    def current(self) -> list[Member]: ...
+    @property
+    def archived(self) -> list[Member]: ...
+
+@final
+class PendingRequest:
+    """A join request waiting for an approver."""
+
+    @property
+    def workspace(self) -> uuid.UUID: ...
+    @property
+    def workspace_name(self) -> str: ...
+    @property
+    def requester(self) -> Person: ...
+    @property
+    def requested_at(self) -> datetime.datetime: ...
+
+@final
+class Joined:
+    """How joining ended, with the workspace and the joiner's membership."""
+
+    @property
+    def outcome(self) -> JoinOutcome: ...
+    @property
+    def workspace(self) -> Workspace: ...
+    @property
+    def membership(self) -> Membership: ...
+
+@final
+class WorkspaceOutcome:
+    """A created or changed workspace, with warnings about a broad name (R13)."""
+
+    @property
+    def workspace(self) -> Workspace: ...
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings the UI can show, as sentences."""
+
+@final
+class Left:
+    """Whether leaving archived the workspace."""
+
+    @property
+    def workspace_archived(self) -> bool:
+        """Whether the leaver was the last member, so the workspace is now archived."""
+
+_Id = Union[uuid.UUID, str]
+_Kind = Union[OrganisationKind, str]
+
+@final
+class Carespace:
+    """The Carespace service over a SQLite file or an in-memory store."""
+
+    @staticmethod
+    def open(
+        path: Union[str, os.PathLike[str]],
+        *,
+        durability: Optional[Union[Durability, str]] = None,
+        approvers: Optional[Union[Approvers, str]] = None,
+        creator_kinds: Optional[Sequence[_Kind]] = None,
+        invite_lifetime: Optional[datetime.timedelta] = None,
+        rerequest_cooldown: Optional[datetime.timedelta] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> "Carespace":
+        """Opens (creating and migrating if needed) a SQLite database file."""
+    @staticmethod
+    def in_memory(
+        *,
+        approvers: Optional[Union[Approvers, str]] = None,
+        creator_kinds: Optional[Sequence[_Kind]] = None,
+        invite_lifetime: Optional[datetime.timedelta] = None,
+        rerequest_cooldown: Optional[datetime.timedelta] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> "Carespace":
+        """A service over a private in-memory store (nothing survives the object)."""
+    def register_organisation(self, *, name: str, kind: _Kind, ods_code: Optional[str] = None) -> Organisation:
+        """Registers an organisation (R1)."""
+    def register_user(self, email: str, name: str) -> User:
+        """Registers a user with an NHS email (R2, R3)."""
+    def join_organisation(self, user: _Id, organisation: _Id) -> PersonalWorkspace:
+        """Joins an organisation, getting a My Workspace there (R4, R26)."""
+    def organisation(self, id: _Id) -> Organisation:
+        """An organisation by id."""
+    def organisation_by_ods(self, code: str) -> Optional[Organisation]:
+        """An organisation by ODS code, or ``None``."""
+    def user(self, id: _Id) -> User:
+        """A user by id."""
+    def user_by_email(self, email: str) -> Optional[User]:
+        """A user by email, or ``None``."""
+    def create_workspace(
+        self, *, actor: _Id, organisation: _Id, name: str, speciality: int, description: str = ""
+    ) -> WorkspaceOutcome:
+        """Creates a workspace; the creator becomes its admin (R5–R8, R13, R27)."""
+    def join_example(self, *, actor: _Id, organisation: _Id, speciality: int) -> Joined:
+        """Joins the example workspace of a speciality: creates it, or requests to join it (R9)."""
+    def discover(
+        self,
+        actor: _Id,
+        organisation: _Id,
+        *,
+        name_contains: Optional[str] = None,
+        speciality: Optional[int] = None,
+        colleague: Optional[_Id] = None,
+    ) -> list[DiscoveryEntry]:
+        """Lists an organisation's workspaces and examples (R11), optionally filtered."""
+    def signature(self, workspace: _Id) -> str:
+        """The signature for patient messages: name and organisation on two lines (R12)."""
+    def name_warnings(self, organisation: _Id, name: str) -> list[str]:
+        """The warnings a name would get in an organisation (R13), as sentences."""
+    def update_settings(
+        self,
+        *,
+        actor: _Id,
+        workspace: _Id,
+        name: Optional[str] = None,
+        speciality: Optional[int] = None,
+        description: Optional[str] = None,
+    ) -> WorkspaceOutcome:
+        """Renames a workspace or changes its speciality or description (R24); admins only."""
+    def request_to_join(self, actor: _Id, workspace: _Id) -> Joined:
+        """Requests to join (R14); accepts a pending invite instead where there is one (R19)."""
+    def approve(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+        """Approves a join request (R16)."""
+    def decline(self, *, actor: _Id, workspace: _Id, user: _Id) -> None:
+        """Declines a join request (R17)."""
+    def archive_member(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+        """Archives a member (R22); admins only."""
+    def unarchive_member(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+        """Unarchives a member, who becomes approved again (R22); admins only."""
+    def promote(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+        """Promotes an approved member to admin (R23)."""
+    def demote(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+        """Demotes an admin, never the last one (R23)."""
+    def leave(self, actor: _Id, workspace: _Id) -> Left:
+        """Leaves a workspace (R21)."""
+    def invite(self, *, actor: _Id, workspace: _Id, email: str) -> Invite:
+        """Invites an NHS email (R18)."""
+    def accept_invite(self, actor: _Id, invite: _Id) -> Joined:
+        """Accepts an invite addressed to the actor (R19)."""
+    def revoke_invite(self, actor: _Id, invite: _Id) -> Invite:
+        """Revokes a pending invite (R20)."""
+    def invites_for_me(self, actor: _Id) -> list[Invite]:
+        """The pending invites addressed to the actor (R19)."""
+    def invite_details(self, actor: _Id, invite: _Id) -> Invite:
+        """One invite, for its addressee or the workspace's approved members, with its status as of now."""
+    def pending_invites(self, actor: _Id, workspace: _Id) -> list[Invite]:
+        """The pending invites of a workspace, for its approved members."""
+    def start_conversation(self, actor: _Id, workspace: _Id) -> Conversation:
+        """Starts a conversation (R29)."""
+    def conversations(self, actor: _Id, workspace: _Id) -> list[Conversation]:
+        """The conversations of a workspace the actor may see (R28, R30)."""
+    def can(self, *, actor: _Id, workspace: _Id, action: Union[Action, str]) -> bool:
+        """The permission table's answer (R34)."""
+    def standing(self, actor: _Id, workspace: _Id) -> Standing:
+        """Where the actor stands towards a workspace."""
+    def members(self, actor: _Id, workspace: _Id) -> MemberList:
+        """The members of a workspace, current and archived (R15, R22)."""
+    def my_workspaces(self, actor: _Id) -> list[SwitcherEntry]:
+        """The workspace switcher (R31)."""
+    def pending_requests(self, actor: _Id) -> list[PendingRequest]:
+        """The join requests waiting for the actor (R33)."""
+    def events_since(self, after: int = 0, limit: int = 1000) -> list[Event]:
+        """Events after the cursor ``after`` (R32), at most ``limit``."""

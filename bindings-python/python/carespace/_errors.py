@@ -1,0 +1,162 @@
+"""The exceptions Carespace raises: one class per kind of failure, under :class:`CarespaceError`.
+
+Invalid input is also a :class:`ValueError`, a missing record a :class:`LookupError`
+and a permission denial a :class:`PermissionError`, so generic handlers work too.
+Every message is Carespace's own, written for a person to read.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AdminMustBeDemotedError",
+    "AlreadyExistsError",
+    "AlreadyMemberError",
+    "ArchivedMemberError",
+    "CarespaceError",
+    "CoolDownError",
+    "CreationNotAllowedError",
+    "EmailTakenError",
+    "ForbiddenError",
+    "InvalidEmailError",
+    "InvalidIdError",
+    "InvalidInputError",
+    "InvalidTextError",
+    "InviteAlreadyAcceptedError",
+    "InviteError",
+    "InviteExpiredError",
+    "InviteNotForYouError",
+    "InviteRevokedError",
+    "LastAdminError",
+    "MembershipError",
+    "NoPendingRequestError",
+    "NotAMemberError",
+    "NotFoundError",
+    "NotInOrganisationError",
+    "OdsCodeTakenError",
+    "SelfTargetError",
+    "StorageError",
+    "UnknownSpecialityError",
+    "WorkspaceNameTakenError",
+]
+
+
+class CarespaceError(Exception):
+    """Base class of every Carespace error. A failed command changed nothing."""
+
+
+class InvalidInputError(CarespaceError, ValueError):
+    """An argument is malformed; nothing was sent to the store."""
+
+
+class InvalidEmailError(InvalidInputError):
+    """Not an NHS.net or NHS.uk email address (R2)."""
+
+
+class InvalidTextError(InvalidInputError):
+    """A name, description or ODS code is malformed (R1, R5, R6)."""
+
+
+class InvalidIdError(InvalidInputError):
+    """A string is not a valid id."""
+
+
+class UnknownSpecialityError(InvalidInputError):
+    """A speciality code is not in the NHS Data Dictionary catalogue (R10)."""
+
+
+class NotFoundError(CarespaceError, LookupError):
+    """No organisation, user, workspace, invite or membership with that id."""
+
+
+class AlreadyExistsError(CarespaceError):
+    """Something unique is taken."""
+
+
+class EmailTakenError(AlreadyExistsError):
+    """A user with this email is already registered (R3)."""
+
+
+class OdsCodeTakenError(AlreadyExistsError):
+    """An organisation with this ODS code is already registered (R1)."""
+
+
+class WorkspaceNameTakenError(AlreadyExistsError):
+    """An active workspace of the organisation already has this name (R6)."""
+
+
+class ForbiddenError(CarespaceError, PermissionError):
+    """The permission table denied the action (R34); ``action`` names it."""
+
+    action: object
+
+
+class NotInOrganisationError(CarespaceError, PermissionError):
+    """The actor is not a member of the organisation (R7, R11)."""
+
+
+class CreationNotAllowedError(CarespaceError, PermissionError):
+    """Members of this kind of organisation may not create workspaces (R7)."""
+
+
+class MembershipError(CarespaceError):
+    """A membership is not in the state the command needs."""
+
+
+class LastAdminError(MembershipError):
+    """The last admin may not leave or be demoted (R21, R23)."""
+
+
+class AdminMustBeDemotedError(MembershipError):
+    """An admin must be demoted before being archived (R22)."""
+
+
+class AlreadyMemberError(MembershipError):
+    """The person is already a member (R18)."""
+
+
+class ArchivedMemberError(MembershipError):
+    """The person was archived; only an admin can bring them back (R14, R18)."""
+
+
+class NotAMemberError(MembershipError):
+    """The person is not a member in the state the command needs."""
+
+
+class NoPendingRequestError(MembershipError):
+    """There is no pending join request from this person (R16, R17)."""
+
+
+class SelfTargetError(MembershipError):
+    """The command must be aimed at someone else (archive yourself: leave instead)."""
+
+
+class CoolDownError(MembershipError):
+    """A declined requester asked again too soon (R17); ``until`` says when they may."""
+
+    until: object
+
+
+class InviteError(CarespaceError):
+    """An invite cannot be used."""
+
+
+class InviteNotForYouError(InviteError):
+    """The invite is addressed to another email (R19)."""
+
+
+class InviteExpiredError(InviteError):
+    """The invite expired (R19)."""
+
+
+class InviteRevokedError(InviteError):
+    """The invite was revoked (R19, R20)."""
+
+
+class InviteAlreadyAcceptedError(InviteError):
+    """The invite was already accepted."""
+
+
+class StorageError(CarespaceError):
+    """The storage backend failed; ``retryable`` says whether trying again may help."""
+
+    retryable: bool

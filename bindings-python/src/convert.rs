@@ -1,0 +1,161 @@
+//! Conversions between core's enums and the Python `enum.Enum` classes of
+//! `carespace._enums` (by their string values), and argument parsing helpers.
+
+use carespace::{
+    Action, Approvers, InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, Standing, WorkspaceStatus,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// The member of the Python enum `class` whose value is `value`.
+pub(crate) fn py_enum<'py>(py: Python<'py>, class: &str, value: &str) -> PyResult<Bound<'py, PyAny>> {
+    py.import("carespace._enums")?.getattr(class)?.call1((value,))
+}
+
+/// The string value of an enum argument: a member of the Python enum, or its value.
+pub(crate) fn enum_value(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    match obj.extract::<String>() {
+        Ok(s) => Ok(s),
+        Err(_) => obj.getattr("value")?.extract(),
+    }
+}
+
+fn unknown(what: &str, value: &str) -> PyErr {
+    let message = format!("{value:?} is not a valid {what}");
+    Python::attach(|py| {
+        py.import("carespace._errors")
+            .and_then(|m| m.getattr("InvalidTextError"))
+            .and_then(|c| c.call1((message.clone(),)))
+            .map(PyErr::from_value)
+            .unwrap_or_else(|_| PyValueError::new_err(message))
+    })
+}
+
+/// A core enum's variants beside the values of the Python enum class named first.
+pub(crate) type Table<T> = (&'static str, &'static [(T, &'static str)]);
+
+/// The Python enum member for a core enum value.
+pub(crate) fn to_py<'py, T: PartialEq>(py: Python<'py>, table: Table<T>, value: T) -> PyResult<Bound<'py, PyAny>> {
+    let (class, pairs) = table;
+    let text = pairs.iter().find(|(v, _)| *v == value).map_or("unknown", |(_, s)| *s);
+    py_enum(py, class, text)
+}
+
+/// The core enum value for a Python enum member or its value.
+pub(crate) fn from_py<T: Copy>(table: Table<T>, obj: &Bound<'_, PyAny>) -> PyResult<T> {
+    let (class, pairs) = table;
+    let text = enum_value(obj)?;
+    pairs.iter().find(|(_, s)| *s == text).map(|(v, _)| *v).ok_or_else(|| unknown(class, &text))
+}
+
+/// `OrganisationKind` ↔ the values of the Python enum `OrganisationKind`.
+pub(crate) const ORGANISATION_KINDS: Table<OrganisationKind> = (
+    "OrganisationKind",
+    &[
+        (OrganisationKind::NhsTrust, "nhs_trust"),
+        (OrganisationKind::GpPractice, "gp_practice"),
+        (OrganisationKind::Pharmacy, "pharmacy"),
+        (OrganisationKind::Other, "other"),
+    ],
+);
+
+/// `Role` ↔ the values of the Python enum `Role`.
+pub(crate) const ROLES: Table<Role> = ("Role", &[(Role::Admin, "admin"), (Role::Member, "member")]);
+
+/// `MemberStatus` ↔ the values of the Python enum `MemberStatus`.
+pub(crate) const MEMBER_STATUSES: Table<MemberStatus> = (
+    "MemberStatus",
+    &[
+        (MemberStatus::Unapproved, "unapproved"),
+        (MemberStatus::Approved, "approved"),
+        (MemberStatus::Archived, "archived"),
+    ],
+);
+
+/// `WorkspaceStatus` ↔ the values of the Python enum `WorkspaceStatus`.
+pub(crate) const WORKSPACE_STATUSES: Table<WorkspaceStatus> =
+    ("WorkspaceStatus", &[(WorkspaceStatus::Active, "active"), (WorkspaceStatus::Archived, "archived")]);
+
+/// `InviteStatus` ↔ the values of the Python enum `InviteStatus`.
+pub(crate) const INVITE_STATUSES: Table<InviteStatus> = (
+    "InviteStatus",
+    &[
+        (InviteStatus::Pending, "pending"),
+        (InviteStatus::Accepted, "accepted"),
+        (InviteStatus::Revoked, "revoked"),
+        (InviteStatus::Expired, "expired"),
+    ],
+);
+
+/// `JoinOutcome` ↔ the values of the Python enum `JoinOutcome`.
+pub(crate) const JOIN_OUTCOMES: Table<JoinOutcome> = (
+    "JoinOutcome",
+    &[
+        (JoinOutcome::Created, "created"),
+        (JoinOutcome::Requested, "requested"),
+        (JoinOutcome::AcceptedInvite, "accepted_invite"),
+        (JoinOutcome::AlreadyMember, "already_member"),
+    ],
+);
+
+/// `Approvers` ↔ the values of the Python enum `Approvers`.
+pub(crate) const APPROVERS: Table<Approvers> =
+    ("Approvers", &[(Approvers::Admins, "admins"), (Approvers::ApprovedMembers, "approved_members")]);
+
+/// `Standing` ↔ the values of the Python enum `Standing`.
+pub(crate) const STANDINGS: Table<Standing> = (
+    "Standing",
+    &[
+        (Standing::Outsider, "outsider"),
+        (Standing::OrganisationMember, "organisation_member"),
+        (Standing::Unapproved, "unapproved"),
+        (Standing::Member, "member"),
+        (Standing::Admin, "admin"),
+        (Standing::Archived, "archived"),
+        (Standing::Owner, "owner"),
+    ],
+);
+
+/// `Action` ↔ the values of the Python enum `Action`.
+pub(crate) const ACTIONS: Table<Action> = (
+    "Action",
+    &[
+        (Action::StartConversation, "start_conversation"),
+        (Action::ViewOwnConversations, "view_own_conversations"),
+        (Action::ViewAllConversations, "view_all_conversations"),
+        (Action::CreatePersonalTemplate, "create_personal_template"),
+        (Action::CreatePersonalPatientList, "create_personal_patient_list"),
+        (Action::ViewMembers, "view_members"),
+        (Action::ViewSharedTemplates, "view_shared_templates"),
+        (Action::ViewSharedPatientLists, "view_shared_patient_lists"),
+        (Action::RequestToJoin, "request_to_join"),
+        (Action::Leave, "leave"),
+        (Action::Invite, "invite"),
+        (Action::RevokeOwnInvite, "revoke_own_invite"),
+        (Action::RevokeAnyInvite, "revoke_any_invite"),
+        (Action::Approve, "approve"),
+        (Action::Decline, "decline"),
+        (Action::ArchiveMember, "archive_member"),
+        (Action::UnarchiveMember, "unarchive_member"),
+        (Action::Promote, "promote"),
+        (Action::Demote, "demote"),
+        (Action::ChangeSettings, "change_settings"),
+    ],
+);
+
+/// An id argument: a `uuid.UUID`, or a string holding one (as read from a CSV file).
+/// A malformed string raises `InvalidIdError`.
+pub(crate) struct Id(pub(crate) uuid::Uuid);
+
+impl FromPyObject<'_, '_> for Id {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'_, '_, PyAny>) -> PyResult<Self> {
+        if let Ok(text) = obj.extract::<String>() {
+            return uuid::Uuid::parse_str(text.trim()).map(Id).map_err(|_| {
+                crate::errors::to_py_err(obj.py(), carespace::Error::InvalidId { what: "id", value: text })
+            });
+        }
+        obj.extract::<uuid::Uuid>().map(Id)
+    }
+}

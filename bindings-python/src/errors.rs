@@ -1,0 +1,56 @@
+//! The one mapping from core's `Error` to the Python exception classes of
+//! `carespace._errors`: each variant to exactly one class, with core's message.
+
+use carespace::Error;
+use pyo3::prelude::*;
+use pyo3::types::PyAnyMethods;
+
+use crate::convert::{ACTIONS, to_py};
+
+/// The Python class name for a core error variant.
+fn class_of(e: &Error) -> &'static str {
+    match e {
+        Error::InvalidEmail(_) => "InvalidEmailError",
+        Error::InvalidText(_) => "InvalidTextError",
+        Error::InvalidId { .. } => "InvalidIdError",
+        Error::UnknownSpeciality { .. } => "UnknownSpecialityError",
+        Error::NotFound { .. } => "NotFoundError",
+        Error::EmailTaken { .. } => "EmailTakenError",
+        Error::OdsCodeTaken { .. } => "OdsCodeTakenError",
+        Error::WorkspaceNameTaken { .. } => "WorkspaceNameTakenError",
+        Error::Forbidden { .. } => "ForbiddenError",
+        Error::NotInOrganisation { .. } => "NotInOrganisationError",
+        Error::CreationNotAllowed { .. } => "CreationNotAllowedError",
+        Error::LastAdmin { .. } => "LastAdminError",
+        Error::AdminMustBeDemoted { .. } => "AdminMustBeDemotedError",
+        Error::AlreadyMember { .. } => "AlreadyMemberError",
+        Error::ArchivedMember { .. } => "ArchivedMemberError",
+        Error::NotAMember { .. } => "NotAMemberError",
+        Error::NoPendingRequest { .. } => "NoPendingRequestError",
+        Error::SelfTarget { .. } => "SelfTargetError",
+        Error::InviteNotForYou { .. } => "InviteNotForYouError",
+        Error::InviteExpired { .. } => "InviteExpiredError",
+        Error::InviteRevoked { .. } => "InviteRevokedError",
+        Error::InviteAlreadyAccepted { .. } => "InviteAlreadyAcceptedError",
+        Error::CoolDown { .. } => "CoolDownError",
+        Error::Storage(_) => "StorageError",
+        _ => "CarespaceError",
+    }
+}
+
+/// Converts a core error into the matching Python exception.
+pub(crate) fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
+    build(py, &e).unwrap_or_else(|err| err)
+}
+
+fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
+    let class = py.import("carespace._errors")?.getattr(class_of(e))?;
+    let exc = class.call1((e.to_string(),))?;
+    match e {
+        Error::Forbidden { action, .. } => exc.setattr("action", to_py(py, ACTIONS, *action)?)?,
+        Error::CoolDown { until, .. } => exc.setattr("until", *until)?,
+        Error::Storage(s) => exc.setattr("retryable", s.is_retryable())?,
+        _ => {}
+    }
+    Ok(PyErr::from_value(exc))
+}

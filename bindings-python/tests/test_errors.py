@@ -1,0 +1,136 @@
+"""Every exception class is raised for real, with Carespace's message, and sits in the
+hierarchy a Python caller expects."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Callable
+
+import pytest
+
+import carespace
+from carespace import Action
+
+from conftest import World, make_world
+
+
+def scenarios() -> dict[type[Exception], Callable[[World], object]]:
+    def approved(w: World, user: carespace.User) -> None:
+        w.cs.request_to_join(user.id, w.ward.id)
+        w.cs.approve(actor=w.alice.id, workspace=w.ward.id, user=user.id)
+
+    def cool_down(w: World) -> object:
+        w.cs.request_to_join(w.bob.id, w.ward.id)
+        w.cs.decline(actor=w.alice.id, workspace=w.ward.id, user=w.bob.id)
+        return w.cs.request_to_join(w.bob.id, w.ward.id)
+
+    def archived_invitee(w: World) -> object:
+        approved(w, w.bob)
+        w.cs.archive_member(actor=w.alice.id, workspace=w.ward.id, user=w.bob.id)
+        return w.cs.invite(actor=w.alice.id, workspace=w.ward.id, email="bob@nhs.net")
+
+    def admin_archived(w: World) -> object:
+        approved(w, w.bob)
+        w.cs.promote(actor=w.alice.id, workspace=w.ward.id, user=w.bob.id)
+        return w.cs.archive_member(actor=w.alice.id, workspace=w.ward.id, user=w.bob.id)
+
+    def expired(w: World) -> object:
+        invite = w.cs.invite(actor=w.alice.id, workspace=w.ward.id, email="bob@nhs.net")
+        w.clock.advance(datetime.timedelta(days=15))
+        return w.cs.accept_invite(w.bob.id, invite.id)
+
+    def revoked(w: World) -> object:
+        invite = w.cs.invite(actor=w.alice.id, workspace=w.ward.id, email="bob@nhs.net")
+        w.cs.revoke_invite(w.alice.id, invite.id)
+        return w.cs.accept_invite(w.bob.id, invite.id)
+
+    def already_accepted(w: World) -> object:
+        invite = w.cs.invite(actor=w.alice.id, workspace=w.ward.id, email="bob@nhs.net")
+        w.cs.accept_invite(w.bob.id, invite.id)
+        return w.cs.revoke_invite(w.alice.id, invite.id)
+
+    def practice(w: World) -> object:
+        gp = w.cs.register_organisation(name="Mile End Surgery", kind="gp_practice")
+        w.cs.join_organisation(w.alice.id, gp.id)
+        return w.cs.create_workspace(actor=w.alice.id, organisation=gp.id, name="Reception", speciality=600)
+
+    def storage(w: World) -> object:
+        return carespace.Carespace.open("/proc/no/such/dir/carespace.sqlite3")
+
+    return {
+        carespace.InvalidEmailError: lambda w: w.cs.register_user("jane@nhs.net.example.com", "Jane"),
+        carespace.InvalidTextError: lambda w: w.cs.create_workspace(actor=w.alice.id, organisation=w.trust.id, name="Ward\n2", speciality=501),
+        carespace.InvalidIdError: lambda w: w.cs.user("12345"),
+        carespace.UnknownSpecialityError: lambda w: w.cs.create_workspace(actor=w.alice.id, organisation=w.trust.id, name="Ward 3", speciality=999),
+        carespace.NotFoundError: lambda w: w.cs.user(uuid.uuid4()),
+        carespace.EmailTakenError: lambda w: w.cs.register_user("ALICE@nhs.net", "Alice Again"),
+        carespace.OdsCodeTakenError: lambda w: w.cs.register_organisation(name="Other", kind="other", ods_code="rwk"),
+        carespace.WorkspaceNameTakenError: lambda w: w.cs.create_workspace(actor=w.alice.id, organisation=w.trust.id, name="maternity - ward 2", speciality=501),
+        carespace.ForbiddenError: lambda w: w.cs.update_settings(actor=w.bob.id, workspace=w.ward.id, description="x"),
+        carespace.NotInOrganisationError: lambda w: w.cs.discover(w.cs.register_user("out@nhs.net", "Outsider").id, w.trust.id),
+        carespace.CreationNotAllowedError: practice,
+        carespace.LastAdminError: lambda w: w.cs.demote(actor=w.alice.id, workspace=w.ward.id, user=w.alice.id),
+        carespace.AdminMustBeDemotedError: admin_archived,
+        carespace.AlreadyMemberError: lambda w: w.cs.invite(actor=w.alice.id, workspace=w.ward.id, email="alice@nhs.net"),
+        carespace.ArchivedMemberError: archived_invitee,
+        carespace.NotAMemberError: lambda w: w.cs.promote(actor=w.alice.id, workspace=w.ward.id, user=w.bob.id),
+        carespace.NoPendingRequestError: lambda w: w.cs.approve(actor=w.alice.id, workspace=w.ward.id, user=w.bob.id),
+        carespace.SelfTargetError: lambda w: w.cs.archive_member(actor=w.alice.id, workspace=w.ward.id, user=w.alice.id),
+        carespace.InviteNotForYouError: lambda w: w.cs.accept_invite(w.carol.id, w.cs.invite(actor=w.alice.id, workspace=w.ward.id, email="bob@nhs.net").id),
+        carespace.InviteExpiredError: expired,
+        carespace.InviteRevokedError: revoked,
+        carespace.InviteAlreadyAcceptedError: already_accepted,
+        carespace.CoolDownError: cool_down,
+        carespace.StorageError: storage,
+    }
+
+
+SCENARIOS = scenarios()
+
+
+@pytest.mark.parametrize("exc_class", list(SCENARIOS), ids=lambda c: c.__name__)
+def test_r35_every_exception_class_is_raised_for_real(exc_class: type[Exception]) -> None:
+    w = make_world()
+    before = [e.to_dict() for e in w.cs.events_since()]
+    with pytest.raises(exc_class) as caught:
+        SCENARIOS[exc_class](w)
+    assert type(caught.value) is exc_class, f"raised {type(caught.value).__name__}"
+    assert isinstance(caught.value, carespace.CarespaceError)
+    assert str(caught.value), "carries Carespace's message"
+    # The failing step itself wrote nothing: the log only grew by the set-up steps.
+    after = [e.to_dict() for e in w.cs.events_since()]
+    assert after[: len(before)] == before
+
+
+def test_every_concrete_error_class_has_a_scenario() -> None:
+    concrete = {
+        getattr(carespace, name)
+        for name in carespace.__all__
+        if name.endswith("Error") and name not in {"CarespaceError", "InvalidInputError", "AlreadyExistsError", "MembershipError", "InviteError"}
+    }
+    assert concrete == set(SCENARIOS)
+
+
+def test_invalid_input_is_also_a_value_error() -> None:
+    for cls in (carespace.InvalidEmailError, carespace.InvalidTextError, carespace.InvalidIdError, carespace.UnknownSpecialityError):
+        assert issubclass(cls, ValueError) and issubclass(cls, carespace.CarespaceError)
+    assert issubclass(carespace.NotFoundError, LookupError)
+    assert issubclass(carespace.ForbiddenError, PermissionError)
+    assert issubclass(carespace.EmailTakenError, carespace.AlreadyExistsError)
+    with pytest.raises(ValueError, match="not an NHS.net or NHS.uk domain"):
+        carespace.Carespace.in_memory().register_user("jane@gmail.com", "Jane")
+
+
+def test_r34_forbidden_names_the_action(world: World) -> None:
+    with pytest.raises(carespace.ForbiddenError) as caught:
+        world.cs.approve(actor=world.bob.id, workspace=world.ward.id, user=world.carol.id)
+    assert caught.value.action is Action.APPROVE  # type: ignore[attr-defined]
+    assert str(caught.value) == "Bob Jones may not approve join requests in “Maternity - Ward 2”: they are not a member of it"
+
+
+def test_storage_errors_say_whether_to_retry() -> None:
+    with pytest.raises(carespace.StorageError) as caught:
+        carespace.Carespace.open("/proc/no/such/dir/carespace.sqlite3")
+    assert caught.value.retryable is False  # type: ignore[attr-defined]
+    assert "cannot open the SQLite database" in str(caught.value)
