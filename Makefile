@@ -8,9 +8,9 @@ RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
 .PHONY: test fmt-check clippy test-rust test-doc quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
-	venv wheel test-python
+	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift
 
-test: results-reset fmt-check clippy test-rust test-doc quickstart test-python fuzz-smoke
+test: results-reset fmt-check clippy test-rust test-doc quickstart test-python test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
 
 results-reset:
@@ -65,6 +65,50 @@ test-python: wheel
 	rm -f target/quickstart-py.sqlite3*
 	$(PY) examples/quickstart.py target/quickstart-py.sqlite3 > /dev/null
 	$(PY) examples/quickstart.py target/quickstart-py.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
+
+# Kotlin and Swift (uniffi). The bindgen binary needs uniffi's slow `cli` feature, so it
+# is its own crate outside the workspace, built once into the cache. Provisioning
+# (kotlinc from npm, JNA/JUnit from Debian, Swift in a trixie chroot) is idempotent and
+# fails loudly; see bindings-uniffi/provision/.
+UNIFFI := target/uniffi
+FFI_LIB := target/debug/libcarespace_ffi.so
+BINDGEN := $(CACHE)/bindgen-target/release/uniffi-bindgen
+KOTLIN := $(CACHE)/kotlin-2.4.20/package
+JARS := /usr/share/java
+SWIFT_ROOT := $(CACHE)/swift-trixie
+
+uniffi-lib:
+	$(CARGO) build --quiet -p carespace-ffi
+
+uniffi-bindgen:
+	$(CARGO) build --quiet --release --manifest-path bindings-uniffi/bindgen/Cargo.toml --target-dir $(CACHE)/bindgen-target
+
+test-kotlin: uniffi-lib uniffi-bindgen
+	bindings-uniffi/provision/kotlin.sh
+	rm -rf $(UNIFFI)/kotlin $(UNIFFI)/kotlin-classes
+	$(BINDGEN) generate --no-format --language kotlin --out-dir $(UNIFFI)/kotlin $(FFI_LIB)
+	$(KOTLIN)/bin/kotlinc -nowarn -d $(UNIFFI)/kotlin-classes \
+	  -cp $(JARS)/jna.jar:$(JARS)/junit4.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar \
+	  $(UNIFFI)/kotlin/carespace/carespace.kt bindings-uniffi/tests/kotlin/CarespaceTest.kt
+	java -Djna.library.path=target/debug \
+	  -cp $(UNIFFI)/kotlin-classes:$(KOTLIN)/lib/kotlin-stdlib.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar:$(JARS)/jna.jar:$(JARS)/junit4.jar:$(JARS)/hamcrest.jar \
+	  org.junit.runner.JUnitCore carespace.CarespaceTest | tee $(UNIFFI)/kotlin.log
+	@awk '/^OK \(/ { gsub(/[()]/, ""); print "kotlin: " $$2 " passed, 0 failed" }' $(UNIFFI)/kotlin.log | tee -a $(RESULTS)
+
+test-swift: uniffi-lib uniffi-bindgen
+	bindings-uniffi/provision/swift.sh
+	rm -rf $(UNIFFI)/swift
+	$(BINDGEN) generate --no-format --language swift --out-dir $(UNIFFI)/swift $(FFI_LIB)
+	rm -rf $(SWIFT_ROOT)/carespace-swift
+	mkdir -p $(SWIFT_ROOT)/carespace-swift/lib $(SWIFT_ROOT)/carespace-swift/Sources/Carespace $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI
+	cp -r bindings-uniffi/tests/swift/Package.swift bindings-uniffi/tests/swift/Tests $(SWIFT_ROOT)/carespace-swift/
+	cp $(FFI_LIB) $(SWIFT_ROOT)/carespace-swift/lib/
+	cp $(UNIFFI)/swift/Carespace.swift $(SWIFT_ROOT)/carespace-swift/Sources/Carespace/
+	cp $(UNIFFI)/swift/CarespaceFFI.h $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI/
+	cp $(UNIFFI)/swift/CarespaceFFI.modulemap $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI/module.modulemap
+	bindings-uniffi/provision/in-swift-chroot.sh "cd /carespace-swift && swift test --disable-swift-testing 2>&1" | tee $(UNIFFI)/swift.log
+	@grep -E 'Executed [0-9]+ tests?, with 0 failures' $(UNIFFI)/swift.log | tail -1 \
+	  | awk '{ print "swift: " $$2 " passed, 0 failed" }' | tee -a $(RESULTS)
 
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags (-Zsanitizer=address). Build output and

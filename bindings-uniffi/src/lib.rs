@@ -1,0 +1,327 @@
+//! `carespace-ffi`: the Carespace service for Kotlin (Android) and Swift (iOS) apps,
+//! through uniffi proc-macros.
+//!
+//! A thin wrapper: one thread-safe [`Carespace`] object over a SQLite file or memory,
+//! plain records and enums for what it returns, ids as `UUID` and times as
+//! `Instant`/`Date` on each side, and one error enum that maps every core error once,
+//! keeping its message.
+#![allow(clippy::needless_pass_by_value)] // uniffi passes arguments by value
+
+use carespace::Speciality;
+use uuid::Uuid;
+
+uniffi::setup_scaffolding!();
+
+uniffi::custom_type!(Uuid, String, {
+    remote,
+    lower: |id| id.to_string(),
+    try_lift: |text| Ok(Uuid::parse_str(&text)?),
+});
+
+/// Every way a Carespace call can fail; the message is Carespace's own, written for a
+/// person to read. A failed command changed nothing.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+#[non_exhaustive]
+pub enum CarespaceError {
+    /// Not an NHS.net or NHS.uk email address.
+    #[error("{0}")]
+    InvalidEmail(String),
+    /// A name, description or ODS code is malformed.
+    #[error("{0}")]
+    InvalidText(String),
+    /// A string is not a valid id.
+    #[error("{0}")]
+    InvalidId(String),
+    /// A speciality code is not in the catalogue.
+    #[error("{0}")]
+    UnknownSpeciality(String),
+    /// No record with that id.
+    #[error("{0}")]
+    NotFound(String),
+    /// A user with this email exists.
+    #[error("{0}")]
+    EmailTaken(String),
+    /// An organisation with this ODS code exists.
+    #[error("{0}")]
+    OdsCodeTaken(String),
+    /// An active workspace of the organisation has this name.
+    #[error("{0}")]
+    WorkspaceNameTaken(String),
+    /// The permission table denied the action.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The actor is not in the organisation.
+    #[error("{0}")]
+    NotInOrganisation(String),
+    /// This kind of organisation may not create workspaces.
+    #[error("{0}")]
+    CreationNotAllowed(String),
+    /// The last admin may not leave or be demoted.
+    #[error("{0}")]
+    LastAdmin(String),
+    /// An admin must be demoted before being archived.
+    #[error("{0}")]
+    AdminMustBeDemoted(String),
+    /// Already a member.
+    #[error("{0}")]
+    AlreadyMember(String),
+    /// An archived member; only an admin can bring them back.
+    #[error("{0}")]
+    ArchivedMember(String),
+    /// Not a member in the state the command needs.
+    #[error("{0}")]
+    NotAMember(String),
+    /// No pending join request from this person.
+    #[error("{0}")]
+    NoPendingRequest(String),
+    /// The command must be aimed at someone else.
+    #[error("{0}")]
+    SelfTarget(String),
+    /// The invite is addressed to another email.
+    #[error("{0}")]
+    InviteNotForYou(String),
+    /// The invite expired.
+    #[error("{0}")]
+    InviteExpired(String),
+    /// The invite was revoked.
+    #[error("{0}")]
+    InviteRevoked(String),
+    /// The invite was already accepted.
+    #[error("{0}")]
+    InviteAlreadyAccepted(String),
+    /// A declined requester asked again too soon.
+    #[error("{0}")]
+    CoolDown(String),
+    /// The storage backend failed.
+    #[error("{0}")]
+    Storage(String),
+    /// A failure this version of the bindings does not name.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<carespace::Error> for CarespaceError {
+    /// The one mapping from core's errors.
+    fn from(e: carespace::Error) -> Self {
+        use carespace::Error as E;
+        let message = e.to_string();
+        match e {
+            E::InvalidEmail(_) => Self::InvalidEmail(message),
+            E::InvalidText(_) => Self::InvalidText(message),
+            E::InvalidId { .. } => Self::InvalidId(message),
+            E::UnknownSpeciality { .. } => Self::UnknownSpeciality(message),
+            E::NotFound { .. } => Self::NotFound(message),
+            E::EmailTaken { .. } => Self::EmailTaken(message),
+            E::OdsCodeTaken { .. } => Self::OdsCodeTaken(message),
+            E::WorkspaceNameTaken { .. } => Self::WorkspaceNameTaken(message),
+            E::Forbidden { .. } => Self::Forbidden(message),
+            E::NotInOrganisation { .. } => Self::NotInOrganisation(message),
+            E::CreationNotAllowed { .. } => Self::CreationNotAllowed(message),
+            E::LastAdmin { .. } => Self::LastAdmin(message),
+            E::AdminMustBeDemoted { .. } => Self::AdminMustBeDemoted(message),
+            E::AlreadyMember { .. } => Self::AlreadyMember(message),
+            E::ArchivedMember { .. } => Self::ArchivedMember(message),
+            E::NotAMember { .. } => Self::NotAMember(message),
+            E::NoPendingRequest { .. } => Self::NoPendingRequest(message),
+            E::SelfTarget { .. } => Self::SelfTarget(message),
+            E::InviteNotForYou { .. } => Self::InviteNotForYou(message),
+            E::InviteExpired { .. } => Self::InviteExpired(message),
+            E::InviteRevoked { .. } => Self::InviteRevoked(message),
+            E::InviteAlreadyAccepted { .. } => Self::InviteAlreadyAccepted(message),
+            E::CoolDown { .. } => Self::CoolDown(message),
+            E::Storage(_) => Self::Storage(message),
+            _ => Self::Other(message),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, CarespaceError>;
+
+fn parse<T: std::str::FromStr<Err = carespace::Error>>(text: &str) -> Result<T> {
+    Ok(text.parse()?)
+}
+
+fn speciality(code: u16) -> Result<Speciality> {
+    Ok(Speciality::from_code(code)?)
+}
+
+// ----- Enums ----------------------------------------------------------------------------
+
+/// The kind of an NHS organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum OrganisationKind {
+    /// An NHS trust.
+    NhsTrust,
+    /// A GP practice.
+    GpPractice,
+    /// A pharmacy.
+    Pharmacy,
+    /// Any other NHS body.
+    Other,
+}
+
+/// A member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Role {
+    /// Runs the workspace.
+    Admin,
+    /// Everyone else.
+    Member,
+}
+
+/// A member's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MemberStatus {
+    /// Asked to join, waiting for approval.
+    Unapproved,
+    /// Sees everything in the workspace.
+    Approved,
+    /// Removed by an admin, restorable.
+    Archived,
+}
+
+/// Whether a workspace is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum WorkspaceStatus {
+    /// In use.
+    Active,
+    /// Its last member left.
+    Archived,
+}
+
+/// Where an invite stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum InviteStatus {
+    /// Waiting for the invitee.
+    Pending,
+    /// Accepted.
+    Accepted,
+    /// Revoked.
+    Revoked,
+    /// Expired.
+    Expired,
+}
+
+/// How joining ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum JoinOutcome {
+    /// Created the workspace (an example), as its admin.
+    Created,
+    /// Waiting for approval.
+    Requested,
+    /// A pending invite was accepted.
+    AcceptedInvite,
+    /// Already a member; nothing changed.
+    AlreadyMember,
+}
+
+/// Who approves join requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Approvers {
+    /// Admins only (the default).
+    Admins,
+    /// Every approved member.
+    ApprovedMembers,
+}
+
+/// SQLite durability: `Full` survives power loss; `Normal` only process crashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Durability {
+    /// `synchronous=FULL` (the default).
+    Full,
+    /// `synchronous=NORMAL`.
+    Normal,
+}
+
+/// Everything a person may try to do in a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Action {
+    /// Send messages: start conversations.
+    StartConversation,
+    /// See one's own conversations.
+    ViewOwnConversations,
+    /// See every conversation.
+    ViewAllConversations,
+    /// Create personal message templates.
+    CreatePersonalTemplate,
+    /// Create personal patient lists.
+    CreatePersonalPatientList,
+    /// See the member list.
+    ViewMembers,
+    /// Use shared templates.
+    ViewSharedTemplates,
+    /// Use shared patient lists.
+    ViewSharedPatientLists,
+    /// Ask to join.
+    RequestToJoin,
+    /// Leave.
+    Leave,
+    /// Invite an NHS email.
+    Invite,
+    /// Revoke one's own invite.
+    RevokeOwnInvite,
+    /// Revoke anyone's invite.
+    RevokeAnyInvite,
+    /// Approve a join request.
+    Approve,
+    /// Decline a join request.
+    Decline,
+    /// Archive a member.
+    ArchiveMember,
+    /// Unarchive a member.
+    UnarchiveMember,
+    /// Promote a member to admin.
+    Promote,
+    /// Demote an admin.
+    Demote,
+    /// Change the workspace settings.
+    ChangeSettings,
+}
+
+/// Conversions from core's enums (exhaustive: a new core variant fails to compile
+/// here until the bindings name it).
+macro_rules! from_core {
+    ($ours:ident <= $core:path: $($variant:ident),*) => {
+        impl From<$core> for $ours {
+            fn from(v: $core) -> Self {
+                use $core as C;
+                match v {
+                    $(C::$variant => Self::$variant,)*
+                }
+            }
+        }
+    };
+}
+
+/// Conversions into core's enums.
+macro_rules! to_core {
+    ($ours:ident => $core:path: $($variant:ident),*) => {
+        impl From<$ours> for $core {
+            fn from(v: $ours) -> Self {
+                match v {
+                    $($ours::$variant => Self::$variant,)*
+                }
+            }
+        }
+    };
+}
+
+from_core!(OrganisationKind <= carespace::OrganisationKind: NhsTrust, GpPractice, Pharmacy, Other);
+to_core!(OrganisationKind => carespace::OrganisationKind: NhsTrust, GpPractice, Pharmacy, Other);
+from_core!(Role <= carespace::Role: Admin, Member);
+from_core!(MemberStatus <= carespace::MemberStatus: Unapproved, Approved, Archived);
+from_core!(WorkspaceStatus <= carespace::WorkspaceStatus: Active, Archived);
+from_core!(InviteStatus <= carespace::InviteStatus: Pending, Accepted, Revoked, Expired);
+from_core!(JoinOutcome <= carespace::JoinOutcome: Created, Requested, AcceptedInvite, AlreadyMember);
+to_core!(Approvers => carespace::Approvers: Admins, ApprovedMembers);
+to_core!(Action => carespace::Action: StartConversation, ViewOwnConversations, ViewAllConversations,
+    CreatePersonalTemplate, CreatePersonalPatientList, ViewMembers, ViewSharedTemplates, ViewSharedPatientLists,
+    RequestToJoin, Leave, Invite, RevokeOwnInvite, RevokeAnyInvite, Approve, Decline, ArchiveMember,
+    UnarchiveMember, Promote, Demote, ChangeSettings);
+
+mod records;
+mod service;
+
+pub use records::*;
+pub use service::{Carespace, ManualClock, Options};

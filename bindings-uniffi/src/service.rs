@@ -1,0 +1,302 @@
+//! The `Carespace` object (thread-safe: every method takes `&self` on an `Arc`) and the
+//! `ManualClock` tests use to move time.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use carespace::{DiscoveryFilter, NewWorkspace, Policy, SettingsChange};
+use carespace_sqlite::{SqliteOptions, SqliteStore};
+use uuid::Uuid;
+
+use crate::records::{
+    Conversation, DiscoveryEntry, Event, Invite, Joined, MemberList, Membership, Organisation, PendingRequest,
+    PersonalWorkspace, SwitcherEntry, User, WorkspaceOutcome,
+};
+use crate::{Action, Approvers, CarespaceError, Durability, OrganisationKind, Result, parse};
+
+/// A clock that stands still until moved, for tests and simulations.
+#[derive(Debug, uniffi::Object)]
+pub struct ManualClock(carespace::ManualClock);
+
+#[uniffi::export]
+impl ManualClock {
+    /// A clock showing `start`.
+    #[uniffi::constructor]
+    pub fn new(start: SystemTime) -> Arc<Self> {
+        Arc::new(Self(carespace::ManualClock::new(start.into())))
+    }
+
+    /// Moves the clock forward by `seconds` (backwards if negative).
+    pub fn advance_seconds(&self, seconds: i64) {
+        self.0.advance(time::Duration::seconds(seconds));
+    }
+
+    /// The time it shows.
+    pub fn now(&self) -> SystemTime {
+        carespace::Clock::now(&self.0).into()
+    }
+}
+
+/// How to open a service; every field has a default.
+#[derive(uniffi::Record)]
+pub struct Options {
+    /// SQLite durability (files only); `Full` by default.
+    #[uniffi(default = None)]
+    pub durability: Option<Durability>,
+    /// Who approves join requests; admins by default.
+    #[uniffi(default = None)]
+    pub approvers: Option<Approvers>,
+    /// Kinds of organisation whose members may create workspaces; NHS trusts by default.
+    #[uniffi(default = None)]
+    pub creator_kinds: Option<Vec<OrganisationKind>>,
+    /// How long invites last, in seconds; 14 days by default.
+    #[uniffi(default = None)]
+    pub invite_lifetime_seconds: Option<u64>,
+    /// How long a declined requester waits, in seconds; 7 days by default.
+    #[uniffi(default = None)]
+    pub rerequest_cooldown_seconds: Option<u64>,
+    /// A clock to use instead of the system's.
+    #[uniffi(default = None)]
+    pub clock: Option<Arc<ManualClock>>,
+}
+
+fn seconds(s: u64) -> time::Duration {
+    time::Duration::try_from(Duration::from_secs(s)).unwrap_or(time::Duration::MAX)
+}
+
+/// The Carespace service over a SQLite file or memory. Share one object between
+/// threads; close it (`use {}` in Kotlin) to release the database.
+#[derive(uniffi::Object)]
+pub struct Carespace {
+    inner: carespace::Carespace,
+}
+
+impl Carespace {
+    fn build(store: Arc<dyn carespace::Store>, options: &Options) -> Arc<Self> {
+        let mut policy = Policy::default();
+        if let Some(approvers) = options.approvers {
+            policy = policy.with_approvers(approvers.into());
+        }
+        if let Some(kinds) = &options.creator_kinds {
+            policy = policy.with_creator_kinds(kinds.iter().map(|k| carespace::OrganisationKind::from(*k)));
+        }
+        if let Some(s) = options.invite_lifetime_seconds {
+            policy = policy.with_invite_lifetime(seconds(s));
+        }
+        if let Some(s) = options.rerequest_cooldown_seconds {
+            policy = policy.with_rerequest_cooldown(seconds(s));
+        }
+        let mut inner = carespace::Carespace::from_arc(store).with_policy(policy);
+        if let Some(clock) = &options.clock {
+            inner = inner.with_clock(clock.0.clone());
+        }
+        Arc::new(Self { inner })
+    }
+}
+
+#[uniffi::export]
+impl Carespace {
+    /// Opens (creating and migrating if needed) the SQLite database at `path`.
+    #[uniffi::constructor]
+    pub fn open(path: String, options: Options) -> Result<Arc<Self>> {
+        let durability = match options.durability {
+            Some(Durability::Normal) => carespace_sqlite::Durability::Normal,
+            _ => carespace_sqlite::Durability::Full,
+        };
+        let store = SqliteStore::open_with(path, SqliteOptions { durability, ..SqliteOptions::default() })?;
+        Ok(Self::build(Arc::new(store), &options))
+    }
+
+    /// A service over a private in-memory store.
+    #[uniffi::constructor]
+    pub fn in_memory(options: Options) -> Arc<Self> {
+        Self::build(Arc::new(carespace::MemoryStore::new()), &options)
+    }
+
+    /// Registers an organisation.
+    pub fn register_organisation(
+        &self,
+        name: String,
+        kind: OrganisationKind,
+        ods_code: Option<String>,
+    ) -> Result<Organisation> {
+        let ods = ods_code.as_deref().map(parse).transpose()?;
+        Ok(self.inner.register_organisation(parse(&name)?, kind.into(), ods)?.into())
+    }
+
+    /// Registers a user with an NHS email.
+    pub fn register_user(&self, email: String, name: String) -> Result<User> {
+        Ok(self.inner.register_user(parse(&email)?, parse(&name)?)?.into())
+    }
+
+    /// Joins an organisation, getting a My Workspace there.
+    pub fn join_organisation(&self, user: Uuid, organisation: Uuid) -> Result<PersonalWorkspace> {
+        Ok(self.inner.join_organisation(user.into(), organisation.into())?.into())
+    }
+
+    /// A user by email, if registered.
+    pub fn user_by_email(&self, email: String) -> Result<Option<User>> {
+        Ok(self.inner.user_by_email(&parse(&email)?)?.map(Into::into))
+    }
+
+    /// Creates a workspace; the creator becomes its admin.
+    pub fn create_workspace(
+        &self,
+        actor: Uuid,
+        organisation: Uuid,
+        name: String,
+        speciality: u16,
+        description: String,
+    ) -> Result<WorkspaceOutcome> {
+        let new = NewWorkspace {
+            name: parse(&name)?,
+            speciality: crate::speciality(speciality)?,
+            description: parse(&description)?,
+        };
+        Ok(self.inner.create_workspace(actor.into(), organisation.into(), new)?.into())
+    }
+
+    /// Joins the example workspace of a speciality: creates it, or requests to join it.
+    pub fn join_example(&self, actor: Uuid, organisation: Uuid, speciality: u16) -> Result<Joined> {
+        Ok(self.inner.join_example(actor.into(), organisation.into(), crate::speciality(speciality)?)?.into())
+    }
+
+    /// An organisation's workspaces and examples, filtered by a name fragment and speciality.
+    pub fn discover(
+        &self,
+        actor: Uuid,
+        organisation: Uuid,
+        name_contains: Option<String>,
+        speciality: Option<u16>,
+    ) -> Result<Vec<DiscoveryEntry>> {
+        let filter = DiscoveryFilter {
+            name_contains,
+            speciality: speciality.map(crate::speciality).transpose()?,
+            colleague: None,
+        };
+        Ok(self.inner.discover(actor.into(), organisation.into(), &filter)?.into_iter().map(Into::into).collect())
+    }
+
+    /// The signature for patient messages: name and organisation on two lines.
+    pub fn signature(&self, workspace: Uuid) -> Result<String> {
+        Ok(self.inner.signature(workspace.into())?)
+    }
+
+    /// Renames a workspace or changes its speciality or description; admins only.
+    pub fn update_settings(
+        &self,
+        actor: Uuid,
+        workspace: Uuid,
+        name: Option<String>,
+        speciality: Option<u16>,
+        description: Option<String>,
+    ) -> Result<WorkspaceOutcome> {
+        let change = SettingsChange {
+            name: name.as_deref().map(parse).transpose()?,
+            speciality: speciality.map(crate::speciality).transpose()?,
+            description: description.as_deref().map(parse).transpose()?,
+        };
+        Ok(self.inner.update_settings(actor.into(), workspace.into(), change)?.into())
+    }
+
+    /// Requests to join (accepting a pending invite instead where there is one).
+    pub fn request_to_join(&self, actor: Uuid, workspace: Uuid) -> Result<Joined> {
+        Ok(self.inner.request_to_join(actor.into(), workspace.into())?.into())
+    }
+
+    /// Approves a join request.
+    pub fn approve(&self, actor: Uuid, workspace: Uuid, user: Uuid) -> Result<Membership> {
+        Ok(self.inner.approve(actor.into(), workspace.into(), user.into())?.into())
+    }
+
+    /// Declines a join request.
+    pub fn decline(&self, actor: Uuid, workspace: Uuid, user: Uuid) -> Result<()> {
+        Ok(self.inner.decline(actor.into(), workspace.into(), user.into())?)
+    }
+
+    /// Archives a member; admins only.
+    pub fn archive_member(&self, actor: Uuid, workspace: Uuid, user: Uuid) -> Result<Membership> {
+        Ok(self.inner.archive_member(actor.into(), workspace.into(), user.into())?.into())
+    }
+
+    /// Unarchives a member; admins only.
+    pub fn unarchive_member(&self, actor: Uuid, workspace: Uuid, user: Uuid) -> Result<Membership> {
+        Ok(self.inner.unarchive_member(actor.into(), workspace.into(), user.into())?.into())
+    }
+
+    /// Promotes an approved member to admin.
+    pub fn promote(&self, actor: Uuid, workspace: Uuid, user: Uuid) -> Result<Membership> {
+        Ok(self.inner.promote(actor.into(), workspace.into(), user.into())?.into())
+    }
+
+    /// Demotes an admin, never the last one.
+    pub fn demote(&self, actor: Uuid, workspace: Uuid, user: Uuid) -> Result<Membership> {
+        Ok(self.inner.demote(actor.into(), workspace.into(), user.into())?.into())
+    }
+
+    /// Leaves a workspace; returns whether it was archived (the last member left).
+    pub fn leave(&self, actor: Uuid, workspace: Uuid) -> Result<bool> {
+        Ok(self.inner.leave(actor.into(), workspace.into())?.workspace_archived)
+    }
+
+    /// Invites an NHS email.
+    pub fn invite(&self, actor: Uuid, workspace: Uuid, email: String) -> Result<Invite> {
+        Ok(self.inner.invite(actor.into(), workspace.into(), parse(&email)?)?.into())
+    }
+
+    /// Accepts an invite addressed to the actor.
+    pub fn accept_invite(&self, actor: Uuid, invite: Uuid) -> Result<Joined> {
+        Ok(self.inner.accept_invite(actor.into(), invite.into())?.into())
+    }
+
+    /// Revokes a pending invite.
+    pub fn revoke_invite(&self, actor: Uuid, invite: Uuid) -> Result<Invite> {
+        Ok(self.inner.revoke_invite(actor.into(), invite.into())?.into())
+    }
+
+    /// The pending invites addressed to the actor.
+    pub fn invites_for_me(&self, actor: Uuid) -> Result<Vec<Invite>> {
+        Ok(self.inner.invites_for_me(actor.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// Starts a conversation.
+    pub fn start_conversation(&self, actor: Uuid, workspace: Uuid) -> Result<Conversation> {
+        Ok(self.inner.start_conversation(actor.into(), workspace.into())?.into())
+    }
+
+    /// The conversations of a workspace the actor may see.
+    pub fn conversations(&self, actor: Uuid, workspace: Uuid) -> Result<Vec<Conversation>> {
+        Ok(self.inner.conversations(actor.into(), workspace.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// The permission table's answer.
+    pub fn can(&self, actor: Uuid, workspace: Uuid, action: Action) -> Result<bool> {
+        Ok(self.inner.can(actor.into(), workspace.into(), action.into())?)
+    }
+
+    /// The members of a workspace, current and archived; approved members only.
+    pub fn members(&self, actor: Uuid, workspace: Uuid) -> Result<MemberList> {
+        Ok(self.inner.members(actor.into(), workspace.into())?.into())
+    }
+
+    /// The workspace switcher.
+    pub fn my_workspaces(&self, actor: Uuid) -> Result<Vec<SwitcherEntry>> {
+        Ok(self.inner.my_workspaces(actor.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// The join requests waiting for the actor.
+    pub fn pending_requests(&self, actor: Uuid) -> Result<Vec<PendingRequest>> {
+        Ok(self.inner.pending_requests(actor.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// Events after the cursor `after`, at most `limit`.
+    pub fn events_since(&self, after: u64, limit: u32) -> Result<Vec<Event>> {
+        Ok(self.inner.events_since(after, limit as usize)?.into_iter().map(Into::into).collect())
+    }
+}
+
+impl From<uuid::Error> for CarespaceError {
+    fn from(e: uuid::Error) -> Self {
+        Self::InvalidId(format!("not a valid id: {e}"))
+    }
+}

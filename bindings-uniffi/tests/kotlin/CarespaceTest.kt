@@ -1,0 +1,196 @@
+// Kotlin tests of the uniffi bindings, compiled with kotlinc and run on the JVM (JUnit 4)
+// against the built libcarespace_ffi.so.
+package carespace
+
+import java.nio.file.Files
+import java.time.Instant
+import java.util.UUID
+import java.util.concurrent.Callable
+import java.util.concurrent.Executors
+import java.util.concurrent.TimeUnit
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNull
+import org.junit.Assert.assertThrows
+import org.junit.Assert.assertTrue
+import org.junit.Test
+
+class CarespaceTest {
+    private val start: Instant = Instant.parse("2026-03-03T09:00:00Z")
+
+    class World(
+        val cs: Carespace,
+        val clock: ManualClock,
+        val trust: Organisation,
+        val alice: User,
+        val bob: User,
+        val carol: User,
+        val ward: Workspace,
+    )
+
+    private fun world(): World {
+        val clock = ManualClock(start)
+        val cs = Carespace.inMemory(Options(clock = clock))
+        val trust = cs.registerOrganisation("East London NHS Foundation Trust", OrganisationKind.NHS_TRUST, "RWK")
+        val people = listOf("alice@nhs.net" to "Alice Smith", "bob@nhs.net" to "Bob Jones", "carol@elft.nhs.uk" to "Carol White")
+            .map { (email, name) -> cs.registerUser(email, name).also { cs.joinOrganisation(it.id, trust.id) } }
+        val ward = cs.createWorkspace(people[0].id, trust.id, "Maternity - Ward 2", 501u, "").workspace
+        return World(cs, clock, trust, people[0], people[1], people[2], ward)
+    }
+
+    @Test
+    fun lifecycleEndToEnd() {
+        val w = world()
+        val cs = w.cs
+        assertEquals("Maternity - Ward 2\nEast London NHS Foundation Trust", cs.signature(w.ward.id))
+        val alices = cs.startConversation(w.alice.id, w.ward.id)
+        val requested = cs.requestToJoin(w.bob.id, w.ward.id)
+        assertEquals(JoinOutcome.REQUESTED, requested.outcome)
+        assertEquals(MemberStatus.UNAPPROVED, requested.membership.status)
+        val bobs = cs.startConversation(w.bob.id, w.ward.id)
+        assertEquals(listOf(bobs), cs.conversations(w.bob.id, w.ward.id))
+        assertFalse(cs.can(w.bob.id, w.ward.id, Action.VIEW_ALL_CONVERSATIONS))
+        assertEquals(listOf("Bob Jones"), cs.pendingRequests(w.alice.id).map { it.requester.name })
+        assertEquals(MemberStatus.APPROVED, cs.approve(w.alice.id, w.ward.id, w.bob.id).status)
+        assertEquals(setOf(alices, bobs), cs.conversations(w.bob.id, w.ward.id).toSet())
+
+        val invite = cs.invite(w.bob.id, w.ward.id, "New.Starter@ELFT.nhs.uk")
+        assertEquals("new.starter@elft.nhs.uk", invite.email)
+        assertEquals(start.plusSeconds(14L * 24 * 3600), invite.expiresAt)
+        val newbie = cs.registerUser("new.starter@elft.nhs.uk", "New Starter")
+        assertEquals(listOf(invite.id), cs.invitesForMe(newbie.id).map { it.id })
+        assertEquals(JoinOutcome.ACCEPTED_INVITE, cs.acceptInvite(newbie.id, invite.id).outcome)
+
+        val switcher = cs.myWorkspaces(newbie.id)
+        assertEquals(listOf("My Workspace", "Maternity - Ward 2"), switcher.map { it.name })
+        assertTrue(switcher[0].isPersonal && switcher[0].archived)
+        assertEquals(Role.MEMBER, switcher[1].role)
+
+        val obstetrics = cs.discover(w.carol.id, w.trust.id, null, 501u)
+        assertEquals(listOf("Maternity - Ward 2" to false, "Obstetrics" to true), obstetrics.map { it.name to it.isExample })
+        assertEquals(listOf("Alice Smith"), obstetrics[0].admins.map { it.name })
+        assertEquals(JoinOutcome.CREATED, cs.joinExample(w.carol.id, w.trust.id, 501u).outcome)
+
+        assertEquals(Role.ADMIN, cs.promote(w.alice.id, w.ward.id, w.bob.id).role)
+        assertEquals(MemberStatus.ARCHIVED, cs.archiveMember(w.bob.id, w.ward.id, newbie.id).status)
+        assertEquals(listOf("New Starter"), cs.members(w.alice.id, w.ward.id).archived.map { it.user.name })
+        assertFalse(cs.leave(w.alice.id, w.ward.id))
+
+        val events = cs.eventsSince(0uL, 1000u)
+        assertEquals((1..events.size).map { it.toULong() }, events.map { it.seq })
+        val created = events.first { it.eventType == "workspace_created" }
+        assertEquals(w.alice.id, created.actor)
+        assertTrue(created.json.contains("\"name\":\"Maternity - Ward 2\""))
+    }
+
+    @Test
+    fun everyErrorKindIsItsOwnException() {
+        val cases: List<Pair<Class<out CarespaceException>, (World) -> Any>> = listOf(
+            CarespaceException.InvalidEmail::class.java to { w -> w.cs.registerUser("jane@nhs.net.example.com", "Jane") },
+            CarespaceException.InvalidText::class.java to { w -> w.cs.createWorkspace(w.alice.id, w.trust.id, "Ward\n2", 501u, "") },
+            CarespaceException.UnknownSpeciality::class.java to { w -> w.cs.createWorkspace(w.alice.id, w.trust.id, "Ward 3", 999u, "") },
+            CarespaceException.NotFound::class.java to { w -> w.cs.myWorkspaces(UUID.randomUUID()) },
+            CarespaceException.EmailTaken::class.java to { w -> w.cs.registerUser("ALICE@nhs.net", "Alice Again") },
+            CarespaceException.OdsCodeTaken::class.java to { w -> w.cs.registerOrganisation("Other", OrganisationKind.OTHER, "rwk") },
+            CarespaceException.WorkspaceNameTaken::class.java to { w -> w.cs.createWorkspace(w.alice.id, w.trust.id, "maternity - ward 2", 501u, "") },
+            CarespaceException.Forbidden::class.java to { w -> w.cs.updateSettings(w.bob.id, w.ward.id, null, null, "x") },
+            CarespaceException.NotInOrganisation::class.java to { w -> w.cs.discover(w.cs.registerUser("out@nhs.net", "Out").id, w.trust.id, null, null) },
+            CarespaceException.CreationNotAllowed::class.java to { w ->
+                val gp = w.cs.registerOrganisation("Mile End Surgery", OrganisationKind.GP_PRACTICE, null)
+                w.cs.joinOrganisation(w.alice.id, gp.id)
+                w.cs.createWorkspace(w.alice.id, gp.id, "Reception", 600u, "")
+            },
+            CarespaceException.LastAdmin::class.java to { w -> w.cs.demote(w.alice.id, w.ward.id, w.alice.id) },
+            CarespaceException.AdminMustBeDemoted::class.java to { w ->
+                w.cs.requestToJoin(w.bob.id, w.ward.id); w.cs.approve(w.alice.id, w.ward.id, w.bob.id)
+                w.cs.promote(w.alice.id, w.ward.id, w.bob.id)
+                w.cs.archiveMember(w.alice.id, w.ward.id, w.bob.id)
+            },
+            CarespaceException.AlreadyMember::class.java to { w -> w.cs.invite(w.alice.id, w.ward.id, "alice@nhs.net") },
+            CarespaceException.ArchivedMember::class.java to { w ->
+                w.cs.requestToJoin(w.bob.id, w.ward.id)
+                w.cs.archiveMember(w.alice.id, w.ward.id, w.bob.id)
+                w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net")
+            },
+            CarespaceException.NotAMember::class.java to { w -> w.cs.promote(w.alice.id, w.ward.id, w.bob.id) },
+            CarespaceException.NoPendingRequest::class.java to { w -> w.cs.approve(w.alice.id, w.ward.id, w.bob.id) },
+            CarespaceException.SelfTarget::class.java to { w -> w.cs.archiveMember(w.alice.id, w.ward.id, w.alice.id) },
+            CarespaceException.InviteNotForYou::class.java to { w ->
+                w.cs.acceptInvite(w.carol.id, w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net").id)
+            },
+            CarespaceException.InviteExpired::class.java to { w ->
+                val invite = w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net")
+                w.clock.advanceSeconds(15L * 24 * 3600)
+                w.cs.acceptInvite(w.bob.id, invite.id)
+            },
+            CarespaceException.InviteRevoked::class.java to { w ->
+                val invite = w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net")
+                w.cs.revokeInvite(w.alice.id, invite.id)
+                w.cs.acceptInvite(w.bob.id, invite.id)
+            },
+            CarespaceException.InviteAlreadyAccepted::class.java to { w ->
+                val invite = w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net")
+                w.cs.acceptInvite(w.bob.id, invite.id)
+                w.cs.revokeInvite(w.alice.id, invite.id)
+            },
+            CarespaceException.CoolDown::class.java to { w ->
+                w.cs.requestToJoin(w.bob.id, w.ward.id)
+                w.cs.decline(w.alice.id, w.ward.id, w.bob.id)
+                w.cs.requestToJoin(w.bob.id, w.ward.id)
+            },
+            CarespaceException.Storage::class.java to { _ -> Carespace.open("/proc/no/such/dir/carespace.sqlite3", Options()) },
+        )
+        for ((expected, step) in cases) {
+            val w = world()
+            val thrown = assertThrows(CarespaceException::class.java) { step(w) }
+            assertEquals(expected, thrown.javaClass)
+            assertTrue("${expected.simpleName} carries Carespace's message", !thrown.message.isNullOrBlank())
+        }
+        val forbidden = assertThrows(CarespaceException.Forbidden::class.java) {
+            val w = world()
+            w.cs.approve(w.bob.id, w.ward.id, w.carol.id)
+        }
+        assertEquals("Bob Jones may not approve join requests in “Maternity - Ward 2”: they are not a member of it", forbidden.message)
+    }
+
+    @Test
+    fun objectsCloseWithUse() {
+        val path = Files.createTempDirectory("carespace-kt").resolve("workspaces.sqlite3").toString()
+        val trustId = Carespace.open(path, Options(durability = Durability.NORMAL)).use { cs ->
+            cs.registerOrganisation("Trust", OrganisationKind.NHS_TRUST, "RWK").id
+        }
+        Carespace.open(path, Options()).use { cs ->
+            val user = cs.registerUser("alice@nhs.net", "Alice")
+            assertEquals(trustId, cs.joinOrganisation(user.id, trustId).organisation)
+        }
+        ManualClock(start).use { clock -> assertEquals(start, clock.now()) }
+    }
+
+    @Test
+    fun concurrentCallsFromSeveralThreads() {
+        Carespace.inMemory(Options(approvers = Approvers.APPROVED_MEMBERS)).use { cs ->
+            val trust = cs.registerOrganisation("Trust", OrganisationKind.NHS_TRUST, null)
+            val admin = cs.registerUser("admin@nhs.net", "Admin")
+            cs.joinOrganisation(admin.id, trust.id)
+            val ward = cs.createWorkspace(admin.id, trust.id, "Ward", 501u, "").workspace
+            val pool = Executors.newFixedThreadPool(8)
+            val jobs = (0 until 8).map { t ->
+                Callable {
+                    for (i in 0 until 20) {
+                        val user = cs.registerUser("t${t}u$i@nhs.net", "Thread $t User $i")
+                        cs.joinOrganisation(user.id, trust.id)
+                        cs.requestToJoin(user.id, ward.id)
+                        cs.approve(admin.id, ward.id, user.id)
+                    }
+                }
+            }
+            pool.invokeAll(jobs).forEach { it.get() }
+            pool.shutdown()
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS))
+            assertEquals(1 + 8 * 20, cs.members(admin.id, ward.id).current.size)
+            val events = cs.eventsSince(0uL, 10000u)
+            assertEquals((1..events.size).map { it.toULong() }, events.map { it.seq })
+            assertNull(cs.userByEmail("nobody@nhs.net"))
+        }
+    }
+}

@@ -1,0 +1,195 @@
+// Swift tests of the uniffi bindings (XCTest through SwiftPM), the same scenarios as the
+// Kotlin suite: the lifecycle, an error of each kind, closing, concurrent calls.
+import Carespace
+import Foundation
+import XCTest
+
+final class CarespaceTests: XCTestCase {
+    let start = Date(timeIntervalSince1970: 1_772_528_400)  // 2026-03-03T09:00:00Z
+
+    struct World {
+        let cs: Carespace
+        let clock: ManualClock
+        let trust: Organisation
+        let alice: User
+        let bob: User
+        let carol: User
+        let ward: Workspace
+    }
+
+    func world() throws -> World {
+        let clock = ManualClock(start: start)
+        let cs = Carespace.inMemory(options: Options(clock: clock))
+        let trust = try cs.registerOrganisation(name: "East London NHS Foundation Trust", kind: .nhsTrust, odsCode: "RWK")
+        var people: [User] = []
+        for (email, name) in [("alice@nhs.net", "Alice Smith"), ("bob@nhs.net", "Bob Jones"), ("carol@elft.nhs.uk", "Carol White")] {
+            let user = try cs.registerUser(email: email, name: name)
+            _ = try cs.joinOrganisation(user: user.id, organisation: trust.id)
+            people.append(user)
+        }
+        let ward = try cs.createWorkspace(actor: people[0].id, organisation: trust.id, name: "Maternity - Ward 2", speciality: 501, description: "").workspace
+        return World(cs: cs, clock: clock, trust: trust, alice: people[0], bob: people[1], carol: people[2], ward: ward)
+    }
+
+    func testLifecycleEndToEnd() throws {
+        let w = try world()
+        let cs = w.cs
+        XCTAssertEqual(try cs.signature(workspace: w.ward.id), "Maternity - Ward 2\nEast London NHS Foundation Trust")
+        let alices = try cs.startConversation(actor: w.alice.id, workspace: w.ward.id)
+        let requested = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        XCTAssertEqual(requested.outcome, .requested)
+        XCTAssertEqual(requested.membership.status, .unapproved)
+        let bobs = try cs.startConversation(actor: w.bob.id, workspace: w.ward.id)
+        XCTAssertEqual(try cs.conversations(actor: w.bob.id, workspace: w.ward.id), [bobs])
+        XCTAssertFalse(try cs.can(actor: w.bob.id, workspace: w.ward.id, action: .viewAllConversations))
+        XCTAssertEqual(try cs.pendingRequests(actor: w.alice.id).map { $0.requester.name }, ["Bob Jones"])
+        XCTAssertEqual(try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id).status, .approved)
+        XCTAssertEqual(Set(try cs.conversations(actor: w.bob.id, workspace: w.ward.id).map { $0.id }), Set([alices.id, bobs.id]))
+
+        let invite = try cs.invite(actor: w.bob.id, workspace: w.ward.id, email: "New.Starter@ELFT.nhs.uk")
+        XCTAssertEqual(invite.email, "new.starter@elft.nhs.uk")
+        XCTAssertEqual(invite.expiresAt, start.addingTimeInterval(14 * 24 * 3600))
+        let newbie = try cs.registerUser(email: "new.starter@elft.nhs.uk", name: "New Starter")
+        XCTAssertEqual(try cs.invitesForMe(actor: newbie.id).map { $0.id }, [invite.id])
+        XCTAssertEqual(try cs.acceptInvite(actor: newbie.id, invite: invite.id).outcome, .acceptedInvite)
+
+        let switcher = try cs.myWorkspaces(actor: newbie.id)
+        XCTAssertEqual(switcher.map { $0.name }, ["My Workspace", "Maternity - Ward 2"])
+        XCTAssertTrue(switcher[0].isPersonal && switcher[0].archived)
+        XCTAssertEqual(switcher[1].role, .member)
+
+        let obstetrics = try cs.discover(actor: w.carol.id, organisation: w.trust.id, nameContains: nil, speciality: 501)
+        XCTAssertEqual(obstetrics.map { $0.name }, ["Maternity - Ward 2", "Obstetrics"])
+        XCTAssertEqual(obstetrics.map { $0.isExample }, [false, true])
+        XCTAssertEqual(try cs.joinExample(actor: w.carol.id, organisation: w.trust.id, speciality: 501).outcome, .created)
+
+        XCTAssertEqual(try cs.promote(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id).role, .admin)
+        XCTAssertEqual(try cs.archiveMember(actor: w.bob.id, workspace: w.ward.id, user: newbie.id).status, .archived)
+        XCTAssertEqual(try cs.members(actor: w.alice.id, workspace: w.ward.id).archived.map { $0.user.name }, ["New Starter"])
+        XCTAssertFalse(try cs.leave(actor: w.alice.id, workspace: w.ward.id))
+
+        let events = try cs.eventsSince(after: 0, limit: 1000)
+        XCTAssertEqual(events.map { $0.seq }, (1...UInt64(events.count)).map { $0 })
+        let created = events.first { $0.eventType == "workspace_created" }
+        XCTAssertEqual(created?.actor, w.alice.id)
+        XCTAssertTrue(created?.json.contains("\"name\":\"Maternity - Ward 2\"") ?? false)
+    }
+
+    func testEveryErrorKindIsItsOwnError() throws {
+        typealias Step = (World) throws -> Any
+        let cases: [(String, Step)] = [
+            ("InvalidEmail", { w in try w.cs.registerUser(email: "jane@nhs.net.example.com", name: "Jane") }),
+            ("InvalidText", { w in try w.cs.createWorkspace(actor: w.alice.id, organisation: w.trust.id, name: "Ward\n2", speciality: 501, description: "") }),
+            ("UnknownSpeciality", { w in try w.cs.createWorkspace(actor: w.alice.id, organisation: w.trust.id, name: "Ward 3", speciality: 999, description: "") }),
+            ("NotFound", { w in try w.cs.myWorkspaces(actor: UUID()) }),
+            ("EmailTaken", { w in try w.cs.registerUser(email: "ALICE@nhs.net", name: "Alice Again") }),
+            ("OdsCodeTaken", { w in try w.cs.registerOrganisation(name: "Other", kind: .other, odsCode: "rwk") }),
+            ("WorkspaceNameTaken", { w in try w.cs.createWorkspace(actor: w.alice.id, organisation: w.trust.id, name: "maternity - ward 2", speciality: 501, description: "") }),
+            ("Forbidden", { w in try w.cs.updateSettings(actor: w.bob.id, workspace: w.ward.id, name: nil, speciality: nil, description: "x") }),
+            ("NotInOrganisation", { w in try w.cs.discover(actor: try w.cs.registerUser(email: "out@nhs.net", name: "Out").id, organisation: w.trust.id, nameContains: nil, speciality: nil) }),
+            ("CreationNotAllowed", { w in
+                let gp = try w.cs.registerOrganisation(name: "Mile End Surgery", kind: .gpPractice, odsCode: nil)
+                _ = try w.cs.joinOrganisation(user: w.alice.id, organisation: gp.id)
+                return try w.cs.createWorkspace(actor: w.alice.id, organisation: gp.id, name: "Reception", speciality: 600, description: "")
+            }),
+            ("LastAdmin", { w in try w.cs.demote(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id) }),
+            ("AdminMustBeDemoted", { w in
+                _ = try w.cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+                _ = try w.cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+                _ = try w.cs.promote(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+                return try w.cs.archiveMember(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+            }),
+            ("AlreadyMember", { w in try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "alice@nhs.net") }),
+            ("ArchivedMember", { w in
+                _ = try w.cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+                _ = try w.cs.archiveMember(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+                return try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
+            }),
+            ("NotAMember", { w in try w.cs.promote(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id) }),
+            ("NoPendingRequest", { w in try w.cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id) }),
+            ("SelfTarget", { w in try w.cs.archiveMember(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id) }),
+            ("InviteNotForYou", { w in
+                try w.cs.acceptInvite(actor: w.carol.id, invite: try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net").id)
+            }),
+            ("InviteExpired", { w in
+                let invite = try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
+                w.clock.advanceSeconds(seconds: 15 * 24 * 3600)
+                return try w.cs.acceptInvite(actor: w.bob.id, invite: invite.id)
+            }),
+            ("InviteRevoked", { w in
+                let invite = try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
+                _ = try w.cs.revokeInvite(actor: w.alice.id, invite: invite.id)
+                return try w.cs.acceptInvite(actor: w.bob.id, invite: invite.id)
+            }),
+            ("InviteAlreadyAccepted", { w in
+                let invite = try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
+                _ = try w.cs.acceptInvite(actor: w.bob.id, invite: invite.id)
+                return try w.cs.revokeInvite(actor: w.alice.id, invite: invite.id)
+            }),
+            ("CoolDown", { w in
+                _ = try w.cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+                try w.cs.decline(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+                return try w.cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+            }),
+            ("Storage", { _ in try Carespace.open(path: "/proc/no/such/dir/carespace.sqlite3", options: Options()) }),
+        ]
+        for (expected, step) in cases {
+            let w = try world()
+            do {
+                _ = try step(w)
+                XCTFail("\(expected): no error")
+            } catch let error as CarespaceError {
+                let name = String(describing: error).split(separator: "(").first.map(String.init) ?? ""
+                XCTAssertEqual(name.lowercased(), expected.lowercased(), "\(error)")
+                XCTAssertFalse(error.localizedDescription.isEmpty)
+            }
+        }
+        let w = try world()
+        XCTAssertThrowsError(try w.cs.approve(actor: w.bob.id, workspace: w.ward.id, user: w.carol.id)) { error in
+            guard case CarespaceError.Forbidden(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(message, "Bob Jones may not approve join requests in “Maternity - Ward 2”: they are not a member of it")
+        }
+    }
+
+    func testObjectsAreReleasedAndFilesReopen() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("workspaces.sqlite3").path
+        var trustId: UUID
+        do {
+            let cs = try Carespace.open(path: path, options: Options(durability: .normal))
+            trustId = try cs.registerOrganisation(name: "Trust", kind: .nhsTrust, odsCode: "RWK").id
+        }
+        let again = try Carespace.open(path: path, options: Options())
+        let user = try again.registerUser(email: "alice@nhs.net", name: "Alice")
+        XCTAssertEqual(try again.joinOrganisation(user: user.id, organisation: trustId).organisation, trustId)
+    }
+
+    func testConcurrentCallsFromSeveralThreads() throws {
+        let cs = Carespace.inMemory(options: Options(approvers: .approvedMembers))
+        let trust = try cs.registerOrganisation(name: "Trust", kind: .nhsTrust, odsCode: nil)
+        let admin = try cs.registerUser(email: "admin@nhs.net", name: "Admin")
+        _ = try cs.joinOrganisation(user: admin.id, organisation: trust.id)
+        let ward = try cs.createWorkspace(actor: admin.id, organisation: trust.id, name: "Ward", speciality: 501, description: "").workspace
+        let failures = NSLock()
+        var errors: [Error] = []
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            do {
+                for i in 0..<20 {
+                    let user = try cs.registerUser(email: "t\(t)u\(i)@nhs.net", name: "Thread \(t) User \(i)")
+                    _ = try cs.joinOrganisation(user: user.id, organisation: trust.id)
+                    _ = try cs.requestToJoin(actor: user.id, workspace: ward.id)
+                    _ = try cs.approve(actor: admin.id, workspace: ward.id, user: user.id)
+                }
+            } catch {
+                failures.lock()
+                errors.append(error)
+                failures.unlock()
+            }
+        }
+        XCTAssertTrue(errors.isEmpty, "\(errors)")
+        XCTAssertEqual(try cs.members(actor: admin.id, workspace: ward.id).current.count, 1 + 8 * 20)
+        let events = try cs.eventsSince(after: 0, limit: 10000)
+        XCTAssertEqual(events.map { $0.seq }, (1...UInt64(events.count)).map { $0 })
+    }
+}
