@@ -89,7 +89,7 @@ test-kotlin: uniffi-lib uniffi-bindgen
 	$(BINDGEN) generate --no-format --language kotlin --out-dir $(UNIFFI)/kotlin $(FFI_LIB)
 	$(KOTLIN)/bin/kotlinc -nowarn -d $(UNIFFI)/kotlin-classes \
 	  -cp $(JARS)/jna.jar:$(JARS)/junit4.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar \
-	  $(UNIFFI)/kotlin/carespace/carespace.kt bindings-uniffi/tests/kotlin/CarespaceTest.kt
+	  $(UNIFFI)/kotlin/carespace/*.kt bindings-uniffi/tests/kotlin/CarespaceTest.kt
 	java -Djna.library.path=target/debug \
 	  -cp $(UNIFFI)/kotlin-classes:$(KOTLIN)/lib/kotlin-stdlib.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar:$(JARS)/jna.jar:$(JARS)/junit4.jar:$(JARS)/hamcrest.jar \
 	  org.junit.runner.JUnitCore carespace.CarespaceTest | tee $(UNIFFI)/kotlin.log
@@ -132,9 +132,11 @@ fuzz: cargo-fuzz
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
-# Sums cargo's "test result:" lines and pytest's "N passed[, M failed] in …" lines.
+# Sums cargo's "test result:" lines, pytest's "N passed[, M failed] in …" lines and the
+# "kotlin:/swift: N passed, M failed" lines.
 summary:
 	@awk '/^test result:/ { p += $$4; f += $$6 } \
 	      /^[0-9]+ passed/ { p += $$1; if ($$3 ~ /^[0-9]+$$/ && $$4 ~ /^failed/) f += $$3 } \
 	      /^[0-9]+ failed/ { f += $$1; if ($$4 ~ /^[0-9]+$$/) p += $$4 } \
+	      /^[a-z]+: [0-9]+ passed, [0-9]+ failed$$/ { p += $$2; f += $$4 } \
 	      END { if (p == 0) { print "no test ran"; exit 1 } printf "all: %d passed, %d failed\n", p, f; exit (f > 0) }' $(RESULTS)
