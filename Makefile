@@ -8,7 +8,7 @@ RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
 .PHONY: test fmt-check clippy test-rust test-doc quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
-	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift
+	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy test-rust test-doc quickstart test-python test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
@@ -109,6 +109,13 @@ test-swift: uniffi-lib uniffi-bindgen
 	bindings-uniffi/provision/in-swift-chroot.sh "cd /carespace-swift && swift test --disable-swift-testing 2>&1" | tee $(UNIFFI)/swift.log
 	@grep -E 'Executed [0-9]+ tests?, with 0 failures' $(UNIFFI)/swift.log | tail -1 \
 	  | awk '{ print "swift: " $$2 " passed, 0 failed" }' | tee -a $(RESULTS)
+
+# Benchmarks (criterion; not part of `make test`): every operation on each backend beside
+# its hand-written SQL baseline, measured in the same run, then the table of medians and
+# ratios (benches/README.md says how to read it).
+bench:
+	$(CARGO) bench -p carespace-benches --bench operations
+	@$(CARGO) run --quiet --release -p carespace-benches --bin report
 
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags (-Zsanitizer=address). Build output and

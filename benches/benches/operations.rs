@@ -1,0 +1,137 @@
+//! Criterion benchmarks: each operation on MemoryStore, SqliteStore (NORMAL, FULL), and
+//! the hand-written SQL baseline on the same file and settings, in one run. `make bench`
+//! runs them and prints the ratio table (see `src/bin/report.rs`).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)] // benchmark code
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use carespace::{Action, MembershipState};
+use carespace_benches::{Backend, Baseline, Fixture};
+use carespace_sqlite::Durability;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+
+fn durability(backend: Backend) -> Option<Durability> {
+    match backend {
+        Backend::Memory => None,
+        Backend::SqliteNormal => Some(Durability::Normal),
+        Backend::SqliteFull => Some(Durability::Full),
+    }
+}
+
+fn operations(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("carespace-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for backend in Backend::ALL {
+        let f = Fixture::new(backend, &dir);
+        let name = backend.name();
+        let mut baseline = f.path.as_ref().zip(durability(backend)).map(|(p, d)| Baseline::open(p, d));
+        let base = format!("{name}-baseline");
+
+        let mut g = c.benchmark_group("can");
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                assert!(f.service.can(f.member.id, f.ward.id, Action::ViewAllConversations).unwrap());
+                assert!(!f.service.can(f.unapproved.id, f.ward.id, Action::ViewAllConversations).unwrap());
+            })
+        });
+        match baseline.as_ref() {
+            Some(bl) => g.bench_function(&base, |b| {
+                b.iter(|| {
+                    assert!(bl.can_view_all(f.ward.id, f.member.id));
+                    assert!(!bl.can_view_all(f.ward.id, f.unapproved.id));
+                })
+            }),
+            None => {
+                // The in-memory ceiling: a bare HashMap lookup of the membership state.
+                let map: HashMap<_, _> = [
+                    ((f.ward.id, f.member.id), MembershipState::Member),
+                    ((f.ward.id, f.unapproved.id), MembershipState::Unapproved),
+                ]
+                .into_iter()
+                .collect();
+                g.bench_function(&base, |b| {
+                    b.iter(|| {
+                        assert!(map.get(&(f.ward.id, f.member.id)).is_some_and(|s| s.is_approved()));
+                        assert!(!map.get(&(f.ward.id, f.unapproved.id)).is_some_and(|s| s.is_approved()));
+                    })
+                })
+            }
+        };
+        g.finish();
+
+        let mut g = c.benchmark_group("my_workspaces");
+        g.bench_function(name, |b| b.iter(|| assert_eq!(f.service.my_workspaces(f.switcher.id).unwrap().len(), 6)));
+        if let Some(bl) = baseline.as_ref() {
+            g.bench_function(&base, |b| b.iter(|| assert_eq!(bl.my_workspaces(f.switcher.id), 6)));
+        }
+        g.finish();
+
+        let mut g = c.benchmark_group("discover_1000");
+        g.bench_function(name, |b| b.iter(|| assert!(f.discover() >= carespace_benches::DISCOVERY_WORKSPACES)));
+        if let Some(bl) = baseline.as_ref() {
+            g.bench_function(&base, |b| {
+                b.iter(|| assert_eq!(bl.discover(f.big_trust.id), carespace_benches::DISCOVERY_WORKSPACES))
+            });
+        }
+        g.finish();
+
+        let mut g = c.benchmark_group("events_1000");
+        g.bench_function(name, |b| b.iter(|| assert_eq!(f.service.events_since(100, 1000).unwrap().len(), 1000)));
+        if let Some(bl) = baseline.as_ref() {
+            g.bench_function(&base, |b| b.iter(|| assert_eq!(bl.events_since(100), 1000)));
+        }
+        g.finish();
+
+        let mut g = c.benchmark_group("start_conversation");
+        g.bench_function(name, |b| b.iter(|| f.service.start_conversation(f.member.id, f.ward.id).unwrap()));
+        if let Some(bl) = baseline.as_mut() {
+            g.bench_function(&base, |b| b.iter(|| bl.start_conversation(f.ward.id, f.member.id)));
+        }
+        g.finish();
+
+        let mut g = c.benchmark_group("request_to_join");
+        g.bench_function(name, |b| {
+            b.iter_batched(|| f.newcomer(), |u| f.service.request_to_join(u, f.ward.id).unwrap(), BatchSize::SmallInput)
+        });
+        if let Some(bl) = baseline.as_mut() {
+            g.bench_function(&base, |b| {
+                b.iter_batched(|| f.newcomer(), |u| bl.request_to_join(f.trust.id, f.ward.id, u), BatchSize::SmallInput)
+            });
+        }
+        g.finish();
+
+        let mut g = c.benchmark_group("approve");
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || f.requester(),
+                |u| f.service.approve(f.admin.id, f.ward.id, u).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+        if let Some(bl) = baseline.as_mut() {
+            g.bench_function(&base, |b| {
+                b.iter_batched(|| f.requester(), |u| bl.approve(f.ward.id, f.admin.id, u), BatchSize::SmallInput)
+            });
+        }
+        g.finish();
+
+        let mut g = c.benchmark_group("create_workspace");
+        g.bench_function(name, |b| b.iter(|| f.create_workspace()));
+        if let Some(bl) = baseline.as_mut() {
+            g.bench_function(&base, |b| b.iter(|| bl.create_workspace(f.trust.id, f.admin.id, f.next())));
+        }
+        g.finish();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! { name = benches; config = config(); targets = operations }
+criterion_main!(benches);
