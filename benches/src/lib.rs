@@ -74,6 +74,8 @@ pub struct Fixture {
     pub switcher: User,
     /// The trust with `DISCOVERY_WORKSPACES` workspaces.
     pub big_trust: Organisation,
+    /// Their creator, a member of `big_trust`.
+    pub big_admin: User,
     /// Counter for unique names.
     next: std::cell::Cell<u64>,
 }
@@ -150,6 +152,7 @@ impl Fixture {
             ward,
             switcher,
             big_trust,
+            big_admin,
             next: std::cell::Cell::new(0),
         }
     }
@@ -181,10 +184,7 @@ impl Fixture {
 
     /// The discovery the benchmarks measure.
     pub fn discover(&self) -> usize {
-        self.service
-            .discover(self.admin.id, self.big_trust.id, &DiscoveryFilter::default())
-            .map(|d| d.len())
-            .unwrap_or(0)
+        self.service.discover(self.big_admin.id, self.big_trust.id, &DiscoveryFilter::default()).unwrap().len()
     }
 
     /// Creates a uniquely named workspace in the trust.
@@ -229,6 +229,30 @@ impl Baseline {
         .unwrap()
         .execute(params![at, actor, kind, payload])
         .unwrap();
+    }
+
+    /// R27: the first shared membership archives the user's My Workspace, with an event.
+    fn archive_my_workspace(
+        tx: &rusqlite::Transaction<'_>,
+        at: i64,
+        organisation: carespace::OrganisationId,
+        user: UserId,
+    ) {
+        let archived: Option<Vec<u8>> = tx
+            .prepare_cached(
+                "UPDATE personal_workspaces SET archived_at = ?3 WHERE owner = ?1 AND organisation = ?2 AND archived_at IS NULL \
+                 RETURNING id",
+            )
+            .unwrap()
+            .query_row(params![blob(user), blob(organisation), at], |r| r.get(0))
+            .ok();
+        if let Some(id) = archived {
+            let id = uuid::Uuid::from_slice(&id).unwrap();
+            let payload = format!(
+                r#"{{"type":"my_workspace_archived","workspace":"{id}","organisation":"{organisation}","user":"{user}"}}"#
+            );
+            Self::append_event(tx, at, blob(user), "my_workspace_archived", &payload);
+        }
     }
 
     /// The permission check: one primary-key lookup of the membership.
@@ -346,6 +370,7 @@ impl Baseline {
         let payload =
             format!(r#"{{"type":"join_requested","workspace":"{workspace}","user":"{user}","approvers":[]}}"#);
         Self::append_event(&tx, at, blob(user), "join_requested", &payload);
+        Self::archive_my_workspace(&tx, at, organisation, user);
         tx.commit().unwrap();
     }
 
@@ -411,6 +436,7 @@ impl Baseline {
             r#"{{"type":"workspace_created","workspace":"{id}","organisation":"{organisation}","name":"{name}","speciality":501,"from_example":false}}"#
         );
         Self::append_event(&tx, at, blob(admin), "workspace_created", &payload);
+        Self::archive_my_workspace(&tx, at, organisation, admin);
         tx.commit().unwrap();
     }
 }

@@ -101,7 +101,7 @@ impl SqliteStore {
         configure(&writer, &options)?;
         writer.pragma_update(None, "journal_mode", "WAL").sql()?;
         schema::migrate(&mut writer, SCHEMA_VERSION)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let reader = Connection::open_with_flags(&path, flags).map_err(|e| opening(&path, e))?;
         configure(&reader, &options)?;
         Ok(Self { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), path: Some(path), options })
