@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::permission::{Action, Standing, permits};
+use crate::permission::{Action, Standing};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
 use crate::store::{ReadTx, Store, WriteTx};
 use crate::views::{
@@ -766,11 +766,10 @@ fn authorise_shared(
             Ok((shared, actor))
         }
         Place::Personal(personal, actor) => {
-            let standing = rules::personal_standing(&personal, actor.user.id, actor.in_organisation);
-            let target = crate::permission::Target { personal: true, active: personal.is_active() };
-            let denial = permits(standing, target, ctx.policy.approvers(), action)
-                .err()
-                .unwrap_or(crate::permission::Denial::PersonalWorkspace);
+            rules::authorise_personal(ctx, &personal, &actor, action)?;
+            // The table allows nothing that exists only in shared workspaces; should it ever
+            // do so, a My Workspace still refuses it (R26).
+            let denial = crate::permission::Denial::PersonalWorkspace;
             Err(rules::forbidden(action, denial, &actor.user, PersonalWorkspace::NAME))
         }
     }
