@@ -71,9 +71,9 @@ pub use permission::{Action, Standing};
 pub use policy::{Approvers, Policy};
 pub use service::{Carespace, MAX_EVENT_PAGE};
 pub use speciality::{CATALOGUE, CATALOGUE_SOURCE, CATALOGUE_VERSION, Speciality, SpecialityEntry};
-pub use store::{ReadTx, Store, WriteTx};
+pub use store::{Access, ReadTx, Store, WriteTx};
 pub use text::{Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{
-    DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning, NewWorkspace,
-    PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
+    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };

@@ -6,7 +6,7 @@ use std::sync::{PoisonError, RwLock};
 
 use time::OffsetDateTime;
 
-use crate::store::{ReadTx, Store, StoreResult, WriteTx};
+use crate::store::{Access, ReadTx, Store, StoreResult, WriteTx};
 use crate::{
     Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus, Membership, NewEvent,
     NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User, UserId, Workspace, WorkspaceId,
@@ -65,6 +65,8 @@ struct State {
     organisations_by_user: BTreeSet<(UserId, OrganisationId)>,
     workspaces: HashMap<WorkspaceId, Workspace>,
     workspaces_by_organisation: BTreeSet<(OrganisationId, WorkspaceId)>,
+    /// The active workspaces by organisation and name key (R6).
+    active_names: HashMap<(OrganisationId, String), WorkspaceId>,
     personal: HashMap<WorkspaceId, PersonalWorkspace>,
     personal_by_owner: BTreeMap<(UserId, OrganisationId), WorkspaceId>,
     memberships: BTreeMap<(WorkspaceId, UserId), Membership>,
@@ -136,6 +138,15 @@ impl State {
             }
             None => self.workspaces.remove(&id),
         };
+        if let Some(old) = old.as_ref().filter(|w| w.is_active()) {
+            let key = (old.organisation, old.name.key());
+            if self.active_names.get(&key) == Some(&id) {
+                self.active_names.remove(&key);
+            }
+        }
+        if let Some(new) = self.workspaces.get(&id).filter(|w| w.is_active()) {
+            self.active_names.insert((new.organisation, new.name.key()), id);
+        }
         if let Some(old) = &old
             && self.workspaces.get(&id).is_none_or(|new| new.organisation != old.organisation)
         {
@@ -274,11 +285,30 @@ impl ReadTx for State {
         Ok(self.workspaces.get(&id).cloned())
     }
 
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
+        // Lookups only, no clones: this is the whole permission check.
+        let (organisation, personal, active, state, owner) = if let Some(w) = self.workspaces.get(&workspace) {
+            let state = self.memberships.get(&(workspace, user)).map(|m| m.state);
+            (w.organisation, false, w.is_active(), state, false)
+        } else if let Some(p) = self.personal.get(&workspace) {
+            (p.organisation, true, p.is_active(), None, p.owner == user)
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(Access {
+            organisation,
+            personal,
+            active,
+            state,
+            owner,
+            in_organisation: self.organisation_members.contains(&(organisation, user)),
+            user_exists: self.users.contains_key(&user),
+        }))
+    }
+
     fn active_workspace_named(&self, organisation: OrganisationId, name_key: &str) -> StoreResult<Option<Workspace>> {
-        Ok(with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS)
-            .filter_map(|id| self.workspaces.get(&id))
-            .find(|w| w.is_active() && w.name.key() == name_key)
-            .cloned())
+        let id = self.active_names.get(&(organisation, name_key.to_owned()));
+        Ok(id.and_then(|id| self.workspaces.get(id)).cloned())
     }
 
     fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>> {

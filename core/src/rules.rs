@@ -62,15 +62,23 @@ pub(crate) struct Actor {
     pub(crate) personal: Option<PersonalWorkspace>,
 }
 
-/// A shared workspace with what commands on it need to decide.
+/// A shared workspace with what a command on it needs to decide.
+///
+/// Loading every member for every command would make a command's cost grow with the
+/// ward, so the service loads what the command's rule reads (its `Scope`): always the
+/// actor's membership, the memberships of the users the command names, and those of
+/// everyone who may approve (so [`Shared::admins`] and [`Shared::approvers`] are whole);
+/// every membership and pending invite only when `complete`.
 #[derive(Debug, Clone)]
 pub(crate) struct Shared {
     pub(crate) workspace: Workspace,
     pub(crate) organisation: Organisation,
-    /// Every membership, archived ones included.
+    /// The loaded memberships, archived ones included, ordered by user.
     pub(crate) members: Vec<Membership>,
-    /// Invites whose status is `Pending` (some may be past their expiry).
+    /// The loaded invites whose status is `Pending` (some may be past their expiry).
     pub(crate) invites: Vec<Invite>,
+    /// Whether `members` and `invites` hold every membership and pending invite.
+    pub(crate) complete: bool,
 }
 
 /// A "Forbidden" error naming the actor, the action and the workspace (R34).
@@ -86,6 +94,18 @@ pub(crate) fn personal_standing(workspace: &PersonalWorkspace, user: UserId, in_
         Standing::OrganisationMember
     } else {
         Standing::Outsider
+    }
+}
+
+/// Where someone stands towards a shared workspace, from their membership state there.
+pub(crate) fn standing_of(state: Option<MembershipState>, in_organisation: bool) -> Standing {
+    match state {
+        Some(MembershipState::Unapproved) => Standing::Unapproved,
+        Some(MembershipState::Member) => Standing::Member,
+        Some(MembershipState::Admin) => Standing::Admin,
+        Some(MembershipState::Archived) => Standing::Archived,
+        None if in_organisation => Standing::OrganisationMember,
+        None => Standing::Outsider,
     }
 }
 
@@ -112,14 +132,7 @@ impl Shared {
     }
 
     pub(crate) fn standing(&self, user: UserId, in_organisation: bool) -> Standing {
-        match self.state_of(user) {
-            Some(MembershipState::Unapproved) => Standing::Unapproved,
-            Some(MembershipState::Member) => Standing::Member,
-            Some(MembershipState::Admin) => Standing::Admin,
-            Some(MembershipState::Archived) => Standing::Archived,
-            None if in_organisation => Standing::OrganisationMember,
-            None => Standing::Outsider,
-        }
+        standing_of(self.state_of(user), in_organisation)
     }
 
     pub(crate) fn target(&self) -> Target {
@@ -155,6 +168,7 @@ impl Shared {
     }
 
     fn current_members(&self) -> impl Iterator<Item = &Membership> + '_ {
+        debug_assert!(self.complete, "counting members needs every membership loaded");
         self.members.iter().filter(|m| m.state.is_current())
     }
 
@@ -163,7 +177,8 @@ impl Shared {
         self.invites.iter().find(|i| &i.email == email)
     }
 
-    /// Revokes the pending invites `which` selects, recording who revoked them.
+    /// Revokes the loaded pending invites `which` selects, recording who revoked them.
+    /// Selecting by anything but one invite's address needs every invite loaded.
     fn revoke_invites(&self, plan: &mut Plan, ctx: Ctx<'_>, by: UserId, which: impl Fn(&Invite) -> bool) {
         for invite in self.invites.iter().filter(|i| which(i)) {
             plan.change(Change::Invite(Invite {
@@ -711,12 +726,12 @@ pub(crate) fn update_settings(
 }
 
 /// Starting a conversation (R29): the permission check is the caller's, per kind of workspace.
-pub(crate) fn start_conversation(ctx: Ctx<'_>, workspace: WorkspaceId, actor: &Actor) -> (Plan, Conversation) {
+pub(crate) fn start_conversation(ctx: Ctx<'_>, workspace: WorkspaceId, actor: UserId) -> (Plan, Conversation) {
     let conversation =
-        Conversation { id: ConversationId::new_v7(ctx.now), workspace, started_by: actor.user.id, started_at: ctx.now };
+        Conversation { id: ConversationId::new_v7(ctx.now), workspace, started_by: actor, started_at: ctx.now };
     let mut plan = Plan::default();
     plan.change(Change::Conversation(conversation.clone()));
-    plan.event(EventKind::ConversationStarted { conversation: conversation.id, workspace, user: actor.user.id });
+    plan.event(EventKind::ConversationStarted { conversation: conversation.id, workspace, user: actor });
     (plan, conversation)
 }
 
@@ -760,7 +775,7 @@ mod tests {
             created_at: NOW,
         };
         let members = members.iter().map(|(u, s)| membership(workspace.id, u.id, *s, NOW)).collect();
-        Shared { workspace, organisation: org.clone(), members, invites: Vec::new() }
+        Shared { workspace, organisation: org.clone(), members, invites: Vec::new(), complete: true }
     }
 
     fn actor(user: &User) -> Actor {

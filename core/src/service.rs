@@ -7,13 +7,13 @@ use crate::permission::{Action, Standing};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
 use crate::store::{ReadTx, Store, WriteTx};
 use crate::views::{
-    DiscoveryEntry, DiscoveryFilter, JoinOutcome, Joined, Left, Member, MemberList, NameWarning, NewWorkspace,
-    PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
+    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
-    Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NewEvent, NhsEmail, OdsCode,
-    Organisation, OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace, Policy,
-    Speciality, SystemClock, User, UserId, WorkspaceId, WorkspaceName,
+    Approvers, Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NewEvent,
+    NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace,
+    Policy, Speciality, SystemClock, User, UserId, WorkspaceId, WorkspaceName,
 };
 
 /// The Carespace service: every command and query of SPEC.md over one [`Store`].
@@ -230,7 +230,8 @@ impl Carespace {
             let actor = load_actor(r, actor, org.id)?;
             let name = WorkspaceName::parse(speciality.name())?;
             if let Some(existing) = r.active_workspace_named(org.id, &name.key())? {
-                let shared = load_shared_parts(r, existing, org.clone())?;
+                let scope = Scope::Named { others: &[], invite_to: Some(&actor.user.email) };
+                let shared = load_shared_parts(r, ctx, existing, org.clone(), actor.user.id, scope)?;
                 return request_in(tx, ctx, &shared, &actor);
             }
             if !actor.in_organisation {
@@ -264,30 +265,28 @@ impl Carespace {
                 .map(|f| f.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
             let name_matches = |name: &str| fragment.as_deref().is_none_or(|f| name.to_lowercase().contains(f));
             let speciality_matches = |s: Speciality| filter.speciality.is_none_or(|wanted| wanted == s);
-            let active: Vec<_> = r.workspaces_of(org.id)?.into_iter().filter(|w| w.is_active()).collect();
-            let taken: std::collections::HashSet<String> = active.iter().map(|w| w.name.key()).collect();
+            let rows = r.discovery_rows(org.id)?;
+            let taken: std::collections::HashSet<String> = rows.iter().map(|row| row.workspace.name.key()).collect();
+            let colleague_in: Option<std::collections::HashSet<WorkspaceId>> = match filter.colleague {
+                Some(colleague) => Some(
+                    r.memberships_of_user(colleague)?
+                        .into_iter()
+                        .filter(|m| m.state.is_approved())
+                        .map(|m| m.workspace)
+                        .collect(),
+                ),
+                None => None,
+            };
             let mut entries = Vec::new();
-            for workspace in active {
-                if !name_matches(workspace.name.as_str()) || !speciality_matches(workspace.speciality) {
-                    continue;
-                }
-                let members = r.memberships_of_workspace(workspace.id)?;
-                if let Some(colleague) = filter.colleague
-                    && !members.iter().any(|m| m.user == colleague && m.state.is_approved())
+            for DiscoveryRow { workspace, member_count, mut admins } in rows {
+                if !name_matches(workspace.name.as_str())
+                    || !speciality_matches(workspace.speciality)
+                    || colleague_in.as_ref().is_some_and(|set| !set.contains(&workspace.id))
                 {
                     continue;
                 }
-                let member_count = members.iter().filter(|m| m.state.is_current()).count();
-                let mut admins = Vec::new();
-                for m in members.iter().filter(|m| m.state == crate::MembershipState::Admin) {
-                    admins.push(Person::from(&load_user(r, m.user)?));
-                }
-                admins.sort_by_key(|a| a.name.as_str().to_lowercase());
-                entries.push(DiscoveryEntry::Workspace {
-                    workspace,
-                    member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
-                    admins,
-                });
+                admins.sort_by_cached_key(|a| (a.name.as_str().to_lowercase(), a.id));
+                entries.push(DiscoveryEntry::Workspace { workspace, member_count, admins });
             }
             if filter.colleague.is_none() {
                 entries.extend(
@@ -328,7 +327,7 @@ impl Carespace {
     ) -> Result<WorkspaceOutcome, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::ChangeSettings)?;
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::ChangeSettings, Scope::ACTOR)?;
             let taken = match &change.name {
                 Some(name) => r.active_workspace_named(shared.organisation.id, &name.key())?,
                 None => None,
@@ -347,7 +346,10 @@ impl Carespace {
     pub fn request_to_join(&self, actor: UserId, workspace: WorkspaceId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::RequestToJoin)?;
+            // A missing user is reported after a missing workspace, by `authorise_shared`.
+            let email = r.user(actor)?.map(|u| u.email);
+            let scope = Scope::Named { others: &[], invite_to: email.as_ref() };
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::RequestToJoin, scope)?;
             request_in(tx, ctx, &shared, &actor)
         })
     }
@@ -396,7 +398,12 @@ impl Carespace {
     ) -> Result<T, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, action)?;
+            // Archiving a member revokes the invites they sent (R22): every invite is read.
+            let scope = match action {
+                Action::ArchiveMember => Scope::Everything,
+                _ => Scope::Named { others: &[user], invite_to: None },
+            };
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, action, scope)?;
             let target = load_user(r, user)?;
             let (plan, out) = rule(ctx, &shared, &actor, &target)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
@@ -409,7 +416,7 @@ impl Carespace {
     pub fn leave(&self, actor: UserId, workspace: WorkspaceId) -> Result<Left, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Leave)?;
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Leave, Scope::Everything)?;
             let (plan, workspace_archived) = rules::leave(ctx, &shared, &actor)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(Left { workspace_archived })
@@ -423,8 +430,10 @@ impl Carespace {
     pub fn invite(&self, actor: UserId, workspace: WorkspaceId, email: NhsEmail) -> Result<Invite, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Invite)?;
             let invitee = r.user_by_email(&email)?;
+            let others: Vec<UserId> = invitee.iter().map(|u| u.id).collect();
+            let scope = Scope::Named { others: &others, invite_to: Some(&email) };
+            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Invite, scope)?;
             let (plan, invite) = rules::invite(ctx, &shared, &actor, email.clone(), invitee.as_ref())?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(invite)
@@ -437,8 +446,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
-            let shared = load_shared(r, found.workspace)?;
-            let actor = load_actor(r, actor, shared.organisation.id)?;
+            let scope = Scope::Named { others: &[], invite_to: Some(&found.email) };
+            let (shared, actor) = load_shared(r, ctx, found.workspace, actor, scope)?;
             let (plan, membership) = rules::accept_invite(ctx, &shared, &actor, &found)?;
             let outcome = if plan.events.is_empty() { JoinOutcome::AlreadyMember } else { JoinOutcome::AcceptedInvite };
             apply(tx, ctx, Some(actor.user.id), plan)?;
@@ -451,8 +460,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
-            let shared = load_shared(r, found.workspace)?;
-            let actor = load_actor(r, actor, shared.organisation.id)?;
+            let scope = Scope::Named { others: &[], invite_to: Some(&found.email) };
+            let (shared, actor) = load_shared(r, ctx, found.workspace, actor, scope)?;
             let (plan, revoked) = rules::revoke_invite(ctx, &shared, &actor, &found)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(revoked)
@@ -477,7 +486,7 @@ impl Carespace {
         self.read(|r, ctx| {
             let mut found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
             if load_user(r, actor)?.email != found.email {
-                authorise_shared(r, ctx, found.workspace, actor, Action::ViewMembers)?;
+                authorise_shared(r, ctx, found.workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
             }
             if found.status == crate::InviteStatus::Pending && ctx.now >= found.expires_at {
                 found.status = crate::InviteStatus::Expired;
@@ -489,8 +498,9 @@ impl Carespace {
     /// The pending invites of a workspace, for its approved members (R18, R20).
     pub fn pending_invites(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Invite>, Error> {
         self.read(|r, ctx| {
-            let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers)?;
-            let mut invites: Vec<Invite> = shared.invites.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
+            authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
+            let mut invites: Vec<Invite> =
+                r.pending_invites_of_workspace(workspace)?.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
             invites.sort_by_key(|i| (i.created_at, i.id));
             Ok(invites)
         })
@@ -503,9 +513,9 @@ impl Carespace {
     pub fn start_conversation(&self, actor: UserId, workspace: WorkspaceId) -> Result<Conversation, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let actor = authorise_anywhere(r, ctx, workspace, actor, Action::StartConversation)?.1;
-            let (plan, conversation) = rules::start_conversation(ctx, workspace, &actor);
-            apply(tx, ctx, Some(actor.user.id), plan)?;
+            authorise_access(r, ctx, workspace, actor, Action::StartConversation)?;
+            let (plan, conversation) = rules::start_conversation(ctx, workspace, actor);
+            apply(tx, ctx, Some(actor), plan)?;
             Ok(conversation)
         })
     }
@@ -515,15 +525,16 @@ impl Carespace {
     /// members; anyone else is refused. Oldest first.
     pub fn conversations(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Conversation>, Error> {
         self.read(|r, ctx| {
-            let (all, actor) = match authorise_anywhere(r, ctx, workspace, actor, Action::ViewAllConversations) {
-                Ok((_, actor)) => (true, actor),
+            let all = match authorise_access(r, ctx, workspace, actor, Action::ViewAllConversations) {
+                Ok(_) => true,
                 Err(Error::Forbidden { .. }) => {
-                    (false, authorise_anywhere(r, ctx, workspace, actor, Action::ViewOwnConversations)?.1)
+                    authorise_access(r, ctx, workspace, actor, Action::ViewOwnConversations)?;
+                    false
                 }
                 Err(other) => return Err(other),
             };
             let mut conversations: Vec<Conversation> =
-                r.conversations_of(workspace)?.into_iter().filter(|c| all || c.started_by == actor.user.id).collect();
+                r.conversations_of(workspace)?.into_iter().filter(|c| all || c.started_by == actor).collect();
             conversations.sort_by_key(|c| (c.started_at, c.id));
             Ok(conversations)
         })
@@ -533,23 +544,28 @@ impl Carespace {
 
     /// The permission table's answer for the actor in a workspace (R34).
     pub fn can(&self, actor: UserId, workspace: WorkspaceId, action: Action) -> Result<bool, Error> {
-        self.read(|r, ctx| match authorise_anywhere(r, ctx, workspace, actor, action) {
-            Ok(_) => Ok(true),
-            Err(Error::Forbidden { .. }) => Ok(false),
-            Err(other) => Err(other),
-        })
+        // One read and a table lookup; the permission table does not depend on the time,
+        // so the clock is not read.
+        let approvers = self.policy.approvers();
+        let mut answer = None;
+        self.store.read(&mut |r| {
+            let access = load_access(r, workspace, actor)?;
+            answer = Some(crate::permission::permits(access.standing(), access.target(), approvers, action).is_ok());
+            Ok(())
+        })?;
+        answer.ok_or_else(missing_output)
     }
 
     /// Where the actor stands towards a workspace, as the permission table sees it.
     pub fn standing(&self, actor: UserId, workspace: WorkspaceId) -> Result<Standing, Error> {
-        self.read(|r, _| Ok(load_place(r, workspace, actor)?.standing()))
+        self.read(|r, _| Ok(load_access(r, workspace, actor)?.standing()))
     }
 
     /// The members of a workspace (R15, R22): current and, apart, archived, each by name.
     /// Approved members only.
     pub fn members(&self, actor: UserId, workspace: WorkspaceId) -> Result<MemberList, Error> {
         self.read(|r, ctx| {
-            let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers)?;
+            let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::Everything)?;
             let mut list = MemberList::default();
             for m in shared.members {
                 let member = Member { user: load_user(r, m.user)?, state: m.state, joined_at: m.joined_at };
@@ -602,15 +618,16 @@ impl Carespace {
             let user = load_user(r, actor)?;
             let mut requests = Vec::new();
             for m in r.memberships_of_user(user.id)?.into_iter().filter(|m| m.state.is_approved()) {
-                let shared = load_shared(r, m.workspace)?;
-                let actor = Actor { user: user.clone(), in_organisation: true, personal: None };
-                if shared.authorise(ctx, &actor, Action::Approve).is_err() {
+                let workspace = r.workspace(m.workspace)?.ok_or_else(|| not_found(Entity::Workspace, m.workspace))?;
+                let target = crate::permission::Target { personal: false, active: workspace.is_active() };
+                let standing = rules::standing_of(Some(m.state), true);
+                if crate::permission::permits(standing, target, ctx.policy.approvers(), Action::Approve).is_err() {
                     continue;
                 }
-                for pending in shared.members.iter().filter(|p| p.state == crate::MembershipState::Unapproved) {
+                for pending in r.memberships_in_state(workspace.id, crate::MembershipState::Unapproved)? {
                     requests.push(PendingRequest {
-                        workspace: shared.workspace.id,
-                        workspace_name: shared.workspace.name.clone(),
+                        workspace: workspace.id,
+                        workspace_name: workspace.name.clone(),
                         requester: Person::from(&load_user(r, pending.user)?),
                         requested_at: pending.joined_at,
                     });
@@ -690,89 +707,132 @@ fn load_actor(r: &dyn ReadTx, id: UserId, organisation: OrganisationId) -> Resul
     Ok(Actor { user, in_organisation, personal })
 }
 
-fn load_shared_parts(r: &dyn ReadTx, workspace: crate::Workspace, organisation: Organisation) -> Result<Shared, Error> {
-    let members = r.memberships_of_workspace(workspace.id)?;
-    let invites = r.pending_invites_of_workspace(workspace.id)?;
-    Ok(Shared { workspace, organisation, members, invites })
+/// Which of a shared workspace's memberships and pending invites a command reads, so
+/// that a command costs the same in a ward of five as in a ward of five thousand.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// Every membership and every pending invite: the member list, and the commands whose
+    /// rule counts members or revokes invites by sender (leave, archive a member).
+    Everything,
+    /// The memberships of the actor and of `others`, the memberships of everyone who may
+    /// approve (the admins under the default policy; every membership when approved
+    /// members may approve), and the pending invite to `invite_to`.
+    Named { others: &'a [UserId], invite_to: Option<&'a NhsEmail> },
 }
 
-fn load_shared(r: &dyn ReadTx, id: WorkspaceId) -> Result<Shared, Error> {
-    let workspace = r.workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
-    let organisation = load_organisation(r, workspace.organisation)?;
-    load_shared_parts(r, workspace, organisation)
+impl Scope<'_> {
+    /// The actor's own membership (and the approvers'), no invites.
+    const ACTOR: Scope<'static> = Scope::Named { others: &[], invite_to: None };
 }
 
-/// A workspace of either kind, with the actor seen from its organisation.
-enum Place {
-    Shared(Shared, Actor),
-    Personal(PersonalWorkspace, Actor),
-}
-
-impl Place {
-    fn standing(&self) -> Standing {
-        match self {
-            Self::Shared(shared, actor) => shared.standing(actor.user.id, actor.in_organisation),
-            Self::Personal(p, actor) => rules::personal_standing(p, actor.user.id, actor.in_organisation),
+fn load_shared_parts(
+    r: &dyn ReadTx,
+    ctx: Ctx<'_>,
+    workspace: crate::Workspace,
+    organisation: Organisation,
+    actor: UserId,
+    scope: Scope<'_>,
+) -> Result<Shared, Error> {
+    let id = workspace.id;
+    let (members, invites, complete) = match scope {
+        Scope::Everything => (r.memberships_of_workspace(id)?, r.pending_invites_of_workspace(id)?, true),
+        Scope::Named { others, invite_to } => {
+            let mut members = match ctx.policy.approvers() {
+                Approvers::Admins => r.admins_of(id)?,
+                Approvers::ApprovedMembers => r.memberships_of_workspace(id)?,
+            };
+            for &user in std::iter::once(&actor).chain(others) {
+                if !members.iter().any(|m| m.user == user)
+                    && let Some(m) = r.membership(id, user)?
+                {
+                    members.push(m);
+                }
+            }
+            members.sort_by_key(|m| m.user);
+            let invites = match invite_to {
+                Some(email) => r.pending_invite_to(id, email)?.into_iter().collect(),
+                None => Vec::new(),
+            };
+            (members, invites, false)
         }
-    }
+    };
+    Ok(Shared { workspace, organisation, members, invites, complete })
 }
 
-fn load_place(r: &dyn ReadTx, id: WorkspaceId, actor: UserId) -> Result<Place, Error> {
-    if let Some(workspace) = r.workspace(id)? {
-        let organisation = load_organisation(r, workspace.organisation)?;
-        let actor = load_actor(r, actor, organisation.id)?;
-        return Ok(Place::Shared(load_shared_parts(r, workspace, organisation)?, actor));
-    }
-    let personal = r.personal_workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
-    let actor = load_actor(r, actor, personal.organisation)?;
-    Ok(Place::Personal(personal, actor))
-}
-
-/// Loads a workspace of either kind and checks `action` against the permission table.
-fn authorise_anywhere(
+/// Loads a shared workspace found by an invite, with the actor seen from its organisation.
+fn load_shared(
     r: &dyn ReadTx,
     ctx: Ctx<'_>,
     id: WorkspaceId,
     actor: UserId,
-    action: Action,
-) -> Result<(Place, Actor), Error> {
-    let place = load_place(r, id, actor)?;
-    let actor = match &place {
-        Place::Shared(shared, actor) => {
-            shared.authorise(ctx, actor, action)?;
-            actor.clone()
-        }
-        Place::Personal(personal, actor) => {
-            rules::authorise_personal(ctx, personal, actor, action)?;
-            actor.clone()
-        }
-    };
-    Ok((place, actor))
+    scope: Scope<'_>,
+) -> Result<(Shared, Actor), Error> {
+    let workspace = r.workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
+    let organisation = load_organisation(r, workspace.organisation)?;
+    let actor = load_actor(r, actor, organisation.id)?;
+    let shared = load_shared_parts(r, ctx, workspace, organisation, actor.user.id, scope)?;
+    Ok((shared, actor))
 }
 
-/// Loads a shared workspace for an action that only exists there and checks the
-/// permission table; a My Workspace is refused (R26) with the action named. The rules
-/// check again for themselves, so that they stay correct on their own.
+/// The permission table's inputs for the actor and a workspace of either kind, in one
+/// read; a missing workspace or user is `NotFound` (the workspace is looked for first).
+fn load_access(r: &dyn ReadTx, workspace: WorkspaceId, actor: UserId) -> Result<crate::Access, Error> {
+    let access = r.access(workspace, actor)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+    if !access.user_exists {
+        return Err(not_found(Entity::User, actor));
+    }
+    Ok(access)
+}
+
+/// Checks `action` against the permission table for a workspace of either kind, from
+/// one read; the names a refusal quotes are read only when it is refused.
+fn authorise_access(
+    r: &dyn ReadTx,
+    ctx: Ctx<'_>,
+    workspace: WorkspaceId,
+    actor: UserId,
+    action: Action,
+) -> Result<crate::Access, Error> {
+    let access = load_access(r, workspace, actor)?;
+    match crate::permission::permits(access.standing(), access.target(), ctx.policy.approvers(), action) {
+        Ok(()) => Ok(access),
+        Err(denial) => {
+            let user = load_user(r, actor)?;
+            let name = match r.workspace(workspace)? {
+                Some(shared) => shared.name.to_string(),
+                None => PersonalWorkspace::NAME.to_owned(),
+            };
+            Err(rules::forbidden(action, denial, &user, &name))
+        }
+    }
+}
+
+/// Loads a shared workspace for an action that only exists there, with what `scope`
+/// names, and checks the permission table; a My Workspace is refused (R26) with the
+/// action named. The rules check again for themselves, so that they stay correct on
+/// their own.
 fn authorise_shared(
     r: &dyn ReadTx,
     ctx: Ctx<'_>,
     id: WorkspaceId,
     actor: UserId,
     action: Action,
+    scope: Scope<'_>,
 ) -> Result<(Shared, Actor), Error> {
-    match load_place(r, id, actor)? {
-        Place::Shared(shared, actor) => {
-            shared.authorise(ctx, &actor, action)?;
-            Ok((shared, actor))
-        }
-        Place::Personal(personal, actor) => {
-            rules::authorise_personal(ctx, &personal, &actor, action)?;
-            // The table allows nothing that exists only in shared workspaces; should it ever
-            // do so, a My Workspace still refuses it (R26).
-            let denial = crate::permission::Denial::PersonalWorkspace;
-            Err(rules::forbidden(action, denial, &actor.user, PersonalWorkspace::NAME))
-        }
-    }
+    let Some(workspace) = r.workspace(id)? else {
+        let personal = r.personal_workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
+        let actor = load_actor(r, actor, personal.organisation)?;
+        rules::authorise_personal(ctx, &personal, &actor, action)?;
+        // The table allows nothing that exists only in shared workspaces; should it ever
+        // do so, a My Workspace still refuses it (R26).
+        let denial = crate::permission::Denial::PersonalWorkspace;
+        return Err(rules::forbidden(action, denial, &actor.user, PersonalWorkspace::NAME));
+    };
+    let organisation = load_organisation(r, workspace.organisation)?;
+    let actor = load_actor(r, actor, organisation.id)?;
+    let shared = load_shared_parts(r, ctx, workspace, organisation, actor.user.id, scope)?;
+    shared.authorise(ctx, &actor, action)?;
+    Ok((shared, actor))
 }
 
 #[cfg(test)]

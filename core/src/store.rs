@@ -16,9 +16,12 @@
 
 use time::OffsetDateTime;
 
+use crate::permission::{Standing, Target};
+use crate::views::{DiscoveryRow, Person};
 use crate::{
-    Conversation, Decline, Error, Event, Invite, InviteId, Membership, NewEvent, NhsEmail, OdsCode, Organisation,
-    OrganisationId, PersonalWorkspace, StorageError, User, UserId, Workspace, WorkspaceId,
+    Conversation, Decline, Error, Event, Invite, InviteId, Membership, MembershipState, NewEvent, NhsEmail, OdsCode,
+    Organisation, OrganisationId, PersonalWorkspace, StorageError, StorageErrorKind, User, UserId, Workspace,
+    WorkspaceId,
 };
 
 /// The result of a row-level store method.
@@ -35,7 +38,51 @@ pub trait Store: Send + Sync {
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error>;
 }
 
+/// Everything the permission table needs about one user and one workspace of either
+/// kind, read at once (R34): what [`ReadTx::access`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    /// The workspace's organisation.
+    pub organisation: OrganisationId,
+    /// Whether the workspace is the owner's My Workspace rather than a shared one.
+    pub personal: bool,
+    /// Whether the workspace is active (not archived).
+    pub active: bool,
+    /// The user's membership state in a shared workspace, if they have a membership.
+    pub state: Option<MembershipState>,
+    /// Whether the user owns the workspace (a My Workspace).
+    pub owner: bool,
+    /// Whether the user belongs to the workspace's organisation.
+    pub in_organisation: bool,
+    /// Whether the user exists at all.
+    pub user_exists: bool,
+}
+
+impl Access {
+    /// Where the user stands, as the permission table sees it.
+    pub fn standing(&self) -> Standing {
+        match (self.personal, self.state) {
+            (true, _) if self.owner => Standing::Owner,
+            (false, Some(MembershipState::Unapproved)) => Standing::Unapproved,
+            (false, Some(MembershipState::Member)) => Standing::Member,
+            (false, Some(MembershipState::Admin)) => Standing::Admin,
+            (false, Some(MembershipState::Archived)) => Standing::Archived,
+            _ if self.in_organisation => Standing::OrganisationMember,
+            _ => Standing::Outsider,
+        }
+    }
+
+    /// The workspace as the permission table sees it.
+    pub fn target(&self) -> Target {
+        Target { personal: self.personal, active: self.active }
+    }
+}
+
 /// Reads inside a transaction.
+///
+/// The methods with a default implementation are composed from the others; a backend
+/// may override them with a single query of its own (the SQLite backend does), and the
+/// conformance suite holds every backend to the same answers.
 pub trait ReadTx {
     /// An organisation by id.
     fn organisation(&self, id: OrganisationId) -> StoreResult<Option<Organisation>>;
@@ -96,6 +143,78 @@ pub trait ReadTx {
     fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>>;
     /// The sequence number of the last event, 0 when there is none.
     fn last_event_seq(&self) -> StoreResult<u64>;
+
+    /// What the permission table needs about `user` and `workspace` (shared or My
+    /// Workspace); `None` when there is no such workspace. The permission check
+    /// ([`Carespace::can`](crate::Carespace::can)) is this one read.
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
+        let user_exists = self.user(user)?.is_some();
+        if let Some(shared) = self.workspace(workspace)? {
+            return Ok(Some(Access {
+                organisation: shared.organisation,
+                personal: false,
+                active: shared.is_active(),
+                state: self.membership(workspace, user)?.map(|m| m.state),
+                owner: false,
+                in_organisation: self.is_organisation_member(shared.organisation, user)?,
+                user_exists,
+            }));
+        }
+        let Some(personal) = self.personal_workspace(workspace)? else { return Ok(None) };
+        Ok(Some(Access {
+            organisation: personal.organisation,
+            personal: true,
+            active: personal.is_active(),
+            state: None,
+            owner: personal.owner == user,
+            in_organisation: self.is_organisation_member(personal.organisation, user)?,
+            user_exists,
+        }))
+    }
+
+    /// The memberships of a workspace in the admin state (R21, R23), so that the last-admin
+    /// rules and the approvers of a request (R16) need not read every member.
+    fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
+        let mut all = self.memberships_of_workspace(workspace)?;
+        all.retain(|m| m.state == MembershipState::Admin);
+        Ok(all)
+    }
+
+    /// The memberships of a workspace in one state (the approvals prompt reads the
+    /// unapproved ones, R33).
+    fn memberships_in_state(&self, workspace: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
+        let mut all = self.memberships_of_workspace(workspace)?;
+        all.retain(|m| m.state == state);
+        Ok(all)
+    }
+
+    /// The pending invite of a workspace to one address, if any (R18 keeps at most one).
+    fn pending_invite_to(&self, workspace: WorkspaceId, email: &NhsEmail) -> StoreResult<Option<Invite>> {
+        Ok(self.pending_invites_of_workspace(workspace)?.into_iter().find(|i| &i.email == email))
+    }
+
+    /// Discovery's rows (R11): every active shared workspace of an organisation with its
+    /// count of current members and its admins, in no particular order.
+    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
+        let mut rows = Vec::new();
+        for workspace in self.workspaces_of(organisation)?.into_iter().filter(Workspace::is_active) {
+            let members = self.memberships_of_workspace(workspace.id)?;
+            let member_count = members.iter().filter(|m| m.state.is_current()).count();
+            let mut admins = Vec::new();
+            for m in members.iter().filter(|m| m.state == MembershipState::Admin) {
+                let user = self.user(m.user)?.ok_or_else(|| {
+                    StorageError::new(StorageErrorKind::Corrupt, format!("membership of missing user {}", m.user))
+                })?;
+                admins.push(Person::from(&user));
+            }
+            rows.push(DiscoveryRow {
+                workspace,
+                member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
+                admins,
+            });
+        }
+        Ok(rows)
+    }
 }
 
 /// Reads and writes inside a read-write transaction. `put_*` inserts or replaces the

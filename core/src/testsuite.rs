@@ -16,9 +16,10 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use crate::store::StoreResult;
 use crate::{
-    Carespace, Error, Event, ManualClock, Organisation, OrganisationKind, Policy, ReadTx, Speciality, Store, User,
-    UserId, Workspace, WorkspaceId,
+    Carespace, Error, Event, ManualClock, NhsEmail, Organisation, OrganisationKind, Policy, ReadTx, Speciality, Store,
+    User, UserId, Workspace, WorkspaceId,
 };
 
 pub mod cases;
@@ -28,7 +29,7 @@ mod matrix;
 pub const START: OffsetDateTime = datetime!(2026-03-03 09:00 UTC);
 
 /// A service over the backend under test, a clock the case moves, and checks that run
-/// after every step.
+/// after every step (the invariants) and when the case ends ([`check_narrow_reads`]).
 pub struct Harness {
     /// The service under test.
     pub service: Carespace,
@@ -36,6 +37,17 @@ pub struct Harness {
     pub clock: ManualClock,
     /// The store behind it.
     pub store: Arc<dyn Store>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        // At the end of a case that passed so far: the narrow reads on the world it built.
+        if !std::thread::panicking()
+            && let Err(problem) = check_narrow_reads(self.store.as_ref())
+        {
+            panic!("narrow read broken: {problem}");
+        }
+    }
 }
 
 impl Harness {
@@ -375,4 +387,166 @@ macro_rules! conformance_suite {
             }
         )*
     };
+}
+
+/// Checks that the store's narrow reads ([`ReadTx::access`], [`ReadTx::admins_of`],
+/// [`ReadTx::discovery_rows`], …) answer exactly as their default implementations,
+/// composed from the plain reads, do — for every workspace and every registered user.
+/// A backend may override them with one query of its own; the answers must not change.
+/// The conformance suite runs it at the end of every case.
+pub fn check_narrow_reads(store: &dyn Store) -> Result<(), String> {
+    let mut result = Ok(());
+    store
+        .read(&mut |r| {
+            result = narrow_reads_tx(r);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    result
+}
+
+fn narrow_reads_tx(r: &dyn ReadTx) -> Result<(), String> {
+    let e = |err: crate::StorageError| err.to_string();
+    let events = r.events_after(0, usize::MAX).map_err(e)?;
+    let composed = Composed(r);
+    let mut users: Vec<UserId> = events
+        .iter()
+        .filter_map(|ev| match &ev.kind {
+            crate::EventKind::UserRegistered { user, .. } => Some(*user),
+            _ => None,
+        })
+        .collect();
+    users.push(UserId::from_uuid(uuid::Uuid::max()));
+    for org in r.organisations().map_err(e)? {
+        let sorted = |mut rows: Vec<crate::DiscoveryRow>| {
+            rows.sort_by_key(|row| row.workspace.id);
+            for row in &mut rows {
+                row.admins.sort_by_key(|p| p.id);
+            }
+            rows
+        };
+        if sorted(r.discovery_rows(org.id).map_err(e)?) != sorted(composed.discovery_rows(org.id).map_err(e)?) {
+            return Err(format!("{}: discovery_rows disagrees with its composition", org.name));
+        }
+        let mut places: Vec<WorkspaceId> = r.workspaces_of(org.id).map_err(e)?.iter().map(|w| w.id).collect();
+        for &user in &users {
+            places.extend(r.personal_workspace_of(user, org.id).map_err(e)?.map(|p| p.id));
+        }
+        places.push(WorkspaceId::from_uuid(uuid::Uuid::max()));
+        for &ws in &places {
+            for &user in &users {
+                if r.access(ws, user).map_err(e)? != composed.access(ws, user).map_err(e)? {
+                    return Err(format!("access({ws}, {user}) disagrees with its composition"));
+                }
+            }
+            if r.admins_of(ws).map_err(e)? != composed.admins_of(ws).map_err(e)? {
+                return Err(format!("admins_of({ws}) disagrees with its composition"));
+            }
+            for state in [
+                crate::MembershipState::Unapproved,
+                crate::MembershipState::Member,
+                crate::MembershipState::Admin,
+                crate::MembershipState::Archived,
+            ] {
+                if r.memberships_in_state(ws, state).map_err(e)?
+                    != composed.memberships_in_state(ws, state).map_err(e)?
+                {
+                    return Err(format!("memberships_in_state({ws}, {state:?}) disagrees with its composition"));
+                }
+            }
+            let mut emails: Vec<NhsEmail> =
+                r.pending_invites_of_workspace(ws).map_err(e)?.into_iter().map(|i| i.email).collect();
+            emails.extend(NhsEmail::parse("nobody.invited@nhs.net").ok());
+            for email in &emails {
+                if r.pending_invite_to(ws, email).map_err(e)? != composed.pending_invite_to(ws, email).map_err(e)? {
+                    return Err(format!("pending_invite_to({ws}, {email}) disagrees with its composition"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A [`ReadTx`] that forwards the plain reads and keeps the default implementations
+/// of the narrow ones, to compare a backend's overrides against.
+struct Composed<'a>(&'a dyn ReadTx);
+
+impl ReadTx for Composed<'_> {
+    fn organisation(&self, id: crate::OrganisationId) -> StoreResult<Option<Organisation>> {
+        self.0.organisation(id)
+    }
+    fn organisation_by_ods(&self, code: &crate::OdsCode) -> StoreResult<Option<Organisation>> {
+        self.0.organisation_by_ods(code)
+    }
+    fn organisations(&self) -> StoreResult<Vec<Organisation>> {
+        self.0.organisations()
+    }
+    fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.0.user(id)
+    }
+    fn user_by_email(&self, email: &NhsEmail) -> StoreResult<Option<User>> {
+        self.0.user_by_email(email)
+    }
+    fn is_organisation_member(&self, organisation: crate::OrganisationId, user: UserId) -> StoreResult<bool> {
+        self.0.is_organisation_member(organisation, user)
+    }
+    fn organisations_of(&self, user: UserId) -> StoreResult<Vec<crate::OrganisationId>> {
+        self.0.organisations_of(user)
+    }
+    fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        self.0.workspace(id)
+    }
+    fn active_workspace_named(
+        &self,
+        organisation: crate::OrganisationId,
+        name_key: &str,
+    ) -> StoreResult<Option<Workspace>> {
+        self.0.active_workspace_named(organisation, name_key)
+    }
+    fn workspaces_of(&self, organisation: crate::OrganisationId) -> StoreResult<Vec<Workspace>> {
+        self.0.workspaces_of(organisation)
+    }
+    fn personal_workspace(&self, id: WorkspaceId) -> StoreResult<Option<crate::PersonalWorkspace>> {
+        self.0.personal_workspace(id)
+    }
+    fn personal_workspace_of(
+        &self,
+        user: UserId,
+        organisation: crate::OrganisationId,
+    ) -> StoreResult<Option<crate::PersonalWorkspace>> {
+        self.0.personal_workspace_of(user, organisation)
+    }
+    fn personal_workspaces_of(&self, user: UserId) -> StoreResult<Vec<crate::PersonalWorkspace>> {
+        self.0.personal_workspaces_of(user)
+    }
+    fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<crate::Membership>> {
+        self.0.membership(workspace, user)
+    }
+    fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<crate::Membership>> {
+        self.0.memberships_of_workspace(workspace)
+    }
+    fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<crate::Membership>> {
+        self.0.memberships_of_user(user)
+    }
+    fn invite(&self, id: crate::InviteId) -> StoreResult<Option<crate::Invite>> {
+        self.0.invite(id)
+    }
+    fn pending_invites_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<crate::Invite>> {
+        self.0.pending_invites_of_workspace(workspace)
+    }
+    fn pending_invites_for(&self, email: &NhsEmail) -> StoreResult<Vec<crate::Invite>> {
+        self.0.pending_invites_for(email)
+    }
+    fn decline(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<crate::Decline>> {
+        self.0.decline(workspace, user)
+    }
+    fn conversations_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<crate::Conversation>> {
+        self.0.conversations_of(workspace)
+    }
+    fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        self.0.events_after(after, limit)
+    }
+    fn last_event_seq(&self) -> StoreResult<u64> {
+        self.0.last_event_seq()
+    }
 }

@@ -128,6 +128,18 @@ impl From<&User> for Person {
     }
 }
 
+/// One active shared workspace as discovery reads it from a store (R11), before the
+/// filters, the example workspaces and the sort are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryRow {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// Its current members (approved and unapproved).
+    pub member_count: u32,
+    /// Its admins, in no particular order.
+    pub admins: Vec<Person>,
+}
+
 /// One line of a discovery listing (R11).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -1,12 +1,14 @@
 //! The queries: [`ReadTx`] and [`WriteTx`] over one SQLite connection inside a
 //! transaction, and the mapping between rows and core's records.
 
-use carespace::store::{ReadTx, StoreResult, WriteTx};
+use std::collections::HashMap;
+
+use carespace::store::{Access, ReadTx, StoreResult, WriteTx};
 use carespace::{
-    Conversation, ConversationId, Decline, Description, Event, EventKind, Invite, InviteId, InviteStatus, MemberStatus,
-    Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind,
-    OrganisationName, PersonName, PersonalWorkspace, Role, Speciality, StorageError, User, UserId, Workspace,
-    WorkspaceId, WorkspaceName, WorkspaceStatus,
+    Conversation, ConversationId, Decline, Description, DiscoveryRow, Event, EventKind, Invite, InviteId, InviteStatus,
+    MemberStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
+    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Role, Speciality, StorageError, User,
+    UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use time::OffsetDateTime;
@@ -278,6 +280,40 @@ fn event(row: &Row<'_>) -> StoreResult<Event> {
     })
 }
 
+fn access(row: &Row<'_>) -> StoreResult<Access> {
+    let role: Option<String> = row.get(3).sql()?;
+    let status: Option<String> = row.get(4).sql()?;
+    let state = match (role, status) {
+        (Some(role), Some(status)) => Some(membership_state(&role, &status)?),
+        _ => None,
+    };
+    Ok(Access {
+        organisation: OrganisationId::from_uuid(uuid(row, 0)?),
+        personal: row.get(1).sql()?,
+        active: row.get(2).sql()?,
+        state,
+        owner: row.get(5).sql()?,
+        in_organisation: row.get(6).sql()?,
+        user_exists: row.get(7).sql()?,
+    })
+}
+
+fn discovery_row(row: &Row<'_>) -> StoreResult<DiscoveryRow> {
+    let member_count: i64 = row.get(8).sql()?;
+    Ok(DiscoveryRow {
+        workspace: workspace(row)?,
+        member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
+        admins: Vec::new(),
+    })
+}
+
+fn admin_row(row: &Row<'_>) -> StoreResult<(WorkspaceId, Person)> {
+    Ok((
+        WorkspaceId::from_uuid(uuid(row, 0)?),
+        Person { id: UserId::from_uuid(uuid(row, 1)?), name: text(row, 2, "person name", PersonName::parse)? },
+    ))
+}
+
 fn organisation_id(row: &Row<'_>) -> StoreResult<OrganisationId> {
     uuid(row, 0).map(OrganisationId::from_uuid)
 }
@@ -399,6 +435,60 @@ impl ReadTx for SqliteTx<'_> {
     fn last_event_seq(&self) -> StoreResult<u64> {
         let last = self.one("SELECT coalesce(max(seq), 0) FROM events", [], count)?.unwrap_or(0);
         u64::try_from(last).map_err(|e| corrupt("event number", e))
+    }
+
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
+        // One statement: a shared workspace with the user's membership, or a My Workspace.
+        let sql = "SELECT w.organisation, 0, w.status = 'active', m.role, m.status, 0, \
+                     EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = w.organisation AND o.user = ?2), \
+                     EXISTS (SELECT 1 FROM users u WHERE u.id = ?2) \
+                   FROM workspaces w LEFT JOIN memberships m ON m.workspace = w.id AND m.user = ?2 WHERE w.id = ?1 \
+                   UNION ALL \
+                   SELECT p.organisation, 1, p.archived_at IS NULL, NULL, NULL, p.owner = ?2, \
+                     EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = p.organisation AND o.user = ?2), \
+                     EXISTS (SELECT 1 FROM users u WHERE u.id = ?2) \
+                   FROM personal_workspaces p WHERE p.id = ?1 \
+                   LIMIT 1";
+        self.one(sql, [bytes(workspace), bytes(user)], access)
+    }
+
+    fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
+        // Without statistics the planner would walk the whole workspace by primary key.
+        let sql =
+            format!("{MEMBERSHIP} INDEXED BY memberships_admins WHERE workspace = ?1 AND role = 'admin' ORDER BY user");
+        self.all(&sql, [bytes(workspace)], membership)
+    }
+
+    fn memberships_in_state(&self, workspace: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
+        let sql = format!("{MEMBERSHIP} WHERE workspace = ?1 AND role = ?2 AND status = ?3 ORDER BY user");
+        self.all(&sql, params![bytes(workspace), role_str(state.role()), status_str(state.status())], membership)
+    }
+
+    fn pending_invite_to(&self, workspace: WorkspaceId, email: &NhsEmail) -> StoreResult<Option<Invite>> {
+        let sql = format!("{INVITE} WHERE workspace = ?1 AND email = ?2 AND status = 'pending'");
+        self.one(&sql, params![bytes(workspace), email.as_str()], invite)
+    }
+
+    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
+        // Two statements however many workspaces: the workspaces with their counts, then
+        // every admin of those workspaces by name.
+        let sql = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
+                     w.created_at, \
+                     (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived') \
+                   FROM workspaces w WHERE w.organisation = ?1 AND w.status = 'active'";
+        let mut rows = self.all(sql, [bytes(organisation)], discovery_row)?;
+        let sql = "SELECT a.workspace, u.id, u.name FROM workspaces w \
+                   JOIN memberships a INDEXED BY memberships_admins ON a.workspace = w.id AND a.role = 'admin' \
+                   JOIN users u ON u.id = a.user \
+                   WHERE w.organisation = ?1 AND w.status = 'active'";
+        let mut admins: HashMap<WorkspaceId, Vec<Person>> = HashMap::new();
+        for (workspace, person) in self.all(sql, [bytes(organisation)], admin_row)? {
+            admins.entry(workspace).or_default().push(person);
+        }
+        for row in &mut rows {
+            row.admins = admins.remove(&row.workspace.id).unwrap_or_default();
+        }
+        Ok(rows)
     }
 }
 
@@ -609,7 +699,9 @@ mod tests {
         let plans = assert_indexed(&store, "can()", || {
             assert!(service.can(alice.id, ws.id, Action::ViewAllConversations).unwrap());
         });
-        assert!(plans.iter().any(|p| p.contains("memberships USING PRIMARY KEY (workspace=?)")), "{plans:?}");
+        // The permission check is one statement, by primary keys.
+        assert_eq!(plans.len(), 1, "{plans:?}");
+        assert!(plans[0].contains("SEARCH m USING PRIMARY KEY (workspace=? AND user=?)"), "{plans:?}");
         let plans = assert_indexed(&store, "my_workspaces()", || {
             assert_eq!(service.my_workspaces(alice.id).unwrap().len(), 2);
         });
@@ -625,6 +717,18 @@ mod tests {
                 description: Default::default(),
             };
             service.create_workspace(alice.id, trust.id, new).unwrap();
+        });
+        let bob = service.register_user("bob@nhs.net".parse().unwrap(), "Bob".parse().unwrap()).unwrap();
+        service.join_organisation(bob.id, trust.id).unwrap();
+        assert_indexed(&store, "request_to_join()", || {
+            service.request_to_join(bob.id, ws.id).unwrap();
+        });
+        let plans = assert_indexed(&store, "approve()", || {
+            service.approve(alice.id, ws.id, bob.id).unwrap();
+        });
+        assert!(plans.iter().any(|p| p.contains("memberships_admins")), "{plans:?}");
+        assert_indexed(&store, "pending_requests()", || {
+            service.pending_requests(alice.id).unwrap();
         });
         assert_indexed(&store, "events_since()", || {
             service.events_since(3, 10).unwrap();

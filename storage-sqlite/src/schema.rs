@@ -10,6 +10,7 @@ use crate::error::SqlResultExt;
 pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("001_tables", include_str!("../migrations/001_tables.sql")),
     ("002_indexes", include_str!("../migrations/002_indexes.sql")),
+    ("003_narrow_reads", include_str!("../migrations/003_narrow_reads.sql")),
 ];
 
 /// The schema version this code writes.

@@ -1,0 +1,6 @@
+-- Carespace schema, version 3: indexes for the narrow reads that keep a command's cost
+-- independent of the size of the ward (the benchmarks of issue 7).
+
+-- The admins of a workspace: the last-admin rules (R21, R23) and the approvers a join
+-- request names (R16) read these, not every member.
+CREATE INDEX memberships_admins ON memberships (workspace, user) WHERE role = 'admin';
