@@ -1,0 +1,50 @@
+//! Runs one benchmarked operation many times, for an instruction count under callgrind:
+//! `valgrind --tool=callgrind --toggle-collect='*measured*' target/release/profile can sqlite-normal 1000`.
+//! Only the calls inside `measured` are counted, so the fixture's set-up is left out.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a profiling tool: a panic is a broken fixture
+
+use carespace::Action;
+use carespace_benches::{Backend, Fixture};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: profile <can|discover|request_to_join|approve|start_conversation> <memory|sqlite-normal|sqlite-full> <iterations>";
+    let [_, op, backend, iterations] = args.as_slice() else { panic!("{usage}") };
+    let backend = Backend::ALL.into_iter().find(|b| b.name() == backend).expect(usage);
+    let iterations: usize = iterations.parse().expect(usage);
+    let dir = std::env::temp_dir().join(format!("carespace-profile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixture = Fixture::new(backend, &dir);
+    // Inputs drawn before counting starts.
+    let users: Vec<_> = match op.as_str() {
+        "request_to_join" => (0..iterations).map(|_| fixture.newcomer()).collect(),
+        "approve" => (0..iterations).map(|_| fixture.requester()).collect(),
+        _ => Vec::new(),
+    };
+    let answers = measured(&fixture, op, iterations, &users);
+    println!("{op} on {}: {iterations} iterations, {answers} answers", backend.name());
+    drop(fixture);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The counted part: `iterations` calls of `op`.
+#[inline(never)]
+fn measured(f: &Fixture, op: &str, iterations: usize, users: &[carespace::UserId]) -> usize {
+    let mut answers = 0;
+    for i in 0..iterations {
+        let user = || users.get(i).copied().expect("one drawn user per iteration");
+        answers += match op {
+            "can" => {
+                let yes = f.service.can(f.member.id, f.ward.id, Action::ViewAllConversations).unwrap();
+                let no = f.service.can(f.unapproved.id, f.ward.id, Action::ViewAllConversations).unwrap();
+                usize::from(yes) + usize::from(!no)
+            }
+            "discover" => f.discover(),
+            "request_to_join" => usize::from(f.service.request_to_join(user(), f.ward.id).is_ok()),
+            "approve" => usize::from(f.service.approve(f.admin.id, f.ward.id, user()).is_ok()),
+            "start_conversation" => usize::from(f.service.start_conversation(f.member.id, f.ward.id).is_ok()),
+            other => panic!("unknown operation {other}"),
+        };
+    }
+    answers
+}
