@@ -206,7 +206,8 @@ fn blob(id: impl Into<uuid::Uuid>) -> [u8; 16] {
 }
 
 impl Baseline {
-    /// Opens `path` as `SqliteStore` would: WAL, foreign keys, the same `synchronous`.
+    /// Opens `path` as `SqliteStore` would: WAL, foreign keys, the same `synchronous`,
+    /// query planner stability.
     pub fn open(path: &Path, durability: Durability) -> Self {
         let conn = Connection::open(path).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
@@ -214,6 +215,7 @@ impl Baseline {
         let sync = if durability == Durability::Full { "FULL" } else { "NORMAL" };
         conn.pragma_update(None, "synchronous", sync).unwrap();
         conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
         Self { conn, now: 1_800_000_000_000_000_000 }
     }
 
@@ -367,8 +369,18 @@ impl Baseline {
         .unwrap()
         .execute(params![blob(workspace), blob(user), at])
         .unwrap();
-        let payload =
-            format!(r#"{{"type":"join_requested","workspace":"{workspace}","user":"{user}","approvers":[]}}"#);
+        // The event names who may approve (R16): the admins, read by index.
+        let approvers: Vec<String> = tx
+            .prepare_cached("SELECT user FROM memberships WHERE workspace = ?1 AND role = 'admin' ORDER BY user")
+            .unwrap()
+            .query_map([blob(workspace)], |r| r.get::<_, Vec<u8>>(0))
+            .unwrap()
+            .map(|id| format!("\"{}\"", uuid::Uuid::from_slice(&id.unwrap()).unwrap()))
+            .collect();
+        let payload = format!(
+            r#"{{"type":"join_requested","workspace":"{workspace}","user":"{user}","approvers":[{}]}}"#,
+            approvers.join(",")
+        );
         Self::append_event(&tx, at, blob(user), "join_requested", &payload);
         Self::archive_my_workspace(&tx, at, organisation, user);
         tx.commit().unwrap();

@@ -7,9 +7,10 @@ use std::sync::{PoisonError, RwLock};
 use time::OffsetDateTime;
 
 use crate::store::{Access, ReadTx, Store, StoreResult, WriteTx};
+use crate::views::{DiscoveryRow, Person};
 use crate::{
-    Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus, Membership, NewEvent,
-    NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User, UserId, Workspace, WorkspaceId,
+    Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus, Membership, MembershipState,
+    NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User, UserId, Workspace, WorkspaceId,
 };
 
 /// A [`Store`] kept in memory: for tests, examples and hosts that persist elsewhere.
@@ -71,6 +72,8 @@ struct State {
     personal_by_owner: BTreeMap<(UserId, OrganisationId), WorkspaceId>,
     memberships: BTreeMap<(WorkspaceId, UserId), Membership>,
     memberships_by_user: BTreeSet<(UserId, WorkspaceId)>,
+    /// The admins of each workspace (R21, R23, and the approvers of R16).
+    admins: BTreeSet<(WorkspaceId, UserId)>,
     invites: HashMap<InviteId, Invite>,
     invites_by_workspace: BTreeSet<(WorkspaceId, InviteId)>,
     invites_by_email: BTreeSet<(NhsEmail, InviteId)>,
@@ -176,6 +179,11 @@ impl State {
     }
 
     fn set_membership(&mut self, workspace: WorkspaceId, user: UserId, row: Option<Membership>) -> Option<Membership> {
+        if row.as_ref().is_some_and(|m| m.state == MembershipState::Admin) {
+            self.admins.insert((workspace, user));
+        } else {
+            self.admins.remove(&(workspace, user));
+        }
         match row {
             Some(row) => {
                 self.memberships_by_user.insert((user, workspace));
@@ -283,6 +291,48 @@ impl ReadTx for State {
 
     fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
         Ok(self.workspaces.get(&id).cloned())
+    }
+
+    fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
+        Ok(with_first(&self.admins, workspace, MIN_USER, MAX_USER)
+            .filter_map(|user| self.memberships.get(&(workspace, user)).cloned())
+            .collect())
+    }
+
+    fn memberships_in_state(&self, workspace: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
+        Ok(self
+            .memberships
+            .range((workspace, MIN_USER)..=(workspace, MAX_USER))
+            .filter(|(_, m)| m.state == state)
+            .map(|(_, m)| m.clone())
+            .collect())
+    }
+
+    fn pending_invite_to(&self, workspace: WorkspaceId, email: &NhsEmail) -> StoreResult<Option<Invite>> {
+        Ok(self
+            .invites_by_email
+            .range((email.clone(), MIN_INVITE)..=(email.clone(), MAX_INVITE))
+            .filter_map(|(_, id)| self.invites.get(id))
+            .find(|i| i.workspace == workspace && i.status == InviteStatus::Pending)
+            .cloned())
+    }
+
+    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
+        let mut rows = Vec::new();
+        for id in with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS) {
+            let Some(workspace) = self.workspaces.get(&id).filter(|w| w.is_active()) else { continue };
+            let members = self.memberships.range((id, MIN_USER)..=(id, MAX_USER));
+            let member_count = members.filter(|(_, m)| m.state.is_current()).count();
+            let admins = with_first(&self.admins, id, MIN_USER, MAX_USER)
+                .filter_map(|user| self.users.get(&user).map(Person::from))
+                .collect();
+            rows.push(DiscoveryRow {
+                workspace: workspace.clone(),
+                member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
+                admins,
+            });
+        }
+        Ok(rows)
     }
 
     fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
