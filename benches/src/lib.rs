@@ -3,6 +3,8 @@
 //! file and settings (the ceiling Carespace is measured against, in the same run).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // benchmark set-up: a panic is a broken fixture
 
+pub mod peers;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -48,14 +48,20 @@ impl SqliteTx<'_> {
 
 // ----- Column conversions -------------------------------------------------------------
 
+// Columns are read by reference where they can be, without a copy per value.
+
 fn uuid(row: &Row<'_>, i: usize) -> StoreResult<Uuid> {
-    let bytes: Vec<u8> = row.get(i).sql()?;
-    Uuid::from_slice(&bytes).map_err(|e| corrupt("id", e))
+    let bytes = row.get_ref(i).sql()?.as_blob().map_err(|e| corrupt("id", e))?;
+    Uuid::from_slice(bytes).map_err(|e| corrupt("id", e))
 }
 
 fn opt_uuid(row: &Row<'_>, i: usize) -> StoreResult<Option<Uuid>> {
-    let bytes: Option<Vec<u8>> = row.get(i).sql()?;
-    bytes.map(|b| Uuid::from_slice(&b).map_err(|e| corrupt("id", e))).transpose()
+    let bytes = row.get_ref(i).sql()?.as_blob_or_null().map_err(|e| corrupt("id", e))?;
+    bytes.map(|b| Uuid::from_slice(b).map_err(|e| corrupt("id", e))).transpose()
+}
+
+fn str_ref<'r>(row: &'r Row<'_>, i: usize, what: &str) -> StoreResult<&'r str> {
+    row.get_ref(i).sql()?.as_str().map_err(|e| corrupt(what, e))
 }
 
 fn instant(row: &Row<'_>, i: usize) -> StoreResult<OffsetDateTime> {
@@ -88,13 +94,11 @@ fn text<T>(
     what: &str,
     parse: impl FnOnce(&str) -> Result<T, carespace::TextError>,
 ) -> StoreResult<T> {
-    let raw: String = row.get(i).sql()?;
-    parse(&raw).map_err(|e| corrupt(what, e))
+    parse(str_ref(row, i, what)?).map_err(|e| corrupt(what, e))
 }
 
 fn email(row: &Row<'_>, i: usize) -> StoreResult<NhsEmail> {
-    let raw: String = row.get(i).sql()?;
-    NhsEmail::parse(&raw).map_err(|e| corrupt("email", e))
+    NhsEmail::parse(str_ref(row, i, "email")?).map_err(|e| corrupt("email", e))
 }
 
 fn speciality(row: &Row<'_>, i: usize) -> StoreResult<Speciality> {
@@ -185,14 +189,14 @@ const WORKSPACE: &str =
     "SELECT id, organisation, name, speciality, description, status, created_by, created_at FROM workspaces";
 
 fn workspace(row: &Row<'_>) -> StoreResult<Workspace> {
-    let status: String = row.get(5).sql()?;
+    let status = str_ref(row, 5, "workspace status")?;
     Ok(Workspace {
         id: WorkspaceId::from_uuid(uuid(row, 0)?),
         organisation: OrganisationId::from_uuid(uuid(row, 1)?),
         name: text(row, 2, "workspace name", WorkspaceName::parse)?,
         speciality: speciality(row, 3)?,
         description: text(row, 4, "description", Description::parse)?,
-        status: match status.as_str() {
+        status: match status {
             "active" => WorkspaceStatus::Active,
             "archived" => WorkspaceStatus::Archived,
             other => return Err(corrupt("workspace status", other)),
@@ -217,12 +221,12 @@ fn personal(row: &Row<'_>) -> StoreResult<PersonalWorkspace> {
 const MEMBERSHIP: &str = "SELECT workspace, user, role, status, joined_at, updated_at FROM memberships";
 
 fn membership(row: &Row<'_>) -> StoreResult<Membership> {
-    let role: String = row.get(2).sql()?;
-    let status: String = row.get(3).sql()?;
+    let role = str_ref(row, 2, "role")?;
+    let status = str_ref(row, 3, "member status")?;
     Ok(Membership {
         workspace: WorkspaceId::from_uuid(uuid(row, 0)?),
         user: UserId::from_uuid(uuid(row, 1)?),
-        state: membership_state(&role, &status)?,
+        state: membership_state(role, status)?,
         joined_at: instant(row, 4)?,
         updated_at: instant(row, 5)?,
     })
@@ -232,7 +236,7 @@ const INVITE: &str = "SELECT id, workspace, email, invited_by, created_at, expir
                       FROM invites";
 
 fn invite(row: &Row<'_>) -> StoreResult<Invite> {
-    let status: String = row.get(6).sql()?;
+    let status = str_ref(row, 6, "invite status")?;
     Ok(Invite {
         id: InviteId::from_uuid(uuid(row, 0)?),
         workspace: WorkspaceId::from_uuid(uuid(row, 1)?),
@@ -240,7 +244,7 @@ fn invite(row: &Row<'_>) -> StoreResult<Invite> {
         invited_by: UserId::from_uuid(uuid(row, 3)?),
         created_at: instant(row, 4)?,
         expires_at: instant(row, 5)?,
-        status: match status.as_str() {
+        status: match status {
             "pending" => InviteStatus::Pending,
             "accepted" => InviteStatus::Accepted,
             "revoked" => InviteStatus::Revoked,
@@ -271,12 +275,12 @@ fn conversation(row: &Row<'_>) -> StoreResult<Conversation> {
 
 fn event(row: &Row<'_>) -> StoreResult<Event> {
     let seq: i64 = row.get(0).sql()?;
-    let payload: String = row.get(3).sql()?;
+    let payload = str_ref(row, 3, "event payload")?;
     Ok(Event {
         seq: u64::try_from(seq).map_err(|e| corrupt("event number", e))?,
         at: instant(row, 1)?,
         actor: opt_uuid(row, 2)?.map(UserId::from_uuid),
-        kind: serde_json::from_str::<EventKind>(&payload).map_err(|e| corrupt("event payload", e))?,
+        kind: serde_json::from_str::<EventKind>(payload).map_err(|e| corrupt("event payload", e))?,
     })
 }
 

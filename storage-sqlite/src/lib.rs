@@ -37,7 +37,7 @@ use std::time::Duration;
 use carespace::store::{ReadTx, Store, WriteTx};
 use carespace::{Error, StorageError};
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::db::SqliteTx;
 use crate::error::SqlResultExt;
@@ -165,26 +165,54 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), Error> {
 
 impl Store for SqliteStore {
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
-        let mut conn = self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).sql()?;
-        f(&SqliteTx { conn: &tx })
-        // Dropping the read transaction ends it; it wrote nothing.
+        let conn = self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = Tx::begin(&conn, "BEGIN DEFERRED")?;
+        f(&SqliteTx { conn: &conn })?;
+        // It wrote nothing: ending it either way is the same.
+        tx.end("COMMIT")
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
-        let mut conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut retries = self.options.conflict_retries;
         loop {
             let result = (|| -> Result<(), Error> {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).sql()?;
-                f(&mut SqliteTx { conn: &tx })?;
-                tx.commit().sql()?;
-                Ok(())
+                let tx = Tx::begin(&conn, "BEGIN IMMEDIATE")?;
+                f(&mut SqliteTx { conn: &conn })?;
+                tx.end("COMMIT")
             })();
             match result {
                 Err(e) if e.is_retryable() && retries > 0 => retries -= 1,
                 other => return other,
             }
+        }
+    }
+}
+
+/// An open transaction that rolls back when dropped unless [`Tx::end`] ended it (on an
+/// error, a failed `COMMIT`, or a panic in the caller's closure). `BEGIN` and `COMMIT`
+/// are cached statements: parsing them anew cost a fifth of a permission check.
+struct Tx<'a> {
+    conn: &'a Connection,
+}
+
+impl<'a> Tx<'a> {
+    fn begin(conn: &'a Connection, sql: &str) -> Result<Self, Error> {
+        conn.prepare_cached(sql).sql()?.execute([]).sql()?;
+        Ok(Self { conn })
+    }
+
+    fn end(self, sql: &str) -> Result<(), Error> {
+        self.conn.prepare_cached(sql).sql()?.execute([]).sql()?;
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.conn.is_autocommit() {
+            // Nothing to report to: the error (or panic) that got here is what the caller sees.
+            let _ = self.conn.execute_batch("ROLLBACK");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The schema enforces what it can, as a second line of defence behind core's rules
-//! (R3, R1, R6, R25): raw SQL that breaks a rule is refused by SQLite itself.
+//! (R3, R1, R6, R25): raw SQL that breaks a rule is refused by SQLite itself; and a
+//! transaction that fails or panics leaves nothing behind (R35).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 use carespace::{Carespace, NewWorkspace, OrganisationKind, Speciality};
@@ -120,4 +121,43 @@ fn foreign_keys_are_enforced() {
 fn the_event_log_refuses_a_duplicate_number() {
     let w = world();
     assert_eq!(refused(&w, "INSERT INTO events VALUES (1, 0, NULL, 'x', '{}')"), ErrorCode::ConstraintViolation);
+}
+
+#[test]
+fn r35_a_panicking_or_failing_transaction_writes_nothing_and_the_store_goes_on() {
+    use carespace::{Error, Organisation, OrganisationId, Store, WriteTx};
+    let dir = std::env::temp_dir().join(format!("carespace-r35-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Arc::new(SqliteStore::open(dir.join("r35.sqlite3")).unwrap());
+    let service = Carespace::from_arc(store.clone());
+    let org = |name: &str| Organisation {
+        id: OrganisationId::from_uuid(uuid::Uuid::now_v7()),
+        name: name.parse().unwrap(),
+        kind: OrganisationKind::NhsTrust,
+        ods_code: None,
+        registered_at: time::OffsetDateTime::now_utc(),
+    };
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.write(&mut |tx: &mut dyn WriteTx| {
+            tx.put_organisation(&org("Half Written"))?;
+            panic!("a bug in the middle of a command");
+        });
+    }));
+    assert!(panicked.is_err());
+    let failed = store.write(&mut |tx: &mut dyn WriteTx| {
+        tx.put_organisation(&org("Also Half Written"))?;
+        Err(Error::NotInOrganisation { actor: "x".into(), organisation: "y".into() })
+    });
+    assert!(failed.is_err());
+    // Both rolled back, and the connection is usable: reads and writes go on.
+    let after = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
+    let mut names = Vec::new();
+    store
+        .read(&mut |r| {
+            names = r.organisations()?.into_iter().map(|o| o.name.to_string()).collect();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(names, vec![after.name.to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
