@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // benchmark set-up: a panic is a broken fixture
 
 pub mod peers;
+pub mod scale;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,0 +1,320 @@
+//! An NHS-England-sized world, written through the documented bulk path: the store's own
+//! [`WriteTx`] (the same SQL, constraints and event log the commands use), many rows per
+//! transaction, with exactly the rows and events the commands would have written. The
+//! rules are not asked row by row; the generator keeps them (one admin creates each
+//! workspace, names are unique, R27's archival happens on the first shared membership),
+//! and `tests/scale.rs` checks the invariants of a small build.
+
+use std::time::Instant;
+
+use carespace::{
+    Description, Error, EventKind, Membership, MembershipState, NewEvent, Organisation, OrganisationId,
+    OrganisationKind, PersonalWorkspace, Role, Speciality, Store, User, UserId, Workspace, WorkspaceId,
+    WorkspaceStatus, WriteTx,
+};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::peers::SplitMix;
+
+/// How big a world to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scale {
+    /// Organisations (NHS trusts).
+    pub trusts: usize,
+    /// Users, spread evenly over the trusts.
+    pub users: usize,
+    /// Shared workspaces, spread evenly over the trusts.
+    pub workspaces: usize,
+    /// Memberships of shared workspaces, each workspace's creator's included.
+    pub memberships: usize,
+}
+
+impl Scale {
+    /// About NHS England: 220 trusts, 1.5M users, 300k workspaces, 5M memberships.
+    pub const NHS_ENGLAND: Scale = Scale { trusts: 220, users: 1_500_000, workspaces: 300_000, memberships: 5_000_000 };
+
+    /// This scale times `factor` (at least one trust, user and workspace each).
+    pub fn times(self, factor: f64) -> Scale {
+        let f = |n: usize| ((n as f64 * factor).round() as usize).max(1);
+        Scale {
+            trusts: f(self.trusts),
+            users: f(self.users),
+            workspaces: f(self.workspaces),
+            memberships: f(self.memberships).max(f(self.workspaces)),
+        }
+    }
+}
+
+/// What was built, by index, for the measurements that follow.
+#[derive(Debug, Default)]
+pub struct Built {
+    /// Trust ids.
+    pub trusts: Vec<OrganisationId>,
+    /// User ids; user `i` belongs to trust `i % trusts`.
+    pub users: Vec<UserId>,
+    /// Workspace ids; workspace `w` belongs to trust `w % trusts`.
+    pub workspaces: Vec<WorkspaceId>,
+    /// Each workspace's creator (an admin), by user index.
+    pub creators: Vec<u32>,
+    /// Memberships that are current and approved: `(user, workspace)` by index.
+    pub approved: Vec<(u32, u32)>,
+    /// Unapproved memberships (join requests waiting): `(user, workspace)` by index.
+    pub pending: Vec<(u32, u32)>,
+    /// How many memberships of each state: unapproved, member, admin, archived
+    /// ([`state_index`]).
+    pub states: [usize; 4],
+}
+
+/// Progress reports: phase name, done, total.
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
+
+/// Rows per transaction.
+const BATCH: usize = 20_000;
+
+/// Builds `scale` into `store`, calling `progress` as it goes. Every id and choice is
+/// made before the writes, so a transaction the store retries writes the same rows.
+pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<Built, Error> {
+    const START: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+    let mut w = Writer { store, clock: START };
+    let mut rng = SplitMix::new(0x5CA1E);
+    let new_id = || uuid::Uuid::now_v7();
+    let per_trust = |trust: usize| (scale.users - trust).div_ceil(scale.trusts);
+
+    // The plan: trusts, users (user i in trust i % trusts, with a My Workspace there),
+    // workspaces (workspace j in trust j % trusts, created by a random user of it), and
+    // the other memberships, workspace by workspace so the primary key grows in order:
+    // 70% approved members, 15% waiting requests, 10% archived, 5% promoted admins.
+    let trusts: Vec<OrganisationId> = (0..scale.trusts).map(|_| OrganisationId::from_uuid(new_id())).collect();
+    let users: Vec<UserId> = (0..scale.users).map(|_| UserId::from_uuid(new_id())).collect();
+    let personal: Vec<WorkspaceId> = (0..scale.users).map(|_| WorkspaceId::from_uuid(new_id())).collect();
+    let workspaces: Vec<WorkspaceId> = (0..scale.workspaces).map(|_| WorkspaceId::from_uuid(new_id())).collect();
+    let creators: Vec<u32> = (0..scale.workspaces)
+        .map(|j| {
+            let trust = j % scale.trusts;
+            (trust + scale.trusts * rng.below(per_trust(trust))) as u32
+        })
+        .collect();
+    let extra = scale.memberships - scale.workspaces;
+    let mut plan: Vec<(u32, u32, MembershipState)> = Vec::with_capacity(extra);
+    for (j, &creator) in creators.iter().enumerate() {
+        let trust = j % scale.trusts;
+        let want = extra / scale.workspaces + usize::from(j < extra % scale.workspaces);
+        let mut chosen = std::collections::HashSet::with_capacity(want);
+        while chosen.len() < want.min(per_trust(trust) - 1) {
+            let user = (trust + scale.trusts * rng.below(per_trust(trust))) as u32;
+            if user != creator {
+                chosen.insert(user);
+            }
+        }
+        let mut chosen: Vec<u32> = chosen.into_iter().collect();
+        chosen.sort_unstable();
+        for user in chosen {
+            let state = match rng.below(20) {
+                0..=13 => MembershipState::Member,
+                14..=16 => MembershipState::Unapproved,
+                17 | 18 => MembershipState::Archived,
+                _ => MembershipState::Admin,
+            };
+            plan.push((user, j as u32, state));
+        }
+    }
+    // R27: a user's first shared membership (creating or requesting) archives their My Workspace.
+    let mut entered = vec![false; scale.users];
+    let mut first = |user: u32| !std::mem::replace(&mut entered[user as usize], true);
+    let creator_enters: Vec<bool> = creators.iter().map(|&c| first(c)).collect();
+    let member_enters: Vec<bool> = plan.iter().map(|&(u, _, _)| first(u)).collect();
+
+    w.batches("trusts", scale.trusts, progress, |tx, t, now| {
+        let organisation = Organisation {
+            id: trusts[t],
+            name: format!("NHS Trust {t:03}").parse()?,
+            kind: OrganisationKind::NhsTrust,
+            ods_code: None,
+            registered_at: now,
+        };
+        tx.put_organisation(&organisation)?;
+        event(tx, now, None, EventKind::OrganisationRegistered { organisation: organisation.id })
+    })?;
+
+    w.batches("users", scale.users, progress, |tx, i, now| {
+        let user = User {
+            id: users[i],
+            email: format!("user{i}@nhs.net").parse()?,
+            name: format!("User {i}").parse()?,
+            registered_at: now,
+        };
+        let organisation = trusts[i % scale.trusts];
+        let mine =
+            PersonalWorkspace { id: personal[i], organisation, owner: user.id, created_at: now, archived_at: None };
+        tx.put_user(&user)?;
+        event(tx, now, Some(user.id), EventKind::UserRegistered { user: user.id, email: user.email.clone() })?;
+        tx.add_organisation_member(organisation, user.id, now)?;
+        tx.put_personal_workspace(&mine)?;
+        event(
+            tx,
+            now,
+            Some(user.id),
+            EventKind::OrganisationJoined { organisation, user: user.id, my_workspace: mine.id },
+        )
+    })?;
+
+    let archive_mine = |tx: &mut dyn WriteTx, user: usize, now: OffsetDateTime| -> Result<(), Error> {
+        let organisation = trusts[user % scale.trusts];
+        let mine = PersonalWorkspace {
+            id: personal[user],
+            organisation,
+            owner: users[user],
+            // Written by the users phase, one microsecond per item after the trusts.
+            created_at: START + time::Duration::microseconds((scale.trusts + user + 1) as i64),
+            archived_at: Some(now),
+        };
+        tx.put_personal_workspace(&mine)?;
+        let archived = EventKind::MyWorkspaceArchived { workspace: mine.id, organisation, user: mine.owner };
+        event(tx, now, Some(mine.owner), archived)
+    };
+
+    w.batches("workspaces", scale.workspaces, progress, |tx, j, now| {
+        let creator = creators[j] as usize;
+        let workspace = Workspace {
+            id: workspaces[j],
+            organisation: trusts[j % scale.trusts],
+            name: format!("Team {j:06}").parse()?,
+            speciality: Speciality::from_code(SPECIALITIES[j % SPECIALITIES.len()])?,
+            description: Description::default(),
+            status: WorkspaceStatus::Active,
+            created_by: users[creator],
+            created_at: now,
+        };
+        tx.put_workspace(&workspace)?;
+        tx.put_membership(&membership(&workspace, users[creator], MembershipState::Admin, now))?;
+        let created = EventKind::WorkspaceCreated {
+            workspace: workspace.id,
+            organisation: workspace.organisation,
+            name: workspace.name.clone(),
+            speciality: workspace.speciality,
+            from_example: false,
+        };
+        event(tx, now, Some(users[creator]), created)?;
+        if creator_enters[j] { archive_mine(tx, creator, now) } else { Ok(()) }
+    })?;
+
+    w.batches("memberships", plan.len(), progress, |tx, k, now| {
+        let (user, j, state) = plan[k];
+        let (u, ws) = (users[user as usize], workspaces[j as usize]);
+        let admin = users[creators[j as usize] as usize];
+        tx.put_membership(&Membership { workspace: ws, user: u, state, joined_at: now, updated_at: now })?;
+        event(tx, now, Some(u), EventKind::JoinRequested { workspace: ws, user: u, approvers: vec![admin] })?;
+        if member_enters[k] {
+            archive_mine(tx, user as usize, now)?;
+        }
+        if state != MembershipState::Unapproved {
+            event(tx, now, Some(admin), EventKind::JoinApproved { workspace: ws, user: u })?;
+        }
+        match state {
+            MembershipState::Archived => {
+                event(tx, now, Some(admin), EventKind::MemberArchived { workspace: ws, user: u })
+            }
+            MembershipState::Admin => {
+                event(tx, now, Some(admin), EventKind::RoleChanged { workspace: ws, user: u, role: Role::Admin })
+            }
+            MembershipState::Member | MembershipState::Unapproved => Ok(()),
+        }
+    })?;
+
+    let mut built = Built { trusts, users, workspaces, ..Built::default() };
+    built.states[state_index(MembershipState::Admin)] += scale.workspaces;
+    built.approved.extend(creators.iter().enumerate().map(|(j, &c)| (c, j as u32)));
+    for &(user, j, state) in &plan {
+        built.states[state_index(state)] += 1;
+        match state {
+            MembershipState::Unapproved => built.pending.push((user, j)),
+            MembershipState::Member | MembershipState::Admin => built.approved.push((user, j)),
+            MembershipState::Archived => {}
+        }
+    }
+    built.creators = creators;
+    Ok(built)
+}
+
+/// The index of a state in [`Built::states`]: unapproved, member, admin, archived.
+pub fn state_index(state: MembershipState) -> usize {
+    match state {
+        MembershipState::Unapproved => 0,
+        MembershipState::Member => 1,
+        MembershipState::Admin => 2,
+        MembershipState::Archived => 3,
+    }
+}
+
+/// Specialities the generated workspaces cycle through.
+const SPECIALITIES: [u16; 6] = [100, 110, 120, 300, 420, 501];
+
+fn membership(w: &Workspace, user: UserId, state: MembershipState, now: OffsetDateTime) -> Membership {
+    Membership { workspace: w.id, user, state, joined_at: now, updated_at: now }
+}
+
+fn event(tx: &mut dyn WriteTx, at: OffsetDateTime, actor: Option<UserId>, kind: EventKind) -> Result<(), Error> {
+    tx.append_event(NewEvent { at, actor, kind })?;
+    Ok(())
+}
+
+struct Writer<'s> {
+    store: &'s dyn Store,
+    clock: OffsetDateTime,
+}
+
+impl Writer<'_> {
+    /// Writes `total` items, `BATCH` per transaction; each item is one command's worth,
+    /// a microsecond after the one before.
+    fn batches(
+        &mut self,
+        phase: &str,
+        total: usize,
+        progress: Progress<'_>,
+        mut item: impl FnMut(&mut dyn WriteTx, usize, OffsetDateTime) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut done = 0;
+        while done < total {
+            let end = (done + BATCH).min(total);
+            let start = self.clock;
+            let mut clock = start;
+            self.store.write(&mut |tx| {
+                clock = start; // a retried transaction starts again from the same time
+                for i in done..end {
+                    clock += time::Duration::MICROSECOND;
+                    item(tx, i, clock)?;
+                }
+                Ok(())
+            })?;
+            self.clock = clock;
+            done = end;
+            progress(phase, done, total);
+        }
+        Ok(())
+    }
+}
+
+/// A progress bar on standard error, redrawn at most twice a second.
+pub fn progress_bar() -> impl FnMut(&str, usize, usize) {
+    let started = Instant::now();
+    let mut last = Instant::now() - std::time::Duration::from_secs(1);
+    move |phase, done, total| {
+        if last.elapsed().as_millis() < 500 && done < total {
+            return;
+        }
+        last = Instant::now();
+        let width = 30;
+        let filled = (done * width).checked_div(total).unwrap_or(width);
+        eprint!(
+            "\r{phase:<12} [{}{}] {:>5.1}% {done:>9}/{total:<9} {:>6.0?}",
+            "#".repeat(filled),
+            ".".repeat(width - filled),
+            100.0 * done as f64 / total.max(1) as f64,
+            started.elapsed()
+        );
+        if done == total {
+            eprintln!();
+        }
+    }
+}
