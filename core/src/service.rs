@@ -546,14 +546,11 @@ impl Carespace {
     pub fn can(&self, actor: UserId, workspace: WorkspaceId, action: Action) -> Result<bool, Error> {
         // One read and a table lookup; the permission table does not depend on the time,
         // so the clock is not read.
-        let approvers = self.policy.approvers();
-        let mut answer = None;
-        self.store.read(&mut |r| {
-            let access = load_access(r, workspace, actor)?;
-            answer = Some(crate::permission::permits(access.standing(), access.target(), approvers, action).is_ok());
-            Ok(())
-        })?;
-        answer.ok_or_else(missing_output)
+        let access = self.store.access(workspace, actor)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+        if !access.user_exists {
+            return Err(not_found(Entity::User, actor));
+        }
+        Ok(crate::permission::permits(access.standing(), access.target(), self.policy.approvers(), action).is_ok())
     }
 
     /// Where the actor stands towards a workspace, as the permission table sees it.

@@ -36,6 +36,18 @@ pub trait Store: Send + Sync {
     /// back every change if it returns `Err` (or panics). Write transactions on one store
     /// are serialized with respect to each other.
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error>;
+
+    /// [`ReadTx::access`] on its own: the permission check's one read. The default runs
+    /// it in a [`Store::read`] transaction; a backend whose single statements already see
+    /// one consistent snapshot may skip the transaction (the SQLite backend does).
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
+        let mut access = None;
+        self.read(&mut |r| {
+            access = r.access(workspace, user)?;
+            Ok(())
+        })?;
+        Ok(access)
+    }
 }
 
 /// Everything the permission table needs about one user and one workspace of either

@@ -395,17 +395,26 @@ macro_rules! conformance_suite {
 /// A backend may override them with one query of its own; the answers must not change.
 /// The conformance suite runs it at the end of every case.
 pub fn check_narrow_reads(store: &dyn Store) -> Result<(), String> {
-    let mut result = Ok(());
+    let mut result = Ok(Vec::new());
     store
         .read(&mut |r| {
             result = narrow_reads_tx(r);
             Ok(())
         })
         .map_err(|e| e.to_string())?;
-    result
+    // The store's own permission-check read, outside any transaction.
+    for (ws, user, expected) in result? {
+        if store.access(ws, user).map_err(|e| e.to_string())? != expected {
+            return Err(format!("Store::access({ws}, {user}) disagrees with its composition"));
+        }
+    }
+    Ok(())
 }
 
-fn narrow_reads_tx(r: &dyn ReadTx) -> Result<(), String> {
+type AccessAnswers = Vec<(WorkspaceId, UserId, Option<crate::Access>)>;
+
+fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
+    let mut answers = Vec::new();
     let e = |err: crate::StorageError| err.to_string();
     let events = r.events_after(0, usize::MAX).map_err(e)?;
     let composed = Composed(r);
@@ -435,9 +444,11 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<(), String> {
         places.push(WorkspaceId::from_uuid(uuid::Uuid::max()));
         for &ws in &places {
             for &user in &users {
-                if r.access(ws, user).map_err(e)? != composed.access(ws, user).map_err(e)? {
+                let expected = composed.access(ws, user).map_err(e)?;
+                if r.access(ws, user).map_err(e)? != expected {
                     return Err(format!("access({ws}, {user}) disagrees with its composition"));
                 }
+                answers.push((ws, user, expected));
             }
             if r.admins_of(ws).map_err(e)? != composed.admins_of(ws).map_err(e)? {
                 return Err(format!("admins_of({ws}) disagrees with its composition"));
@@ -464,7 +475,7 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    Ok(answers)
 }
 
 /// A [`ReadTx`] that forwards the plain reads and keeps the default implementations

@@ -284,6 +284,19 @@ fn event(row: &Row<'_>) -> StoreResult<Event> {
     })
 }
 
+/// The permission check's one statement: a shared workspace with the user's membership,
+/// or else a My Workspace. A membership implies the user exists (a foreign key).
+const ACCESS: &str = "SELECT w.organisation, 0, w.status = 'active', m.role, m.status, 0, \
+       EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = w.organisation AND o.user = ?2), \
+       CASE WHEN m.user IS NOT NULL THEN 1 ELSE EXISTS (SELECT 1 FROM users u WHERE u.id = ?2) END \
+     FROM workspaces w LEFT JOIN memberships m ON m.workspace = w.id AND m.user = ?2 WHERE w.id = ?1 \
+     UNION ALL \
+     SELECT p.organisation, 1, p.archived_at IS NULL, NULL, NULL, p.owner = ?2, \
+       EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = p.organisation AND o.user = ?2), \
+       EXISTS (SELECT 1 FROM users u WHERE u.id = ?2) \
+     FROM personal_workspaces p WHERE p.id = ?1 \
+     LIMIT 1";
+
 fn access(row: &Row<'_>) -> StoreResult<Access> {
     let role: Option<String> = row.get(3).sql()?;
     let status: Option<String> = row.get(4).sql()?;
@@ -442,18 +455,7 @@ impl ReadTx for SqliteTx<'_> {
     }
 
     fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
-        // One statement: a shared workspace with the user's membership, or a My Workspace.
-        let sql = "SELECT w.organisation, 0, w.status = 'active', m.role, m.status, 0, \
-                     EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = w.organisation AND o.user = ?2), \
-                     EXISTS (SELECT 1 FROM users u WHERE u.id = ?2) \
-                   FROM workspaces w LEFT JOIN memberships m ON m.workspace = w.id AND m.user = ?2 WHERE w.id = ?1 \
-                   UNION ALL \
-                   SELECT p.organisation, 1, p.archived_at IS NULL, NULL, NULL, p.owner = ?2, \
-                     EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = p.organisation AND o.user = ?2), \
-                     EXISTS (SELECT 1 FROM users u WHERE u.id = ?2) \
-                   FROM personal_workspaces p WHERE p.id = ?1 \
-                   LIMIT 1";
-        self.one(sql, [bytes(workspace), bytes(user)], access)
+        self.one(ACCESS, [bytes(workspace), bytes(user)], access)
     }
 
     fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {

@@ -34,8 +34,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use carespace::store::{ReadTx, Store, WriteTx};
-use carespace::{Error, StorageError};
+use carespace::store::{Access, ReadTx, Store, WriteTx};
+use carespace::{Error, StorageError, UserId, WorkspaceId};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
@@ -170,6 +170,12 @@ impl Store for SqliteStore {
         f(&SqliteTx { conn: &conn })?;
         // It wrote nothing: ending it either way is the same.
         tx.end("COMMIT")
+    }
+
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
+        // One statement sees one snapshot by itself: no BEGIN/COMMIT around it.
+        let conn = self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(SqliteTx { conn: &conn }.access(workspace, user)?)
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
