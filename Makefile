@@ -114,7 +114,7 @@ test-swift: uniffi-lib uniffi-bindgen
 # its hand-written SQL baseline, measured in the same run, then the table of medians and
 # ratios (benches/README.md says how to read it).
 bench:
-	$(CARGO) bench -p carespace-benches --bench operations
+	$(CARGO) bench -p carespace-benches --features peers --bench operations --bench peers
 	@$(CARGO) run --quiet --release -p carespace-benches --bin report
 
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1

@@ -75,5 +75,5 @@ pub use store::{Access, ReadTx, Store, WriteTx};
 pub use text::{Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{
     DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
-    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, SwitcherRows, WorkspaceOutcome,
 };

@@ -1,7 +1,12 @@
 //! [`MemoryStore`]: the in-memory backend. Transactions roll back through an undo log,
 //! so a failed command leaves no trace, as on a database.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+// foldhash: the keys are 16- and 32-byte ids, and SipHash (std's default) was most of a
+// permission check's cost. The ids are random (UUIDv7) and made by the library, and
+// foldhash seeds each map at random, so flooding one bucket is not a practical attack.
+use foldhash::{HashMap, HashSet};
 use std::sync::{PoisonError, RwLock};
 
 use time::OffsetDateTime;
@@ -62,7 +67,7 @@ struct State {
     organisations: HashMap<OrganisationId, Organisation>,
     users: HashMap<UserId, User>,
     users_by_email: HashMap<NhsEmail, UserId>,
-    organisation_members: BTreeSet<(OrganisationId, UserId)>,
+    organisation_members: HashSet<(OrganisationId, UserId)>,
     organisations_by_user: BTreeSet<(UserId, OrganisationId)>,
     workspaces: HashMap<WorkspaceId, Workspace>,
     workspaces_by_organisation: BTreeSet<(OrganisationId, WorkspaceId)>,
@@ -70,7 +75,9 @@ struct State {
     active_names: HashMap<(OrganisationId, String), WorkspaceId>,
     personal: HashMap<WorkspaceId, PersonalWorkspace>,
     personal_by_owner: BTreeMap<(UserId, OrganisationId), WorkspaceId>,
-    memberships: BTreeMap<(WorkspaceId, UserId), Membership>,
+    memberships: HashMap<(WorkspaceId, UserId), Membership>,
+    /// The memberships of each workspace, in user order.
+    memberships_by_workspace: BTreeSet<(WorkspaceId, UserId)>,
     memberships_by_user: BTreeSet<(UserId, WorkspaceId)>,
     /// The admins of each workspace (R21, R23, and the approvers of R16).
     admins: BTreeSet<(WorkspaceId, UserId)>,
@@ -187,13 +194,21 @@ impl State {
         match row {
             Some(row) => {
                 self.memberships_by_user.insert((user, workspace));
+                self.memberships_by_workspace.insert((workspace, user));
                 self.memberships.insert((workspace, user), row)
             }
             None => {
                 self.memberships_by_user.remove(&(user, workspace));
+                self.memberships_by_workspace.remove(&(workspace, user));
                 self.memberships.remove(&(workspace, user))
             }
         }
+    }
+
+    /// The memberships of a workspace, in user order.
+    fn members_of(&self, workspace: WorkspaceId) -> impl Iterator<Item = &Membership> + '_ {
+        with_first(&self.memberships_by_workspace, workspace, MIN_USER, MAX_USER)
+            .filter_map(move |user| self.memberships.get(&(workspace, user)))
     }
 
     fn set_invite(&mut self, id: InviteId, row: Option<Invite>) -> Option<Invite> {
@@ -300,12 +315,7 @@ impl ReadTx for State {
     }
 
     fn memberships_in_state(&self, workspace: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
-        Ok(self
-            .memberships
-            .range((workspace, MIN_USER)..=(workspace, MAX_USER))
-            .filter(|(_, m)| m.state == state)
-            .map(|(_, m)| m.clone())
-            .collect())
+        Ok(self.members_of(workspace).filter(|m| m.state == state).cloned().collect())
     }
 
     fn pending_invite_to(&self, workspace: WorkspaceId, email: &NhsEmail) -> StoreResult<Option<Invite>> {
@@ -321,8 +331,7 @@ impl ReadTx for State {
         let mut rows = Vec::new();
         for id in with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS) {
             let Some(workspace) = self.workspaces.get(&id).filter(|w| w.is_active()) else { continue };
-            let members = self.memberships.range((id, MIN_USER)..=(id, MAX_USER));
-            let member_count = members.filter(|(_, m)| m.state.is_current()).count();
+            let member_count = self.members_of(id).filter(|m| m.state.is_current()).count();
             let admins = with_first(&self.admins, id, MIN_USER, MAX_USER)
                 .filter_map(|user| self.users.get(&user).map(Person::from))
                 .collect();
@@ -392,7 +401,7 @@ impl ReadTx for State {
     }
 
     fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
-        Ok(self.memberships.range((workspace, MIN_USER)..=(workspace, MAX_USER)).map(|(_, m)| m.clone()).collect())
+        Ok(self.members_of(workspace).cloned().collect())
     }
 
     fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>> {

@@ -230,8 +230,8 @@ impl Carespace {
             let actor = load_actor(r, actor, org.id)?;
             let name = WorkspaceName::parse(speciality.name())?;
             if let Some(existing) = r.active_workspace_named(org.id, &name.key())? {
-                let scope = Scope::Named { others: &[], invite_to: Some(&actor.user.email) };
-                let shared = load_shared_parts(r, ctx, existing, org.clone(), actor.user.id, scope)?;
+                let scope = Scope::Named { others: &[], invite_to: InviteTo::Actor };
+                let shared = load_shared_parts(r, ctx, existing, org.clone(), &actor.user, scope)?;
                 return request_in(tx, ctx, &shared, &actor);
             }
             if !actor.in_organisation {
@@ -346,9 +346,7 @@ impl Carespace {
     pub fn request_to_join(&self, actor: UserId, workspace: WorkspaceId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            // A missing user is reported after a missing workspace, by `authorise_shared`.
-            let email = r.user(actor)?.map(|u| u.email);
-            let scope = Scope::Named { others: &[], invite_to: email.as_ref() };
+            let scope = Scope::Named { others: &[], invite_to: InviteTo::Actor };
             let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::RequestToJoin, scope)?;
             request_in(tx, ctx, &shared, &actor)
         })
@@ -401,7 +399,7 @@ impl Carespace {
             // Archiving a member revokes the invites they sent (R22): every invite is read.
             let scope = match action {
                 Action::ArchiveMember => Scope::Everything,
-                _ => Scope::Named { others: &[user], invite_to: None },
+                _ => Scope::Named { others: &[user], invite_to: InviteTo::Nobody },
             };
             let (shared, actor) = authorise_shared(r, ctx, workspace, actor, action, scope)?;
             let target = load_user(r, user)?;
@@ -432,7 +430,7 @@ impl Carespace {
             let r = tx.reader();
             let invitee = r.user_by_email(&email)?;
             let others: Vec<UserId> = invitee.iter().map(|u| u.id).collect();
-            let scope = Scope::Named { others: &others, invite_to: Some(&email) };
+            let scope = Scope::Named { others: &others, invite_to: InviteTo::Address(&email) };
             let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Invite, scope)?;
             let (plan, invite) = rules::invite(ctx, &shared, &actor, email.clone(), invitee.as_ref())?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
@@ -446,7 +444,7 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
-            let scope = Scope::Named { others: &[], invite_to: Some(&found.email) };
+            let scope = Scope::Named { others: &[], invite_to: InviteTo::Address(&found.email) };
             let (shared, actor) = load_shared(r, ctx, found.workspace, actor, scope)?;
             let (plan, membership) = rules::accept_invite(ctx, &shared, &actor, &found)?;
             let outcome = if plan.events.is_empty() { JoinOutcome::AlreadyMember } else { JoinOutcome::AcceptedInvite };
@@ -460,7 +458,7 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
-            let scope = Scope::Named { others: &[], invite_to: Some(&found.email) };
+            let scope = Scope::Named { others: &[], invite_to: InviteTo::Address(&found.email) };
             let (shared, actor) = load_shared(r, ctx, found.workspace, actor, scope)?;
             let (plan, revoked) = rules::revoke_invite(ctx, &shared, &actor, &found)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
@@ -581,14 +579,12 @@ impl Carespace {
     pub fn my_workspaces(&self, actor: UserId) -> Result<Vec<SwitcherEntry>, Error> {
         self.read(|r, _| {
             let user = load_user(r, actor)?;
-            let mut entries = Vec::new();
-            for personal in r.personal_workspaces_of(user.id)? {
-                let organisation_name = load_organisation(r, personal.organisation)?.name;
-                entries.push(SwitcherEntry::Personal { organisation_name, workspace: personal });
+            let rows = r.switcher_rows(user.id)?;
+            let mut entries = Vec::with_capacity(rows.personal.len() + rows.shared.len());
+            for (workspace, organisation_name) in rows.personal {
+                entries.push(SwitcherEntry::Personal { organisation_name, workspace });
             }
-            for m in r.memberships_of_user(user.id)?.into_iter().filter(|m| m.state.is_current()) {
-                let workspace = r.workspace(m.workspace)?.ok_or_else(|| not_found(Entity::Workspace, m.workspace))?;
-                let organisation_name = load_organisation(r, workspace.organisation)?.name;
+            for (m, workspace, organisation_name) in rows.shared {
                 entries.push(SwitcherEntry::Shared { organisation_name, workspace, state: m.state });
             }
             entries.sort_by_cached_key(|e| {
@@ -714,12 +710,21 @@ enum Scope<'a> {
     /// The memberships of the actor and of `others`, the memberships of everyone who may
     /// approve (the admins under the default policy; every membership when approved
     /// members may approve), and the pending invite to `invite_to`.
-    Named { others: &'a [UserId], invite_to: Option<&'a NhsEmail> },
+    Named { others: &'a [UserId], invite_to: InviteTo<'a> },
+}
+
+/// Whose pending invite a [`Scope::Named`] command reads.
+#[derive(Debug, Clone, Copy)]
+enum InviteTo<'a> {
+    Nobody,
+    /// The actor's own address (a request to join accepts it instead, R19).
+    Actor,
+    Address(&'a NhsEmail),
 }
 
 impl Scope<'_> {
     /// The actor's own membership (and the approvers'), no invites.
-    const ACTOR: Scope<'static> = Scope::Named { others: &[], invite_to: None };
+    const ACTOR: Scope<'static> = Scope::Named { others: &[], invite_to: InviteTo::Nobody };
 }
 
 fn load_shared_parts(
@@ -727,7 +732,7 @@ fn load_shared_parts(
     ctx: Ctx<'_>,
     workspace: crate::Workspace,
     organisation: Organisation,
-    actor: UserId,
+    actor: &User,
     scope: Scope<'_>,
 ) -> Result<Shared, Error> {
     let id = workspace.id;
@@ -738,7 +743,7 @@ fn load_shared_parts(
                 Approvers::Admins => r.admins_of(id)?,
                 Approvers::ApprovedMembers => r.memberships_of_workspace(id)?,
             };
-            for &user in std::iter::once(&actor).chain(others) {
+            for &user in std::iter::once(&actor.id).chain(others) {
                 if !members.iter().any(|m| m.user == user)
                     && let Some(m) = r.membership(id, user)?
                 {
@@ -746,7 +751,12 @@ fn load_shared_parts(
                 }
             }
             members.sort_by_key(|m| m.user);
-            let invites = match invite_to {
+            let email = match invite_to {
+                InviteTo::Nobody => None,
+                InviteTo::Actor => Some(&actor.email),
+                InviteTo::Address(email) => Some(email),
+            };
+            let invites = match email {
                 Some(email) => r.pending_invite_to(id, email)?.into_iter().collect(),
                 None => Vec::new(),
             };
@@ -767,7 +777,7 @@ fn load_shared(
     let workspace = r.workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
     let organisation = load_organisation(r, workspace.organisation)?;
     let actor = load_actor(r, actor, organisation.id)?;
-    let shared = load_shared_parts(r, ctx, workspace, organisation, actor.user.id, scope)?;
+    let shared = load_shared_parts(r, ctx, workspace, organisation, &actor.user, scope)?;
     Ok((shared, actor))
 }
 
@@ -827,7 +837,7 @@ fn authorise_shared(
     };
     let organisation = load_organisation(r, workspace.organisation)?;
     let actor = load_actor(r, actor, organisation.id)?;
-    let shared = load_shared_parts(r, ctx, workspace, organisation, actor.user.id, scope)?;
+    let shared = load_shared_parts(r, ctx, workspace, organisation, &actor.user, scope)?;
     shared.authorise(ctx, &actor, action)?;
     Ok((shared, actor))
 }

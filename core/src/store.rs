@@ -17,7 +17,7 @@
 use time::OffsetDateTime;
 
 use crate::permission::{Standing, Target};
-use crate::views::{DiscoveryRow, Person};
+use crate::views::{DiscoveryRow, Person, SwitcherRows};
 use crate::{
     Conversation, Decline, Error, Event, Invite, InviteId, Membership, MembershipState, NewEvent, NhsEmail, OdsCode,
     Organisation, OrganisationId, PersonalWorkspace, StorageError, StorageErrorKind, User, UserId, Workspace,
@@ -203,6 +203,28 @@ pub trait ReadTx {
     /// The pending invite of a workspace to one address, if any (R18 keeps at most one).
     fn pending_invite_to(&self, workspace: WorkspaceId, email: &NhsEmail) -> StoreResult<Option<Invite>> {
         Ok(self.pending_invites_of_workspace(workspace)?.into_iter().find(|i| &i.email == email))
+    }
+
+    /// The switcher's rows (R31): the user's My Workspaces and current memberships, each
+    /// with what the switcher shows.
+    fn switcher_rows(&self, user: UserId) -> StoreResult<SwitcherRows> {
+        let corrupt = |what: &str, id: &dyn std::fmt::Display| {
+            StorageError::new(StorageErrorKind::Corrupt, format!("{what} {id} is missing"))
+        };
+        let organisation_name = |id: OrganisationId| -> StoreResult<crate::OrganisationName> {
+            Ok(self.organisation(id)?.ok_or_else(|| corrupt("organisation", &id))?.name)
+        };
+        let mut rows = SwitcherRows::default();
+        for personal in self.personal_workspaces_of(user)? {
+            let name = organisation_name(personal.organisation)?;
+            rows.personal.push((personal, name));
+        }
+        for m in self.memberships_of_user(user)?.into_iter().filter(|m| m.state.is_current()) {
+            let workspace = self.workspace(m.workspace)?.ok_or_else(|| corrupt("workspace", &m.workspace))?;
+            let name = organisation_name(workspace.organisation)?;
+            rows.shared.push((m, workspace, name));
+        }
+        Ok(rows)
     }
 
     /// Discovery's rows (R11): every active shared workspace of an organisation with its

@@ -426,6 +426,16 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
         })
         .collect();
     users.push(UserId::from_uuid(uuid::Uuid::max()));
+    for &user in &users {
+        let sorted = |mut rows: crate::SwitcherRows| {
+            rows.personal.sort_by_key(|(p, _)| p.id);
+            rows.shared.sort_by_key(|(m, _, _)| m.workspace);
+            rows
+        };
+        if sorted(r.switcher_rows(user).map_err(e)?) != sorted(composed.switcher_rows(user).map_err(e)?) {
+            return Err(format!("switcher_rows({user}) disagrees with its composition"));
+        }
+    }
     for org in r.organisations().map_err(e)? {
         let sorted = |mut rows: Vec<crate::DiscoveryRow>| {
             rows.sort_by_key(|row| row.workspace.id);

@@ -140,6 +140,16 @@ pub struct DiscoveryRow {
     pub admins: Vec<Person>,
 }
 
+/// What the switcher (R31) reads from a store, before it sorts: in no particular order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwitcherRows {
+    /// Every My Workspace of the user, archived or not, with its organisation's name.
+    pub personal: Vec<(PersonalWorkspace, OrganisationName)>,
+    /// Every current (not archived) membership of the user, with its workspace and the
+    /// workspace's organisation's name.
+    pub shared: Vec<(Membership, Workspace, OrganisationName)>,
+}
+
 /// One line of a discovery listing (R11).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -7,8 +7,8 @@ use carespace::store::{Access, ReadTx, StoreResult, WriteTx};
 use carespace::{
     Conversation, ConversationId, Decline, Description, DiscoveryRow, Event, EventKind, Invite, InviteId, InviteStatus,
     MemberStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
-    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Role, Speciality, StorageError, User,
-    UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
+    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Role, Speciality, StorageError,
+    SwitcherRows, User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use time::OffsetDateTime;
@@ -189,20 +189,25 @@ const WORKSPACE: &str =
     "SELECT id, organisation, name, speciality, description, status, created_by, created_at FROM workspaces";
 
 fn workspace(row: &Row<'_>) -> StoreResult<Workspace> {
-    let status = str_ref(row, 5, "workspace status")?;
+    workspace_at(row, 0)
+}
+
+/// A workspace from the eight columns starting at `at`.
+fn workspace_at(row: &Row<'_>, at: usize) -> StoreResult<Workspace> {
+    let status = str_ref(row, at + 5, "workspace status")?;
     Ok(Workspace {
-        id: WorkspaceId::from_uuid(uuid(row, 0)?),
-        organisation: OrganisationId::from_uuid(uuid(row, 1)?),
-        name: text(row, 2, "workspace name", WorkspaceName::parse)?,
-        speciality: speciality(row, 3)?,
-        description: text(row, 4, "description", Description::parse)?,
+        id: WorkspaceId::from_uuid(uuid(row, at)?),
+        organisation: OrganisationId::from_uuid(uuid(row, at + 1)?),
+        name: text(row, at + 2, "workspace name", WorkspaceName::parse)?,
+        speciality: speciality(row, at + 3)?,
+        description: text(row, at + 4, "description", Description::parse)?,
         status: match status {
             "active" => WorkspaceStatus::Active,
             "archived" => WorkspaceStatus::Archived,
             other => return Err(corrupt("workspace status", other)),
         },
-        created_by: UserId::from_uuid(uuid(row, 6)?),
-        created_at: instant(row, 7)?,
+        created_by: UserId::from_uuid(uuid(row, at + 6)?),
+        created_at: instant(row, at + 7)?,
     })
 }
 
@@ -221,14 +226,19 @@ fn personal(row: &Row<'_>) -> StoreResult<PersonalWorkspace> {
 const MEMBERSHIP: &str = "SELECT workspace, user, role, status, joined_at, updated_at FROM memberships";
 
 fn membership(row: &Row<'_>) -> StoreResult<Membership> {
-    let role = str_ref(row, 2, "role")?;
-    let status = str_ref(row, 3, "member status")?;
+    membership_at(row, 0)
+}
+
+/// A membership from the six columns starting at `at`.
+fn membership_at(row: &Row<'_>, at: usize) -> StoreResult<Membership> {
+    let role = str_ref(row, at + 2, "role")?;
+    let status = str_ref(row, at + 3, "member status")?;
     Ok(Membership {
-        workspace: WorkspaceId::from_uuid(uuid(row, 0)?),
-        user: UserId::from_uuid(uuid(row, 1)?),
+        workspace: WorkspaceId::from_uuid(uuid(row, at)?),
+        user: UserId::from_uuid(uuid(row, at + 1)?),
         state: membership_state(role, status)?,
-        joined_at: instant(row, 4)?,
-        updated_at: instant(row, 5)?,
+        joined_at: instant(row, at + 4)?,
+        updated_at: instant(row, at + 5)?,
     })
 }
 
@@ -285,11 +295,14 @@ fn event(row: &Row<'_>) -> StoreResult<Event> {
 }
 
 /// The permission check's one statement: a shared workspace with the user's membership,
-/// or else a My Workspace. A membership implies the user exists (a foreign key).
+/// or else a My Workspace. A membership implies the user exists (a foreign key). The
+/// planner would pick the unique index on `id` and then read the table row; the
+/// covering index answers from one B-tree.
 const ACCESS: &str = "SELECT w.organisation, 0, w.status = 'active', m.role, m.status, 0, \
        EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = w.organisation AND o.user = ?2), \
        CASE WHEN m.user IS NOT NULL THEN 1 ELSE EXISTS (SELECT 1 FROM users u WHERE u.id = ?2) END \
-     FROM workspaces w LEFT JOIN memberships m ON m.workspace = w.id AND m.user = ?2 WHERE w.id = ?1 \
+     FROM workspaces w INDEXED BY workspaces_access \
+       LEFT JOIN memberships m ON m.workspace = w.id AND m.user = ?2 WHERE w.id = ?1 \
      UNION ALL \
      SELECT p.organisation, 1, p.archived_at IS NULL, NULL, NULL, p.owner = ?2, \
        EXISTS (SELECT 1 FROM organisation_members o WHERE o.organisation = p.organisation AND o.user = ?2), \
@@ -313,6 +326,14 @@ fn access(row: &Row<'_>) -> StoreResult<Access> {
         in_organisation: row.get(6).sql()?,
         user_exists: row.get(7).sql()?,
     })
+}
+
+fn personal_row(row: &Row<'_>) -> StoreResult<(PersonalWorkspace, OrganisationName)> {
+    Ok((personal(row)?, text(row, 5, "organisation name", OrganisationName::parse)?))
+}
+
+fn shared_row(row: &Row<'_>) -> StoreResult<(Membership, Workspace, OrganisationName)> {
+    Ok((membership_at(row, 8)?, workspace_at(row, 0)?, text(row, 14, "organisation name", OrganisationName::parse)?))
 }
 
 fn discovery_row(row: &Row<'_>) -> StoreResult<DiscoveryRow> {
@@ -475,6 +496,18 @@ impl ReadTx for SqliteTx<'_> {
         self.one(&sql, params![bytes(workspace), email.as_str()], invite)
     }
 
+    fn switcher_rows(&self, user: UserId) -> StoreResult<SwitcherRows> {
+        let sql = "SELECT p.id, p.organisation, p.owner, p.created_at, p.archived_at, o.name \
+                   FROM personal_workspaces p JOIN organisations o ON o.id = p.organisation WHERE p.owner = ?1";
+        let personal = self.all(sql, [bytes(user)], personal_row)?;
+        let sql = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
+                     w.created_at, m.workspace, m.user, m.role, m.status, m.joined_at, m.updated_at, o.name \
+                   FROM memberships m JOIN workspaces w ON w.id = m.workspace \
+                   JOIN organisations o ON o.id = w.organisation WHERE m.user = ?1 AND m.status != 'archived'";
+        let shared = self.all(sql, [bytes(user)], shared_row)?;
+        Ok(SwitcherRows { personal, shared })
+    }
+
     fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
         // Two statements however many workspaces: the workspaces with their counts, then
         // every admin of those workspaces by name.
@@ -622,18 +655,12 @@ impl WriteTx for SqliteTx<'_> {
 
     fn append_event(&mut self, event: NewEvent) -> StoreResult<Event> {
         let payload = serde_json::to_string(&event.kind).map_err(|e| corrupt("event", e))?;
-        let seq = self.last_event_seq()? + 1;
-        self.exec(
-            "INSERT INTO events (seq, at, actor, type, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                i64::try_from(seq).map_err(|e| corrupt("event number", e))?,
-                nanos(event.at)?,
-                event.actor.map(bytes),
-                event.kind.type_name(),
-                payload
-            ],
-        )?;
-        Ok(event.with_seq(seq))
+        // The next number is taken inside the insert, under the write lock: no gap, no race.
+        let sql = "INSERT INTO events (seq, at, actor, type, payload) \
+                   VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM events), ?1, ?2, ?3, ?4) RETURNING seq";
+        let params = params![nanos(event.at)?, event.actor.map(bytes), event.kind.type_name(), payload];
+        let seq = self.one(sql, params, count)?.ok_or_else(|| corrupt("event number", "no row returned"))?;
+        Ok(event.with_seq(u64::try_from(seq).map_err(|e| corrupt("event number", e))?))
     }
 }
 
@@ -708,6 +735,7 @@ mod tests {
         // The permission check is one statement, by primary keys.
         assert_eq!(plans.len(), 1, "{plans:?}");
         assert!(plans[0].contains("SEARCH m USING PRIMARY KEY (workspace=? AND user=?)"), "{plans:?}");
+        assert!(plans[0].contains("SEARCH w USING COVERING INDEX workspaces_access (id=?)"), "{plans:?}");
         let plans = assert_indexed(&store, "my_workspaces()", || {
             assert_eq!(service.my_workspaces(alice.id).unwrap().len(), 2);
         });

@@ -1,5 +1,6 @@
-//! Prints the benchmark table from criterion's estimates (`target/criterion`): the
-//! median of each operation per backend, its hand-written baseline, and the ratio.
+//! Prints the benchmark tables from criterion's estimates (`target/criterion`): the
+//! median of each operation per backend, its hand-written baseline, and the ratio; the
+//! permission check beside its peers; and each target of issue 7, met or missed.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,10 +34,17 @@ fn human(ns: f64) -> String {
     }
 }
 
+/// A ratio with its target, marked met or missed.
+fn verdict(ratio: f64, limit: f64, at_most: bool) -> String {
+    let met = if at_most { ratio <= limit } else { ratio >= limit };
+    format!("{ratio:.2}× ({})", if met { "met" } else { "**missed**" })
+}
+
 fn main() {
     let root = std::env::args().nth(1).unwrap_or_else(|| "target/criterion".to_owned());
     let root = Path::new(&root);
     let mut out = String::from("| operation | backend | Carespace | baseline | ratio |\n|---|---|---|---|---|\n");
+    let mut targets = String::from("\n| target | operation | backend | ratio |\n|---|---|---|---|\n");
     for op in OPERATIONS {
         for backend in BACKENDS {
             let Some(ours) = median(root, op, backend) else { continue };
@@ -46,7 +54,47 @@ fn main() {
                 _ => ("—".to_owned(), "—".to_owned()),
             };
             let _ = writeln!(out, "| {op} | {backend} | {} | {base_text} | {ratio} |", human(ours));
+            let Some(ratio) = base.filter(|b| *b > 0.0).map(|b| ours / b) else { continue };
+            let write = matches!(op, "create_workspace" | "request_to_join" | "approve" | "start_conversation");
+            let (target, limit) = match (op, backend) {
+                ("can", "memory") => ("in-memory check ≤ 2× a HashMap lookup", 2.0),
+                ("can", _) => ("SQLite check ≤ 1.5× its primary-key lookup", 1.5),
+                ("discover_1000", "memory") => continue,
+                ("discover_1000", _) => ("discovery of 1,000 ≤ 1.25× its baseline", 1.25),
+                (_, "sqlite-full") if write => ("FULL write ≤ 1.2× the baseline's transaction", 1.2),
+                (_, "memory") => continue,
+                _ => ("SQLite commands and queries ≤ 1.25× baseline", 1.25),
+            };
+            let _ = writeln!(targets, "| {target} | {op} | {backend} | {} |", verdict(ratio, limit, true));
         }
     }
     print!("{out}");
+    let peers = ["carespace-memory", "carespace-sqlite-normal", "hashmap", "casbin", "cedar"];
+    let medians: Vec<(&str, f64)> =
+        peers.iter().filter_map(|p| median(root, "peer_check", p).map(|m| (*p, m))).collect();
+    if let Some(&(_, ours)) = medians.iter().find(|(p, _)| *p == "carespace-memory") {
+        let mut table = String::from(
+            "\n**Permission check beside peers** (10,000 users × 1,000 workspaces, 5 memberships each)\n\n\
+             | engine | median per check | ÷ Carespace (memory) |\n|---|---|---|\n",
+        );
+        for (peer, m) in &medians {
+            let _ = writeln!(table, "| {peer} | {} | {:.2}× |", human(*m), m / ours);
+        }
+        print!("{table}");
+        if let Some(&(_, map)) = medians.iter().find(|(p, _)| *p == "hashmap") {
+            let _ = writeln!(
+                targets,
+                "| in-memory check ≤ 2× a HashMap lookup | peer_check | memory | {} |",
+                verdict(ours / map, 2.0, true)
+            );
+        }
+        if let Some(&(_, cedar)) = medians.iter().find(|(p, _)| *p == "cedar") {
+            let _ = writeln!(
+                targets,
+                "| in-memory check ≥ 10× faster than Cedar | peer_check | memory | {} faster |",
+                verdict(cedar / ours, 10.0, false)
+            );
+        }
+    }
+    print!("{targets}");
 }
