@@ -204,6 +204,12 @@ pub struct Baseline {
     now: i64,
 }
 
+/// Reads every column of a row into an owned value, as a hand-written loop that uses
+/// what it selects would: the baseline pays for the values it returns, like Carespace.
+fn read_all(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<rusqlite::types::Value>> {
+    (0..row.as_ref().column_count()).map(|i| row.get(i)).collect()
+}
+
 fn blob(id: impl Into<uuid::Uuid>) -> [u8; 16] {
     id.into().into_bytes()
 }
@@ -269,28 +275,26 @@ impl Baseline {
     }
 
     /// The switcher: the user's current memberships with their workspaces and
-    /// organisations, and their My Workspaces.
+    /// organisations, and their My Workspaces — every column the switcher shows, read.
     pub fn my_workspaces(&self, user: UserId) -> usize {
         let mut shared = self
             .conn
             .prepare_cached(
-                "SELECT w.id, w.name, w.speciality, w.status, o.name, m.role, m.status FROM memberships m \
-                 JOIN workspaces w ON w.id = m.workspace JOIN organisations o ON o.id = w.organisation \
-                 WHERE m.user = ?1 AND m.status != 'archived'",
+                "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
+                 w.created_at, m.workspace, m.user, m.role, m.status, m.joined_at, m.updated_at, o.name \
+                 FROM memberships m JOIN workspaces w ON w.id = m.workspace \
+                 JOIN organisations o ON o.id = w.organisation WHERE m.user = ?1 AND m.status != 'archived'",
             )
             .unwrap();
-        let n = shared
-            .query_map([blob(user)], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(4)?)))
-            .unwrap()
-            .count();
+        let n = shared.query_map([blob(user)], read_all).unwrap().count();
         let mut personal = self
             .conn
             .prepare_cached(
-                "SELECT p.id, p.archived_at, o.name FROM personal_workspaces p JOIN organisations o ON o.id = p.organisation \
-                 WHERE p.owner = ?1",
+                "SELECT p.id, p.organisation, p.owner, p.created_at, p.archived_at, o.name \
+                 FROM personal_workspaces p JOIN organisations o ON o.id = p.organisation WHERE p.owner = ?1",
             )
             .unwrap();
-        n + personal.query_map([blob(user)], |r| r.get::<_, Vec<u8>>(0)).unwrap().count()
+        n + personal.query_map([blob(user)], read_all).unwrap().count()
     }
 
     /// Discovery: active workspaces of the organisation with live member counts and admin
@@ -306,11 +310,7 @@ impl Baseline {
                  FROM workspaces w WHERE w.organisation = ?1 AND w.status = 'active' ORDER BY w.name_key",
             )
             .unwrap();
-        stmt.query_map([blob(organisation)], |r| {
-            Ok((r.get::<_, String>(1)?, r.get::<_, i64>(4)?, r.get::<_, Option<String>>(5)?))
-        })
-        .unwrap()
-        .count()
+        stmt.query_map([blob(organisation)], read_all).unwrap().count()
     }
 
     /// The event log from a cursor: 1,000 rows, payloads parsed as the service does.
@@ -319,11 +319,10 @@ impl Baseline {
             .conn
             .prepare_cached("SELECT seq, at, actor, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1000")
             .unwrap();
-        let rows = stmt
-            .query_map([after], |r| r.get::<_, String>(3))
-            .unwrap()
-            .map(|p| serde_json::from_str::<carespace::EventKind>(&p.unwrap()).unwrap());
-        rows.count()
+        let rows = stmt.query_map([after], |r| Ok((read_all(r)?, r.get::<_, String>(3)?))).unwrap();
+        let events: Vec<_> =
+            rows.map(|row| serde_json::from_str::<carespace::EventKind>(&row.unwrap().1).unwrap()).collect();
+        events.len()
     }
 
     /// Starting a conversation: check the membership, insert the header and its event.

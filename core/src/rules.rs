@@ -59,6 +59,9 @@ impl Plan {
 pub(crate) struct Actor {
     pub(crate) user: User,
     pub(crate) in_organisation: bool,
+    /// Their My Workspace there. The service reads it only for commands that can make
+    /// the actor enter a shared workspace (create, join, request, accept: R27); for the
+    /// others it is `None` and no rule looks at it.
     pub(crate) personal: Option<PersonalWorkspace>,
 }
 

@@ -255,7 +255,7 @@ impl Carespace {
     ) -> Result<Vec<DiscoveryEntry>, Error> {
         self.read(|r, _| {
             let org = load_organisation(r, organisation)?;
-            let actor = load_actor(r, actor, org.id)?;
+            let actor = load_actor_with(r, actor, org.id, false)?;
             if !actor.in_organisation {
                 return Err(not_in_organisation(&actor, &org));
             }
@@ -694,9 +694,15 @@ fn load_user(r: &dyn ReadTx, id: UserId) -> Result<User, Error> {
 }
 
 fn load_actor(r: &dyn ReadTx, id: UserId, organisation: OrganisationId) -> Result<Actor, Error> {
+    load_actor_with(r, id, organisation, true)
+}
+
+/// The actor, with their My Workspace only when the command can make them enter a
+/// shared workspace (R27); no other rule looks at it.
+fn load_actor_with(r: &dyn ReadTx, id: UserId, organisation: OrganisationId, personal: bool) -> Result<Actor, Error> {
     let user = load_user(r, id)?;
     let in_organisation = r.is_organisation_member(organisation, id)?;
-    let personal = r.personal_workspace_of(id, organisation)?;
+    let personal = if personal { r.personal_workspace_of(id, organisation)? } else { None };
     Ok(Actor { user, in_organisation, personal })
 }
 
@@ -828,7 +834,7 @@ fn authorise_shared(
 ) -> Result<(Shared, Actor), Error> {
     let Some(workspace) = r.workspace(id)? else {
         let personal = r.personal_workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
-        let actor = load_actor(r, actor, personal.organisation)?;
+        let actor = load_actor_with(r, actor, personal.organisation, false)?;
         rules::authorise_personal(ctx, &personal, &actor, action)?;
         // The table allows nothing that exists only in shared workspaces; should it ever
         // do so, a My Workspace still refuses it (R26).
@@ -836,7 +842,8 @@ fn authorise_shared(
         return Err(rules::forbidden(action, denial, &actor.user, PersonalWorkspace::NAME));
     };
     let organisation = load_organisation(r, workspace.organisation)?;
-    let actor = load_actor(r, actor, organisation.id)?;
+    // Of the shared-workspace actions, only a request can make the actor enter (R27).
+    let actor = load_actor_with(r, actor, organisation.id, action == Action::RequestToJoin)?;
     let shared = load_shared_parts(r, ctx, workspace, organisation, &actor.user, scope)?;
     shared.authorise(ctx, &actor, action)?;
     Ok((shared, actor))
