@@ -116,6 +116,7 @@ test-swift: uniffi-lib uniffi-bindgen
 bench:
 	$(CARGO) bench -p carespace-benches --features peers --bench operations --bench peers
 	@$(CARGO) run --quiet --release -p carespace-benches --bin report
+	@$(CARGO) run --quiet --release -p carespace-benches --bin ratios
 
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags (-Zsanitizer=address). Build output and

@@ -65,11 +65,24 @@ fn is_invisible_format(c: char) -> bool {
 /// A single-line label: rejects control/invisible characters, trims, folds inner
 /// whitespace runs to one space, and checks the length in characters.
 fn single_line(input: &str, field: &'static str, max: usize) -> Result<String, TextError> {
-    if let Some(c) = input.chars().find(|&c| c.is_control() || is_invisible_format(c)) {
-        return Err(TextError::ForbiddenCharacter { field, code: u32::from(c) });
+    // One pass: refuse forbidden characters, count, and see whether folding would change
+    // anything (text read back from a database is already folded: no second copy then).
+    let (mut len, mut needs_fold, mut after_space) = (0, false, true);
+    for c in input.chars() {
+        if c.is_control() || is_invisible_format(c) {
+            return Err(TextError::ForbiddenCharacter { field, code: u32::from(c) });
+        }
+        if c.is_whitespace() {
+            needs_fold |= after_space || c != ' ';
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+        len += 1;
     }
-    let folded = input.split_whitespace().collect::<Vec<_>>().join(" ");
-    let len = folded.chars().count();
+    needs_fold |= after_space && len > 0;
+    let folded = if needs_fold { input.split_whitespace().collect::<Vec<_>>().join(" ") } else { input.to_owned() };
+    let len = if needs_fold { folded.chars().count() } else { len };
     if len == 0 {
         return Err(TextError::Empty { field });
     }
@@ -375,5 +388,17 @@ mod tests {
         assert!(serde_json::from_str::<WorkspaceName>("\"a\\nb\"").is_err());
         let name: WorkspaceName = serde_json::from_str("\" Ward  2 \"").unwrap();
         assert_eq!(name.as_str(), "Ward 2");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn r5_folding_in_one_pass_equals_the_plain_fold(input in "[ a-zA-Z\u{a0}\u{2003}ßſ-]{0,12}") {
+            let plain = input.split_whitespace().collect::<Vec<_>>().join(" ");
+            match single_line(&input, "name", 50) {
+                Ok(folded) => proptest::prop_assert_eq!(folded, plain),
+                Err(TextError::Empty { .. }) => proptest::prop_assert!(plain.is_empty()),
+                Err(other) => proptest::prop_assert!(false, "{other}"),
+            }
+        }
     }
 }
