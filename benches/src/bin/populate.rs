@@ -107,12 +107,19 @@ fn sqlite(args: &Args, scale: Scale) {
     drop(store);
     let size = std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0);
     println!("built in {build_time:.1?}; file {:.2} GiB ({size} bytes)", size as f64 / (1u64 << 30) as f64);
+    let [unapproved, member, admin, archived] = built.states;
+    println!(
+        "memberships: {member} approved members, {admin} admins, {unapproved} waiting requests, {archived} archived"
+    );
 
     // The two passes draw different inputs, so no write of the second is a no-op.
     let mut taken: HashSet<(u32, u32)> = built.approved.iter().chain(&built.pending).copied().collect();
     for (pass, durability) in [Durability::Normal, Durability::Full].into_iter().enumerate() {
         let options = SqliteOptions { durability, ..SqliteOptions::default() };
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_with(&args.path, options).unwrap());
+        if pass == 0 {
+            println!("events: {}", last_seq(store.as_ref()));
+        }
         let name = if durability == Durability::Full { "FULL" } else { "NORMAL" };
         println!(
             "\n### On the file, synchronous={name} ({} samples each, discovery {})\n",
