@@ -223,7 +223,7 @@ fn main() {
         };
         let verdict = if row.ratio <= limit { "met" } else { "**missed**" };
         println!(
-            "| {} | {} | {} | {} | {:.2}× | {target}: {verdict} |",
+            "| {} | {} | {} | {} | {:.3}× | {target}: {verdict} |",
             row.op,
             row.backend,
             human(row.ours),
