@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 // foldhash: the keys are 16- and 32-byte ids, and SipHash (std's default) was most of a
 // permission check's cost. The ids are random (UUIDv7) and made by the library, and
-// foldhash seeds each map at random, so flooding one bucket is not a practical attack.
+// foldhash's RandomState mixes a per-process random seed with a per-map one, so flooding
+// one bucket is not a practical attack.
 use foldhash::{HashMap, HashSet};
 use std::sync::{PoisonError, RwLock};
 
