@@ -204,6 +204,17 @@ pub struct Baseline {
     now: i64,
 }
 
+/// A duration in nanoseconds, for the report tables: ns, µs or ms with two decimals.
+pub fn human(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
 /// Reads every column of a row into an owned value, as a hand-written loop that uses
 /// what it selects would: the baseline pays for the values it returns, like Carespace.
 fn read_all(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<rusqlite::types::Value>> {

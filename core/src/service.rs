@@ -544,10 +544,7 @@ impl Carespace {
     pub fn can(&self, actor: UserId, workspace: WorkspaceId, action: Action) -> Result<bool, Error> {
         // One read and a table lookup; the permission table does not depend on the time,
         // so the clock is not read.
-        let access = self.store.access(workspace, actor)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
-        if !access.user_exists {
-            return Err(not_found(Entity::User, actor));
-        }
+        let access = found_access(self.store.access(workspace, actor)?, workspace, actor)?;
         Ok(crate::permission::permits(access.standing(), access.target(), self.policy.approvers(), action).is_ok())
     }
 
@@ -790,7 +787,12 @@ fn load_shared(
 /// The permission table's inputs for the actor and a workspace of either kind, in one
 /// read; a missing workspace or user is `NotFound` (the workspace is looked for first).
 fn load_access(r: &dyn ReadTx, workspace: WorkspaceId, actor: UserId) -> Result<crate::Access, Error> {
-    let access = r.access(workspace, actor)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+    found_access(r.access(workspace, actor)?, workspace, actor)
+}
+
+/// An access read, with a missing workspace, then a missing user, as `NotFound`.
+fn found_access(access: Option<crate::Access>, workspace: WorkspaceId, actor: UserId) -> Result<crate::Access, Error> {
+    let access = access.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
     if !access.user_exists {
         return Err(not_found(Entity::User, actor));
     }

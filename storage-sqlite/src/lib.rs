@@ -31,7 +31,7 @@ mod error;
 mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use carespace::store::{Access, ReadTx, Store, WriteTx};
@@ -141,6 +141,13 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// The connection reads use: the reader, or the only connection of an in-memory database.
+    fn read_connection(&self) -> MutexGuard<'_, Connection> {
+        self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 fn opening(path: &Path, err: rusqlite::Error) -> Error {
     let message = format!("cannot open the SQLite database {}: {err}", path.display());
     Error::Storage(StorageError::new(carespace::StorageErrorKind::Other, message).with_source(err))
@@ -165,7 +172,7 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), Error> {
 
 impl Store for SqliteStore {
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
-        let conn = self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = self.read_connection();
         let tx = Tx::begin(&conn, "BEGIN DEFERRED")?;
         f(&SqliteTx { conn: &conn })?;
         // It wrote nothing: ending it either way is the same.
@@ -174,7 +181,7 @@ impl Store for SqliteStore {
 
     fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
         // One statement sees one snapshot by itself: no BEGIN/COMMIT around it.
-        let conn = self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner);
+        let conn = self.read_connection();
         Ok(SqliteTx { conn: &conn }.access(workspace, user)?)
     }
 

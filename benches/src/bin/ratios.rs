@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use carespace::{Action, MembershipState};
-use carespace_benches::{Backend, Baseline, DISCOVERY_WORKSPACES, Fixture};
+use carespace_benches::{Backend, Baseline, DISCOVERY_WORKSPACES, Fixture, human};
 use carespace_sqlite::Durability;
 
 /// Rounds per operation; each round times one block of ours and one of the baseline.
@@ -19,16 +19,6 @@ const ROUNDS: usize = 41;
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn human(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
 }
 
 /// Times `calls` calls of `f` (after `setup` made their inputs, untimed); ns per call.

@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use carespace_benches::human;
+
 const OPERATIONS: [&str; 8] = [
     "create_workspace",
     "request_to_join",
@@ -23,16 +25,6 @@ fn median(root: &Path, group: &str, function: &str) -> Option<f64> {
     let text = std::fs::read_to_string(root.join(group).join(function).join("new/estimates.json")).ok()?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     json.get("median")?.get("point_estimate")?.as_f64()
-}
-
-fn human(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.2} ms", ns / 1e6)
-    } else if ns >= 1e3 {
-        format!("{:.2} µs", ns / 1e3)
-    } else {
-        format!("{ns:.0} ns")
-    }
 }
 
 /// A ratio with its target, marked met or missed.
