@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use carespace::{
-    Description, Error, EventKind, Membership, MembershipState, NewEvent, Organisation, OrganisationId,
+    ArchiveReason, Description, Error, EventKind, Membership, MembershipState, NewEvent, Organisation, OrganisationId,
     OrganisationKind, PersonalWorkspace, Role, Speciality, Store, User, UserId, Workspace, WorkspaceId,
     WorkspaceStatus, WriteTx,
 };
@@ -203,7 +203,7 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
         let (user, j, state) = plan[k];
         let (u, ws) = (users[user as usize], workspaces[j as usize]);
         let admin = users[creators[j as usize] as usize];
-        tx.put_membership(&Membership { workspace: ws, user: u, state, joined_at: now, updated_at: now })?;
+        tx.put_membership(&Membership::new(ws, u, state, now))?;
         event(tx, now, Some(u), EventKind::JoinRequested { workspace: ws, user: u, approvers: vec![admin] })?;
         if member_enters[k] {
             archive_mine(tx, user as usize, now)?;
@@ -212,9 +212,12 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
             event(tx, now, Some(admin), EventKind::JoinApproved { workspace: ws, user: u })?;
         }
         match state {
-            MembershipState::Archived => {
-                event(tx, now, Some(admin), EventKind::MemberArchived { workspace: ws, user: u })
-            }
+            MembershipState::Archived => event(
+                tx,
+                now,
+                Some(admin),
+                EventKind::MemberArchived { workspace: ws, user: u, reason: ArchiveReason::ByAdmin },
+            ),
             MembershipState::Admin => {
                 event(tx, now, Some(admin), EventKind::RoleChanged { workspace: ws, user: u, role: Role::Admin })
             }
@@ -251,7 +254,7 @@ pub fn state_index(state: MembershipState) -> usize {
 const SPECIALITIES: [u16; 6] = [100, 110, 120, 300, 420, 501];
 
 fn membership(w: &Workspace, user: UserId, state: MembershipState, now: OffsetDateTime) -> Membership {
-    Membership { workspace: w.id, user, state, joined_at: now, updated_at: now }
+    Membership::new(w.id, user, state, now)
 }
 
 fn event(tx: &mut dyn WriteTx, at: OffsetDateTime, actor: Option<UserId>, kind: EventKind) -> Result<(), Error> {

@@ -222,6 +222,16 @@ pub enum Error {
         /// When they may ask again.
         until: OffsetDateTime,
     },
+    /// A membership end date must lie after the present (R39).
+    #[error("the end date {ends_at} for {user} in “{workspace}” is not in the future; pick a later date, or clear it")]
+    EndDateNotInFuture {
+        /// The member's name.
+        user: String,
+        /// The workspace's name.
+        workspace: String,
+        /// The date given.
+        ends_at: OffsetDateTime,
+    },
     /// The storage backend failed. The command changed nothing.
     #[error("storage failed: {0}")]
     Storage(#[from] StorageError),

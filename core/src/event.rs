@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    ConversationId, Description, InviteId, NhsEmail, OrganisationId, Role, Speciality, UserId, WorkspaceId,
-    WorkspaceName,
+    ArchiveReason, ConversationId, Description, InviteId, NhsEmail, OrganisationId, Role, Speciality, UserId,
+    WorkspaceId, WorkspaceName,
 };
 
 /// One entry of the event log.
@@ -121,7 +121,8 @@ pub enum EventKind {
         /// The invitee's address.
         email: NhsEmail,
     },
-    /// An expired invite was replaced by a new one to the same address.
+    /// An invite passed its expiry: the sweep marked it expired (R38), or a new invite to
+    /// the same address replaced it.
     InviteExpired {
         /// The invite.
         invite: InviteId,
@@ -142,12 +143,16 @@ pub enum EventKind {
         /// The workspace.
         workspace: WorkspaceId,
     },
-    /// An admin archived a member (R22).
+    /// A member was archived: by an admin (R22), or by the sweep when their membership
+    /// reached its end date (R39).
     MemberArchived {
         /// The workspace.
         workspace: WorkspaceId,
         /// The archived member.
         user: UserId,
+        /// Why (absent in logs written before R39: by an admin).
+        #[serde(default)]
+        reason: ArchiveReason,
     },
     /// An admin restored an archived member as an approved member (R22).
     MemberUnarchived {
@@ -194,6 +199,59 @@ pub enum EventKind {
         /// Who started it.
         user: UserId,
     },
+    /// An admin set, extended, brought forward or cleared a membership's end date (R39).
+    MembershipEndChanged {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The member.
+        user: UserId,
+        /// The new end date; `None` when cleared.
+        #[serde(with = "time::serde::rfc3339::option")]
+        ends_at: Option<OffsetDateTime>,
+        /// The end date before the change.
+        #[serde(with = "time::serde::rfc3339::option")]
+        previous: Option<OffsetDateTime>,
+    },
+    /// A time-boxed membership ends soon (R39): the member and `admins` are to be told.
+    MembershipEndingSoon {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The member.
+        user: UserId,
+        /// When it ends.
+        #[serde(with = "time::serde::rfc3339")]
+        ends_at: OffsetDateTime,
+        /// The workspace's admins, who may extend it.
+        admins: Vec<UserId>,
+    },
+    /// A membership reached its end date while its member was the workspace's last admin,
+    /// so the sweep kept them, lest the workspace be left without an admin (R25, R39);
+    /// they are archived by the first sweep after another admin is promoted.
+    LastAdminKept {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The admin kept.
+        user: UserId,
+        /// The end date that passed.
+        #[serde(with = "time::serde::rfc3339")]
+        ends_at: OffsetDateTime,
+    },
+    /// A join request nobody handled in the policy's time was escalated (R38): every
+    /// approved member in `escalated_to` is to be asked to chase it, and the requester
+    /// told that `approvers` can approve.
+    JoinRequestEscalated {
+        /// The workspace.
+        workspace: WorkspaceId,
+        /// The requester.
+        user: UserId,
+        /// When they asked.
+        #[serde(with = "time::serde::rfc3339")]
+        requested_at: OffsetDateTime,
+        /// Who may approve it.
+        approvers: Vec<UserId>,
+        /// Every approved member.
+        escalated_to: Vec<UserId>,
+    },
 }
 
 impl EventKind {
@@ -219,6 +277,70 @@ impl EventKind {
             Self::SettingsChanged { .. } => "settings_changed",
             Self::MyWorkspaceArchived { .. } => "my_workspace_archived",
             Self::ConversationStarted { .. } => "conversation_started",
+            Self::MembershipEndChanged { .. } => "membership_end_changed",
+            Self::MembershipEndingSoon { .. } => "membership_ending_soon",
+            Self::LastAdminKept { .. } => "last_admin_kept",
+            Self::JoinRequestEscalated { .. } => "join_request_escalated",
+        }
+    }
+
+    /// The event's `workspace` field, if it has one (a shared workspace, or a My Workspace
+    /// for [`EventKind::MyWorkspaceArchived`] and conversations in one). Storage backends
+    /// index the log by it (R37).
+    pub fn workspace(&self) -> Option<WorkspaceId> {
+        match self {
+            Self::OrganisationRegistered { .. } | Self::UserRegistered { .. } | Self::OrganisationJoined { .. } => None,
+            Self::WorkspaceCreated { workspace, .. }
+            | Self::JoinRequested { workspace, .. }
+            | Self::JoinApproved { workspace, .. }
+            | Self::JoinDeclined { workspace, .. }
+            | Self::Invited { workspace, .. }
+            | Self::InviteAccepted { workspace, .. }
+            | Self::InviteRevoked { workspace, .. }
+            | Self::InviteExpired { workspace, .. }
+            | Self::MemberLeft { workspace, .. }
+            | Self::WorkspaceArchived { workspace }
+            | Self::MemberArchived { workspace, .. }
+            | Self::MemberUnarchived { workspace, .. }
+            | Self::RoleChanged { workspace, .. }
+            | Self::SettingsChanged { workspace, .. }
+            | Self::MyWorkspaceArchived { workspace, .. }
+            | Self::ConversationStarted { workspace, .. }
+            | Self::MembershipEndChanged { workspace, .. }
+            | Self::MembershipEndingSoon { workspace, .. }
+            | Self::LastAdminKept { workspace, .. }
+            | Self::JoinRequestEscalated { workspace, .. } => Some(*workspace),
+        }
+    }
+
+    /// The event's `user` field, if it has one: the person it is about. Storage backends
+    /// index the log by it (R37). A [`EventKind::WorkspaceCreated`] names no user: its
+    /// creator is the event's actor.
+    pub fn user(&self) -> Option<UserId> {
+        match self {
+            Self::OrganisationRegistered { .. }
+            | Self::WorkspaceCreated { .. }
+            | Self::Invited { .. }
+            | Self::InviteRevoked { .. }
+            | Self::InviteExpired { .. }
+            | Self::WorkspaceArchived { .. }
+            | Self::SettingsChanged { .. } => None,
+            Self::UserRegistered { user, .. }
+            | Self::OrganisationJoined { user, .. }
+            | Self::JoinRequested { user, .. }
+            | Self::JoinApproved { user, .. }
+            | Self::JoinDeclined { user, .. }
+            | Self::InviteAccepted { user, .. }
+            | Self::MemberLeft { user, .. }
+            | Self::MemberArchived { user, .. }
+            | Self::MemberUnarchived { user, .. }
+            | Self::RoleChanged { user, .. }
+            | Self::MyWorkspaceArchived { user, .. }
+            | Self::ConversationStarted { user, .. }
+            | Self::MembershipEndChanged { user, .. }
+            | Self::MembershipEndingSoon { user, .. }
+            | Self::LastAdminKept { user, .. }
+            | Self::JoinRequestEscalated { user, .. } => Some(*user),
         }
     }
 }

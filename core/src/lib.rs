@@ -8,7 +8,7 @@
 //! personal "My Workspace" is archived once they move into a shared one. Every change
 //! appends an event to a gap-free log that doubles as the audit trail.
 //!
-//! The rules are in `SPEC.md` (R1–R36), the map in `ARCHITECTURE.md`. Start at
+//! The rules are in `SPEC.md` (R1–R39), the map in `ARCHITECTURE.md`. Start at
 //! [`Carespace`], with [`MemoryStore`] or a durable backend behind the [`Store`] trait.
 //!
 //! ```
@@ -38,6 +38,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod audit;
 mod clock;
 mod email;
 mod error;
@@ -51,12 +52,14 @@ mod rules;
 mod service;
 mod speciality;
 pub mod store;
+mod sweep;
 mod text;
 mod views;
 
 #[cfg(any(test, feature = "test-suite"))]
 pub mod testsuite;
 
+pub use audit::{Sight, Viewer, VisibleWorkspace};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::{EmailError, MAX_EMAIL_LEN, MAX_LOCAL_PART_LEN, NhsEmail};
 pub use error::{Entity, Error, StorageError, StorageErrorKind};
@@ -64,14 +67,15 @@ pub use event::{Event, EventKind, NewEvent};
 pub use ids::{ConversationId, InviteId, OrganisationId, UserId, WorkspaceId};
 pub use memory::MemoryStore;
 pub use model::{
-    Conversation, Decline, Invite, InviteStatus, MemberStatus, Membership, MembershipState, Organisation,
-    OrganisationKind, PersonalWorkspace, Role, User, Workspace, WorkspaceStatus,
+    ArchiveReason, Conversation, Decline, EndNotice, Invite, InviteStatus, MemberStatus, Membership, MembershipState,
+    Organisation, OrganisationKind, PersonalWorkspace, Role, User, Workspace, WorkspaceStatus,
 };
 pub use permission::{Action, Standing};
 pub use policy::{Approvers, Policy};
 pub use service::{Carespace, MAX_EVENT_PAGE};
 pub use speciality::{CATALOGUE, CATALOGUE_SOURCE, CATALOGUE_VERSION, Speciality, SpecialityEntry};
 pub use store::{Access, ReadTx, Store, WriteTx};
+pub use sweep::Swept;
 pub use text::{Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{
     DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,

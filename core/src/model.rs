@@ -241,6 +241,79 @@ pub struct Membership {
     /// When its state last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// When a time-boxed membership ends (R39): at this instant the next sweep archives
+    /// the member. `None` for a membership without an end date.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+    /// What the sweep has already said about `ends_at` (R39), so that it says it once;
+    /// cleared whenever the end date changes.
+    #[serde(default)]
+    pub end_notice: Option<EndNotice>,
+    /// When the sweep escalated this join request to every approved member (R38); set
+    /// once, so a request is escalated once.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub escalated_at: Option<OffsetDateTime>,
+}
+
+impl Membership {
+    /// A membership that begins now in `state`, without an end date.
+    pub fn new(workspace: WorkspaceId, user: UserId, state: MembershipState, now: OffsetDateTime) -> Self {
+        Self {
+            workspace,
+            user,
+            state,
+            joined_at: now,
+            updated_at: now,
+            ends_at: None,
+            end_notice: None,
+            escalated_at: None,
+        }
+    }
+}
+
+/// What a sweep has recorded about a membership's end date (R39).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EndNotice {
+    /// The reminder that the membership ends soon was sent.
+    Reminded,
+    /// The end date passed while the member was the workspace's last admin, so they were
+    /// kept (R25) and an event said why; they are archived once another admin exists.
+    KeptAsLastAdmin,
+}
+
+impl EndNotice {
+    /// A stable lower-case name, used by storage backends.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reminded => "reminded",
+            Self::KeptAsLastAdmin => "kept_as_last_admin",
+        }
+    }
+
+    /// The inverse of [`EndNotice::as_str`].
+    pub fn from_str_opt(s: &str) -> Option<Self> {
+        [Self::Reminded, Self::KeptAsLastAdmin].into_iter().find(|n| n.as_str() == s)
+    }
+}
+
+/// Why a member was archived (R22, R39).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveReason {
+    /// An admin archived them (R22).
+    #[default]
+    ByAdmin,
+    /// Their time-boxed membership reached its end date (R39): "membership ended".
+    MembershipEnded,
+}
+
+impl fmt::Display for ArchiveReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ByAdmin => "archived by an admin",
+            Self::MembershipEnded => "membership ended",
+        })
+    }
 }
 
 /// Where an invite stands (R18–R20).

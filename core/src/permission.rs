@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Approvers;
 
-/// Everything a person may try to do in a workspace (R15, R16, R18, R20–R24, R29, R30).
+/// Everything a person may try to do in a workspace (R15, R16, R18, R20–R24, R29, R30,
+/// R39).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Action {
@@ -51,11 +52,13 @@ pub enum Action {
     Demote,
     /// Rename the workspace or change its speciality or description (R24).
     ChangeSettings,
+    /// Set, extend or clear the end date of a membership (R39).
+    SetMembershipEnd,
 }
 
 impl Action {
     /// Every action, for tables and tests.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Self::StartConversation,
         Self::ViewOwnConversations,
         Self::ViewAllConversations,
@@ -76,6 +79,7 @@ impl Action {
         Self::Promote,
         Self::Demote,
         Self::ChangeSettings,
+        Self::SetMembershipEnd,
     ];
 }
 
@@ -103,6 +107,7 @@ impl fmt::Display for Action {
             Self::Promote => "promote members to admin",
             Self::Demote => "demote admins",
             Self::ChangeSettings => "change the workspace settings",
+            Self::SetMembershipEnd => "set membership end dates",
         })
     }
 }
@@ -159,7 +164,7 @@ pub enum Denial {
     NotAMember,
     /// Unapproved members may not do this until approved (R15).
     NotApproved,
-    /// Only admins may (R22–R24, R20 for others' invites).
+    /// Only admins may (R22–R24, R39, R20 for others' invites).
     NotAnAdmin,
     /// Only approvers may (R16): admins, or every approved member, per policy.
     NotAnApprover,
@@ -251,7 +256,13 @@ pub fn permits(standing: Standing, target: Target, approvers: Approvers, action:
             | A::RevokeOwnInvite => Ok(()),
             A::Approve | A::Decline if approver => Ok(()),
             A::Approve | A::Decline => Err(Denial::NotAnApprover),
-            A::RevokeAnyInvite | A::ArchiveMember | A::UnarchiveMember | A::Promote | A::Demote | A::ChangeSettings
+            A::RevokeAnyInvite
+            | A::ArchiveMember
+            | A::UnarchiveMember
+            | A::Promote
+            | A::Demote
+            | A::ChangeSettings
+            | A::SetMembershipEnd
                 if standing == S::Admin =>
             {
                 Ok(())

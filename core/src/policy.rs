@@ -1,4 +1,5 @@
-//! [`Policy`]: the product decisions SPEC.md leaves to the deployment (R7, R16, R17, R18).
+//! [`Policy`]: the product decisions SPEC.md leaves to the deployment (R7, R16, R17, R18,
+//! R38, R39).
 
 use serde::{Deserialize, Serialize};
 use time::Duration;
@@ -34,17 +35,32 @@ pub struct Policy {
     approvers: Approvers,
     invite_lifetime: Duration,
     rerequest_cooldown: Duration,
+    #[serde(default = "default_escalate_after")]
+    escalate_after: Duration,
+    #[serde(default = "default_end_reminder")]
+    end_reminder: Duration,
+}
+
+fn default_escalate_after() -> Duration {
+    Duration::days(3)
+}
+
+fn default_end_reminder() -> Duration {
+    Duration::days(7)
 }
 
 impl Default for Policy {
     /// SPEC.md's defaults: only NHS trusts create workspaces, admins approve, invites last
-    /// 14 days, a declined requester waits 7 days.
+    /// 14 days, a declined requester waits 7 days, a join request is escalated after 3
+    /// days, and a time-boxed member is reminded 7 days before the end.
     fn default() -> Self {
         Self {
             creator_kinds: vec![OrganisationKind::NhsTrust],
             approvers: Approvers::Admins,
             invite_lifetime: Duration::days(14),
             rerequest_cooldown: Duration::days(7),
+            escalate_after: default_escalate_after(),
+            end_reminder: default_end_reminder(),
         }
     }
 }
@@ -81,6 +97,22 @@ impl Policy {
         self
     }
 
+    /// How long a join request waits for an approver before the sweep escalates it
+    /// (R38). Negative durations count as zero.
+    #[must_use]
+    pub fn with_escalate_after(mut self, wait: Duration) -> Self {
+        self.escalate_after = wait.max(Duration::ZERO);
+        self
+    }
+
+    /// How long before a time-boxed membership ends the sweep reminds the member and the
+    /// admins (R39). Negative durations count as zero (no reminder ahead of the end).
+    #[must_use]
+    pub fn with_end_reminder(mut self, lead: Duration) -> Self {
+        self.end_reminder = lead.max(Duration::ZERO);
+        self
+    }
+
     /// The organisation kinds whose members may create workspaces.
     pub fn creator_kinds(&self) -> &[OrganisationKind] {
         &self.creator_kinds
@@ -105,6 +137,16 @@ impl Policy {
     pub fn rerequest_cooldown(&self) -> Duration {
         self.rerequest_cooldown
     }
+
+    /// How long a join request waits before it is escalated.
+    pub fn escalate_after(&self) -> Duration {
+        self.escalate_after
+    }
+
+    /// How long before a membership's end the reminder is sent.
+    pub fn end_reminder(&self) -> Duration {
+        self.end_reminder
+    }
 }
 
 #[cfg(test)]
@@ -112,8 +154,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn r7_r16_r17_r18_defaults_follow_the_spec() {
+    fn r7_r16_r17_r18_r38_r39_defaults_follow_the_spec() {
         let policy = Policy::default();
+        assert_eq!(policy.escalate_after(), Duration::days(3));
+        assert_eq!(policy.end_reminder(), Duration::days(7));
         assert_eq!(policy.creator_kinds(), &[OrganisationKind::NhsTrust]);
         assert_eq!(policy.approvers(), Approvers::Admins);
         assert_eq!(policy.invite_lifetime(), Duration::days(14));
@@ -122,9 +166,14 @@ mod tests {
 
     #[test]
     fn negative_durations_are_clamped() {
-        let policy =
-            Policy::default().with_invite_lifetime(Duration::days(-1)).with_rerequest_cooldown(Duration::days(-1));
+        let policy = Policy::default()
+            .with_invite_lifetime(Duration::days(-1))
+            .with_rerequest_cooldown(Duration::days(-1))
+            .with_escalate_after(Duration::days(-1))
+            .with_end_reminder(Duration::days(-1));
         assert_eq!(policy.invite_lifetime(), Duration::ZERO);
         assert_eq!(policy.rerequest_cooldown(), Duration::ZERO);
+        assert_eq!(policy.escalate_after(), Duration::ZERO);
+        assert_eq!(policy.end_reminder(), Duration::ZERO);
     }
 }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::permission::{Action, Denial, Standing, Target, permits};
 use crate::views::{JoinOutcome, NameWarning, NewWorkspace, SettingsChange};
 use crate::{
-    Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus, Membership,
+    ArchiveReason, Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus, Membership,
     MembershipState, NhsEmail, Organisation, OrganisationId, PersonalWorkspace, Policy, Role, User, UserId, Workspace,
     WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
@@ -45,11 +45,11 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    fn change(&mut self, change: Change) {
+    pub(crate) fn change(&mut self, change: Change) {
         self.changes.push(change);
     }
 
-    fn event(&mut self, event: EventKind) {
+    pub(crate) fn event(&mut self, event: EventKind) {
         self.events.push(event);
     }
 }
@@ -149,7 +149,7 @@ impl Shared {
             .map_err(|denial| forbidden(action, denial, &actor.user, self.workspace.name.as_str()))
     }
 
-    fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.workspace.name.to_string()
     }
 
@@ -182,12 +182,19 @@ impl Shared {
 
     /// Revokes the loaded pending invites `which` selects, recording who revoked them.
     /// Selecting by anything but one invite's address needs every invite loaded.
-    fn revoke_invites(&self, plan: &mut Plan, ctx: Ctx<'_>, by: UserId, which: impl Fn(&Invite) -> bool) {
+    /// `by` is `None` when the sweep revokes them (R39).
+    pub(crate) fn revoke_invites(
+        &self,
+        plan: &mut Plan,
+        ctx: Ctx<'_>,
+        by: Option<UserId>,
+        which: impl Fn(&Invite) -> bool,
+    ) {
         for invite in self.invites.iter().filter(|i| which(i)) {
             plan.change(Change::Invite(Invite {
                 status: InviteStatus::Revoked,
                 resolved_at: Some(ctx.now),
-                resolved_by: Some(by),
+                resolved_by: by,
                 ..invite.clone()
             }));
             plan.event(EventKind::InviteRevoked {
@@ -200,11 +207,15 @@ impl Shared {
 }
 
 fn membership(workspace: WorkspaceId, user: UserId, state: MembershipState, now: OffsetDateTime) -> Membership {
-    Membership { workspace, user, state, joined_at: now, updated_at: now }
+    Membership::new(workspace, user, state, now)
 }
 
-fn with_state(m: &Membership, state: MembershipState, now: OffsetDateTime) -> Membership {
-    Membership { state, updated_at: now, ..m.clone() }
+/// The membership in a new state. Archiving ends a time-boxed membership early: its end
+/// date goes with it (R39), so an unarchived member starts without one.
+pub(crate) fn with_state(m: &Membership, state: MembershipState, now: OffsetDateTime) -> Membership {
+    let (ends_at, end_notice) =
+        if state == MembershipState::Archived { (None, None) } else { (m.ends_at, m.end_notice) };
+    Membership { state, updated_at: now, ends_at, end_notice, ..m.clone() }
 }
 
 fn user_name(user: &User) -> String {
@@ -555,7 +566,7 @@ pub(crate) fn revoke_invite(
         }
         InviteStatus::Pending => {
             let mut plan = Plan::default();
-            shared.revoke_invites(&mut plan, ctx, actor.user.id, |i| i.id == invite.id);
+            shared.revoke_invites(&mut plan, ctx, Some(actor.user.id), |i| i.id == invite.id);
             let revoked = Invite {
                 status: InviteStatus::Revoked,
                 resolved_at: Some(ctx.now),
@@ -585,7 +596,7 @@ pub(crate) fn leave(ctx: Ctx<'_>, shared: &Shared, actor: &Actor) -> Result<(Pla
     plan.event(EventKind::MemberLeft { workspace: shared.workspace.id, user: me });
     let archive = others == 0;
     // The leaver's invites go (R21); when the workspace closes, every invite goes (R25).
-    shared.revoke_invites(&mut plan, ctx, me, |i| archive || i.invited_by == me);
+    shared.revoke_invites(&mut plan, ctx, Some(me), |i| archive || i.invited_by == me);
     if archive {
         plan.change(Change::Workspace(Workspace { status: WorkspaceStatus::Archived, ..shared.workspace.clone() }));
         plan.event(EventKind::WorkspaceArchived { workspace: shared.workspace.id });
@@ -614,8 +625,12 @@ pub(crate) fn archive_member(
         Some(m) => {
             let archived = with_state(m, MembershipState::Archived, ctx.now);
             plan.change(Change::Membership(archived.clone()));
-            plan.event(EventKind::MemberArchived { workspace: shared.workspace.id, user: target.id });
-            shared.revoke_invites(&mut plan, ctx, actor.user.id, |i| i.invited_by == target.id);
+            plan.event(EventKind::MemberArchived {
+                workspace: shared.workspace.id,
+                user: target.id,
+                reason: ArchiveReason::ByAdmin,
+            });
+            shared.revoke_invites(&mut plan, ctx, Some(actor.user.id), |i| i.invited_by == target.id);
             Ok((plan, archived))
         }
     }
@@ -690,6 +705,44 @@ pub(crate) fn demote(ctx: Ctx<'_>, shared: &Shared, actor: &Actor, target: &User
         Some(m) if m.state == MembershipState::Member => Ok((plan, m.clone())),
         _ => Err(Error::NotAMember { user: user_name(target), workspace: shared.name(), expected: "an admin" }),
     }
+}
+
+/// Setting, extending, bringing forward or clearing a membership's end date (R39):
+/// admins only, on a current member, never in the past. The same date again is a no-op.
+pub(crate) fn set_membership_end(
+    ctx: Ctx<'_>,
+    shared: &Shared,
+    actor: &Actor,
+    target: &User,
+    ends_at: Option<OffsetDateTime>,
+) -> Result<(Plan, Membership), Error> {
+    shared.authorise(ctx, actor, Action::SetMembershipEnd)?;
+    let Some(m) = shared.membership(target.id).filter(|m| m.state.is_current()) else {
+        return Err(Error::NotAMember {
+            user: user_name(target),
+            workspace: shared.name(),
+            expected: "a current member",
+        });
+    };
+    if let Some(end) = ends_at
+        && end <= ctx.now
+    {
+        return Err(Error::EndDateNotInFuture { user: user_name(target), workspace: shared.name(), ends_at: end });
+    }
+    let mut plan = Plan::default();
+    if m.ends_at == ends_at {
+        return Ok((plan, m.clone()));
+    }
+    // A new date earns a new reminder (and a new decision if they are the last admin).
+    let changed = Membership { ends_at, end_notice: None, ..m.clone() };
+    plan.change(Change::Membership(changed.clone()));
+    plan.event(EventKind::MembershipEndChanged {
+        workspace: shared.workspace.id,
+        user: target.id,
+        ends_at,
+        previous: m.ends_at,
+    });
+    Ok((plan, changed))
 }
 
 /// Changing settings (R24). `taken` is another active workspace with the new name's key.

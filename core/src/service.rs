@@ -89,8 +89,17 @@ impl Carespace {
     }
 
     /// Runs `f` in one write transaction and returns its output.
-    fn write<T>(&self, mut f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
-        let ctx = self.ctx();
+    fn write<T>(&self, f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
+        self.write_at(self.clock.now(), f)
+    }
+
+    /// Runs `f` in one write transaction at `now` rather than the clock's time (the sweep).
+    pub(crate) fn write_at<T>(
+        &self,
+        now: time::OffsetDateTime,
+        mut f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let ctx = Ctx { now, policy: &self.policy };
         let mut out = None;
         self.store.write(&mut |tx| {
             out = Some(f(tx, ctx)?);
@@ -100,7 +109,7 @@ impl Carespace {
     }
 
     /// Runs `f` in one read transaction and returns its output.
-    fn read<T>(&self, mut f: impl FnMut(&dyn ReadTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    pub(crate) fn read<T>(&self, mut f: impl FnMut(&dyn ReadTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let ctx = self.ctx();
         let mut out = None;
         self.store.read(&mut |tx| {
@@ -385,6 +394,43 @@ impl Carespace {
         self.member_command(actor, workspace, user, Action::Demote, rules::demote)
     }
 
+    /// Sets, extends, brings forward or clears (`None`) the end date of `user`'s
+    /// membership (R39); admins only, on a current member, never in the past. A week
+    /// before (the policy's [`Policy::end_reminder`]) the sweep reminds the member and
+    /// the admins; at the end it archives the member with the reason "membership ended".
+    ///
+    /// ```
+    /// use carespace::{Carespace, ManualClock, MemoryStore, OrganisationKind, Speciality};
+    /// use time::{Duration, macros::datetime};
+    ///
+    /// let clock = ManualClock::new(datetime!(2026-08-03 09:00 UTC));
+    /// let service = Carespace::new(MemoryStore::new()).with_clock(clock.clone());
+    /// let trust = service.register_organisation("Barts Health NHS Trust".parse()?, OrganisationKind::NhsTrust, None)?;
+    /// let alice = service.register_user("alice@nhs.net".parse()?, "Alice Smith".parse()?)?;
+    /// let locum = service.register_user("locum@nhs.net".parse()?, "Lee Locum".parse()?)?;
+    /// service.join_organisation(alice.id, trust.id)?;
+    /// let ward = service.join_example(alice.id, trust.id, Speciality::from_code(501)?)?.workspace;
+    /// let invite = service.invite(alice.id, ward.id, locum.email.clone())?;
+    /// service.accept_invite(locum.id, invite.id)?;
+    ///
+    /// let rotation_ends = datetime!(2026-09-01 09:00 UTC);
+    /// service.set_membership_end(alice.id, ward.id, locum.id, Some(rotation_ends))?;
+    /// assert_eq!(service.sweep(datetime!(2026-08-26 09:00 UTC))?.end_reminders, 1);
+    /// assert_eq!(service.sweep(rotation_ends)?.memberships_ended, 1);
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    pub fn set_membership_end(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        user: UserId,
+        ends_at: Option<time::OffsetDateTime>,
+    ) -> Result<Membership, Error> {
+        self.member_command(actor, workspace, user, Action::SetMembershipEnd, |ctx, shared, actor, target| {
+            rules::set_membership_end(ctx, shared, actor, target, ends_at)
+        })
+    }
+
     /// A command by `actor` on `user`'s membership of `workspace`.
     fn member_command<T>(
         &self,
@@ -637,7 +683,7 @@ impl Carespace {
 }
 
 /// Writes a plan's rows, then its events, stamped with the command's time and actor.
-fn apply(tx: &mut dyn WriteTx, ctx: Ctx<'_>, actor: Option<UserId>, plan: Plan) -> Result<(), Error> {
+pub(crate) fn apply(tx: &mut dyn WriteTx, ctx: Ctx<'_>, actor: Option<UserId>, plan: Plan) -> Result<(), Error> {
     for change in plan.changes {
         match change {
             Change::Organisation(o) => tx.put_organisation(&o)?,
@@ -686,7 +732,7 @@ fn load_organisation(r: &dyn ReadTx, id: OrganisationId) -> Result<Organisation,
     r.organisation(id)?.ok_or_else(|| not_found(Entity::Organisation, id))
 }
 
-fn load_user(r: &dyn ReadTx, id: UserId) -> Result<User, Error> {
+pub(crate) fn load_user(r: &dyn ReadTx, id: UserId) -> Result<User, Error> {
     r.user(id)?.ok_or_else(|| not_found(Entity::User, id))
 }
 

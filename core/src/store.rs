@@ -227,6 +227,64 @@ pub trait ReadTx {
         Ok(rows)
     }
 
+    /// The invites whose status is `Pending` and whose expiry is at or before `now`
+    /// (R38), by expiry then id.
+    fn invites_expired_by(&self, now: OffsetDateTime) -> StoreResult<Vec<Invite>> {
+        let mut due = Vec::new();
+        for organisation in self.organisations()? {
+            for workspace in self.workspaces_of(organisation.id)? {
+                let invites = self.pending_invites_of_workspace(workspace.id)?;
+                due.extend(invites.into_iter().filter(|i| i.expires_at <= now));
+            }
+        }
+        due.sort_by_key(|i| (i.expires_at, i.id));
+        Ok(due)
+    }
+
+    /// The unapproved memberships (join requests) made at or before `cutoff` and not yet
+    /// escalated (R38), oldest first (then by workspace and user).
+    fn requests_waiting_since(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        let mut due = all_memberships(self, &|m: &Membership| {
+            m.state == MembershipState::Unapproved && m.escalated_at.is_none() && m.joined_at <= cutoff
+        })?;
+        due.sort_by_key(|m| (m.joined_at, m.workspace, m.user));
+        Ok(due)
+    }
+
+    /// The current (not archived) memberships whose end date is at or before `cutoff`
+    /// (R39), soonest end first (then by workspace and user).
+    fn memberships_ending_by(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        let mut due = all_memberships(self, &|m: &Membership| {
+            m.state.is_current() && m.ends_at.is_some_and(|end| end <= cutoff)
+        })?;
+        due.sort_by_key(|m| (m.ends_at, m.workspace, m.user));
+        Ok(due)
+    }
+
+    /// The events whose `workspace` field is `workspace` ([`EventKind::workspace`]), in
+    /// log order (R37).
+    ///
+    /// [`EventKind::workspace`]: crate::EventKind::workspace
+    fn events_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
+        let mut events = self.events_after(0, usize::MAX)?;
+        events.retain(|e| e.kind.workspace() == Some(workspace));
+        Ok(events)
+    }
+
+    /// The events about `user`: those whose `user` field is `user`
+    /// ([`EventKind::user`]), and the creations of the workspaces they created (whose
+    /// actor they are); in log order (R37).
+    ///
+    /// [`EventKind::user`]: crate::EventKind::user
+    fn events_of_user(&self, user: UserId) -> StoreResult<Vec<Event>> {
+        let mut events = self.events_after(0, usize::MAX)?;
+        events.retain(|e| {
+            e.kind.user() == Some(user)
+                || (matches!(e.kind, crate::EventKind::WorkspaceCreated { .. }) && e.actor == Some(user))
+        });
+        Ok(events)
+    }
+
     /// Discovery's rows (R11): every active shared workspace of an organisation with its
     /// count of current members and its admins, in no particular order.
     fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
@@ -249,6 +307,18 @@ pub trait ReadTx {
         }
         Ok(rows)
     }
+}
+
+/// Every membership of every shared workspace that `keep` selects: the scan the default
+/// implementations of the sweep's reads compose (backends use an index instead).
+fn all_memberships<R: ReadTx + ?Sized>(r: &R, keep: &dyn Fn(&Membership) -> bool) -> StoreResult<Vec<Membership>> {
+    let mut out = Vec::new();
+    for organisation in r.organisations()? {
+        for workspace in r.workspaces_of(organisation.id)? {
+            out.extend(r.memberships_of_workspace(workspace.id)?.into_iter().filter(|m| keep(m)));
+        }
+    }
+    Ok(out)
 }
 
 /// Reads and writes inside a read-write transaction. `put_*` inserts or replaces the

@@ -22,6 +22,7 @@ use crate::{
     User, UserId, Workspace, WorkspaceId,
 };
 
+mod beyond;
 pub mod cases;
 mod matrix;
 
@@ -365,8 +366,19 @@ macro_rules! conformance_suite {
             r34_forbidden_names_the_action,
             r35_failed_commands_write_nothing,
             r36_time_comes_from_the_injected_clock,
+            r37_who_could_see_a_workspace_and_what_a_person_could_see_at_past_instants,
+            r37_answers_about_the_past_never_change,
+            r37_membership_history_names_every_change_with_actor_and_time,
+            r38_sweep_expires_invites_once,
+            r38_concurrent_sweeps_do_each_effect_once,
+            r39_admins_set_extend_and_clear_membership_ends,
+            r39_reminder_then_archival_at_the_end,
+            r39_an_ending_admin_is_demoted_first_and_a_last_admin_is_kept,
         );
-        $crate::conformance_suite!(@factory_cases $new_store; r34_permission_matrix);
+        $crate::conformance_suite!(@factory_cases $new_store;
+            r34_permission_matrix,
+            r38_stale_join_requests_are_escalated_once,
+        );
     };
     (@factory_cases $new_store:expr; $($case:ident),* $(,)?) => {
         $(
@@ -390,7 +402,8 @@ macro_rules! conformance_suite {
 }
 
 /// Checks that the store's narrow reads ([`ReadTx::access`], [`ReadTx::admins_of`],
-/// [`ReadTx::discovery_rows`], …) answer exactly as their default implementations,
+/// [`ReadTx::discovery_rows`], the sweep's and the audit's reads, …) answer exactly as
+/// their default implementations,
 /// composed from the plain reads, do — for every workspace and every registered user.
 /// A backend may override them with one query of its own; the answers must not change.
 /// The conformance suite runs it at the end of every case.
@@ -434,6 +447,39 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
         };
         if sorted(r.switcher_rows(user).map_err(e)?) != sorted(composed.switcher_rows(user).map_err(e)?) {
             return Err(format!("switcher_rows({user}) disagrees with its composition"));
+        }
+    }
+    // The sweep's reads (R38, R39) at instants around every time the log mentions, and
+    // the log by workspace and by user (R37).
+    let mut instants: Vec<OffsetDateTime> = vec![START - time::Duration::days(1)];
+    for ev in &events {
+        instants.extend([ev.at, ev.at + time::Duration::days(3), ev.at + time::Duration::days(30)]);
+    }
+    instants.sort();
+    instants.dedup();
+    for &at in &instants {
+        if r.invites_expired_by(at).map_err(e)? != composed.invites_expired_by(at).map_err(e)? {
+            return Err(format!("invites_expired_by({at}) disagrees with its composition"));
+        }
+        if r.requests_waiting_since(at).map_err(e)? != composed.requests_waiting_since(at).map_err(e)? {
+            return Err(format!("requests_waiting_since({at}) disagrees with its composition"));
+        }
+        if r.memberships_ending_by(at).map_err(e)? != composed.memberships_ending_by(at).map_err(e)? {
+            return Err(format!("memberships_ending_by({at}) disagrees with its composition"));
+        }
+    }
+    for &user in &users {
+        if r.events_of_user(user).map_err(e)? != composed.events_of_user(user).map_err(e)? {
+            return Err(format!("events_of_user({user}) disagrees with its composition"));
+        }
+    }
+    let mut places: Vec<WorkspaceId> = events.iter().filter_map(|ev| ev.kind.workspace()).collect();
+    places.sort();
+    places.dedup();
+    places.push(WorkspaceId::from_uuid(uuid::Uuid::max()));
+    for ws in places {
+        if r.events_of_workspace(ws).map_err(e)? != composed.events_of_workspace(ws).map_err(e)? {
+            return Err(format!("events_of_workspace({ws}) disagrees with its composition"));
         }
     }
     for org in r.organisations().map_err(e)? {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use carespace::store::{Access, ReadTx, StoreResult, WriteTx};
 use carespace::{
-    Conversation, ConversationId, Decline, Description, DiscoveryRow, Event, EventKind, Invite, InviteId, InviteStatus,
-    MemberStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
+    Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event, EventKind, Invite, InviteId,
+    InviteStatus, MemberStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
     OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Role, Speciality, StorageError,
     SwitcherRows, User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
@@ -223,22 +223,30 @@ fn personal(row: &Row<'_>) -> StoreResult<PersonalWorkspace> {
     })
 }
 
-const MEMBERSHIP: &str = "SELECT workspace, user, role, status, joined_at, updated_at FROM memberships";
+const MEMBERSHIP: &str = "SELECT workspace, user, role, status, joined_at, updated_at, ends_at, end_notice, escalated_at \
+                          FROM memberships";
 
 fn membership(row: &Row<'_>) -> StoreResult<Membership> {
     membership_at(row, 0)
 }
 
-/// A membership from the six columns starting at `at`.
+/// A membership from the nine columns starting at `at`.
 fn membership_at(row: &Row<'_>, at: usize) -> StoreResult<Membership> {
     let role = str_ref(row, at + 2, "role")?;
     let status = str_ref(row, at + 3, "member status")?;
+    let end_notice = match row.get_ref(at + 7).sql()?.as_str_or_null().map_err(|e| corrupt("end notice", e))? {
+        None => None,
+        Some(notice) => Some(EndNotice::from_str_opt(notice).ok_or_else(|| corrupt("end notice", notice))?),
+    };
     Ok(Membership {
         workspace: WorkspaceId::from_uuid(uuid(row, at)?),
         user: UserId::from_uuid(uuid(row, at + 1)?),
         state: membership_state(role, status)?,
         joined_at: instant(row, at + 4)?,
         updated_at: instant(row, at + 5)?,
+        ends_at: opt_instant(row, at + 6)?,
+        end_notice,
+        escalated_at: opt_instant(row, at + 8)?,
     })
 }
 
@@ -333,7 +341,7 @@ fn personal_row(row: &Row<'_>) -> StoreResult<(PersonalWorkspace, OrganisationNa
 }
 
 fn shared_row(row: &Row<'_>) -> StoreResult<(Membership, Workspace, OrganisationName)> {
-    Ok((membership_at(row, 8)?, workspace_at(row, 0)?, text(row, 14, "organisation name", OrganisationName::parse)?))
+    Ok((membership_at(row, 8)?, workspace_at(row, 0)?, text(row, 17, "organisation name", OrganisationName::parse)?))
 }
 
 fn discovery_row(row: &Row<'_>) -> StoreResult<DiscoveryRow> {
@@ -496,12 +504,54 @@ impl ReadTx for SqliteTx<'_> {
         self.one(&sql, params![bytes(workspace), email.as_str()], invite)
     }
 
+    fn invites_expired_by(&self, now: OffsetDateTime) -> StoreResult<Vec<Invite>> {
+        let sql = format!(
+            "{INVITE} INDEXED BY invites_pending_by_expiry WHERE status = 'pending' AND expires_at <= ?1 \
+             ORDER BY expires_at, id"
+        );
+        self.all(&sql, [nanos(now)?], invite)
+    }
+
+    fn requests_waiting_since(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        let sql = format!(
+            "{MEMBERSHIP} INDEXED BY memberships_waiting \
+             WHERE status = 'unapproved' AND escalated_at IS NULL AND joined_at <= ?1 ORDER BY joined_at, workspace, user"
+        );
+        self.all(&sql, [nanos(cutoff)?], membership)
+    }
+
+    fn memberships_ending_by(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        let sql = format!(
+            "{MEMBERSHIP} INDEXED BY memberships_ending \
+             WHERE ends_at IS NOT NULL AND ends_at <= ?1 AND status != 'archived' ORDER BY ends_at, workspace, user"
+        );
+        self.all(&sql, [nanos(cutoff)?], membership)
+    }
+
+    fn events_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
+        // The expression must be the index's, character for character.
+        let sql = "SELECT seq, at, actor, payload FROM events INDEXED BY events_by_workspace \
+                   WHERE json_extract(payload, '$.workspace') = ?1 ORDER BY seq";
+        self.all(sql, [workspace.to_string()], event)
+    }
+
+    fn events_of_user(&self, user: UserId) -> StoreResult<Vec<Event>> {
+        let sql = "SELECT seq, at, actor, payload FROM events INDEXED BY events_by_user \
+                     WHERE json_extract(payload, '$.user') = ?1 \
+                   UNION ALL \
+                   SELECT seq, at, actor, payload FROM events INDEXED BY events_created_by \
+                     WHERE type = 'workspace_created' AND actor = ?2 \
+                   ORDER BY seq";
+        self.all(sql, params![user.to_string(), bytes(user)], event)
+    }
+
     fn switcher_rows(&self, user: UserId) -> StoreResult<SwitcherRows> {
         let sql = "SELECT p.id, p.organisation, p.owner, p.created_at, p.archived_at, o.name \
                    FROM personal_workspaces p JOIN organisations o ON o.id = p.organisation WHERE p.owner = ?1";
         let personal = self.all(sql, [bytes(user)], personal_row)?;
         let sql = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
-                     w.created_at, m.workspace, m.user, m.role, m.status, m.joined_at, m.updated_at, o.name \
+                     w.created_at, m.workspace, m.user, m.role, m.status, m.joined_at, m.updated_at, m.ends_at, \
+                     m.end_notice, m.escalated_at, o.name \
                    FROM memberships m JOIN workspaces w ON w.id = m.workspace \
                    JOIN organisations o ON o.id = w.organisation WHERE m.user = ?1 AND m.status != 'archived'";
         let shared = self.all(sql, [bytes(user)], shared_row)?;
@@ -600,16 +650,21 @@ impl WriteTx for SqliteTx<'_> {
 
     fn put_membership(&mut self, m: &Membership) -> StoreResult<()> {
         self.exec(
-            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, ends_at, end_notice, \
+               escalated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
              ON CONFLICT (workspace, user) DO UPDATE SET role = excluded.role, status = excluded.status, \
-             joined_at = excluded.joined_at, updated_at = excluded.updated_at",
+             joined_at = excluded.joined_at, updated_at = excluded.updated_at, ends_at = excluded.ends_at, \
+             end_notice = excluded.end_notice, escalated_at = excluded.escalated_at",
             params![
                 bytes(m.workspace),
                 bytes(m.user),
                 role_str(m.state.role()),
                 status_str(m.state.status()),
                 nanos(m.joined_at)?,
-                nanos(m.updated_at)?
+                nanos(m.updated_at)?,
+                opt_nanos(m.ends_at)?,
+                m.end_notice.map(EndNotice::as_str),
+                opt_nanos(m.escalated_at)?
             ],
         )
     }

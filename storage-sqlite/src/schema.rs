@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("001_tables", include_str!("../migrations/001_tables.sql")),
     ("002_indexes", include_str!("../migrations/002_indexes.sql")),
     ("003_narrow_reads", include_str!("../migrations/003_narrow_reads.sql")),
+    ("004_time_and_audit", include_str!("../migrations/004_time_and_audit.sql")),
 ];
 
 /// The schema version this code writes.

@@ -55,7 +55,10 @@ fn refused(w: &World, sql: &str) -> ErrorCode {
 #[test]
 fn r25_one_membership_per_user_and_workspace() {
     let w = world();
-    let code = refused(&w, "INSERT INTO memberships VALUES (?3, ?2, 'member', 'approved', 0, 0)");
+    let code = refused(
+        &w,
+        "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?3, ?2, 'member', 'approved', 0, 0)",
+    );
     assert_eq!(code, ErrorCode::ConstraintViolation);
 }
 
@@ -69,6 +72,8 @@ fn r25_admins_are_approved_and_enums_are_checked() {
         "UPDATE workspaces SET status = 'deleted' WHERE id = ?3",
         "UPDATE organisations SET kind = 'hospital' WHERE id = ?1",
         "UPDATE workspaces SET speciality = 42 WHERE id = ?3",
+        // R39: the sweep's notes on an end date are one of two words.
+        "UPDATE memberships SET end_notice = 'emailed' WHERE workspace = ?3 AND user = ?2",
     ] {
         assert_eq!(refused(&w, sql), ErrorCode::ConstraintViolation, "{sql}");
     }
@@ -111,7 +116,10 @@ fn r3_r1_emails_and_ods_codes_are_unique() {
 fn foreign_keys_are_enforced() {
     let w = world();
     assert_eq!(
-        refused(&w, "INSERT INTO memberships VALUES (?3, ?4, 'member', 'approved', 0, 0)"),
+        refused(
+            &w,
+            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?3, ?4, 'member', 'approved', 0, 0)"
+        ),
         ErrorCode::ConstraintViolation
     );
     assert_eq!(refused(&w, "DELETE FROM users WHERE id = ?2"), ErrorCode::ConstraintViolation);

@@ -336,7 +336,7 @@ impl Backend {
                 format!("member_left {} {}", self.p(*workspace), self.u(*user))
             }
             EventKind::WorkspaceArchived { workspace } => format!("workspace_archived {}", self.p(*workspace)),
-            EventKind::MemberArchived { workspace, user } => {
+            EventKind::MemberArchived { workspace, user, .. } => {
                 format!("member_archived {} {}", self.p(*workspace), self.u(*user))
             }
             EventKind::MemberUnarchived { workspace, user } => {

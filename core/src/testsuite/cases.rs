@@ -7,6 +7,8 @@ use std::sync::Arc;
 use time::Duration;
 
 use super::{Harness, START, discovered};
+
+pub use super::beyond::*;
 use crate::permission::{Action, Denial};
 use crate::{
     Approvers, Description, DiscoveryEntry, DiscoveryFilter, Error, EventKind, InviteStatus, JoinOutcome,
@@ -716,7 +718,8 @@ pub fn r22_archiving_and_unarchiving_members(store: Arc<dyn Store>) {
     // Archive an approved and an unapproved member.
     let (m, events) = h.events_of(|s| s.archive_member(alice.id, ws.id, bob.id));
     assert_eq!(m.state, MembershipState::Archived);
-    assert!(events.iter().any(|e| e.kind == EventKind::MemberArchived { workspace: ws.id, user: bob.id }));
+    assert!(events.iter().any(|e| e.kind
+        == EventKind::MemberArchived { workspace: ws.id, user: bob.id, reason: crate::ArchiveReason::ByAdmin }));
     assert!(events.iter().any(|e| matches!(e.kind, EventKind::InviteRevoked { invite, .. } if invite == bobs.id)));
     h.ok(|s| s.archive_member(alice.id, ws.id, uma.id));
     // They lose all access at once and are listed apart.

@@ -31,6 +31,7 @@ const TABLE: &[(Action, &str)] = &[
     (Action::Promote, "- - - - Y - -"),
     (Action::Demote, "- - - - Y - -"),
     (Action::ChangeSettings, "- - - - Y - -"),
+    (Action::SetMembershipEnd, "- - - - Y - -"),
 ];
 
 /// Under `Approvers::ApprovedMembers`, approved members approve and decline too (R16).
@@ -147,6 +148,10 @@ fn command(service: &Carespace, c: &Cell, column: usize, action: Action) -> Opti
         Action::ChangeSettings => service
             .update_settings(actor, ws, SettingsChange { description: "Changed".parse().ok(), ..Default::default() })
             .map(drop),
+        // R39: an end date four weeks on for an approved member.
+        Action::SetMembershipEnd => {
+            service.set_membership_end(actor, ws, c.target.id, Some(super::START + time::Duration::weeks(4))).map(drop)
+        }
     };
     match result {
         Ok(()) => Some(true),

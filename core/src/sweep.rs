@@ -1,0 +1,184 @@
+//! The sweep (R38, R39): the time-driven work a scheduler asks for — invites past their
+//! expiry, join requests nobody answered, and time-boxed memberships that end soon or
+//! have ended — as one idempotent command.
+//!
+//! # Why it is safe to run from anywhere at any frequency
+//! A sweep is one write transaction. It reads what is due *inside* that transaction and
+//! every effect changes the row that made it due (the invite is no longer pending, the
+//! request is marked escalated, the reminder or the last-admin decision is recorded on
+//! the membership, the member is archived). Write transactions on one store are
+//! serialized, so of two sweeps racing — threads or processes — the second sees the
+//! first's effects and finds nothing left to do: each effect happens once, with one
+//! event. Calling it again with the same `now` changes nothing.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::rules::{Change, Ctx, Plan, Shared, with_state};
+use crate::service::apply;
+use crate::store::{ReadTx, WriteTx};
+use crate::{
+    ArchiveReason, Carespace, EndNotice, Error, EventKind, Invite, InviteStatus, Membership, MembershipState, Role,
+    StorageError, StorageErrorKind, WorkspaceId,
+};
+
+/// What one [`Carespace::sweep`] did; each count is also a number of events appended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Swept {
+    /// Invites marked expired ([`EventKind::InviteExpired`]).
+    pub invites_expired: u32,
+    /// Join requests escalated ([`EventKind::JoinRequestEscalated`]).
+    pub requests_escalated: u32,
+    /// Reminders that a membership ends soon ([`EventKind::MembershipEndingSoon`]).
+    pub end_reminders: u32,
+    /// Members archived because their membership ended ([`EventKind::MemberArchived`]
+    /// with [`ArchiveReason::MembershipEnded`]), admins among them first demoted.
+    pub memberships_ended: u32,
+    /// Last admins kept past their end date ([`EventKind::LastAdminKept`]).
+    pub last_admins_kept: u32,
+}
+
+impl Swept {
+    /// Whether the sweep found nothing to do.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl Carespace {
+    /// Does the time-driven work due at `now` (R38, R39), in one transaction:
+    /// - pending invites past their expiry are marked expired;
+    /// - join requests waiting longer than [`Policy::escalate_after`](crate::Policy::escalate_after) (3 days by default)
+    ///   are escalated, once, to every approved member, and the event names who can
+    ///   approve, for the requester;
+    /// - members whose end date is within [`Policy::end_reminder`](crate::Policy::end_reminder) (7 days by default) are
+    ///   reminded, once per end date;
+    /// - members whose end date has come are archived with the reason "membership ended"
+    ///   (an admin is first demoted); a last admin is kept, with one event saying why,
+    ///   and archived by the first sweep after another admin is promoted.
+    ///
+    /// Idempotent, and safe from several threads and processes at once: see the module
+    /// documentation. Its events have no actor. `now` is normally the clock's time; a
+    /// scheduler passes the instant it runs for.
+    ///
+    /// ```
+    /// use carespace::{Carespace, MemoryStore, OrganisationKind};
+    /// use time::{Duration, OffsetDateTime};
+    ///
+    /// let service = Carespace::new(MemoryStore::new());
+    /// let trust = service.register_organisation("Barts Health NHS Trust".parse()?, OrganisationKind::NhsTrust, None)?;
+    /// let alice = service.register_user("alice@nhs.net".parse()?, "Alice Smith".parse()?)?;
+    /// service.join_organisation(alice.id, trust.id)?;
+    /// let ward = service.join_example(alice.id, trust.id, carespace::Speciality::from_code(501)?)?.workspace;
+    /// service.invite(alice.id, ward.id, "bob@nhs.net".parse()?)?;
+    ///
+    /// let later = OffsetDateTime::now_utc() + Duration::days(15);
+    /// assert_eq!(service.sweep(later)?.invites_expired, 1);
+    /// assert!(service.sweep(later)?.is_empty()); // the same `now` again: nothing to do
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    pub fn sweep(&self, now: OffsetDateTime) -> Result<Swept, Error> {
+        self.write_at(now, |tx, ctx| {
+            let mut swept = Swept::default();
+            expire_invites(tx, ctx, &mut swept)?;
+            escalate_requests(tx, ctx, &mut swept)?;
+            end_memberships(tx, ctx, &mut swept)?;
+            Ok(swept)
+        })
+    }
+}
+
+fn expire_invites(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Result<(), Error> {
+    let due = tx.reader().invites_expired_by(ctx.now)?;
+    let mut plan = Plan::default();
+    for invite in due {
+        plan.event(EventKind::InviteExpired {
+            invite: invite.id,
+            workspace: invite.workspace,
+            email: invite.email.clone(),
+        });
+        plan.change(Change::Invite(Invite { status: InviteStatus::Expired, resolved_at: Some(ctx.now), ..invite }));
+        swept.invites_expired += 1;
+    }
+    apply(tx, ctx, None, plan)
+}
+
+fn escalate_requests(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Result<(), Error> {
+    let cutoff = ctx.now.saturating_sub(ctx.policy.escalate_after());
+    let due = tx.reader().requests_waiting_since(cutoff)?;
+    let mut plan = Plan::default();
+    for request in due {
+        let shared = load_whole(tx.reader(), request.workspace)?;
+        plan.event(EventKind::JoinRequestEscalated {
+            workspace: request.workspace,
+            user: request.user,
+            requested_at: request.joined_at,
+            approvers: shared.approvers(ctx.policy),
+            escalated_to: shared.members.iter().filter(|m| m.state.is_approved()).map(|m| m.user).collect(),
+        });
+        plan.change(Change::Membership(Membership { escalated_at: Some(ctx.now), ..request }));
+        swept.requests_escalated += 1;
+    }
+    apply(tx, ctx, None, plan)
+}
+
+/// A shared workspace with every membership and pending invite.
+fn load_whole(r: &dyn ReadTx, id: WorkspaceId) -> Result<Shared, Error> {
+    let corrupt = |what: String| Error::Storage(StorageError::new(StorageErrorKind::Corrupt, what));
+    let workspace = r.workspace(id)?.ok_or_else(|| corrupt(format!("membership of missing workspace {id}")))?;
+    let organisation = r
+        .organisation(workspace.organisation)?
+        .ok_or_else(|| corrupt(format!("workspace {id} of missing organisation {}", workspace.organisation)))?;
+    let members = r.memberships_of_workspace(id)?;
+    let invites = r.pending_invites_of_workspace(id)?;
+    Ok(Shared { workspace, organisation, members, invites, complete: true })
+}
+
+fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Result<(), Error> {
+    let horizon = ctx.now.saturating_add(ctx.policy.end_reminder());
+    let due = tx.reader().memberships_ending_by(horizon)?;
+    // One at a time, each written before the next is decided: two admins of one ward
+    // ending together must see each other's demotion (the second is then the last).
+    for listed in due {
+        let r = tx.reader();
+        // Re-read: an earlier item of this sweep may have changed it.
+        let Some(m) = r.membership(listed.workspace, listed.user)?.filter(|m| m.state.is_current()) else { continue };
+        let Some(ends_at) = m.ends_at else { continue };
+        let mut plan = Plan::default();
+        if ends_at > ctx.now {
+            if m.end_notice.is_none() {
+                let admins = r.admins_of(m.workspace)?.into_iter().map(|a| a.user).collect();
+                plan.event(EventKind::MembershipEndingSoon { workspace: m.workspace, user: m.user, ends_at, admins });
+                plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::Reminded), ..m }));
+                swept.end_reminders += 1;
+            }
+        } else if m.state == MembershipState::Admin && r.admins_of(m.workspace)?.iter().all(|a| a.user == m.user) {
+            if m.end_notice != Some(EndNotice::KeptAsLastAdmin) {
+                plan.event(EventKind::LastAdminKept { workspace: m.workspace, user: m.user, ends_at });
+                plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::KeptAsLastAdmin), ..m }));
+                swept.last_admins_kept += 1;
+            }
+        } else {
+            end_one(r, &mut plan, ctx, &m)?;
+            swept.memberships_ended += 1;
+        }
+        apply(tx, ctx, None, plan)?;
+    }
+    Ok(())
+}
+
+/// Archives a member whose end date has come: an admin is demoted first, and the
+/// invites they sent are revoked, as when an admin archives someone (R22).
+fn end_one(r: &dyn ReadTx, plan: &mut Plan, ctx: Ctx<'_>, m: &Membership) -> Result<(), Error> {
+    if m.state == MembershipState::Admin {
+        plan.event(EventKind::RoleChanged { workspace: m.workspace, user: m.user, role: Role::Member });
+    }
+    plan.change(Change::Membership(with_state(m, MembershipState::Archived, ctx.now)));
+    plan.event(EventKind::MemberArchived {
+        workspace: m.workspace,
+        user: m.user,
+        reason: ArchiveReason::MembershipEnded,
+    });
+    load_whole(r, m.workspace)?.revoke_invites(plan, ctx, None, |i| i.invited_by == m.user);
+    Ok(())
+}

@@ -1,0 +1,442 @@
+//! The conformance cases of the rules beyond the product (R37–R39): point-in-time
+//! access from the event log, the sweep, and time-boxed memberships.
+
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+
+use super::{Harness, START};
+use crate::{
+    Approvers, ArchiveReason, Clock, Error, Event, EventKind, InviteStatus, MembershipState, Policy, Role, Sight,
+    Store, Swept, User, UserId, WorkspaceId,
+};
+
+fn email(s: &str) -> crate::NhsEmail {
+    s.parse().unwrap()
+}
+
+fn day(n: i64) -> OffsetDateTime {
+    START + Duration::days(n)
+}
+
+/// Moves the harness's clock to `at` (never backwards).
+fn set_clock(h: &Harness, at: OffsetDateTime) {
+    let now = h.clock.now();
+    assert!(at >= now, "the clock only moves forward");
+    h.clock.advance(at - now);
+}
+
+/// Who could see `ws` at `at`, as (user, sight), sorted by user.
+fn viewers(h: &Harness, ws: WorkspaceId, at: OffsetDateTime) -> Vec<(UserId, Sight)> {
+    let mut out: Vec<_> = h.ok(|s| s.viewers_at(ws, at)).into_iter().map(|v| (v.person.id, v.sight)).collect();
+    out.sort();
+    out
+}
+
+fn sorted(mut pairs: Vec<(UserId, Sight)>) -> Vec<(UserId, Sight)> {
+    pairs.sort();
+    pairs
+}
+
+fn sweep(h: &Harness) -> (Swept, Vec<Event>) {
+    let now = h.clock.now();
+    h.events_of(|s| s.sweep(now))
+}
+
+/// R37: a ward's story over a week, asked about at noon of each day.
+pub fn r37_who_could_see_a_workspace_and_what_a_person_could_see_at_past_instants(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
+    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let ws = h.workspace(&alice, &org, "Maternity - Ward 2");
+    h.ok(|s| s.request_to_join(bob.id, ws.id)); // day 0: Bob asks (unapproved: sees only his own)
+    set_clock(&h, day(1));
+    h.ok(|s| s.approve(alice.id, ws.id, bob.id));
+    set_clock(&h, day(2));
+    let invite = h.ok(|s| s.invite(bob.id, ws.id, carol.email.clone()));
+    h.ok(|s| s.accept_invite(carol.id, invite.id));
+    set_clock(&h, day(3));
+    h.ok(|s| s.archive_member(alice.id, ws.id, bob.id));
+    set_clock(&h, day(4));
+    h.ok(|s| s.unarchive_member(alice.id, ws.id, bob.id));
+    h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    set_clock(&h, day(5));
+    h.ok(|s| s.leave(carol.id, ws.id));
+
+    let noon = |n: i64| day(n) + Duration::hours(3);
+    assert!(viewers(&h, ws.id, START - Duration::seconds(1)).is_empty(), "before the ward existed");
+    assert_eq!(viewers(&h, ws.id, noon(0)), vec![(alice.id, Sight::Admin)]);
+    assert_eq!(viewers(&h, ws.id, noon(1)), sorted(vec![(alice.id, Sight::Admin), (bob.id, Sight::Member)]));
+    assert_eq!(
+        viewers(&h, ws.id, noon(2)),
+        sorted(vec![(alice.id, Sight::Admin), (bob.id, Sight::Member), (carol.id, Sight::Member)])
+    );
+    assert_eq!(viewers(&h, ws.id, noon(3)), sorted(vec![(alice.id, Sight::Admin), (carol.id, Sight::Member)]));
+    assert_eq!(
+        viewers(&h, ws.id, noon(4)),
+        sorted(vec![(alice.id, Sight::Admin), (bob.id, Sight::Admin), (carol.id, Sight::Member)])
+    );
+    assert_eq!(viewers(&h, ws.id, noon(5)), sorted(vec![(alice.id, Sight::Admin), (bob.id, Sight::Admin)]));
+    // The instant of a command already includes it.
+    assert_eq!(viewers(&h, ws.id, day(1)).len(), 2);
+    // Since when: Bob's stretch restarts at his unarchival, and a promotion does not break it.
+    let bob_then = h.ok(|s| s.viewers_at(ws.id, noon(5))).into_iter().find(|v| v.person.id == bob.id).unwrap();
+    assert_eq!(bob_then.since, day(4));
+
+    // What Bob could see: his My Workspace from day 0 (archived by his request, but still
+    // his, R28), the ward while approved.
+    let seen = |at| -> Vec<(WorkspaceId, Sight)> {
+        h.ok(|s| s.workspaces_visible_at(bob.id, at)).into_iter().map(|v| (v.workspace, v.sight)).collect()
+    };
+    let personal = h.ok(|s| s.join_organisation(bob.id, org.id)).id;
+    assert_eq!(seen(noon(0)), vec![(personal, Sight::Owner)], "unapproved: only his own");
+    assert_eq!(seen(noon(1)), vec![(ws.id, Sight::Member), (personal, Sight::Owner)]);
+    assert_eq!(seen(noon(3)), vec![(personal, Sight::Owner)]);
+    assert_eq!(seen(noon(4)), vec![(ws.id, Sight::Admin), (personal, Sight::Owner)]);
+    let carols = h.ok(|s| s.workspaces_visible_at(carol.id, noon(5)));
+    assert!(carols.iter().all(|v| v.sight == Sight::Owner), "Carol left on day 5: {carols:?}");
+    // A My Workspace is seen by its owner alone, from when it was made.
+    assert_eq!(viewers(&h, personal, noon(0)), vec![(bob.id, Sight::Owner)]);
+    assert!(viewers(&h, personal, START - Duration::seconds(1)).is_empty());
+
+    // Unknown ids.
+    let unknown = WorkspaceId::from_uuid(uuid::Uuid::max());
+    assert!(matches!(h.service.viewers_at(unknown, noon(1)), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        h.service.workspaces_visible_at(UserId::from_uuid(uuid::Uuid::max()), noon(1)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(h.service.membership_history(personal), Err(Error::NotFound { .. })));
+}
+
+/// R37: answers about the past are the same after anything that happens later.
+pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
+    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let ws = h.workspace(&alice, &org, "Ward 1");
+    h.approved(&ws, &alice, &bob);
+    h.ok(|s| s.request_to_join(carol.id, ws.id));
+    set_clock(&h, day(1));
+    let instants = [START, day(1) - Duration::seconds(1), day(1)];
+    let snapshot = |h: &Harness| {
+        instants
+            .iter()
+            .map(|&at| {
+                let users = [alice.id, bob.id, carol.id].map(|u| h.ok(|s| s.workspaces_visible_at(u, at)));
+                (h.ok(|s| s.viewers_at(ws.id, at)), users)
+            })
+            .collect::<Vec<_>>()
+    };
+    let history = h.ok(|s| s.membership_history(ws.id));
+    let before = snapshot(&h);
+    // The present moves on: everything that could rewrite a naive answer.
+    set_clock(&h, day(2));
+    h.ok(|s| s.approve(alice.id, ws.id, carol.id));
+    h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    h.ok(|s| s.leave(alice.id, ws.id));
+    h.ok(|s| s.set_membership_end(bob.id, ws.id, carol.id, Some(day(3))));
+    set_clock(&h, day(4));
+    sweep(&h);
+    h.ok(|s| s.leave(bob.id, ws.id)); // the last member: the ward is archived
+    assert_eq!(snapshot(&h), before);
+    let now = h.ok(|s| s.membership_history(ws.id));
+    assert_eq!(now[..history.len()], history[..], "the history only grows");
+    assert!(h.ok(|s| s.viewers_at(ws.id, day(4))).is_empty(), "archived with nobody in it");
+}
+
+/// R37: the history lists every membership change with its actor and time.
+pub fn r37_membership_history_names_every_change_with_actor_and_time(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
+    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let ws = h.workspace(&alice, &org, "Ward 1");
+    h.ok(|s| s.request_to_join(carol.id, ws.id));
+    h.ok(|s| s.decline(alice.id, ws.id, carol.id));
+    set_clock(&h, day(1));
+    h.approved(&ws, &alice, &bob);
+    h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    h.ok(|s| s.demote(bob.id, ws.id, alice.id));
+    h.ok(|s| s.start_conversation(bob.id, ws.id)); // not a membership change
+    h.ok(|s| s.set_membership_end(bob.id, ws.id, alice.id, Some(day(2))));
+    set_clock(&h, day(2));
+    sweep(&h);
+    let history = h.ok(|s| s.membership_history(ws.id));
+    let lines: Vec<(String, Option<UserId>, OffsetDateTime)> =
+        history.iter().map(|e| (e.kind.type_name().to_owned(), e.actor, e.at)).collect();
+    let expected = vec![
+        ("workspace_created", Some(alice.id), START),
+        ("join_requested", Some(carol.id), START),
+        ("join_declined", Some(alice.id), START),
+        ("join_requested", Some(bob.id), day(1)),
+        ("join_approved", Some(alice.id), day(1)),
+        ("role_changed", Some(alice.id), day(1)),
+        ("role_changed", Some(bob.id), day(1)),
+        ("membership_end_changed", Some(bob.id), day(1)),
+        ("member_archived", None, day(2)),
+    ];
+    let expected: Vec<_> = expected.into_iter().map(|(t, a, at)| (t.to_owned(), a, at)).collect();
+    assert_eq!(lines, expected);
+    assert!(history.windows(2).all(|w| w[0].seq < w[1].seq), "in log order");
+    assert!(matches!(
+        history.last().unwrap().kind,
+        EventKind::MemberArchived { reason: ArchiveReason::MembershipEnded, user, .. } if user == alice.id
+    ));
+}
+
+/// R38: invites past their date are expired by the sweep, once, with one event.
+pub fn r38_sweep_expires_invites_once(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let ws = h.workspace(&alice, &org, "Ward 1");
+    let old = h.ok(|s| s.invite(alice.id, ws.id, email("dan@nhs.net")));
+    set_clock(&h, day(10));
+    let young = h.ok(|s| s.invite(alice.id, ws.id, email("erin@nhs.net")));
+    let (swept, events) = sweep(&h);
+    assert!(swept.is_empty() && events.is_empty(), "nothing has expired yet");
+    set_clock(&h, day(14));
+    let (swept, events) = sweep(&h);
+    assert_eq!(swept, Swept { invites_expired: 1, ..Swept::default() });
+    assert_eq!(events.len(), 1);
+    assert!(matches!(&events[0].kind, EventKind::InviteExpired { invite, .. } if *invite == old.id));
+    assert_eq!(events[0].actor, None, "the sweep acts for nobody");
+    assert_eq!(h.ok(|s| s.invite_details(alice.id, old.id)).status, InviteStatus::Expired);
+    assert_eq!(h.ok(|s| s.invite_details(alice.id, young.id)).status, InviteStatus::Pending);
+    // Twice with the same now: nothing; a new invite to the address is a fresh one.
+    let (swept, events) = sweep(&h);
+    assert!(swept.is_empty() && events.is_empty());
+    let (fresh, events) = h.events_of(|s| s.invite(alice.id, ws.id, email("dan@nhs.net")));
+    assert_ne!(fresh.id, old.id);
+    assert!(events.iter().all(|e| !matches!(e.kind, EventKind::InviteExpired { .. })), "already expired: {events:?}");
+}
+
+/// A ward with Alice as admin, Bob and Carol approved, and Dan and Erin in the trust.
+fn ward(h: &Harness) -> (Vec<User>, WorkspaceId) {
+    let org = h.trust("Trust");
+    let people: Vec<User> = ["Alice", "Bob", "Carol", "Dan", "Erin"]
+        .iter()
+        .map(|n| h.member_of(&org, n, &format!("{}@nhs.net", n.to_lowercase())))
+        .collect();
+    let ws = h.workspace(&people[0], &org, "Ward 1");
+    h.approved(&ws, &people[0], &people[1]);
+    h.approved(&ws, &people[0], &people[2]);
+    (people, ws.id)
+}
+
+/// R38: a request nobody handled for the policy's time is escalated once, to every
+/// approved member, naming who can approve.
+pub fn r38_stale_join_requests_are_escalated_once(fresh: &dyn Fn() -> Arc<dyn Store>) {
+    for approvers in [Approvers::Admins, Approvers::ApprovedMembers] {
+        let h = Harness::with_policy(fresh(), Policy::default().with_approvers(approvers));
+        let (p, ws) = ward(&h);
+        let (alice, bob, carol, dan, erin) = (&p[0], &p[1], &p[2], &p[3], &p[4]);
+        h.ok(|s| s.request_to_join(dan.id, ws));
+        h.ok(|s| s.request_to_join(erin.id, ws));
+        set_clock(&h, day(2));
+        h.ok(|s| s.approve(alice.id, ws, erin.id)); // handled in time: never escalated
+        set_clock(&h, day(3) - Duration::seconds(1));
+        assert!(sweep(&h).0.is_empty(), "three days have not passed");
+        set_clock(&h, day(3));
+        let (swept, events) = sweep(&h);
+        assert_eq!(swept, Swept { requests_escalated: 1, ..Swept::default() });
+        let EventKind::JoinRequestEscalated { user, requested_at, approvers: can, escalated_to, .. } = &events[0].kind
+        else {
+            panic!("{events:?}")
+        };
+        assert_eq!((*user, *requested_at), (dan.id, START));
+        let mut everyone = vec![alice.id, bob.id, carol.id, erin.id];
+        everyone.sort();
+        let mut to = escalated_to.clone();
+        to.sort();
+        assert_eq!(to, everyone, "every approved member");
+        let mut can = can.clone();
+        can.sort();
+        let expected = match approvers {
+            Approvers::Admins => vec![alice.id],
+            Approvers::ApprovedMembers => everyone.clone(),
+        };
+        assert_eq!(can, expected, "the requester is told who can approve");
+        let membership = h.ok(|s| s.members(alice.id, ws)).current.into_iter().find(|m| m.user.id == dan.id);
+        assert_eq!(membership.map(|m| m.state), Some(MembershipState::Unapproved), "still waiting");
+        set_clock(&h, day(30));
+        assert!(sweep(&h).0.is_empty(), "escalated once");
+        // A request made again after a decline waits its own three days.
+        h.ok(|s| s.decline(alice.id, ws, dan.id));
+        set_clock(&h, day(40));
+        h.ok(|s| s.request_to_join(dan.id, ws));
+        set_clock(&h, day(43));
+        assert_eq!(sweep(&h).0.requests_escalated, 1);
+    }
+}
+
+/// R38: several sweeps at once do each effect exactly once, with one event each.
+pub fn r38_concurrent_sweeps_do_each_effect_once(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (p, ws) = ward(&h);
+    let (alice, bob, carol, dan, erin) = (&p[0], &p[1], &p[2], &p[3], &p[4]);
+    for n in 0..5 {
+        h.ok(|s| s.invite(alice.id, ws, email(&format!("invitee{n}@nhs.net"))));
+    }
+    h.ok(|s| s.request_to_join(dan.id, ws));
+    h.ok(|s| s.request_to_join(erin.id, ws));
+    h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(20))));
+    h.ok(|s| s.set_membership_end(alice.id, ws, carol.id, Some(day(25))));
+    let at = day(20);
+    let expected = Swept {
+        invites_expired: 5,
+        requests_escalated: 2,
+        end_reminders: 1,
+        memberships_ended: 1,
+        last_admins_kept: 0,
+    };
+    let before = h.events().len();
+    let results: Vec<Swept> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let service = h.service.clone();
+                scope.spawn(move || service.sweep(at))
+            })
+            .collect();
+        handles.into_iter().map(|t| t.join().unwrap().unwrap()).collect()
+    });
+    h.check();
+    let total = results.iter().fold(Swept::default(), |a, s| Swept {
+        invites_expired: a.invites_expired + s.invites_expired,
+        requests_escalated: a.requests_escalated + s.requests_escalated,
+        end_reminders: a.end_reminders + s.end_reminders,
+        memberships_ended: a.memberships_ended + s.memberships_ended,
+        last_admins_kept: a.last_admins_kept + s.last_admins_kept,
+    });
+    assert_eq!(total, expected, "each effect once across {results:?}");
+    assert_eq!(results.iter().filter(|s| !s.is_empty()).count(), 1, "one sweep did it all: {results:?}");
+    let events = h.ok(|s| s.events_since(before as u64, 100));
+    let count = |t: &str| events.iter().filter(|e| e.kind.type_name() == t).count();
+    assert_eq!(count("invite_expired"), 5);
+    assert_eq!(count("join_request_escalated"), 2);
+    assert_eq!(count("membership_ending_soon"), 1);
+    assert_eq!(count("member_archived"), 1);
+    assert!(h.ok(|s| s.sweep(at)).is_empty());
+}
+
+/// R39: admins set, extend, bring forward and clear end dates, for current members,
+/// never in the past.
+pub fn r39_admins_set_extend_and_clear_membership_ends(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (p, ws) = ward(&h);
+    let (alice, bob, carol, dan) = (&p[0], &p[1], &p[2], &p[3]);
+    h.forbidden(|s| s.set_membership_end(bob.id, ws, carol.id, Some(day(30))));
+    let err = h.err(|s| s.set_membership_end(alice.id, ws, bob.id, Some(START)));
+    assert!(matches!(err, Error::EndDateNotInFuture { .. }), "{err}");
+    assert!(err.to_string().contains("is not in the future"), "{err}");
+    let err = h.err(|s| s.set_membership_end(alice.id, ws, dan.id, Some(day(30))));
+    assert!(matches!(err, Error::NotAMember { .. }), "{err}");
+    let (set, events) = h.events_of(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(30))));
+    assert_eq!(set.ends_at, Some(day(30)));
+    assert_eq!(
+        events.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        vec![EventKind::MembershipEndChanged { workspace: ws, user: bob.id, ends_at: Some(day(30)), previous: None }]
+    );
+    let (_, events) = h.events_of(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(30))));
+    assert!(events.is_empty(), "the same date again is a no-op");
+    let (extended, events) = h.events_of(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(60))));
+    assert_eq!(extended.ends_at, Some(day(60)));
+    assert!(matches!(events[0].kind, EventKind::MembershipEndChanged { previous: Some(p), .. } if p == day(30)));
+    let (cleared, _) = h.events_of(|s| s.set_membership_end(alice.id, ws, bob.id, None));
+    assert_eq!(cleared.ends_at, None);
+    // An unapproved member may be time-boxed too; an archived one may not.
+    h.ok(|s| s.request_to_join(dan.id, ws));
+    h.ok(|s| s.set_membership_end(alice.id, ws, dan.id, Some(day(5))));
+    h.ok(|s| s.archive_member(alice.id, ws, carol.id));
+    let err = h.err(|s| s.set_membership_end(alice.id, ws, carol.id, Some(day(5))));
+    assert!(matches!(err, Error::NotAMember { .. }), "{err}");
+    // Archiving ends the time box: an unarchived member starts without an end date.
+    h.ok(|s| s.archive_member(alice.id, ws, dan.id));
+    let back = h.ok(|s| s.unarchive_member(alice.id, ws, dan.id));
+    assert_eq!(back.ends_at, None);
+}
+
+/// R39: a reminder a week before, once per end date; archival with the reason
+/// "membership ended" at the end, with the member's invites revoked.
+pub fn r39_reminder_then_archival_at_the_end(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (p, ws) = ward(&h);
+    let (alice, bob) = (&p[0], &p[1]);
+    h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(30))));
+    set_clock(&h, day(23) - Duration::seconds(1));
+    assert!(sweep(&h).0.is_empty(), "more than seven days before the end");
+    set_clock(&h, day(23));
+    let (swept, events) = sweep(&h);
+    assert_eq!(swept.end_reminders, 1);
+    assert_eq!(
+        events[0].kind,
+        EventKind::MembershipEndingSoon { workspace: ws, user: bob.id, ends_at: day(30), admins: vec![alice.id] }
+    );
+    assert!(sweep(&h).0.is_empty(), "reminded once");
+    // Extending earns a new reminder before the new end.
+    h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(40))));
+    set_clock(&h, day(33));
+    assert_eq!(sweep(&h).0.end_reminders, 1);
+    let bobs_invite = h.ok(|s| s.invite(bob.id, ws, email("friend@nhs.net")));
+    set_clock(&h, day(40));
+    let (swept, events) = sweep(&h);
+    assert_eq!(swept, Swept { memberships_ended: 1, ..Swept::default() });
+    assert!(
+        events.iter().any(|e| e.kind
+            == EventKind::MemberArchived { workspace: ws, user: bob.id, reason: ArchiveReason::MembershipEnded })
+    );
+    assert!(
+        events.iter().any(|e| matches!(e.kind, EventKind::InviteRevoked { invite, .. } if invite == bobs_invite.id))
+    );
+    let list = h.ok(|s| s.members(alice.id, ws));
+    assert!(list.archived.iter().any(|m| m.user.id == bob.id && m.state == MembershipState::Archived));
+    h.forbidden(|s| s.conversations(bob.id, ws));
+    assert!(sweep(&h).0.is_empty());
+}
+
+/// R39 with R25: an ending admin is demoted, then archived; a last admin is kept, with
+/// one event saying why, until another admin exists.
+pub fn r39_an_ending_admin_is_demoted_first_and_a_last_admin_is_kept(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (p, ws) = ward(&h);
+    let (alice, bob, carol) = (&p[0], &p[1], &p[2]);
+    h.ok(|s| s.promote(alice.id, ws, bob.id));
+    // Both admins end at once: one goes (demoted first), the other is then the last.
+    h.ok(|s| s.set_membership_end(alice.id, ws, alice.id, Some(day(10))));
+    h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(10))));
+    set_clock(&h, day(10));
+    let (swept, events) = sweep(&h);
+    assert_eq!(swept, Swept { memberships_ended: 1, last_admins_kept: 1, ..Swept::default() });
+    let kinds: Vec<&EventKind> = events.iter().map(|e| &e.kind).collect();
+    let (ended, kept) = match kinds.iter().find_map(|k| match k {
+        EventKind::MemberArchived { user, .. } => Some(*user),
+        _ => None,
+    }) {
+        Some(u) if u == alice.id => (alice, bob),
+        Some(_) => (bob, alice),
+        None => panic!("nobody archived: {kinds:?}"),
+    };
+    let demoted = kinds
+        .iter()
+        .position(|k| matches!(k, EventKind::RoleChanged { user, role: Role::Member, .. } if *user == ended.id));
+    let archived = kinds.iter().position(|k| matches!(k, EventKind::MemberArchived { user, .. } if *user == ended.id));
+    assert!(demoted.is_some() && demoted < archived, "demoted, then archived: {kinds:?}");
+    assert!(kinds.contains(&&EventKind::LastAdminKept { workspace: ws, user: kept.id, ends_at: day(10) }));
+    let standing = h.ok(|s| s.standing(kept.id, ws));
+    assert_eq!(standing, crate::Standing::Admin, "kept in place");
+    set_clock(&h, day(11));
+    assert!(sweep(&h).0.is_empty(), "said once");
+    // Another admin appears: the next sweep ends the kept admin's membership.
+    h.ok(|s| s.promote(kept.id, ws, carol.id));
+    let (swept, _) = sweep(&h);
+    assert_eq!(swept.memberships_ended, 1);
+    assert_eq!(h.ok(|s| s.standing(kept.id, ws)), crate::Standing::Archived);
+    let carol_admin = h.ok(|s| s.members(carol.id, ws)).current.into_iter().find(|m| m.user.id == carol.id);
+    assert_eq!(carol_admin.map(|m| m.state), Some(MembershipState::Admin));
+}
