@@ -606,7 +606,8 @@ impl Carespace {
             let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::Everything)?;
             let mut list = MemberList::default();
             for m in shared.members {
-                let member = Member { user: load_user(r, m.user)?, state: m.state, joined_at: m.joined_at };
+                let member =
+                    Member { user: load_user(r, m.user)?, state: m.state, joined_at: m.joined_at, ends_at: m.ends_at };
                 if m.state.is_current() { list.current.push(member) } else { list.archived.push(member) }
             }
             for side in [&mut list.current, &mut list.archived] {

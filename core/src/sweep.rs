@@ -137,8 +137,8 @@ fn load_whole(r: &dyn ReadTx, id: WorkspaceId) -> Result<Shared, Error> {
 fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Result<(), Error> {
     let horizon = ctx.now.saturating_add(ctx.policy.end_reminder());
     let due = tx.reader().memberships_ending_by(horizon)?;
-    // One at a time, each written before the next is decided: two admins of one ward
-    // ending together must see each other's demotion (the second is then the last).
+    // One at a time, each written before the next is decided (an earlier item may have
+    // archived an admin a later one counts on).
     for listed in due {
         let r = tx.reader();
         // Re-read: an earlier item of this sweep may have changed it.
@@ -152,7 +152,7 @@ fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Res
                 plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::Reminded), ..m }));
                 swept.end_reminders += 1;
             }
-        } else if m.state == MembershipState::Admin && r.admins_of(m.workspace)?.iter().all(|a| a.user == m.user) {
+        } else if m.state == MembershipState::Admin && must_keep(&r.admins_of(m.workspace)?, ctx.now, ends_at) {
             if m.end_notice != Some(EndNotice::KeptAsLastAdmin) {
                 plan.event(EventKind::LastAdminKept { workspace: m.workspace, user: m.user, ends_at });
                 plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::KeptAsLastAdmin), ..m }));
@@ -165,6 +165,15 @@ fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Res
         apply(tx, ctx, None, plan)?;
     }
     Ok(())
+}
+
+/// Whether an admin whose end date (`ends_at`) has come must be kept so that the
+/// workspace keeps an admin (R25, R39). They may go if another admin is not ending, or
+/// if another ending admin's end date is later (that one is kept instead). Admins whose
+/// end dates are equal and latest are all kept: no tie is broken by an arbitrary order,
+/// so the outcome does not depend on the order the sweep meets them in.
+fn must_keep(admins: &[Membership], now: OffsetDateTime, ends_at: OffsetDateTime) -> bool {
+    admins.iter().all(|a| a.ends_at.is_some_and(|end| end <= now && end <= ends_at))
 }
 
 /// Archives a member whose end date has come: an admin is demoted first, and the

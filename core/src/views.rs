@@ -254,6 +254,9 @@ pub struct Member {
     /// When they joined.
     #[serde(with = "time::serde::rfc3339")]
     pub joined_at: OffsetDateTime,
+    /// When their time-boxed membership ends (R39), if it does.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
 }
 
 /// A workspace's members: current ones and, apart, archived ones (R22).

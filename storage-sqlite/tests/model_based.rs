@@ -1,10 +1,12 @@
-//! Model-based property test (issue 4): random sequences of every command, with random
+//! Model-based property test (issues 4 and 8): random sequences of every command, with random
 //! actors (including ones not allowed, unknown ids, invalid emails and names, and clock
 //! advances that expire invites and cool-downs), applied in lock-step to the reference
 //! model in `model/`, to `MemoryStore` and to `SqliteStore`. After every step: the same
 //! outcome (value or error kind) from all three, the same events, the same observable
 //! state (switcher, discovery, members, visible conversations, pending requests,
-//! invites), and the R25 invariants on both stores.
+//! invites), and the R25 invariants on both stores. At the end of a sequence, the
+//! point-in-time queries (R37) at every instant the sequence passed through must give
+//! the state the model had then.
 //!
 //! `PROPTEST_CASES` sets the number of cases (256 by default); failures shrink to a
 //! minimal sequence and are kept in `proptest-regressions/`.
@@ -17,9 +19,9 @@ use std::sync::Arc;
 
 use carespace::testsuite::{START, check_invariants, check_narrow_reads};
 use carespace::{
-    Action, Carespace, ConversationId, Description, DiscoveryEntry, DiscoveryFilter, Error, Event, EventKind, InviteId,
-    ManualClock, MemoryStore, NameWarning, NewWorkspace, OrganisationId, OrganisationKind, Policy, SettingsChange,
-    Speciality, Store, SwitcherEntry, UserId, WorkspaceId,
+    Action, ArchiveReason, Carespace, ConversationId, Description, DiscoveryEntry, DiscoveryFilter, Error, Event,
+    EventKind, InviteId, ManualClock, MemoryStore, NameWarning, NewWorkspace, OrganisationId, OrganisationKind, Policy,
+    SettingsChange, Speciality, Store, SwitcherEntry, UserId, WorkspaceId,
 };
 use carespace_sqlite::SqliteStore;
 use model::{DESCRIPTIONS, EMAILS, KINDS, Model, ODS, ORG_NAMES, Out, SPECIALITIES, WS_NAMES};
@@ -45,6 +47,8 @@ enum Cmd {
     Can { actor: u8, place: u8, action: usize },
     Signature { place: u8 },
     Advance { hours: i64 },
+    SetEnd { actor: u8, place: u8, target: u8, hours: Option<i64> },
+    Sweep,
 }
 
 /// Every case starts from this world, so that random steps mostly meet real people and
@@ -127,6 +131,7 @@ impl ReferenceStateMachine for Reference {
         let place =
             if shared.is_empty() { i() } else { prop_oneof![3 => proptest::sample::select(shared), 1 => i()].boxed() };
         let in_place = focus(members);
+        let in_place_end = in_place.clone();
         prop_oneof![
             1 => (0..ORG_NAMES.len(), 0..KINDS.len(), 0..ODS.len()).prop_map(|(name, kind, ods)| Cmd::RegisterOrganisation { name, kind, ods }),
             2 => (0..EMAILS.len()).prop_map(|email| Cmd::RegisterUser { email }),
@@ -145,7 +150,10 @@ impl ReferenceStateMachine for Reference {
             3 => prop_oneof![in_place.clone(), (i(), i())].prop_map(|(place, actor)| Cmd::Start { actor, place }),
             1 => (prop_oneof![in_place, (i(), i())], 0..Action::ALL.len()).prop_map(|((place, actor), action)| Cmd::Can { actor, place, action }),
             1 => place.prop_map(|place| Cmd::Signature { place }),
-            2 => prop_oneof![Just(1i64), Just(24), Just(7 * 24), Just(15 * 24)].prop_map(|hours| Cmd::Advance { hours }),
+            2 => prop_oneof![Just(1i64), Just(24), Just(3 * 24), Just(7 * 24), Just(15 * 24)].prop_map(|hours| Cmd::Advance { hours }),
+            3 => (in_place_end, i(), proptest::option::of(proptest::sample::select(vec![-1i64, 0, 1, 24, 3 * 24, 7 * 24, 8 * 24, 30 * 24])))
+                .prop_map(|((place, actor), target, hours)| Cmd::SetEnd { actor, place, target, hours }),
+            3 => Just(Cmd::Sweep),
         ]
         .boxed()
     }
@@ -179,12 +187,17 @@ impl ReferenceStateMachine for Reference {
                 m.now += hours;
                 Ok(String::new())
             }
+            Cmd::SetEnd { actor, place, target, hours } => {
+                m.set_end(pick(actor, nu), pick(place, np), pick(target, nu), hours)
+            }
+            Cmd::Sweep => m.sweep(),
         };
         m.last = match result {
             Ok(v) => Out::Ok(v),
             Err(e) => Out::Err(e),
         };
         m.events.sort();
+        m.snapshot();
         m
     }
 }
@@ -266,6 +279,13 @@ impl Backend {
         format!("i{}", Self::ix(&self.invites, &id))
     }
 
+    /// Users as the model lists them: by index, comma-separated.
+    fn users_list(&self, users: &[UserId]) -> String {
+        let mut ix: Vec<usize> = users.iter().map(|x| Self::ix(&self.users, x)).collect();
+        ix.sort();
+        ix.iter().map(|x| format!("u{x}")).collect::<Vec<_>>().join(",")
+    }
+
     /// Registers the ids new events introduce, then describes each event as the model does.
     fn take_events(&mut self) -> Vec<String> {
         let events: Vec<Event> = self.service.events_since(self.seen, carespace::MAX_EVENT_PAGE).unwrap();
@@ -306,10 +326,12 @@ impl Backend {
                 speciality.code()
             ),
             EventKind::JoinRequested { workspace, user, approvers } => {
-                let mut a: Vec<usize> = approvers.iter().map(|x| Self::ix(&self.users, x)).collect();
-                a.sort();
-                let a: Vec<String> = a.iter().map(|x| format!("u{x}")).collect();
-                format!("join_requested {} {} approvers=[{}]", self.p(*workspace), self.u(*user), a.join(","))
+                format!(
+                    "join_requested {} {} approvers=[{}]",
+                    self.p(*workspace),
+                    self.u(*user),
+                    self.users_list(approvers)
+                )
             }
             EventKind::JoinApproved { workspace, user } => {
                 format!("join_approved {} {}", self.p(*workspace), self.u(*user))
@@ -336,8 +358,12 @@ impl Backend {
                 format!("member_left {} {}", self.p(*workspace), self.u(*user))
             }
             EventKind::WorkspaceArchived { workspace } => format!("workspace_archived {}", self.p(*workspace)),
-            EventKind::MemberArchived { workspace, user, .. } => {
-                format!("member_archived {} {}", self.p(*workspace), self.u(*user))
+            EventKind::MemberArchived { workspace, user, reason } => {
+                let reason = match reason {
+                    ArchiveReason::ByAdmin => "ByAdmin",
+                    ArchiveReason::MembershipEnded => "MembershipEnded",
+                };
+                format!("member_archived {} {} {reason}", self.p(*workspace), self.u(*user))
             }
             EventKind::MemberUnarchived { workspace, user } => {
                 format!("member_unarchived {} {}", self.p(*workspace), self.u(*user))
@@ -361,9 +387,39 @@ impl Backend {
                 self.p(*workspace),
                 self.u(*user)
             ),
+            EventKind::MembershipEndChanged { workspace, user, ends_at, previous } => format!(
+                "membership_end_changed {} {} ends={:?} previous={:?}",
+                self.p(*workspace),
+                self.u(*user),
+                ends_at.map(hours),
+                previous.map(hours)
+            ),
+            EventKind::MembershipEndingSoon { workspace, user, ends_at, admins } => format!(
+                "membership_ending_soon {} {} ends={} admins=[{}]",
+                self.p(*workspace),
+                self.u(*user),
+                hours(*ends_at),
+                self.users_list(admins)
+            ),
+            EventKind::LastAdminKept { workspace, user, ends_at } => {
+                format!("last_admin_kept {} {} ends={}", self.p(*workspace), self.u(*user), hours(*ends_at))
+            }
+            EventKind::JoinRequestEscalated { workspace, user, requested_at, approvers, escalated_to } => format!(
+                "join_request_escalated {} {} requested={} approvers=[{}] to=[{}]",
+                self.p(*workspace),
+                self.u(*user),
+                hours(*requested_at),
+                self.users_list(approvers),
+                self.users_list(escalated_to)
+            ),
             other => panic!("event the model does not know: {other:?}"),
         }
     }
+}
+
+/// An instant as the model counts time: whole hours since [`START`].
+fn hours(at: time::OffsetDateTime) -> i64 {
+    (at - START).whole_hours()
 }
 
 fn kind(e: &Error) -> String {
@@ -492,6 +548,24 @@ fn run(b: &mut Backend, cmd: &Cmd) -> (Out, Vec<String>) {
                 b.clock.advance(Duration::hours(hours));
                 Box::new(|_| String::new())
             }
+            Cmd::SetEnd { actor, place, target, hours: h } => {
+                let ends_at = h.map(|h| carespace::Clock::now(&b.clock) + Duration::hours(h));
+                let m = s.set_membership_end(b.user(actor), b.place(place), b.user(target), ends_at)?;
+                Box::new(move |_| format!("{:?} ends={:?}", m.state, m.ends_at.map(hours)))
+            }
+            Cmd::Sweep => {
+                let w = s.sweep(carespace::Clock::now(&b.clock))?;
+                Box::new(move |_| {
+                    format!(
+                        "expired={} escalated={} reminded={} ended={} kept={}",
+                        w.invites_expired,
+                        w.requests_escalated,
+                        w.end_reminders,
+                        w.memberships_ended,
+                        w.last_admins_kept
+                    )
+                })
+            }
         })
     })();
     let events = b.take_events();
@@ -567,7 +641,11 @@ fn observe(b: &Backend) -> Vec<String> {
         }
         for (pi, &p) in b.places.iter().enumerate() {
             let members = s.members(u, p).map(|list| {
-                list.current.iter().chain(&list.archived).map(|m| format!("{} {:?}", b.u(m.user.id), m.state)).collect()
+                list.current
+                    .iter()
+                    .chain(&list.archived)
+                    .map(|m| format!("{} {:?} ends={:?}", b.u(m.user.id), m.state, m.ends_at.map(hours)))
+                    .collect()
             });
             out.push(format!("members u{ui} p{pi} {}", res(members)));
             let convs = s
@@ -598,6 +676,64 @@ fn observe_model(m: &Model) -> Vec<String> {
         }
     }
     out
+}
+
+/// R37: at every instant the sequence passed through (and just before it began), who
+/// could see each workspace and what each user could see are the model's state then:
+/// the last snapshot taken at or before that instant.
+fn check_the_past(b: &Backend, m: &Model) {
+    let mut instants: Vec<i64> = m.snapshots.iter().map(|s| s.now).collect();
+    instants.dedup();
+    let before = model::Snapshot { now: -1, states: Default::default(), places: 0 };
+    for &h in std::iter::once(&-1).chain(&instants) {
+        let snapshot = m.snapshots.iter().rev().find(|s| s.now <= h).unwrap_or(&before);
+        let at = START + Duration::hours(h);
+        let owned = |u: usize| -> Vec<(usize, &'static str)> {
+            (0..snapshot.places)
+                .filter(|&p| matches!(m.places[p], model::Place::Personal { owner, .. } if owner == u))
+                .map(|p| (p, "Owner"))
+                .collect()
+        };
+        for (p, &id) in b.places.iter().enumerate() {
+            let mut seen: Vec<(usize, String)> = b
+                .service
+                .viewers_at(id, at)
+                .unwrap()
+                .iter()
+                .map(|v| (Backend::ix(&b.users, &v.person.id), format!("{:?}", v.sight)))
+                .collect();
+            seen.sort();
+            let mut want: Vec<(usize, String)> = match m.places[p] {
+                model::Place::Shared { .. } => {
+                    Model::approved_in(snapshot, p).into_iter().map(|(u, s)| (u, s.to_owned())).collect()
+                }
+                model::Place::Personal { owner, .. } if p < snapshot.places => vec![(owner, "Owner".to_owned())],
+                model::Place::Personal { .. } => vec![],
+            };
+            want.sort();
+            assert_eq!(seen, want, "{}: viewers of p{p} at hour {h}", b.name);
+        }
+        for (u, &id) in b.users.iter().enumerate() {
+            let mut seen: Vec<(usize, String)> = b
+                .service
+                .workspaces_visible_at(id, at)
+                .unwrap()
+                .iter()
+                .map(|v| (Backend::ix(&b.places, &v.workspace), format!("{:?}", v.sight)))
+                .collect();
+            seen.sort();
+            let mut want: Vec<(usize, String)> = owned(u).into_iter().map(|(p, s)| (p, s.to_owned())).collect();
+            for ((p, who), s) in &snapshot.states {
+                match s {
+                    model::St::Member if *who == u => want.push((*p, "Member".to_owned())),
+                    model::St::Admin if *who == u => want.push((*p, "Admin".to_owned())),
+                    _ => {}
+                }
+            }
+            want.sort();
+            assert_eq!(seen, want, "{}: what u{u} could see at hour {h}", b.name);
+        }
+    }
 }
 
 struct Sut {
@@ -645,11 +781,12 @@ impl StateMachineTest for LockStep {
         }
     }
 
-    fn teardown(sut: Sut, _: Model) {
+    fn teardown(sut: Sut, m: Model) {
         // The narrow reads on the world each sequence ends with (every step would double
         // the test's time).
         for b in &sut.backends {
             check_narrow_reads(b.store.as_ref()).unwrap_or_else(|p| panic!("{}: {p}", b.name));
+            check_the_past(b, &m);
         }
     }
 }

@@ -405,38 +405,41 @@ pub fn r39_reminder_then_archival_at_the_end(store: Arc<dyn Store>) {
 pub fn r39_an_ending_admin_is_demoted_first_and_a_last_admin_is_kept(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let (p, ws) = ward(&h);
-    let (alice, bob, carol) = (&p[0], &p[1], &p[2]);
+    let (alice, bob, carol, dan) = (&p[0], &p[1], &p[2], &p[3]);
     h.ok(|s| s.promote(alice.id, ws, bob.id));
-    // Both admins end at once: one goes (demoted first), the other is then the last.
+    // The only two admins both end: the earlier end goes (demoted first), the later is
+    // then the last admin and stays.
     h.ok(|s| s.set_membership_end(alice.id, ws, alice.id, Some(day(10))));
-    h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(10))));
-    set_clock(&h, day(10));
+    h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(day(12))));
+    set_clock(&h, day(12));
     let (swept, events) = sweep(&h);
     assert_eq!(swept, Swept { memberships_ended: 1, last_admins_kept: 1, ..Swept::default() });
     let kinds: Vec<&EventKind> = events.iter().map(|e| &e.kind).collect();
-    let (ended, kept) = match kinds.iter().find_map(|k| match k {
-        EventKind::MemberArchived { user, .. } => Some(*user),
-        _ => None,
-    }) {
-        Some(u) if u == alice.id => (alice, bob),
-        Some(_) => (bob, alice),
-        None => panic!("nobody archived: {kinds:?}"),
-    };
-    let demoted = kinds
-        .iter()
-        .position(|k| matches!(k, EventKind::RoleChanged { user, role: Role::Member, .. } if *user == ended.id));
-    let archived = kinds.iter().position(|k| matches!(k, EventKind::MemberArchived { user, .. } if *user == ended.id));
+    let demoted =
+        kinds.iter().position(|k| **k == EventKind::RoleChanged { workspace: ws, user: alice.id, role: Role::Member });
+    let archived = kinds.iter().position(|k| matches!(k, EventKind::MemberArchived { user, .. } if *user == alice.id));
     assert!(demoted.is_some() && demoted < archived, "demoted, then archived: {kinds:?}");
-    assert!(kinds.contains(&&EventKind::LastAdminKept { workspace: ws, user: kept.id, ends_at: day(10) }));
-    let standing = h.ok(|s| s.standing(kept.id, ws));
-    assert_eq!(standing, crate::Standing::Admin, "kept in place");
-    set_clock(&h, day(11));
+    assert!(kinds.contains(&&EventKind::LastAdminKept { workspace: ws, user: bob.id, ends_at: day(12) }));
+    assert_eq!(h.ok(|s| s.standing(bob.id, ws)), crate::Standing::Admin, "kept in place");
+    set_clock(&h, day(13));
     assert!(sweep(&h).0.is_empty(), "said once");
     // Another admin appears: the next sweep ends the kept admin's membership.
-    h.ok(|s| s.promote(kept.id, ws, carol.id));
+    h.ok(|s| s.promote(bob.id, ws, carol.id));
     let (swept, _) = sweep(&h);
     assert_eq!(swept.memberships_ended, 1);
-    assert_eq!(h.ok(|s| s.standing(kept.id, ws)), crate::Standing::Archived);
-    let carol_admin = h.ok(|s| s.members(carol.id, ws)).current.into_iter().find(|m| m.user.id == carol.id);
-    assert_eq!(carol_admin.map(|m| m.state), Some(MembershipState::Admin));
+    assert_eq!(h.ok(|s| s.standing(bob.id, ws)), crate::Standing::Archived);
+    assert_eq!(h.ok(|s| s.standing(carol.id, ws)), crate::Standing::Admin);
+
+    // Equal end dates: no arbitrary tie-break, both stay, each with its event.
+    h.ok(|s| s.request_to_join(dan.id, ws));
+    h.ok(|s| s.approve(carol.id, ws, dan.id));
+    h.ok(|s| s.promote(carol.id, ws, dan.id));
+    for who in [carol, dan] {
+        h.ok(|s| s.set_membership_end(carol.id, ws, who.id, Some(day(20))));
+    }
+    set_clock(&h, day(20));
+    let (swept, _) = sweep(&h);
+    assert_eq!(swept, Swept { last_admins_kept: 2, ..Swept::default() });
+    assert_eq!(h.ok(|s| s.standing(dan.id, ws)), crate::Standing::Admin);
+    assert_eq!(h.ok(|s| s.standing(carol.id, ws)), crate::Standing::Admin);
 }

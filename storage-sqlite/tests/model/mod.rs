@@ -1,4 +1,4 @@
-//! The reference model of SPEC.md (R1–R36) for the model-based test: the smallest
+//! The reference model of SPEC.md (R1–R39) for the model-based test: the smallest
 //! obviously-correct implementation over plain collections. It shares no code with
 //! core's rules: it knows the valid inputs by the pools' flags, not by parsing, and it
 //! has its own copy of the permission table.
@@ -61,6 +61,24 @@ pub(crate) fn canonical_email(n: usize) -> String {
 
 pub(crate) const INVITE_HOURS: i64 = 14 * 24;
 pub(crate) const COOLDOWN_HOURS: i64 = 7 * 24;
+pub(crate) const ESCALATE_HOURS: i64 = 3 * 24;
+pub(crate) const REMINDER_HOURS: i64 = 7 * 24;
+
+/// What the sweep has said about an end date (R39).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    Reminded,
+    Kept,
+}
+
+/// The state after a step, for the point-in-time queries (R37): the time, every
+/// membership state, and how many places existed.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    pub(crate) now: i64,
+    pub(crate) states: BTreeMap<(usize, usize), St>,
+    pub(crate) places: usize,
+}
 
 // ----- The model's state ---------------------------------------------------------------
 
@@ -119,6 +137,14 @@ pub(crate) struct Model {
     pub(crate) invites: Vec<Inv>,
     pub(crate) declines: BTreeMap<(usize, usize), i64>,
     pub(crate) convs: Vec<(usize, usize)>,
+    /// When each membership began (hours), for escalation (R38).
+    pub(crate) since: BTreeMap<(usize, usize), i64>,
+    /// The requests the sweep escalated (R38).
+    pub(crate) escalated: BTreeSet<(usize, usize)>,
+    /// End dates (hours) and what the sweep said about them (R39).
+    pub(crate) ends: BTreeMap<(usize, usize), (i64, Option<Notice>)>,
+    /// The state after every step so far (R37).
+    pub(crate) snapshots: Vec<Snapshot>,
     pub(crate) last: Out,
     pub(crate) events: Vec<String>,
 }
@@ -146,6 +172,7 @@ const TABLE: &[(&str, &str)] = &[
     ("Promote", "- - - - Y -"),
     ("Demote", "- - - - Y -"),
     ("ChangeSettings", "- - - - Y -"),
+    ("SetMembershipEnd", "- - - - Y -"),
 ];
 
 /// Every action name, in the table's order.
@@ -275,7 +302,40 @@ impl Model {
     }
 
     fn set_state(&mut self, p: usize, u: usize, s: St) {
-        self.states.insert((p, u), s);
+        if self.states.insert((p, u), s).is_none() {
+            self.since.insert((p, u), self.now);
+        }
+        if s == St::Archived {
+            self.ends.remove(&(p, u));
+        }
+    }
+
+    /// A membership ends without a trace (leave, decline).
+    fn remove_member(&mut self, p: usize, u: usize) {
+        self.states.remove(&(p, u));
+        self.since.remove(&(p, u));
+        self.escalated.remove(&(p, u));
+        self.ends.remove(&(p, u));
+    }
+
+    /// Records the state after a step (R37).
+    pub(crate) fn snapshot(&mut self) {
+        let snapshot = Snapshot { now: self.now, states: self.states.clone(), places: self.places.len() };
+        self.snapshots.push(snapshot);
+    }
+
+    /// The approved members of `p` in a snapshot, as (user, "Member"/"Admin").
+    pub(crate) fn approved_in(snapshot: &Snapshot, p: usize) -> Vec<(usize, &'static str)> {
+        snapshot
+            .states
+            .iter()
+            .filter(|((q, _), _)| *q == p)
+            .filter_map(|((_, u), s)| match s {
+                St::Member => Some((*u, "Member")),
+                St::Admin => Some((*u, "Admin")),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Joining an organisation: membership and a My Workspace (R4, R26).
@@ -479,7 +539,7 @@ impl Model {
             },
             "Decline" => match state {
                 Some(St::Unapproved) => {
-                    self.states.remove(&(p, target));
+                    self.remove_member(p, target);
                     self.declines.insert((p, target), self.now);
                     self.emit(format!("join_declined p{p} u{target}"));
                     Ok("declined".into())
@@ -496,7 +556,7 @@ impl Model {
                     Some(St::Archived) => Ok("Archived".into()),
                     Some(_) => {
                         self.set_state(p, target, St::Archived);
-                        self.emit(format!("member_archived p{p} u{target}"));
+                        self.emit(format!("member_archived p{p} u{target} ByAdmin"));
                         let theirs =
                             self.pending_invites(p).into_iter().filter(|&i| self.invites[i].by == target).collect();
                         self.revoke(theirs);
@@ -543,7 +603,7 @@ impl Model {
         if self.states.get(&(p, me)) == Some(&St::Admin) && other_admins == 0 && others > 0 {
             return Err("LastAdmin".into());
         }
-        self.states.remove(&(p, me));
+        self.remove_member(p, me);
         self.emit(format!("member_left p{p} u{me}"));
         let archive = others == 0;
         let which = self.pending_invites(p).into_iter().filter(|&i| archive || self.invites[i].by == me).collect();
@@ -629,6 +689,112 @@ impl Model {
                 Ok("Revoked".into())
             }
         }
+    }
+
+    /// R39: an admin sets (`Some(hours from now)`) or clears (`None`) an end date.
+    pub(crate) fn set_end(
+        &mut self,
+        actor: Option<usize>,
+        p: Option<usize>,
+        target: Option<usize>,
+        hours: Option<i64>,
+    ) -> R<String> {
+        let (p, _) = self.shared_for(p, actor, "SetMembershipEnd")?;
+        let target = self.user(target)?;
+        let state = match self.states.get(&(p, target)) {
+            Some(s) if *s != St::Archived => *s,
+            _ => return Err("NotAMember".into()),
+        };
+        let end = hours.map(|h| self.now + h);
+        if end.is_some_and(|e| e <= self.now) {
+            return Err("EndDateNotInFuture".into());
+        }
+        let previous = self.ends.get(&(p, target)).map(|(e, _)| *e);
+        if previous != end {
+            match end {
+                Some(e) => drop(self.ends.insert((p, target), (e, None))),
+                None => drop(self.ends.remove(&(p, target))),
+            }
+            self.emit(format!("membership_end_changed p{p} u{target} ends={end:?} previous={previous:?}"));
+        }
+        Ok(format!("{state:?} ends={end:?}"))
+    }
+
+    /// R38, R39: the sweep at the model's now.
+    pub(crate) fn sweep(&mut self) -> R<String> {
+        let now = self.now;
+        let (mut expired, mut escalated, mut reminded, mut ended, mut kept) = (0, 0, 0, 0, 0);
+        for i in 0..self.invites.len() {
+            if self.invites[i].status == InvSt::Pending && self.invites[i].expires <= now {
+                self.invites[i].status = InvSt::Expired;
+                let inv = &self.invites[i];
+                self.events.push(format!("invite_expired i{i} p{} e{}", inv.place, inv.person));
+                expired += 1;
+            }
+        }
+        let waiting: Vec<(usize, usize)> = self
+            .states
+            .iter()
+            .filter(|(k, s)| {
+                **s == St::Unapproved && !self.escalated.contains(k) && self.since[k] + ESCALATE_HOURS <= now
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for (p, u) in waiting {
+            let approvers: Vec<String> = self.approvers(p).iter().map(|a| format!("u{a}")).collect();
+            let to: Vec<String> = self
+                .states
+                .iter()
+                .filter(|((q, _), s)| *q == p && matches!(s, St::Member | St::Admin))
+                .map(|((_, a), _)| format!("u{a}"))
+                .collect();
+            let requested = self.since[&(p, u)];
+            self.emit(format!(
+                "join_request_escalated p{p} u{u} requested={requested} approvers=[{}] to=[{}]",
+                approvers.join(","),
+                to.join(",")
+            ));
+            self.escalated.insert((p, u));
+            escalated += 1;
+        }
+        // Ends first (the store reads them soonest first, and an ended end date is
+        // sooner than any still to come), then reminders.
+        let due: Vec<((usize, usize), i64, Option<Notice>)> =
+            self.ends.iter().filter(|(_, (e, _))| *e <= now).map(|(k, (e, n))| (*k, *e, *n)).collect();
+        for ((p, u), e, notice) in due {
+            let admins = self.admins(p);
+            let must_keep = self.states.get(&(p, u)) == Some(&St::Admin)
+                && admins.iter().all(|a| self.ends.get(&(p, *a)).is_some_and(|(ae, _)| *ae <= now && *ae <= e));
+            if must_keep {
+                if notice != Some(Notice::Kept) {
+                    self.ends.insert((p, u), (e, Some(Notice::Kept)));
+                    self.emit(format!("last_admin_kept p{p} u{u} ends={e}"));
+                    kept += 1;
+                }
+                continue;
+            }
+            if self.states.get(&(p, u)) == Some(&St::Admin) {
+                self.emit(format!("role_changed p{p} u{u} Member"));
+            }
+            self.set_state(p, u, St::Archived);
+            self.emit(format!("member_archived p{p} u{u} MembershipEnded"));
+            let theirs = self.pending_invites(p).into_iter().filter(|&i| self.invites[i].by == u).collect();
+            self.revoke(theirs);
+            ended += 1;
+        }
+        let soon: Vec<((usize, usize), i64)> = self
+            .ends
+            .iter()
+            .filter(|(_, (e, n))| *e > now && *e <= now + REMINDER_HOURS && n.is_none())
+            .map(|(k, (e, _))| (*k, *e))
+            .collect();
+        for ((p, u), e) in soon {
+            let admins: Vec<String> = self.admins(p).iter().map(|a| format!("u{a}")).collect();
+            self.ends.insert((p, u), (e, Some(Notice::Reminded)));
+            self.emit(format!("membership_ending_soon p{p} u{u} ends={e} admins=[{}]", admins.join(",")));
+            reminded += 1;
+        }
+        Ok(format!("expired={expired} escalated={escalated} reminded={reminded} ended={ended} kept={kept}"))
     }
 
     pub(crate) fn update_settings(
@@ -791,8 +957,12 @@ impl Model {
         if matches!(self.places[p], Place::Personal { .. }) || !self.allowed(p, u, "ViewMembers") {
             return Err(forbidden("ViewMembers"));
         }
-        let mut out: Vec<String> =
-            self.states.iter().filter(|((q, _), _)| *q == p).map(|((_, m), s)| format!("u{m} {s:?}")).collect();
+        let mut out: Vec<String> = self
+            .states
+            .iter()
+            .filter(|((q, _), _)| *q == p)
+            .map(|((_, m), s)| format!("u{m} {s:?} ends={:?}", self.ends.get(&(p, *m)).map(|(e, _)| *e)))
+            .collect();
         out.sort();
         Ok(out)
     }
