@@ -2,7 +2,8 @@
 //! `carespace._enums` (by their string values), and argument parsing helpers.
 
 use carespace::{
-    Action, Approvers, InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, Standing, WorkspaceStatus,
+    Action, Approvers, InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, Sight, Standing,
+    WorkspaceStatus,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -140,8 +141,13 @@ pub(crate) const ACTIONS: Table<Action> = (
         (Action::Promote, "promote"),
         (Action::Demote, "demote"),
         (Action::ChangeSettings, "change_settings"),
+        (Action::SetMembershipEnd, "set_membership_end"),
     ],
 );
+
+/// `Sight` ↔ the values of the Python enum `Sight`.
+pub(crate) const SIGHTS: Table<Sight> =
+    ("Sight", &[(Sight::Member, "member"), (Sight::Admin, "admin"), (Sight::Owner, "owner")]);
 
 /// An id argument: a `uuid.UUID`, or a string holding one (as read from a CSV file).
 /// A malformed string raises `InvalidIdError`.

@@ -33,6 +33,7 @@ fn class_of(e: &Error) -> &'static str {
         Error::InviteRevoked { .. } => "InviteRevokedError",
         Error::InviteAlreadyAccepted { .. } => "InviteAlreadyAcceptedError",
         Error::CoolDown { .. } => "CoolDownError",
+        Error::EndDateNotInFuture { .. } => "EndDateNotInFutureError",
         Error::Storage(_) => "StorageError",
         _ => "CarespaceError",
     }
@@ -49,6 +50,7 @@ fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
     match e {
         Error::Forbidden { action, .. } => exc.setattr("action", to_py(py, ACTIONS, *action)?)?,
         Error::CoolDown { until, .. } => exc.setattr("until", *until)?,
+        Error::EndDateNotInFuture { ends_at, .. } => exc.setattr("ends_at", *ends_at)?,
         Error::Storage(s) => exc.setattr("retryable", s.is_retryable())?,
         _ => {}
     }

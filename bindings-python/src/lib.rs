@@ -22,7 +22,8 @@ use crate::convert::{ACTIONS, APPROVERS, Id, ORGANISATION_KINDS, STANDINGS, enum
 use crate::errors::to_py_err;
 use crate::values::{
     Conversation, DiscoveryEntry, Event, Invite, Joined, Left, Member, MemberList, Membership, Organisation,
-    PendingRequest, Person, PersonalWorkspace, SwitcherEntry, User, Workspace, WorkspaceOutcome,
+    PendingRequest, Person, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace, Workspace,
+    WorkspaceOutcome,
 };
 
 /// Runs `f` without the GIL and converts its error.
@@ -74,14 +75,20 @@ struct Carespace {
     description: String,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The policy's durations as keyword arguments give them (`None`: the default).
+struct PolicyDurations {
+    invite_lifetime: Option<Duration>,
+    rerequest_cooldown: Option<Duration>,
+    escalate_after: Option<Duration>,
+    end_reminder: Option<Duration>,
+}
+
 fn build(
     store: std::sync::Arc<dyn carespace::Store>,
     description: String,
     approvers: Option<&Bound<'_, PyAny>>,
     creator_kinds: Option<Vec<Bound<'_, PyAny>>>,
-    invite_lifetime: Option<Duration>,
-    rerequest_cooldown: Option<Duration>,
+    durations: PolicyDurations,
     clock: Option<&ManualClock>,
 ) -> PyResult<Carespace> {
     let mut policy = Policy::default();
@@ -92,11 +99,18 @@ fn build(
         policy = policy
             .with_creator_kinds(kinds.iter().map(|k| from_py(ORGANISATION_KINDS, k)).collect::<PyResult<Vec<_>>>()?);
     }
+    let PolicyDurations { invite_lifetime, rerequest_cooldown, escalate_after, end_reminder } = durations;
     if let Some(lifetime) = invite_lifetime {
         policy = policy.with_invite_lifetime(lifetime);
     }
     if let Some(cooldown) = rerequest_cooldown {
         policy = policy.with_rerequest_cooldown(cooldown);
+    }
+    if let Some(wait) = escalate_after {
+        policy = policy.with_escalate_after(wait);
+    }
+    if let Some(lead) = end_reminder {
+        policy = policy.with_end_reminder(lead);
     }
     let mut inner = carespace::Carespace::from_arc(store).with_policy(policy);
     if let Some(clock) = clock {
@@ -109,7 +123,7 @@ fn build(
 impl Carespace {
     /// Opens (creating and migrating if needed) a SQLite database file.
     #[staticmethod]
-    #[pyo3(signature = (path, *, durability = None, approvers = None, creator_kinds = None, invite_lifetime = None, rerequest_cooldown = None, clock = None))]
+    #[pyo3(signature = (path, *, durability = None, approvers = None, creator_kinds = None, invite_lifetime = None, rerequest_cooldown = None, escalate_after = None, end_reminder = None, clock = None))]
     #[allow(clippy::too_many_arguments)]
     fn open(
         py: Python<'_>,
@@ -119,6 +133,8 @@ impl Carespace {
         creator_kinds: Option<Vec<Bound<'_, PyAny>>>,
         invite_lifetime: Option<Duration>,
         rerequest_cooldown: Option<Duration>,
+        escalate_after: Option<Duration>,
+        end_reminder: Option<Duration>,
         clock: Option<&ManualClock>,
     ) -> PyResult<Self> {
         let durability = match durability.map(enum_value).transpose()?.as_deref() {
@@ -131,37 +147,25 @@ impl Carespace {
         let options = SqliteOptions { durability, ..SqliteOptions::default() };
         let description = format!("Carespace.open({:?})", path.display().to_string());
         let store = run(py, move || SqliteStore::open_with(&path, options))?;
-        build(
-            std::sync::Arc::new(store),
-            description,
-            approvers,
-            creator_kinds,
-            invite_lifetime,
-            rerequest_cooldown,
-            clock,
-        )
+        let durations = PolicyDurations { invite_lifetime, rerequest_cooldown, escalate_after, end_reminder };
+        build(std::sync::Arc::new(store), description, approvers, creator_kinds, durations, clock)
     }
 
     /// A service over a private in-memory store (nothing survives the object).
     #[staticmethod]
-    #[pyo3(signature = (*, approvers = None, creator_kinds = None, invite_lifetime = None, rerequest_cooldown = None, clock = None))]
+    #[pyo3(signature = (*, approvers = None, creator_kinds = None, invite_lifetime = None, rerequest_cooldown = None, escalate_after = None, end_reminder = None, clock = None))]
     fn in_memory(
         approvers: Option<&Bound<'_, PyAny>>,
         creator_kinds: Option<Vec<Bound<'_, PyAny>>>,
         invite_lifetime: Option<Duration>,
         rerequest_cooldown: Option<Duration>,
+        escalate_after: Option<Duration>,
+        end_reminder: Option<Duration>,
         clock: Option<&ManualClock>,
     ) -> PyResult<Self> {
         let store = std::sync::Arc::new(carespace::MemoryStore::new());
-        build(
-            store,
-            "Carespace.in_memory()".into(),
-            approvers,
-            creator_kinds,
-            invite_lifetime,
-            rerequest_cooldown,
-            clock,
-        )
+        let durations = PolicyDurations { invite_lifetime, rerequest_cooldown, escalate_after, end_reminder };
+        build(store, "Carespace.in_memory()".into(), approvers, creator_kinds, durations, clock)
     }
 
     fn __repr__(&self) -> String {
@@ -341,6 +345,20 @@ impl Carespace {
         run(py, || self.inner.demote(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
     }
 
+    /// Sets, extends or clears (``ends_at=None``) the end date of a membership (R39); admins only.
+    #[pyo3(signature = (*, actor, workspace, user, ends_at))]
+    fn set_membership_end(
+        &self,
+        py: Python<'_>,
+        actor: Id,
+        workspace: Id,
+        user: Id,
+        ends_at: Option<OffsetDateTime>,
+    ) -> PyResult<Membership> {
+        run(py, || self.inner.set_membership_end(actor.0.into(), workspace.0.into(), user.0.into(), ends_at))
+            .map(Membership)
+    }
+
     /// Leaves a workspace (R21).
     fn leave(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Left> {
         run(py, || self.inner.leave(actor.0.into(), workspace.0.into())).map(Left)
@@ -428,6 +446,30 @@ impl Carespace {
         Ok(run(py, || self.inner.pending_requests(actor.0.into()))?.into_iter().map(PendingRequest).collect())
     }
 
+    // ----- Audits and scheduled work ---------------------------------------------------
+
+    /// Does the time-driven work due at ``now`` (R38, R39): expires invites, escalates
+    /// stale join requests, reminds and ends time-boxed memberships. Idempotent; safe
+    /// from several threads and processes at once.
+    fn sweep(&self, py: Python<'_>, now: OffsetDateTime) -> PyResult<Swept> {
+        run(py, || self.inner.sweep(now)).map(Swept)
+    }
+
+    /// Who could see a workspace's conversations at ``at`` (R37), from the event log.
+    fn viewers_at(&self, py: Python<'_>, workspace: Id, at: OffsetDateTime) -> PyResult<Vec<Viewer>> {
+        Ok(run(py, || self.inner.viewers_at(workspace.0.into(), at))?.into_iter().map(Viewer).collect())
+    }
+
+    /// The workspaces whose conversations a user could see at ``at`` (R37), from the event log.
+    fn workspaces_visible_at(&self, py: Python<'_>, user: Id, at: OffsetDateTime) -> PyResult<Vec<VisibleWorkspace>> {
+        Ok(run(py, || self.inner.workspaces_visible_at(user.0.into(), at))?.into_iter().map(VisibleWorkspace).collect())
+    }
+
+    /// Every membership event of a workspace, oldest first, with actor and time (R37).
+    fn membership_history(&self, py: Python<'_>, workspace: Id) -> PyResult<Vec<Event>> {
+        Ok(run(py, || self.inner.membership_history(workspace.0.into()))?.into_iter().map(Event).collect())
+    }
+
     /// Events after the cursor ``after`` (R32), at most ``limit``.
     #[pyo3(signature = (after = 0, limit = 1000))]
     fn events_since(&self, py: Python<'_>, after: u64, limit: usize) -> PyResult<Vec<Event>> {
@@ -471,6 +513,9 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<Joined>(),
         m.py().get_type::<WorkspaceOutcome>(),
         m.py().get_type::<Left>(),
+        m.py().get_type::<Viewer>(),
+        m.py().get_type::<VisibleWorkspace>(),
+        m.py().get_type::<Swept>(),
     ] {
         m.add(class.name()?, class)?;
     }

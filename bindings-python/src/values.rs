@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::convert::{
-    INVITE_STATUSES, JOIN_OUTCOMES, MEMBER_STATUSES, ORGANISATION_KINDS, ROLES, WORKSPACE_STATUSES, to_py,
+    INVITE_STATUSES, JOIN_OUTCOMES, MEMBER_STATUSES, ORGANISATION_KINDS, ROLES, SIGHTS, WORKSPACE_STATUSES, to_py,
 };
 
 /// `Name(field=repr(value), ...)` from the object's own getters.
@@ -214,6 +214,16 @@ impl Membership {
     #[getter]
     fn updated_at(&self) -> OffsetDateTime {
         self.0.updated_at
+    }
+    /// When a time-boxed membership ends (R39), or ``None``.
+    #[getter]
+    fn ends_at(&self) -> Option<OffsetDateTime> {
+        self.0.ends_at
+    }
+    /// When the sweep escalated this join request (R38), or ``None``.
+    #[getter]
+    fn escalated_at(&self) -> Option<OffsetDateTime> {
+        self.0.escalated_at
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         Self::repr(slf)
@@ -485,6 +495,107 @@ impl Member {
     #[getter]
     fn joined_at(&self) -> OffsetDateTime {
         self.0.joined_at
+    }
+    /// When their time-boxed membership ends (R39), or ``None``.
+    #[getter]
+    fn ends_at(&self) -> Option<OffsetDateTime> {
+        self.0.ends_at
+    }
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Self::repr(slf)
+    }
+}
+
+value_class!(
+    /// Someone who could see a workspace's conversations at an instant (R37).
+    Viewer wraps carespace::Viewer as "Viewer", repr ["person", "sight", "since"]
+);
+
+#[pymethods]
+impl Viewer {
+    #[getter]
+    fn person(&self) -> Person {
+        Person(self.0.person.clone())
+    }
+    #[getter]
+    fn sight<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, SIGHTS, self.0.sight)
+    }
+    /// Since when, without a break.
+    #[getter]
+    fn since(&self) -> OffsetDateTime {
+        self.0.since
+    }
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Self::repr(slf)
+    }
+}
+
+value_class!(
+    /// A workspace someone could see at an instant (R37).
+    VisibleWorkspace wraps carespace::VisibleWorkspace as "VisibleWorkspace", repr ["workspace", "name", "sight"]
+);
+
+#[pymethods]
+impl VisibleWorkspace {
+    #[getter]
+    fn workspace(&self) -> Uuid {
+        self.0.workspace.as_uuid()
+    }
+    #[getter]
+    fn organisation(&self) -> Uuid {
+        self.0.organisation.as_uuid()
+    }
+    /// Its name as it is now ("My Workspace" for a My Workspace).
+    #[getter]
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+    #[getter]
+    fn sight<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, SIGHTS, self.0.sight)
+    }
+    /// Since when, without a break.
+    #[getter]
+    fn since(&self) -> OffsetDateTime {
+        self.0.since
+    }
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Self::repr(slf)
+    }
+}
+
+value_class!(
+    /// What one sweep did (R38, R39); each count is also a number of events.
+    Swept wraps carespace::Swept as "Swept",
+    repr ["invites_expired", "requests_escalated", "end_reminders", "memberships_ended", "last_admins_kept"]
+);
+
+#[pymethods]
+impl Swept {
+    #[getter]
+    fn invites_expired(&self) -> u32 {
+        self.0.invites_expired
+    }
+    #[getter]
+    fn requests_escalated(&self) -> u32 {
+        self.0.requests_escalated
+    }
+    #[getter]
+    fn end_reminders(&self) -> u32 {
+        self.0.end_reminders
+    }
+    #[getter]
+    fn memberships_ended(&self) -> u32 {
+        self.0.memberships_ended
+    }
+    #[getter]
+    fn last_admins_kept(&self) -> u32 {
+        self.0.last_admins_kept
+    }
+    /// Whether the sweep found nothing to do.
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         Self::repr(slf)

@@ -14,6 +14,7 @@ from carespace._enums import (
     MemberStatus,
     OrganisationKind,
     Role,
+    Sight,
     Standing,
     WorkspaceStatus,
 )
@@ -37,7 +38,10 @@ __all__ = [
     "Person",
     "PersonalWorkspace",
     "SwitcherEntry",
+    "Swept",
     "User",
+    "Viewer",
+    "VisibleWorkspace",
     "Workspace",
     "WorkspaceOutcome",
     "specialities",
@@ -152,6 +156,12 @@ class Membership:
     def joined_at(self) -> datetime.datetime: ...
     @property
     def updated_at(self) -> datetime.datetime: ...
+    @property
+    def ends_at(self) -> Optional[datetime.datetime]:
+        """When a time-boxed membership ends (R39), or ``None``."""
+    @property
+    def escalated_at(self) -> Optional[datetime.datetime]:
+        """When the sweep escalated this join request (R38), or ``None``."""
 
 @final
 class Invite:
@@ -271,6 +281,55 @@ class Member:
     def status(self) -> MemberStatus: ...
     @property
     def joined_at(self) -> datetime.datetime: ...
+    @property
+    def ends_at(self) -> Optional[datetime.datetime]:
+        """When their time-boxed membership ends (R39), or ``None``."""
+
+@final
+class Viewer:
+    """Someone who could see a workspace's conversations at an instant (R37)."""
+
+    @property
+    def person(self) -> Person: ...
+    @property
+    def sight(self) -> Sight: ...
+    @property
+    def since(self) -> datetime.datetime:
+        """Since when, without a break."""
+
+@final
+class VisibleWorkspace:
+    """A workspace someone could see at an instant (R37)."""
+
+    @property
+    def workspace(self) -> uuid.UUID: ...
+    @property
+    def organisation(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str:
+        """Its name as it is now ("My Workspace" for a My Workspace)."""
+    @property
+    def sight(self) -> Sight: ...
+    @property
+    def since(self) -> datetime.datetime:
+        """Since when, without a break."""
+
+@final
+class Swept:
+    """What one sweep did (R38, R39); each count is also a number of events."""
+
+    @property
+    def invites_expired(self) -> int: ...
+    @property
+    def requests_escalated(self) -> int: ...
+    @property
+    def end_reminders(self) -> int: ...
+    @property
+    def memberships_ended(self) -> int: ...
+    @property
+    def last_admins_kept(self) -> int: ...
+    def is_empty(self) -> bool:
+        """Whether the sweep found nothing to do."""
 
 @final
 class MemberList:
@@ -339,6 +398,8 @@ class Carespace:
         creator_kinds: Optional[Sequence[_Kind]] = None,
         invite_lifetime: Optional[datetime.timedelta] = None,
         rerequest_cooldown: Optional[datetime.timedelta] = None,
+        escalate_after: Optional[datetime.timedelta] = None,
+        end_reminder: Optional[datetime.timedelta] = None,
         clock: Optional[ManualClock] = None,
     ) -> "Carespace":
         """Opens (creating and migrating if needed) a SQLite database file."""
@@ -349,6 +410,8 @@ class Carespace:
         creator_kinds: Optional[Sequence[_Kind]] = None,
         invite_lifetime: Optional[datetime.timedelta] = None,
         rerequest_cooldown: Optional[datetime.timedelta] = None,
+        escalate_after: Optional[datetime.timedelta] = None,
+        end_reminder: Optional[datetime.timedelta] = None,
         clock: Optional[ManualClock] = None,
     ) -> "Carespace":
         """A service over a private in-memory store (nothing survives the object)."""
@@ -410,6 +473,10 @@ class Carespace:
         """Promotes an approved member to admin (R23)."""
     def demote(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
         """Demotes an admin, never the last one (R23)."""
+    def set_membership_end(
+        self, *, actor: _Id, workspace: _Id, user: _Id, ends_at: Optional[datetime.datetime]
+    ) -> Membership:
+        """Sets, extends or clears (``ends_at=None``) the end date of a membership (R39); admins only."""
     def leave(self, actor: _Id, workspace: _Id) -> Left:
         """Leaves a workspace (R21)."""
     def invite(self, *, actor: _Id, workspace: _Id, email: str) -> Invite:
@@ -438,5 +505,15 @@ class Carespace:
         """The workspace switcher (R31)."""
     def pending_requests(self, actor: _Id) -> list[PendingRequest]:
         """The join requests waiting for the actor (R33)."""
+    def sweep(self, now: datetime.datetime) -> Swept:
+        """Does the time-driven work due at ``now`` (R38, R39): expires invites, escalates
+        stale join requests, reminds and ends time-boxed memberships. Idempotent; safe
+        from several threads and processes at once."""
+    def viewers_at(self, workspace: _Id, at: datetime.datetime) -> list[Viewer]:
+        """Who could see a workspace's conversations at ``at`` (R37), from the event log."""
+    def workspaces_visible_at(self, user: _Id, at: datetime.datetime) -> list[VisibleWorkspace]:
+        """The workspaces whose conversations a user could see at ``at`` (R37), from the event log."""
+    def membership_history(self, workspace: _Id) -> list[Event]:
+        """Every membership event of a workspace, oldest first, with actor and time (R37)."""
     def events_since(self, after: int = 0, limit: int = 1000) -> list[Event]:
         """Events after the cursor ``after`` (R32), at most ``limit``."""

@@ -17,6 +17,7 @@ __all__ = [
     "MemberStatus",
     "OrganisationKind",
     "Role",
+    "Sight",
     "Standing",
     "WorkspaceStatus",
 ]
@@ -120,3 +121,12 @@ class Action(enum.Enum):
     PROMOTE = "promote"
     DEMOTE = "demote"
     CHANGE_SETTINGS = "change_settings"
+    SET_MEMBERSHIP_END = "set_membership_end"
+
+
+class Sight(enum.Enum):
+    """Why someone could see a workspace's conversations (R37)."""
+
+    MEMBER = "member"
+    ADMIN = "admin"
+    OWNER = "owner"

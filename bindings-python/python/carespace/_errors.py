@@ -16,6 +16,7 @@ __all__ = [
     "CoolDownError",
     "CreationNotAllowedError",
     "EmailTakenError",
+    "EndDateNotInFutureError",
     "ForbiddenError",
     "InvalidEmailError",
     "InvalidIdError",
@@ -134,6 +135,12 @@ class CoolDownError(MembershipError):
     """A declined requester asked again too soon (R17); ``until`` says when they may."""
 
     until: object
+
+
+class EndDateNotInFutureError(MembershipError):
+    """A membership end date must lie after the present (R39); ``ends_at`` is the date given."""
+
+    ends_at: object
 
 
 class InviteError(CarespaceError):
