@@ -93,6 +93,9 @@ pub enum CarespaceError {
     /// A declined requester asked again too soon.
     #[error("{0}")]
     CoolDown(String),
+    /// A membership end date must lie after the present.
+    #[error("{0}")]
+    EndDateNotInFuture(String),
     /// The storage backend failed.
     #[error("{0}")]
     Storage(String),
@@ -130,6 +133,7 @@ impl From<carespace::Error> for CarespaceError {
             E::InviteRevoked { .. } => Self::InviteRevoked(message),
             E::InviteAlreadyAccepted { .. } => Self::InviteAlreadyAccepted(message),
             E::CoolDown { .. } => Self::CoolDown(message),
+            E::EndDateNotInFuture { .. } => Self::EndDateNotInFuture(message),
             E::Storage(_) => Self::Storage(message),
             _ => Self::Other(message),
         }
@@ -277,6 +281,19 @@ pub enum Action {
     Demote,
     /// Change the workspace settings.
     ChangeSettings,
+    /// Set, extend or clear the end date of a membership.
+    SetMembershipEnd,
+}
+
+/// Why someone could see a workspace's conversations at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Sight {
+    /// An approved member.
+    Member,
+    /// An admin.
+    Admin,
+    /// The owner of a My Workspace.
+    Owner,
 }
 
 /// Conversions from core's enums (exhaustive: a new core variant fails to compile
@@ -318,7 +335,8 @@ to_core!(Approvers => carespace::Approvers: Admins, ApprovedMembers);
 to_core!(Action => carespace::Action: StartConversation, ViewOwnConversations, ViewAllConversations,
     CreatePersonalTemplate, CreatePersonalPatientList, ViewMembers, ViewSharedTemplates, ViewSharedPatientLists,
     RequestToJoin, Leave, Invite, RevokeOwnInvite, RevokeAnyInvite, Approve, Decline, ArchiveMember,
-    UnarchiveMember, Promote, Demote, ChangeSettings);
+    UnarchiveMember, Promote, Demote, ChangeSettings, SetMembershipEnd);
+from_core!(Sight <= carespace::Sight: Member, Admin, Owner);
 
 mod records;
 mod service;

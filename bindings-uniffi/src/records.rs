@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use crate::{InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, WorkspaceStatus};
+use crate::{InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, Sight, WorkspaceStatus};
 
 /// An NHS organisation.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -136,6 +136,10 @@ pub struct Membership {
     pub joined_at: SystemTime,
     /// When their state last changed.
     pub updated_at: SystemTime,
+    /// When a time-boxed membership ends, if it does.
+    pub ends_at: Option<SystemTime>,
+    /// When the sweep escalated this join request, if it did.
+    pub escalated_at: Option<SystemTime>,
 }
 
 impl From<carespace::Membership> for Membership {
@@ -147,6 +151,8 @@ impl From<carespace::Membership> for Membership {
             status: m.state.status().into(),
             joined_at: m.joined_at.into(),
             updated_at: m.updated_at.into(),
+            ends_at: m.ends_at.map(Into::into),
+            escalated_at: m.escalated_at.map(Into::into),
         }
     }
 }
@@ -348,6 +354,8 @@ pub struct Member {
     pub status: MemberStatus,
     /// When they joined.
     pub joined_at: SystemTime,
+    /// When their time-boxed membership ends, if it does.
+    pub ends_at: Option<SystemTime>,
 }
 
 impl From<carespace::Member> for Member {
@@ -357,6 +365,78 @@ impl From<carespace::Member> for Member {
             role: m.state.role().into(),
             status: m.state.status().into(),
             joined_at: m.joined_at.into(),
+            ends_at: m.ends_at.map(Into::into),
+        }
+    }
+}
+
+/// Someone who could see a workspace's conversations at an instant.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Viewer {
+    /// The person.
+    pub person: Person,
+    /// As what.
+    pub sight: Sight,
+    /// Since when, without a break.
+    pub since: SystemTime,
+}
+
+impl From<carespace::Viewer> for Viewer {
+    fn from(v: carespace::Viewer) -> Self {
+        Self { person: v.person.into(), sight: v.sight.into(), since: v.since.into() }
+    }
+}
+
+/// A workspace someone could see at an instant.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VisibleWorkspace {
+    /// The workspace (shared, or a My Workspace).
+    pub workspace: Uuid,
+    /// Its organisation.
+    pub organisation: Uuid,
+    /// Its name as it is now ("My Workspace" for a My Workspace).
+    pub name: String,
+    /// As what.
+    pub sight: Sight,
+    /// Since when, without a break.
+    pub since: SystemTime,
+}
+
+impl From<carespace::VisibleWorkspace> for VisibleWorkspace {
+    fn from(v: carespace::VisibleWorkspace) -> Self {
+        Self {
+            workspace: v.workspace.as_uuid(),
+            organisation: v.organisation.as_uuid(),
+            name: v.name,
+            sight: v.sight.into(),
+            since: v.since.into(),
+        }
+    }
+}
+
+/// What one sweep did; each count is also a number of events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct Swept {
+    /// Invites marked expired.
+    pub invites_expired: u32,
+    /// Join requests escalated.
+    pub requests_escalated: u32,
+    /// Reminders that a membership ends soon.
+    pub end_reminders: u32,
+    /// Members archived because their membership ended.
+    pub memberships_ended: u32,
+    /// Last admins kept past their end date.
+    pub last_admins_kept: u32,
+}
+
+impl From<carespace::Swept> for Swept {
+    fn from(s: carespace::Swept) -> Self {
+        Self {
+            invites_expired: s.invites_expired,
+            requests_escalated: s.requests_escalated,
+            end_reminders: s.end_reminders,
+            memberships_ended: s.memberships_ended,
+            last_admins_kept: s.last_admins_kept,
         }
     }
 }

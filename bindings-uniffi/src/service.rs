@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::records::{
     Conversation, DiscoveryEntry, Event, Invite, Joined, MemberList, Membership, Organisation, PendingRequest,
-    PersonalWorkspace, SwitcherEntry, User, WorkspaceOutcome,
+    PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace, WorkspaceOutcome,
 };
 use crate::{Action, Approvers, CarespaceError, Durability, OrganisationKind, Result, parse};
 
@@ -55,6 +55,14 @@ pub struct Options {
     /// How long a declined requester waits, in seconds; 7 days by default.
     #[uniffi(default = None)]
     pub rerequest_cooldown_seconds: Option<u64>,
+    /// How long a join request waits before the sweep escalates it, in seconds; 3 days
+    /// by default.
+    #[uniffi(default = None)]
+    pub escalate_after_seconds: Option<u64>,
+    /// How long before a membership's end the sweep reminds, in seconds; 7 days by
+    /// default.
+    #[uniffi(default = None)]
+    pub end_reminder_seconds: Option<u64>,
     /// A clock to use instead of the system's.
     #[uniffi(default = None)]
     pub clock: Option<Arc<ManualClock>>,
@@ -85,6 +93,12 @@ impl Carespace {
         }
         if let Some(s) = options.rerequest_cooldown_seconds {
             policy = policy.with_rerequest_cooldown(seconds(s));
+        }
+        if let Some(s) = options.escalate_after_seconds {
+            policy = policy.with_escalate_after(seconds(s));
+        }
+        if let Some(s) = options.end_reminder_seconds {
+            policy = policy.with_end_reminder(seconds(s));
         }
         let mut inner = carespace::Carespace::from_arc(store).with_policy(policy);
         if let Some(clock) = &options.clock {
@@ -234,6 +248,18 @@ impl Carespace {
         Ok(self.inner.demote(actor.into(), workspace.into(), user.into())?.into())
     }
 
+    /// Sets, extends or clears (`None`) the end date of a membership; admins only.
+    pub fn set_membership_end(
+        &self,
+        actor: Uuid,
+        workspace: Uuid,
+        user: Uuid,
+        ends_at: Option<SystemTime>,
+    ) -> Result<Membership> {
+        let ends_at = ends_at.map(Into::into);
+        Ok(self.inner.set_membership_end(actor.into(), workspace.into(), user.into(), ends_at)?.into())
+    }
+
     /// Leaves a workspace; returns whether it was archived (the last member left).
     pub fn leave(&self, actor: Uuid, workspace: Uuid) -> Result<bool> {
         Ok(self.inner.leave(actor.into(), workspace.into())?.workspace_archived)
@@ -257,6 +283,12 @@ impl Carespace {
     /// The pending invites addressed to the actor.
     pub fn invites_for_me(&self, actor: Uuid) -> Result<Vec<Invite>> {
         Ok(self.inner.invites_for_me(actor.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// One invite, for its addressee or the workspace's approved members, with its status
+    /// as of now (a pending invite past its expiry reads `Expired`).
+    pub fn invite_details(&self, actor: Uuid, invite: Uuid) -> Result<Invite> {
+        Ok(self.inner.invite_details(actor.into(), invite.into())?.into())
     }
 
     /// Starts a conversation.
@@ -287,6 +319,28 @@ impl Carespace {
     /// The join requests waiting for the actor.
     pub fn pending_requests(&self, actor: Uuid) -> Result<Vec<PendingRequest>> {
         Ok(self.inner.pending_requests(actor.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// Does the time-driven work due at `now`: expires invites, escalates stale join
+    /// requests, reminds and ends time-boxed memberships. Idempotent; safe from several
+    /// threads and processes at once.
+    pub fn sweep(&self, now: SystemTime) -> Result<Swept> {
+        Ok(self.inner.sweep(now.into())?.into())
+    }
+
+    /// Who could see a workspace's conversations at `at`, from the event log.
+    pub fn viewers_at(&self, workspace: Uuid, at: SystemTime) -> Result<Vec<Viewer>> {
+        Ok(self.inner.viewers_at(workspace.into(), at.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// The workspaces whose conversations a user could see at `at`, from the event log.
+    pub fn workspaces_visible_at(&self, user: Uuid, at: SystemTime) -> Result<Vec<VisibleWorkspace>> {
+        Ok(self.inner.workspaces_visible_at(user.into(), at.into())?.into_iter().map(Into::into).collect())
+    }
+
+    /// Every membership event of a workspace, oldest first, with actor and time.
+    pub fn membership_history(&self, workspace: Uuid) -> Result<Vec<Event>> {
+        Ok(self.inner.membership_history(workspace.into())?.into_iter().map(Into::into).collect())
     }
 
     /// Events after the cursor `after`, at most `limit`.

@@ -138,6 +138,7 @@ class CarespaceTest {
                 w.cs.decline(w.alice.id, w.ward.id, w.bob.id)
                 w.cs.requestToJoin(w.bob.id, w.ward.id)
             },
+            CarespaceException.EndDateNotInFuture::class.java to { w -> w.cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, start) },
             CarespaceException.Storage::class.java to { _ -> Carespace.open("/proc/no/such/dir/carespace.sqlite3", Options()) },
         )
         for ((expected, step) in cases) {
@@ -151,6 +152,65 @@ class CarespaceTest {
             w.cs.approve(w.bob.id, w.ward.id, w.carol.id)
         }
         assertEquals("Bob Jones may not approve join requests in “Maternity - Ward 2”: they are not a member of it", forbidden.message)
+    }
+
+    private val day = 24L * 3600
+
+    @Test
+    fun r37WhoCouldSeeAWardAndWhatBobCouldSeeAtPastInstants() {
+        val w = world()
+        val cs = w.cs
+        cs.requestToJoin(w.bob.id, w.ward.id)
+        w.clock.advanceSeconds(day)
+        cs.approve(w.alice.id, w.ward.id, w.bob.id)
+        w.clock.advanceSeconds(day)
+        cs.leave(w.bob.id, w.ward.id)
+        val viewers = { at: Instant -> cs.viewersAt(w.ward.id, at).map { it.person.name to it.sight } }
+        assertEquals(listOf("Alice Smith" to Sight.ADMIN), viewers(start))
+        assertEquals(listOf("Alice Smith" to Sight.ADMIN, "Bob Jones" to Sight.MEMBER), viewers(start.plusSeconds(day)))
+        assertEquals(listOf("Alice Smith" to Sight.ADMIN), viewers(start.plusSeconds(2 * day)))
+        val bobThen = cs.workspacesVisibleAt(w.bob.id, start.plusSeconds(day))
+        assertEquals(listOf("Maternity - Ward 2" to Sight.MEMBER, "My Workspace" to Sight.OWNER), bobThen.map { it.name to it.sight })
+        assertEquals(start.plusSeconds(day), bobThen[0].since)
+        val history = cs.membershipHistory(w.ward.id)
+        assertEquals(listOf("workspace_created", "join_requested", "join_approved", "member_left"), history.map { it.eventType })
+        assertEquals(listOf(w.alice.id, w.bob.id, w.alice.id, w.bob.id), history.map { it.actor })
+    }
+
+    @Test
+    fun r38SweepExpiresInvitesAndEscalatesRequestsOnce() {
+        val w = world()
+        val cs = w.cs
+        val invite = cs.invite(w.alice.id, w.ward.id, "dan@nhs.net")
+        cs.requestToJoin(w.bob.id, w.ward.id)
+        assertEquals(Swept(0u, 0u, 0u, 0u, 0u), cs.sweep(start.plusSeconds(2 * day)))
+        assertEquals(Swept(0u, 1u, 0u, 0u, 0u), cs.sweep(start.plusSeconds(3 * day)))
+        val escalated = cs.eventsSince(0uL, 1000u).last()
+        assertEquals("join_request_escalated", escalated.eventType)
+        assertNull(escalated.actor)
+        assertEquals(Swept(1u, 0u, 0u, 0u, 0u), cs.sweep(start.plusSeconds(14 * day)))
+        assertEquals(InviteStatus.EXPIRED, cs.inviteDetails(w.alice.id, invite.id).status)
+        assertEquals(Swept(0u, 0u, 0u, 0u, 0u), cs.sweep(start.plusSeconds(14 * day)))
+    }
+
+    @Test
+    fun r39EndDatesRemindThenArchiveAndTheLastAdminIsKept() {
+        val w = world()
+        val cs = w.cs
+        cs.requestToJoin(w.bob.id, w.ward.id)
+        cs.approve(w.alice.id, w.ward.id, w.bob.id)
+        assertTrue(cs.can(w.alice.id, w.ward.id, Action.SET_MEMBERSHIP_END))
+        assertFalse(cs.can(w.bob.id, w.ward.id, Action.SET_MEMBERSHIP_END))
+        val ends = start.plusSeconds(30 * day)
+        assertEquals(ends, cs.setMembershipEnd(w.alice.id, w.ward.id, w.bob.id, ends).endsAt)
+        assertEquals(listOf(ends), cs.members(w.alice.id, w.ward.id).current.filter { it.user.id == w.bob.id }.map { it.endsAt })
+        assertEquals(1u, cs.sweep(start.plusSeconds(23 * day)).endReminders)
+        assertEquals(1u, cs.sweep(ends).membershipsEnded)
+        assertTrue(cs.eventsSince(0uL, 1000u).last().json.contains("\"reason\":\"membership_ended\""))
+        cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, start.plusSeconds(40 * day))
+        assertEquals(1u, cs.sweep(start.plusSeconds(40 * day)).lastAdminsKept)
+        assertEquals(Role.ADMIN, cs.members(w.alice.id, w.ward.id).current.first { it.user.id == w.alice.id }.role)
+        assertNull(cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, null).endsAt)
     }
 
     @Test

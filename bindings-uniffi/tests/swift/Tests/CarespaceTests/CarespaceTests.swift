@@ -131,6 +131,9 @@ final class CarespaceTests: XCTestCase {
                 try w.cs.decline(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
                 return try w.cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
             }),
+            ("EndDateNotInFuture", { w in
+                try w.cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: self.start)
+            }),
             ("Storage", { _ in try Carespace.open(path: "/proc/no/such/dir/carespace.sqlite3", options: Options()) }),
         ]
         for (expected, step) in cases {
@@ -149,6 +152,65 @@ final class CarespaceTests: XCTestCase {
             guard case CarespaceError.Forbidden(let message) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(message, "Bob Jones may not approve join requests in “Maternity - Ward 2”: they are not a member of it")
         }
+    }
+
+    let day: TimeInterval = 24 * 3600
+
+    func testR37WhoCouldSeeAWardAndWhatBobCouldSeeAtPastInstants() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        w.clock.advanceSeconds(seconds: Int64(day))
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        w.clock.advanceSeconds(seconds: Int64(day))
+        _ = try cs.leave(actor: w.bob.id, workspace: w.ward.id)
+        func viewers(_ at: Date) throws -> [String] {
+            try cs.viewersAt(workspace: w.ward.id, at: at).map { "\($0.person.name) \($0.sight)" }
+        }
+        XCTAssertEqual(try viewers(start), ["Alice Smith admin"])
+        XCTAssertEqual(try viewers(start.addingTimeInterval(day)), ["Alice Smith admin", "Bob Jones member"])
+        XCTAssertEqual(try viewers(start.addingTimeInterval(2 * day)), ["Alice Smith admin"])
+        let bobThen = try cs.workspacesVisibleAt(user: w.bob.id, at: start.addingTimeInterval(day))
+        XCTAssertEqual(bobThen.map { $0.name }, ["Maternity - Ward 2", "My Workspace"])
+        XCTAssertEqual(bobThen.map { $0.sight }, [.member, .owner])
+        XCTAssertEqual(bobThen[0].since, start.addingTimeInterval(day))
+        let history = try cs.membershipHistory(workspace: w.ward.id)
+        XCTAssertEqual(history.map { $0.eventType }, ["workspace_created", "join_requested", "join_approved", "member_left"])
+        XCTAssertEqual(history.map { $0.actor }, [w.alice.id, w.bob.id, w.alice.id, w.bob.id])
+    }
+
+    func testR38SweepExpiresInvitesAndEscalatesRequestsOnce() throws {
+        let w = try world()
+        let cs = w.cs
+        let invite = try cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "dan@nhs.net")
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        let nothing = Swept(invitesExpired: 0, requestsEscalated: 0, endReminders: 0, membershipsEnded: 0, lastAdminsKept: 0)
+        XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(2 * day)), nothing)
+        XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(3 * day)).requestsEscalated, 1)
+        let escalated = try cs.eventsSince(after: 0, limit: 1000).last
+        XCTAssertEqual(escalated?.eventType, "join_request_escalated")
+        XCTAssertNil(escalated?.actor ?? nil)
+        XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(14 * day)).invitesExpired, 1)
+        XCTAssertEqual(try cs.inviteDetails(actor: w.alice.id, invite: invite.id).status, .expired)
+        XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(14 * day)), nothing)
+    }
+
+    func testR39EndDatesRemindThenArchiveAndTheLastAdminIsKept() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        XCTAssertTrue(try cs.can(actor: w.alice.id, workspace: w.ward.id, action: .setMembershipEnd))
+        XCTAssertFalse(try cs.can(actor: w.bob.id, workspace: w.ward.id, action: .setMembershipEnd))
+        let ends = start.addingTimeInterval(30 * day)
+        XCTAssertEqual(try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id, endsAt: ends).endsAt, ends)
+        XCTAssertEqual(try cs.members(actor: w.alice.id, workspace: w.ward.id).current.filter { $0.user.id == w.bob.id }.map { $0.endsAt }, [ends])
+        XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(23 * day)).endReminders, 1)
+        XCTAssertEqual(try cs.sweep(now: ends).membershipsEnded, 1)
+        XCTAssertTrue(try cs.eventsSince(after: 0, limit: 1000).last?.json.contains("\"reason\":\"membership_ended\"") ?? false)
+        _ = try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: start.addingTimeInterval(40 * day))
+        XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(40 * day)).lastAdminsKept, 1)
+        XCTAssertNil(try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: nil).endsAt)
     }
 
     func testObjectsAreReleasedAndFilesReopen() throws {
