@@ -9,6 +9,7 @@ second run reuses the file and says so instead of writing the story twice.
 
 from __future__ import annotations
 
+import datetime
 import sys
 
 from carespace import Action, Carespace, OrganisationKind
@@ -49,6 +50,16 @@ def tell_story(cs: Carespace) -> None:
         joined = cs.accept_invite(carol.id, waiting.id)
         print(f"{carol.name} registered, found the invite and accepted: {joined.membership.status.name}.")
 
+    # Scheduled work: Carol's access ends with her rotation. A scheduler calls sweep(now)
+    # every few minutes; here it is called for three instants to show what it does.
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ends = now + datetime.timedelta(days=28)
+    cs.set_membership_end(actor=alice.id, workspace=ward.id, user=carol.id, ends_at=ends)
+    print(f"\n{alice.name} set {carol.name}'s membership to end on {ends.date()}, with her rotation.")
+    for when, at in [("now", now), ("in three weeks", ends - datetime.timedelta(days=7)), ("when it ends", ends)]:
+        swept = cs.sweep(at)
+        print(f"  the sweep {when}: {swept.end_reminders} reminder(s), {swept.memberships_ended} membership(s) ended")
+
 
 def show(cs: Carespace) -> None:
     trust = cs.organisation_by_ods("RWK")
@@ -71,6 +82,15 @@ def show(cs: Carespace) -> None:
             print(f"  {listed.name}: example, 0 members")
         else:
             print(f"  {listed.name}: {listed.member_count} members, admins {', '.join(a.name for a in listed.admins)}")
+
+    # Audits, answered from the event log: the answer for a past instant never changes.
+    ward = next(e for e in cs.discover(bob.id, trust.id, speciality=501) if not e.is_example).workspace
+    assert ward is not None
+    history = cs.membership_history(ward.id)
+    arrived = next(e.at for e in history if e.type == "invite_accepted")
+    print(f"\nWho could see the conversations of {ward.name}:")
+    for label, at in [("while Carol was on the ward", arrived), ("after her rotation", history[-1].at)]:
+        print(f"  {label} ({at.date()}): {', '.join(v.person.name for v in cs.viewers_at(ward.id, at))}")
 
     print("\nEvents a host would act on:")
     # Payloads are JSON-ready: ids arrive as strings.

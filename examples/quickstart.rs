@@ -6,11 +6,12 @@
 //! file: it says so and shows what the file holds instead of writing the story twice.
 
 use carespace::{
-    Action, Carespace, DiscoveryEntry, DiscoveryFilter, Entity, Error, Event, EventKind, NewWorkspace, Organisation,
-    OrganisationKind, Speciality, SwitcherEntry, User, UserId, Workspace,
+    Action, ArchiveReason, Carespace, DiscoveryEntry, DiscoveryFilter, Entity, Error, Event, EventKind, NewWorkspace,
+    Organisation, OrganisationKind, Speciality, SwitcherEntry, User, UserId, Workspace,
 };
 use carespace_sqlite::SqliteStore;
 use std::process::ExitCode;
+use time::{Duration, OffsetDateTime};
 
 /// The people and places of the story.
 struct Cast {
@@ -104,6 +105,23 @@ fn tell_story(service: &Carespace) -> Result<Cast, Error> {
         let joined = service.accept_invite(carol.id, waiting.id)?;
         println!("{} registered, found the invite and accepted: {:?}.", carol.name, joined.membership.state);
     }
+
+    // Scheduled work. Carol is a locum: her access ends with her rotation. A scheduler
+    // calls `sweep(now)` every few minutes (it is idempotent and safe from several
+    // processes); here it is called for three instants to show what it does.
+    let now = OffsetDateTime::now_utc();
+    let rotation_ends = now + Duration::days(28);
+    service.set_membership_end(alice.id, ward.id, carol.id, Some(rotation_ends))?;
+    println!("\n{} set {}'s membership to end on {}, with her rotation.", alice.name, carol.name, rotation_ends.date());
+    let moments =
+        [("now", now), ("in three weeks", rotation_ends - Duration::days(7)), ("when it ends", rotation_ends)];
+    for (when, at) in moments {
+        let swept = service.sweep(at)?;
+        println!(
+            "  the sweep {when}: {} reminder(s), {} membership(s) ended, {} invite(s) expired",
+            swept.end_reminders, swept.memberships_ended, swept.invites_expired
+        );
+    }
     Ok(Cast { trust, alice, bob, carol, ward })
 }
 
@@ -158,12 +176,30 @@ fn show(service: &Carespace, cast: &Cast) -> Result<(), Error> {
         }
     }
 
-    // What a host application turns into emails and prompts.
-    println!("\nEvents a host would act on:");
+    // Audits: who could see the ward's patient conversations, answered from the event
+    // log, so the answer for a past instant never changes.
+    let history = service.membership_history(cast.ward.id)?;
+    let carol_arrived = history.iter().find(|e| matches!(e.kind, EventKind::InviteAccepted { .. })).map(|e| e.at);
+    let after_all = history.last().map(|e| e.at);
+    println!("\nWho could see the conversations of {}:", cast.ward.name);
+    for (label, at) in [("while Carol was on the ward", carol_arrived), ("after her rotation", after_all)] {
+        let Some(at) = at else { continue };
+        let viewers = service.viewers_at(cast.ward.id, at)?;
+        let names: Vec<&str> = viewers.iter().map(|v| v.person.name.as_str()).collect();
+        println!("  {label} ({}): {}", at.date(), names.join(", "));
+    }
+    println!("Its membership history:");
     let people = [&cast.alice, &cast.bob, &cast.carol];
     let name = |id: UserId| -> String {
         people.iter().find(|u| u.id == id).map_or_else(|| id.to_string(), |u| u.name.to_string())
     };
+    for event in &history {
+        let by = event.actor.map_or_else(|| "the sweep".to_owned(), &name);
+        println!("  #{:<2} {} {:<24} by {by}", event.seq, event.at.date(), event.kind.type_name());
+    }
+
+    // What a host application turns into emails and prompts.
+    println!("\nEvents a host would act on:");
     for event in service.events_since(0, carespace::MAX_EVENT_PAGE)? {
         if let Some(line) = notification(&event, &name) {
             println!("  #{:<2} {line}", event.seq);
@@ -183,6 +219,17 @@ fn notification(event: &Event, name: &dyn Fn(UserId) -> String) -> Option<String
         EventKind::Invited { email, .. } => format!("email {email}: you are invited"),
         EventKind::InviteAccepted { user, .. } => format!("audit: {} accepted an invite", name(*user)),
         EventKind::MyWorkspaceArchived { user, .. } => format!("audit: {}'s My Workspace archived", name(*user)),
+        EventKind::MembershipEndingSoon { user, ends_at, admins, .. } => {
+            let admins: Vec<String> = admins.iter().map(|a| name(*a)).collect();
+            format!("email {} (cc {}): membership ends on {}", name(*user), admins.join(", "), ends_at.date())
+        }
+        EventKind::MemberArchived { user, reason: ArchiveReason::MembershipEnded, .. } => {
+            format!("email {}: your membership ended", name(*user))
+        }
+        EventKind::JoinRequestEscalated { user, escalated_to, .. } => {
+            let to: Vec<String> = escalated_to.iter().map(|a| name(*a)).collect();
+            format!("email {}: {}'s request is still waiting", to.join(", "), name(*user))
+        }
         _ => return None,
     })
 }

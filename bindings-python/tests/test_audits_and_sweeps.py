@@ -131,3 +131,19 @@ def test_r39_the_last_admin_is_kept_and_told(world: World) -> None:
     assert cs.standing(w.alice.id, w.ward.id) is carespace.Standing.ADMIN
     cleared = cs.set_membership_end(actor=w.alice.id, workspace=w.ward.id, user=w.alice.id, ends_at=None)
     assert cleared.ends_at is None
+
+
+def test_r37_an_event_time_read_in_python_is_that_instant() -> None:
+    # The system clock keeps whole microseconds, which a datetime holds exactly: asking
+    # about the instant of an approval includes the approval.
+    cs = carespace.Carespace.in_memory()
+    trust = cs.register_organisation(name="Trust", kind="nhs_trust")
+    alice, bob = cs.register_user("alice@nhs.net", "Alice"), cs.register_user("bob@nhs.net", "Bob")
+    for user in (alice, bob):
+        cs.join_organisation(user.id, trust.id)
+    ward = cs.create_workspace(actor=alice.id, organisation=trust.id, name="Ward 1", speciality=501).workspace
+    cs.request_to_join(bob.id, ward.id)
+    cs.approve(actor=alice.id, workspace=ward.id, user=bob.id)
+    approved = cs.membership_history(ward.id)[-1]
+    assert approved.type == "join_approved"
+    assert {v.person.name for v in cs.viewers_at(ward.id, approved.at)} == {"Alice", "Bob"}

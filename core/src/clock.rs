@@ -12,13 +12,19 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now(&self) -> OffsetDateTime;
 }
 
-/// The operating system's clock.
+/// The operating system's clock, to the microsecond.
+///
+/// Microseconds, not the nanoseconds the OS offers: they are what Python's `datetime`
+/// and PostgreSQL's `timestamptz` hold, so an event's time read from the log in those
+/// worlds and passed back (to ask who could see a workspace at that instant, R37) is
+/// the same instant, not one a few hundred nanoseconds before it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        let now = OffsetDateTime::now_utc();
+        now.replace_microsecond(now.microsecond()).unwrap_or(now)
     }
 }
 
@@ -60,5 +66,17 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
         *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r36_r37_the_system_clock_keeps_whole_microseconds() {
+        for _ in 0..100 {
+            assert_eq!(SystemClock.now().nanosecond() % 1_000, 0);
+        }
     }
 }
