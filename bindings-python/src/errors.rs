@@ -34,6 +34,7 @@ fn class_of(e: &Error) -> &'static str {
         Error::InviteAlreadyAccepted { .. } => "InviteAlreadyAcceptedError",
         Error::CoolDown { .. } => "CoolDownError",
         Error::EndDateNotInFuture { .. } => "EndDateNotInFutureError",
+        Error::TimeOutOfRange { .. } => "TimeOutOfRangeError",
         Error::Storage(_) => "StorageError",
         _ => "CarespaceError",
     }
@@ -51,6 +52,7 @@ fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
         Error::Forbidden { action, .. } => exc.setattr("action", to_py(py, ACTIONS, *action)?)?,
         Error::CoolDown { until, .. } => exc.setattr("until", *until)?,
         Error::EndDateNotInFuture { ends_at, .. } => exc.setattr("ends_at", *ends_at)?,
+        Error::TimeOutOfRange { at } => exc.setattr("at", *at)?,
         Error::Storage(s) => exc.setattr("retryable", s.is_retryable())?,
         _ => {}
     }

@@ -82,6 +82,7 @@ def scenarios() -> dict[type[Exception], Callable[[World], object]]:
         carespace.InviteRevokedError: revoked,
         carespace.InviteAlreadyAcceptedError: already_accepted,
         carespace.CoolDownError: cool_down,
+        carespace.TimeOutOfRangeError: lambda w: w.cs.sweep(datetime.datetime(2300, 1, 1, tzinfo=datetime.timezone.utc)),
         carespace.EndDateNotInFutureError: lambda w: w.cs.set_membership_end(actor=w.alice.id, workspace=w.ward.id, user=w.alice.id, ends_at=w.clock.now()),
         carespace.StorageError: storage,
     }

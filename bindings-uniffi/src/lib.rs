@@ -96,6 +96,9 @@ pub enum CarespaceError {
     /// A membership end date must lie after the present.
     #[error("{0}")]
     EndDateNotInFuture(String),
+    /// An instant to be recorded lies outside 1900–2200.
+    #[error("{0}")]
+    TimeOutOfRange(String),
     /// The storage backend failed.
     #[error("{0}")]
     Storage(String),
@@ -134,6 +137,7 @@ impl From<carespace::Error> for CarespaceError {
             E::InviteAlreadyAccepted { .. } => Self::InviteAlreadyAccepted(message),
             E::CoolDown { .. } => Self::CoolDown(message),
             E::EndDateNotInFuture { .. } => Self::EndDateNotInFuture(message),
+            E::TimeOutOfRange { .. } => Self::TimeOutOfRange(message),
             E::Storage(_) => Self::Storage(message),
             _ => Self::Other(message),
         }

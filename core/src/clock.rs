@@ -3,7 +3,21 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use std::ops::Range;
+
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
+
+/// The instants Carespace writes down: from 1900 up to (not including) 2200, UTC. Every
+/// backend holds them (SQLite stores nanoseconds in 64 bits, which ends in 2262), so a
+/// command whose clock or arguments lie outside fails with
+/// [`Error::TimeOutOfRange`](crate::Error::TimeOutOfRange) on every backend alike.
+pub const SUPPORTED_TIMES: Range<OffsetDateTime> = datetime!(1900-01-01 0:00 UTC)..datetime!(2200-01-01 0:00 UTC);
+
+/// `Ok(at)` when `at` is a time Carespace writes down.
+pub(crate) fn supported(at: OffsetDateTime) -> Result<OffsetDateTime, crate::Error> {
+    if SUPPORTED_TIMES.contains(&at) { Ok(at) } else { Err(crate::Error::TimeOutOfRange { at }) }
+}
 
 /// A source of the current UTC time. The service asks it once per command, so a command's
 /// changes and events share one instant.

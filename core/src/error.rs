@@ -232,6 +232,13 @@ pub enum Error {
         /// The date given.
         ends_at: OffsetDateTime,
     },
+    /// An instant to be written down lies outside
+    /// [`SUPPORTED_TIMES`](crate::SUPPORTED_TIMES): a clock set far off, or a date given.
+    #[error("{at} is outside the times Carespace records (from 1900 up to 2200, UTC)")]
+    TimeOutOfRange {
+        /// The instant.
+        at: OffsetDateTime,
+    },
     /// The storage backend failed. The command changed nothing.
     #[error("storage failed: {0}")]
     Storage(#[from] StorageError),

@@ -99,7 +99,7 @@ impl Carespace {
         now: time::OffsetDateTime,
         mut f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let ctx = Ctx { now, policy: &self.policy };
+        let ctx = Ctx { now: crate::clock::supported(now)?, policy: &self.policy };
         let mut out = None;
         self.store.write(&mut |tx| {
             out = Some(f(tx, ctx)?);
@@ -426,6 +426,7 @@ impl Carespace {
         user: UserId,
         ends_at: Option<time::OffsetDateTime>,
     ) -> Result<Membership, Error> {
+        let ends_at = ends_at.map(crate::clock::supported).transpose()?;
         self.member_command(actor, workspace, user, Action::SetMembershipEnd, |ctx, shared, actor, target| {
             rules::set_membership_end(ctx, shared, actor, target, ends_at)
         })

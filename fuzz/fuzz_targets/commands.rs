@@ -1,5 +1,6 @@
-//! Fuzz target: an arbitrary sequence of commands, by arbitrary actors on arbitrary ids,
-//! applied to `MemoryStore` and to an in-memory `SqliteStore` side by side. Nothing
+//! Fuzz target: an arbitrary sequence of commands (sweeps, end dates and audit queries
+//! at arbitrary instants among them), by arbitrary actors on arbitrary ids, applied to
+//! `MemoryStore` and to an in-memory `SqliteStore` side by side. Nothing
 //! panics, both backends give the same outcome kind at every step, and the R25
 //! invariants hold on both after every step.
 #![no_main]
@@ -37,6 +38,9 @@ enum Cmd {
     Start { actor: u8, ws: u8 },
     Read { actor: u8, ws: u8, org: u8, action: u8 },
     Advance { hours: u16 },
+    SetEnd { actor: u8, ws: u8, target: u8, hours: Option<i32> },
+    Sweep { hours: i32 },
+    Audit { actor: u8, ws: u8, hours: i32 },
 }
 
 struct Side {
@@ -70,6 +74,11 @@ impl Side {
     }
     fn i(&self, i: u8) -> InviteId {
         at(&self.invites, i, InviteId::from_uuid(uuid_nil()))
+    }
+
+    /// The clock's time moved by `hours` (either way).
+    fn shifted(&self, hours: i32) -> time::OffsetDateTime {
+        carespace::Clock::now(&self.clock).saturating_add(time::Duration::hours(i64::from(hours)))
     }
 
     /// Runs one command; returns its outcome kind ("ok" or the error's variant).
@@ -130,6 +139,17 @@ impl Side {
                     s.discover(u, self.o(*org), &DiscoveryFilter::default())?;
                 }
                 Cmd::Advance { hours } => self.clock.advance(time::Duration::hours(i64::from(*hours))),
+                Cmd::SetEnd { actor, ws, target, hours } => {
+                    let ends_at = hours.map(|h| self.shifted(h));
+                    drop(s.set_membership_end(self.u(*actor), self.w(*ws), self.u(*target), ends_at)?);
+                }
+                Cmd::Sweep { hours } => drop(s.sweep(self.shifted(*hours))?),
+                Cmd::Audit { actor, ws, hours } => {
+                    let at = self.shifted(*hours);
+                    let _ = s.viewers_at(self.w(*ws), at);
+                    let _ = s.workspaces_visible_at(self.u(*actor), at);
+                    s.membership_history(self.w(*ws))?;
+                }
             }
             Ok(())
         })();

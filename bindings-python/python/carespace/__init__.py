@@ -85,6 +85,7 @@ from carespace._errors import (
     OdsCodeTakenError,
     SelfTargetError,
     StorageError,
+    TimeOutOfRangeError,
     UnknownSpecialityError,
     WorkspaceNameTakenError,
 )
@@ -147,6 +148,7 @@ __all__ = [
     "StorageError",
     "SwitcherEntry",
     "Swept",
+    "TimeOutOfRangeError",
     "UnknownSpecialityError",
     "User",
     "Viewer",

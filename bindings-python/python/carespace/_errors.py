@@ -36,6 +36,7 @@ __all__ = [
     "OdsCodeTakenError",
     "SelfTargetError",
     "StorageError",
+    "TimeOutOfRangeError",
     "UnknownSpecialityError",
     "WorkspaceNameTakenError",
 ]
@@ -63,6 +64,13 @@ class InvalidIdError(InvalidInputError):
 
 class UnknownSpecialityError(InvalidInputError):
     """A speciality code is not in the NHS Data Dictionary catalogue (R10)."""
+
+
+class TimeOutOfRangeError(InvalidInputError):
+    """An instant to be recorded lies outside 1900–2200 (a sweep's ``now``, an end date,
+    the clock); ``at`` is the instant."""
+
+    at: object
 
 
 class NotFoundError(CarespaceError, LookupError):

@@ -138,6 +138,7 @@ class CarespaceTest {
                 w.cs.decline(w.alice.id, w.ward.id, w.bob.id)
                 w.cs.requestToJoin(w.bob.id, w.ward.id)
             },
+            CarespaceException.TimeOutOfRange::class.java to { w -> w.cs.sweep(Instant.parse("2300-01-01T00:00:00Z")) },
             CarespaceException.EndDateNotInFuture::class.java to { w -> w.cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, start) },
             CarespaceException.Storage::class.java to { _ -> Carespace.open("/proc/no/such/dir/carespace.sqlite3", Options()) },
         )

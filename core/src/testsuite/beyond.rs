@@ -443,3 +443,25 @@ pub fn r39_an_ending_admin_is_demoted_first_and_a_last_admin_is_kept(store: Arc<
     assert_eq!(h.ok(|s| s.standing(dan.id, ws)), crate::Standing::Admin);
     assert_eq!(h.ok(|s| s.standing(carol.id, ws)), crate::Standing::Admin);
 }
+
+/// R38, R39 (and R36): an instant outside the times every backend can record — a sweep
+/// for the year 2300, an end date then, a clock set there — is refused with the same
+/// typed error on every backend, and nothing is written.
+pub fn r38_r39_times_outside_the_supported_range_are_refused_alike(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (p, ws) = ward(&h);
+    let (alice, bob) = (&p[0], &p[1]);
+    let far = crate::SUPPORTED_TIMES.end;
+    let err = h.err(|s| s.sweep(far));
+    assert!(matches!(err, Error::TimeOutOfRange { at } if at == far), "{err}");
+    assert!(err.to_string().contains("outside the times Carespace records"), "{err}");
+    let err = h.err(|s| s.set_membership_end(alice.id, ws, bob.id, Some(far)));
+    assert!(matches!(err, Error::TimeOutOfRange { .. }), "{err}");
+    let just_inside = far - Duration::seconds(1);
+    assert_eq!(h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(just_inside))).ends_at, Some(just_inside));
+    set_clock(&h, far);
+    let err = h.err(|s| s.start_conversation(alice.id, ws));
+    assert!(matches!(err, Error::TimeOutOfRange { .. }), "{err}");
+    // Reading about any instant is fine: nothing is written.
+    assert_eq!(h.ok(|s| s.viewers_at(ws, far)).len(), 3);
+}

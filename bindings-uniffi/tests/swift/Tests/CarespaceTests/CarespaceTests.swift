@@ -131,6 +131,7 @@ final class CarespaceTests: XCTestCase {
                 try w.cs.decline(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
                 return try w.cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
             }),
+            ("TimeOutOfRange", { w in try w.cs.sweep(now: Date(timeIntervalSince1970: 10_413_792_000)) }),  // 2300-01-01
             ("EndDateNotInFuture", { w in
                 try w.cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: self.start)
             }),
