@@ -43,13 +43,18 @@ fn sweep(h: &Harness) -> (Swept, Vec<Event>) {
     h.events_of(|s| s.sweep(now))
 }
 
+/// A trust with Alice, Bob and Carol in it.
+fn trio(h: &Harness) -> (crate::Organisation, User, User, User) {
+    let org = h.trust("Trust");
+    let [alice, bob, carol] =
+        ["Alice", "Bob", "Carol"].map(|n| h.member_of(&org, n, &format!("{}@nhs.net", n.to_lowercase())));
+    (org, alice, bob, carol)
+}
+
 /// R37: a ward's story over a week, asked about at noon of each day.
 pub fn r37_who_could_see_a_workspace_and_what_a_person_could_see_at_past_instants(store: Arc<dyn Store>) {
     let h = Harness::new(store);
-    let org = h.trust("Trust");
-    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
-    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
-    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let (org, alice, bob, carol) = trio(&h);
     let ws = h.workspace(&alice, &org, "Maternity - Ward 2");
     h.ok(|s| s.request_to_join(bob.id, ws.id)); // day 0: Bob asks (unapproved: sees only his own)
     set_clock(&h, day(1));
@@ -114,10 +119,7 @@ pub fn r37_who_could_see_a_workspace_and_what_a_person_could_see_at_past_instant
 /// R37: answers about the past are the same after anything that happens later.
 pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
     let h = Harness::new(store);
-    let org = h.trust("Trust");
-    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
-    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
-    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let (org, alice, bob, carol) = trio(&h);
     let ws = h.workspace(&alice, &org, "Ward 1");
     h.approved(&ws, &alice, &bob);
     h.ok(|s| s.request_to_join(carol.id, ws.id));
@@ -152,10 +154,7 @@ pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
 /// R37: the history lists every membership change with its actor and time.
 pub fn r37_membership_history_names_every_change_with_actor_and_time(store: Arc<dyn Store>) {
     let h = Harness::new(store);
-    let org = h.trust("Trust");
-    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
-    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
-    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let (org, alice, bob, carol) = trio(&h);
     let ws = h.workspace(&alice, &org, "Ward 1");
     h.ok(|s| s.request_to_join(carol.id, ws.id));
     h.ok(|s| s.decline(alice.id, ws.id, carol.id));
