@@ -89,6 +89,9 @@ struct State {
     conversations: HashMap<ConversationId, Conversation>,
     conversations_by_workspace: BTreeSet<(WorkspaceId, ConversationId)>,
     events: Vec<Event>,
+    /// The log by each event's workspace and by the person it is about (R37).
+    events_by_workspace: BTreeSet<(WorkspaceId, u64)>,
+    events_by_user: BTreeSet<(UserId, u64)>,
 }
 
 /// How to put one row back as it was.
@@ -115,7 +118,42 @@ fn with_first<K: Ord + Copy, V: Ord + Copy>(
     set.range((key, min)..=(key, max)).map(|&(_, v)| v)
 }
 
+/// The person an event is indexed under: its `user`, or the creator of a workspace.
+fn event_subject(event: &Event) -> Option<UserId> {
+    match event.kind {
+        crate::EventKind::WorkspaceCreated { .. } => event.actor,
+        ref kind => kind.user(),
+    }
+}
+
 impl State {
+    /// The events with these sequence numbers (1-based positions in the log), in order.
+    fn events_at(&self, seqs: impl Iterator<Item = u64>) -> Vec<Event> {
+        seqs.filter_map(|seq| self.events.get(usize::try_from(seq).ok()?.checked_sub(1)?).cloned()).collect()
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if let Some(workspace) = event.kind.workspace() {
+            self.events_by_workspace.insert((workspace, event.seq));
+        }
+        if let Some(user) = event_subject(&event) {
+            self.events_by_user.insert((user, event.seq));
+        }
+        self.events.push(event);
+    }
+
+    /// Drops the events after the first `len` (a rolled-back transaction's).
+    fn truncate_events(&mut self, len: usize) {
+        for event in self.events.drain(len.min(self.events.len())..) {
+            if let Some(workspace) = event.kind.workspace() {
+                self.events_by_workspace.remove(&(workspace, event.seq));
+            }
+            if let Some(user) = event_subject(&event) {
+                self.events_by_user.remove(&(user, event.seq));
+            }
+        }
+    }
+
     fn set_organisation(&mut self, id: OrganisationId, row: Option<Organisation>) -> Option<Organisation> {
         match row {
             Some(row) => self.organisations.insert(id, row),
@@ -451,6 +489,14 @@ impl ReadTx for State {
     fn last_event_seq(&self) -> StoreResult<u64> {
         Ok(self.events.last().map_or(0, |e| e.seq))
     }
+
+    fn events_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
+        Ok(self.events_at(with_first(&self.events_by_workspace, workspace, 0, u64::MAX)))
+    }
+
+    fn events_of_user(&self, user: UserId) -> StoreResult<Vec<Event>> {
+        Ok(self.events_at(with_first(&self.events_by_user, user, 0, u64::MAX)))
+    }
 }
 
 /// A write transaction: changes go straight into the state, each with a note of how to
@@ -468,7 +514,7 @@ impl Drop for MemoryTx<'_> {
             while let Some(step) = self.undo.pop() {
                 self.state.undo(step);
             }
-            self.state.events.truncate(self.events_len);
+            self.state.truncate_events(self.events_len);
         }
     }
 }
@@ -550,7 +596,7 @@ impl WriteTx for MemoryTx<'_> {
     fn append_event(&mut self, event: NewEvent) -> StoreResult<Event> {
         let seq = self.state.events.last().map_or(0, |e| e.seq) + 1;
         let event = event.with_seq(seq);
-        self.state.events.push(event.clone());
+        self.state.push_event(event.clone());
         Ok(event)
     }
 }
@@ -579,5 +625,43 @@ mod tests {
         assert_eq!(dump(store.as_ref()), before);
         assert_eq!(service.organisation(org.id).unwrap().name.as_str(), "Trust");
         service.register_user("a@nhs.net".parse().unwrap(), "A".parse().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn r35_r37_a_failed_write_leaves_no_event_in_the_log_indexes() {
+        let store = MemoryStore::new();
+        let workspace = WorkspaceId::new_v7(crate::testsuite::START);
+        let user = UserId::new_v7(crate::testsuite::START);
+        let kind = crate::EventKind::MemberLeft { workspace, user };
+        let failed = store.write(&mut |tx| {
+            tx.append_event(NewEvent { at: crate::testsuite::START, actor: Some(user), kind: kind.clone() })?;
+            Err(crate::Error::NotFound { entity: crate::Entity::User, id: "rolled back".into() })
+        });
+        assert!(failed.is_err());
+        store
+            .read(&mut |r| {
+                assert!(r.events_of_workspace(workspace)?.is_empty());
+                assert!(r.events_of_user(user)?.is_empty());
+                Ok(())
+            })
+            .unwrap();
+        // The next event takes the same number; the rolled-back one must not be found
+        // under its workspace and person.
+        let (other, someone) = (WorkspaceId::new_v7(crate::testsuite::START), UserId::new_v7(crate::testsuite::START));
+        let next = crate::EventKind::MemberLeft { workspace: other, user: someone };
+        store
+            .write(&mut |tx| {
+                tx.append_event(NewEvent { at: crate::testsuite::START, actor: Some(someone), kind: next.clone() })?;
+                Ok(())
+            })
+            .unwrap();
+        store
+            .read(&mut |r| {
+                assert!(r.events_of_workspace(workspace)?.is_empty());
+                assert!(r.events_of_user(user)?.is_empty());
+                assert_eq!(r.events_of_workspace(other)?.first().map(|e| e.seq), Some(1));
+                Ok(())
+            })
+            .unwrap();
     }
 }
