@@ -83,6 +83,28 @@ fn operations(c: &mut Criterion) {
         }
         g.finish();
 
+        // R37 and R38 read-mostly paths, before the write groups change the ward.
+        let now = time::OffsetDateTime::now_utc();
+        let mut g = c.benchmark_group("viewers_at");
+        g.bench_function(name, |b| b.iter(|| assert_eq!(f.service.viewers_at(f.ward.id, now).unwrap().len(), 2)));
+        if let Some(bl) = baseline.as_ref() {
+            let at = i64::try_from(now.unix_timestamp_nanos()).unwrap();
+            g.bench_function(&base, |b| b.iter(|| assert_eq!(bl.viewers_at(f.ward.id, at), 2)));
+        }
+        g.finish();
+
+        // Far enough ahead that the fixture's pending requests are due: sweep once to
+        // escalate them, then measure the idle sweep every later call is.
+        let later = now + time::Duration::days(30);
+        f.service.sweep(later).unwrap();
+        let mut g = c.benchmark_group("sweep_idle");
+        g.bench_function(name, |b| b.iter(|| assert!(f.service.sweep(later).unwrap().is_empty())));
+        if let Some(bl) = baseline.as_mut() {
+            let at = i64::try_from(later.unix_timestamp_nanos()).unwrap();
+            g.bench_function(&base, |b| b.iter(|| bl.sweep_idle(at)));
+        }
+        g.finish();
+
         let mut g = c.benchmark_group("start_conversation");
         g.bench_function(name, |b| b.iter(|| f.service.start_conversation(f.member.id, f.ward.id).unwrap()));
         if let Some(bl) = baseline.as_mut() {

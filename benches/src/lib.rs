@@ -6,6 +6,7 @@
 pub mod peers;
 pub mod scale;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -334,6 +335,71 @@ impl Baseline {
         let events: Vec<_> =
             rows.map(|row| serde_json::from_str::<carespace::EventKind>(&row.unwrap().1).unwrap()).collect();
         events.len()
+    }
+
+    /// Who could see a workspace at an instant (R37), by hand: the workspace's events
+    /// through the same index, payloads parsed, memberships replayed in a map, and the
+    /// name of everyone approved then read.
+    pub fn viewers_at(&self, workspace: WorkspaceId, at: i64) -> usize {
+        use carespace::EventKind as K;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT at, actor, payload FROM events WHERE json_extract(payload, '$.workspace') = ?1 ORDER BY seq",
+            )
+            .unwrap();
+        let rows = stmt
+            .query_map([workspace.to_string()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, String>(2)?))
+            })
+            .unwrap();
+        let mut approved: HashMap<UserId, bool> = HashMap::new();
+        for row in rows {
+            let (when, actor, payload) = row.unwrap();
+            if when > at {
+                break;
+            }
+            match serde_json::from_str::<K>(&payload).unwrap() {
+                K::WorkspaceCreated { .. } => {
+                    let creator = UserId::from_uuid(uuid::Uuid::from_slice(&actor.unwrap()).unwrap());
+                    approved.insert(creator, true);
+                }
+                K::JoinRequested { user, .. } => {
+                    approved.insert(user, false);
+                }
+                K::JoinApproved { user, .. } | K::MemberUnarchived { user, .. } | K::InviteAccepted { user, .. } => {
+                    approved.insert(user, true);
+                }
+                K::RoleChanged { .. } => {}
+                K::JoinDeclined { user, .. } | K::MemberLeft { user, .. } | K::MemberArchived { user, .. } => {
+                    approved.remove(&user);
+                }
+                _ => {}
+            }
+        }
+        let mut names = self.conn.prepare_cached("SELECT name FROM users WHERE id = ?1").unwrap();
+        approved
+            .into_iter()
+            .filter(|(_, yes)| *yes)
+            .map(|(user, _)| names.query_row([blob(user)], |r| r.get::<_, String>(0)).unwrap())
+            .count()
+    }
+
+    /// A sweep with nothing due (R38, R39), by hand: the write lock, the three indexed
+    /// probes for due invites, waiting requests and ending memberships, and the commit.
+    pub fn sweep_idle(&mut self, now: i64) -> usize {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let mut due = 0;
+        for sql in [
+            "SELECT id FROM invites WHERE status = 'pending' AND expires_at <= ?1",
+            "SELECT workspace, user FROM memberships WHERE status = 'unapproved' AND escalated_at IS NULL \
+             AND joined_at <= ?1",
+            "SELECT workspace, user FROM memberships WHERE ends_at IS NOT NULL AND ends_at <= ?1",
+        ] {
+            due += tx.prepare_cached(sql).unwrap().query_map([now], read_all).unwrap().count();
+        }
+        tx.commit().unwrap();
+        due
     }
 
     /// Starting a conversation: check the membership, insert the header and its event.

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use carespace_benches::human;
 
-const OPERATIONS: [&str; 8] = [
+const OPERATIONS: [&str; 10] = [
     "create_workspace",
     "request_to_join",
     "approve",
@@ -17,6 +17,8 @@ const OPERATIONS: [&str; 8] = [
     "discover_1000",
     "start_conversation",
     "events_1000",
+    "viewers_at",
+    "sweep_idle",
 ];
 const BACKENDS: [&str; 3] = ["memory", "sqlite-normal", "sqlite-full"];
 
