@@ -89,6 +89,11 @@ struct State {
     conversations: HashMap<ConversationId, Conversation>,
     conversations_by_workspace: BTreeSet<(WorkspaceId, ConversationId)>,
     events: Vec<Event>,
+    /// What a sweep looks for (R38, R39): pending invites by expiry, unescalated join
+    /// requests by when they were made, current memberships with an end date by it.
+    invites_by_expiry: BTreeSet<(OffsetDateTime, InviteId)>,
+    requests_waiting: BTreeSet<(OffsetDateTime, WorkspaceId, UserId)>,
+    memberships_ending: BTreeSet<(OffsetDateTime, WorkspaceId, UserId)>,
     /// The log by each event's workspace and by the person it is about (R37).
     events_by_workspace: BTreeSet<(WorkspaceId, u64)>,
     events_by_user: BTreeSet<(UserId, u64)>,
@@ -127,6 +132,14 @@ fn event_subject(event: &Event) -> Option<UserId> {
 }
 
 impl State {
+    /// The memberships a sweep index lists, in its order.
+    fn memberships_at<'a>(
+        &self,
+        keys: impl Iterator<Item = &'a (OffsetDateTime, WorkspaceId, UserId)>,
+    ) -> Vec<Membership> {
+        keys.filter_map(|(_, w, u)| self.memberships.get(&(*w, *u)).cloned()).collect()
+    }
+
     /// The events with these sequence numbers (1-based positions in the log), in order.
     fn events_at(&self, seqs: impl Iterator<Item = u64>) -> Vec<Event> {
         seqs.filter_map(|seq| self.events.get(usize::try_from(seq).ok()?.checked_sub(1)?).cloned()).collect()
@@ -225,6 +238,24 @@ impl State {
     }
 
     fn set_membership(&mut self, workspace: WorkspaceId, user: UserId, row: Option<Membership>) -> Option<Membership> {
+        // The sweep's indexes: out with the old row's keys, in with the new row's.
+        for (m, insert) in [(self.memberships.get(&(workspace, user)).cloned(), false), (row.clone(), true)] {
+            let Some(m) = m else { continue };
+            let waiting = (m.state == MembershipState::Unapproved && m.escalated_at.is_none()).then_some((
+                m.joined_at,
+                workspace,
+                user,
+            ));
+            let ending = m.ends_at.filter(|_| m.state.is_current()).map(|end| (end, workspace, user));
+            for (set, key) in [(&mut self.requests_waiting, waiting), (&mut self.memberships_ending, ending)] {
+                let Some(key) = key else { continue };
+                if insert {
+                    set.insert(key);
+                } else {
+                    set.remove(&key);
+                }
+            }
+        }
         if row.as_ref().is_some_and(|m| m.state == MembershipState::Admin) {
             self.admins.insert((workspace, user));
         } else {
@@ -255,10 +286,14 @@ impl State {
         if let Some(old) = &old {
             self.invites_by_workspace.remove(&(old.workspace, id));
             self.invites_by_email.remove(&(old.email.clone(), id));
+            self.invites_by_expiry.remove(&(old.expires_at, id));
         }
         if let Some(row) = row {
             self.invites_by_workspace.insert((row.workspace, id));
             self.invites_by_email.insert((row.email.clone(), id));
+            if row.status == InviteStatus::Pending {
+                self.invites_by_expiry.insert((row.expires_at, id));
+            }
             self.invites.insert(id, row);
         }
         old
@@ -488,6 +523,22 @@ impl ReadTx for State {
 
     fn last_event_seq(&self) -> StoreResult<u64> {
         Ok(self.events.last().map_or(0, |e| e.seq))
+    }
+
+    fn invites_expired_by(&self, now: OffsetDateTime) -> StoreResult<Vec<Invite>> {
+        Ok(self
+            .invites_by_expiry
+            .range(..=(now, MAX_INVITE))
+            .filter_map(|(_, id)| self.invites.get(id).cloned())
+            .collect())
+    }
+
+    fn requests_waiting_since(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        Ok(self.memberships_at(self.requests_waiting.range(..=(cutoff, MAX_WS, MAX_USER))))
+    }
+
+    fn memberships_ending_by(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        Ok(self.memberships_at(self.memberships_ending.range(..=(cutoff, MAX_WS, MAX_USER))))
     }
 
     fn events_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
