@@ -98,7 +98,7 @@ fn expire_invites(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Resu
             email: invite.email.clone(),
         });
         plan.change(Change::Invite(Invite { status: InviteStatus::Expired, resolved_at: Some(ctx.now), ..invite }));
-        swept.invites_expired += 1;
+        swept.invites_expired = swept.invites_expired.saturating_add(1);
     }
     apply(tx, ctx, None, plan)
 }
@@ -117,7 +117,7 @@ fn escalate_requests(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> R
             escalated_to: shared.members.iter().filter(|m| m.state.is_approved()).map(|m| m.user).collect(),
         });
         plan.change(Change::Membership(Membership { escalated_at: Some(ctx.now), ..request }));
-        swept.requests_escalated += 1;
+        swept.requests_escalated = swept.requests_escalated.saturating_add(1);
     }
     apply(tx, ctx, None, plan)
 }
@@ -150,17 +150,17 @@ fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Res
                 let admins = r.admins_of(m.workspace)?.into_iter().map(|a| a.user).collect();
                 plan.event(EventKind::MembershipEndingSoon { workspace: m.workspace, user: m.user, ends_at, admins });
                 plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::Reminded), ..m }));
-                swept.end_reminders += 1;
+                swept.end_reminders = swept.end_reminders.saturating_add(1);
             }
         } else if m.state == MembershipState::Admin && must_keep(&r.admins_of(m.workspace)?, ctx.now, ends_at) {
             if m.end_notice != Some(EndNotice::KeptAsLastAdmin) {
                 plan.event(EventKind::LastAdminKept { workspace: m.workspace, user: m.user, ends_at });
                 plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::KeptAsLastAdmin), ..m }));
-                swept.last_admins_kept += 1;
+                swept.last_admins_kept = swept.last_admins_kept.saturating_add(1);
             }
         } else {
             end_one(r, &mut plan, ctx, &m)?;
-            swept.memberships_ended += 1;
+            swept.memberships_ended = swept.memberships_ended.saturating_add(1);
         }
         apply(tx, ctx, None, plan)?;
     }
