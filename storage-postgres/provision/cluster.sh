@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for the tests (issue 9): `cluster.sh start DIR PORT`
+# installs Debian's `postgresql` if missing, runs initdb as the `postgres` user into DIR
+# with trust authentication, and starts it on PORT with its socket in DIR (no TCP
+# listener beyond localhost); `cluster.sh stop DIR` stops it and removes DIR. Prints the
+# connection URL on start. Idempotent: starting a running cluster prints its URL again.
+set -euo pipefail
+
+action=${1:?usage: cluster.sh start DIR PORT | stop DIR}
+dir=${2:?a directory}
+
+bin_dir() {
+  if [ -x /usr/lib/postgresql/15/bin/initdb ]; then echo /usr/lib/postgresql/15/bin; return; fi
+  local found
+  found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$found" ]; then
+    echo "installing Debian's postgresql package" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql > /dev/null
+    found=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  echo "$found"
+}
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case "$action" in
+  start)
+    port=${3:?a port}
+    bin=$(bin_dir)
+    if [ ! -f "$dir/PG_VERSION" ]; then
+      mkdir -p "$dir"
+      [ "$(id -u)" = 0 ] && chown postgres "$dir"
+      as_postgres "$bin/initdb" -D "$dir" -A trust -U postgres --no-sync > "$dir.initdb.log" 2>&1 \
+        || { cat "$dir.initdb.log" >&2; exit 1; }
+    fi
+    if ! as_postgres "$bin/pg_ctl" -D "$dir" status > /dev/null 2>&1; then
+      as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=localhost -c fsync=off -c max_connections=200" start > /dev/null
+    fi
+    echo "postgresql://postgres@localhost:$port/postgres"
+    ;;
+  stop)
+    bin=$(bin_dir)
+    if [ -f "$dir/PG_VERSION" ]; then
+      as_postgres "$bin/pg_ctl" -D "$dir" -m fast -w stop > /dev/null 2>&1 || true
+    fi
+    rm -rf "$dir" "$dir.initdb.log"
+    ;;
+  *) echo "usage: cluster.sh start DIR PORT | stop DIR" >&2; exit 2 ;;
+esac
