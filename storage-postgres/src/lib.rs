@@ -61,7 +61,7 @@ pub struct PostgresOptions {
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        Self { pool_size: 16, connection_timeout: Duration::from_secs(10), max_attempts: 10, schema: None }
+        Self { pool_size: 16, connection_timeout: Duration::from_secs(10), max_attempts: 16, schema: None }
     }
 }
 
