@@ -3,9 +3,11 @@
 //!
 //! ```no_run
 //! use carespace::Carespace;
-//! use carespace_postgres::PostgresStore;
+//! use carespace_postgres::{PostgresOptions, PostgresStore};
 //!
 //! let service = Carespace::new(PostgresStore::connect("postgresql://carespace@db.internal/carespace")?);
+//! let options = PostgresOptions { pool_size: 32, schema: Some("maternity".into()), ..Default::default() };
+//! let other = Carespace::new(PostgresStore::connect_with("host=/run/postgresql user=carespace dbname=carespace", options)?);
 //! # Ok::<(), carespace::Error>(())
 //! ```
 //!
