@@ -7,7 +7,7 @@ SHELL := /bin/bash
 RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
-.PHONY: test fmt-check clippy test-rust test-doc test-postgres quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
+.PHONY: test fmt-check clippy test-rust test-doc test-postgres bench-postgres quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
 	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy test-rust test-doc test-postgres quickstart test-python test-kotlin test-swift fuzz-smoke
@@ -36,16 +36,12 @@ test-rust:
 # temporary directory, trust auth, a private port and socket directory), stopped and
 # removed afterwards whatever happens. Never skipped: without a database the tests fail.
 test-postgres:
-	@if [ -n "$${CARESPACE_PG_URL:-}" ]; then \
-	  $(CARGO) test -p carespace-postgres 2>&1 | tee -a $(RESULTS); \
-	else \
-	  dir=$$(mktemp -d /tmp/carespace-pg.XXXXXX); chmod 755 "$$dir"; port=$$((20000 + $$$$ % 10000)); \
-	  trap 'storage-postgres/provision/cluster.sh stop "'"$$dir"'/data"; rm -rf "'"$$dir"'"' EXIT; \
-	  storage-postgres/provision/cluster.sh start "$$dir/data" "$$port" > /dev/null; \
-	  echo "PostgreSQL: a throwaway cluster in $$dir on port $$port"; \
-	  CARESPACE_PG_URL="host=$$dir/data port=$$port user=postgres dbname=postgres" \
-	    $(CARGO) test -p carespace-postgres 2>&1 | tee -a $(RESULTS); \
-	fi
+	storage-postgres/provision/with-cluster.sh $(CARGO) test -p carespace-postgres 2>&1 | tee -a $(RESULTS)
+
+# Throughput of mixed commands with 1, 2, 4 and 8 client processes on PostgreSQL.
+bench-postgres:
+	$(CARGO) build --quiet --release -p carespace-benches --bin pg_scaling
+	storage-postgres/provision/with-cluster.sh target/release/pg_scaling
 
 test-doc:
 	$(CARGO) test --workspace $(FEATURES) --doc 2>&1 | tee -a $(RESULTS)

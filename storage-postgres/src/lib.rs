@@ -45,6 +45,10 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// the second key): ASCII "CARE".
 const MIGRATION_LOCK: i32 = 0x4341_5245;
 
+/// The advisory lock key writers take turns on (with the schema's name hashed as the
+/// second key): ASCII "CSWR".
+const WRITE_LOCK: i32 = 0x4353_5752;
+
 /// Settings for [`PostgresStore::connect_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -208,26 +212,78 @@ impl Store for PostgresStore {
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
-        let mut conn = self.pool.get().map_err(pool)?;
-        let Connection { client, statements } = &mut *conn;
-        let mut attempt = 1;
-        loop {
-            let result = (|| -> Result<(), Error> {
-                let tx = client.build_transaction().isolation_level(IsolationLevel::Serializable).start().pg()?;
-                let mut tx = PgTx { tx: RefCell::new(tx), statements: RefCell::new(&mut *statements) };
-                f(&mut tx)?;
-                tx.tx.into_inner().commit().pg()?;
-                Ok(())
-            })();
-            match result {
-                Err(e) if e.is_retryable() && attempt < self.options.max_attempts => {
-                    // A growing pause with some spread, so racing commands fall out of step.
-                    let spread = u64::from(std::process::id() % 7) + u64::from(attempt);
-                    std::thread::sleep(Duration::from_millis(u64::from(attempt) * 2 + spread));
-                    attempt += 1;
-                }
-                other => return other,
+        // Writers take turns on the store's advisory lock, taken before the transaction
+        // begins so that its snapshot is taken after the previous writer committed.
+        // Without it, two busy clients on one ward starved each other: every write
+        // updates the event counter, so overlapping SERIALIZABLE writers abort one
+        // another, and a command could lose 16 times running (seen with 2 processes).
+        let schema = self.options.schema.as_deref().unwrap_or("public");
+        let mut locked = WriteLock::take(self.pool.get().map_err(pool)?, schema)?;
+        let Connection { client, statements } = &mut *locked.conn;
+        let result = run_serializable(client, statements, self.options.max_attempts, f);
+        let released = locked.release();
+        result?;
+        released
+    }
+}
+
+/// The store's write lock, held by one pooled connection; released when dropped (a
+/// panic in the caller's closure), so a connection never goes back to the pool holding it.
+struct WriteLock<'s> {
+    conn: r2d2::PooledConnection<Manager>,
+    schema: &'s str,
+    held: bool,
+}
+
+impl<'s> WriteLock<'s> {
+    fn take(mut conn: r2d2::PooledConnection<Manager>, schema: &'s str) -> Result<Self, Error> {
+        conn.client.execute("SELECT pg_advisory_lock($1, hashtext($2))", &[&WRITE_LOCK, &schema]).pg()?;
+        Ok(Self { conn, schema, held: true })
+    }
+
+    fn release(&mut self) -> Result<(), Error> {
+        self.held = false;
+        let sql = "SELECT pg_advisory_unlock($1, hashtext($2))";
+        self.conn.client.execute(sql, &[&WRITE_LOCK, &self.schema]).pg()?;
+        Ok(())
+    }
+}
+
+impl Drop for WriteLock<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            // Nothing to report to; if this fails the connection is broken and closing
+            // it releases the lock.
+            let _ = self.release();
+        }
+    }
+}
+
+/// Runs `f` in a `SERIALIZABLE` transaction, again from the start on a serialization
+/// failure or deadlock, up to `max_attempts` times with a growing pause.
+fn run_serializable(
+    client: &mut Client,
+    statements: &mut HashMap<String, Statement>,
+    max_attempts: u32,
+    f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut attempt = 1;
+    loop {
+        let result = (|| -> Result<(), Error> {
+            let tx = client.build_transaction().isolation_level(IsolationLevel::Serializable).start().pg()?;
+            let mut tx = PgTx { tx: RefCell::new(tx), statements: RefCell::new(&mut *statements) };
+            f(&mut tx)?;
+            tx.tx.into_inner().commit().pg()?;
+            Ok(())
+        })();
+        match result {
+            Err(e) if e.is_retryable() && attempt < max_attempts => {
+                // A growing pause with some spread, so racing commands fall out of step.
+                let spread = u64::from(std::process::id() % 7) + u64::from(attempt);
+                std::thread::sleep(Duration::from_millis(u64::from(attempt) * 2 + spread));
+                attempt += 1;
             }
+            other => return other,
         }
     }
 }
