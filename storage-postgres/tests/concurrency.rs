@@ -62,10 +62,25 @@ fn setup(schema: &str, n: usize) -> (Organisation, Vec<User>, Workspace) {
 /// One step a racer runs: by a thread here, or by a child process.
 #[derive(Debug, Clone)]
 enum Step {
-    JoinExample { user: UserId, org: carespace::OrganisationId },
-    Approve { admin: UserId, ws: WorkspaceId, user: UserId },
-    DemoteThenLeave { me: UserId, other: UserId, ws: WorkspaceId },
-    Sweep { at: OffsetDateTime },
+    JoinExample {
+        user: UserId,
+        org: carespace::OrganisationId,
+    },
+    Approve {
+        admin: UserId,
+        ws: WorkspaceId,
+        user: UserId,
+    },
+    DemoteThenLeave {
+        me: UserId,
+        other: UserId,
+        ws: WorkspaceId,
+    },
+    Sweep {
+        at: OffsetDateTime,
+    },
+    /// Only connect (and so migrate), then report the schema version.
+    Connect,
 }
 
 impl Step {
@@ -75,6 +90,7 @@ impl Step {
             Step::Approve { admin, ws, user } => format!("approve {admin} {ws} {user}"),
             Step::DemoteThenLeave { me, other, ws } => format!("demote {me} {other} {ws}"),
             Step::Sweep { at } => format!("sweep {}", at.unix_timestamp_nanos()),
+            Step::Connect => "connect".to_owned(),
         }
     }
 
@@ -92,6 +108,7 @@ impl Step {
                 other: words[2].parse().unwrap(),
                 ws: words[3].parse().unwrap(),
             },
+            "connect" => Step::Connect,
             _ => Step::Sweep { at: OffsetDateTime::from_unix_timestamp_nanos(words[1].parse().unwrap()).unwrap() },
         }
     }
@@ -109,6 +126,7 @@ impl Step {
                 "done".to_owned()
             }
             Step::Sweep { at } => serde_json_like(&s.sweep(*at).unwrap()),
+            Step::Connect => format!("{}", s.events_since(0, 1).unwrap().len()),
         }
     }
 }
@@ -137,9 +155,8 @@ fn child() {
     let Ok(spec) = std::env::var(CHILD) else { return };
     let mut parts = spec.splitn(3, '|');
     let (schema, go, step) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-    let s = service(schema);
     wait_for(Path::new(go));
-    let out = Step::decode(step).run(&s);
+    let out = Step::decode(step).run(&service(schema));
     println!("\n{MARK} {out}");
 }
 
@@ -175,9 +192,10 @@ fn race(schema: &str, threads: Vec<Step>, children: Vec<Step>) -> Vec<String> {
             .map(|step| {
                 let barrier = barrier.clone();
                 scope.spawn(move || {
-                    let s = service(schema);
                     barrier.wait();
-                    step.run(&s)
+                    // Connecting is part of the race: a fresh schema is migrated by
+                    // whoever gets the advisory lock first.
+                    step.run(&service(schema))
                 })
             })
             .collect();
@@ -193,6 +211,19 @@ fn race(schema: &str, threads: Vec<Step>, children: Vec<Step>) -> Vec<String> {
     }
     let _ = std::fs::remove_file(&go);
     outs
+}
+
+#[test]
+fn several_processes_connecting_to_a_new_schema_at_once_migrate_it_exactly_once() {
+    let schema = fresh_schema("migrate");
+    let outs = race(&schema, vec![Step::Connect; THREADS], vec![Step::Connect; PROCESSES]);
+    assert!(outs.iter().all(|o| o == "0"), "{outs:?}");
+    let store = common::store_in(&schema);
+    assert_eq!(store.schema_version().unwrap(), carespace_postgres::SCHEMA_VERSION);
+    let mut client = postgres::Client::connect(&common::url(), postgres::NoTls).unwrap();
+    let sql = format!("SELECT count(*) FROM {schema}.carespace_schema_version");
+    let rows: i64 = client.query_one(sql.as_str(), &[]).unwrap().get(0);
+    assert_eq!(rows, i64::from(carespace_postgres::SCHEMA_VERSION), "each migration recorded once");
 }
 
 #[test]
