@@ -15,6 +15,29 @@ use crate::{
     UserId, WorkspaceId, WorkspaceName,
 };
 
+/// `as_str` and `from_str_opt` for an enum stored as lower-case text: one list of names,
+/// so every storage backend spells them the same way.
+macro_rules! stored_names {
+    ($enum:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $enum {
+            /// A stable lower-case name, used by storage backends.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+
+            /// The inverse of `as_str`.
+            pub fn from_str_opt(s: &str) -> Option<Self> {
+                match s {
+                    $($name => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 /// The kind of an NHS organisation (R1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum OrganisationKind {
@@ -120,6 +143,8 @@ pub struct Workspace {
     pub created_at: OffsetDateTime,
 }
 
+stored_names!(WorkspaceStatus { Active => "active", Archived => "archived" });
+
 impl Workspace {
     /// Whether the workspace is active.
     pub fn is_active(&self) -> bool {
@@ -188,7 +213,17 @@ pub enum MembershipState {
     Archived,
 }
 
+stored_names!(Role { Admin => "admin", Member => "member" });
+stored_names!(MemberStatus { Unapproved => "unapproved", Approved => "approved", Archived => "archived" });
+
 impl MembershipState {
+    /// Rebuilds a state from the stored names of its role and status
+    /// ([`Role::as_str`], [`MemberStatus::as_str`]); `None` for unknown names and for
+    /// combinations that cannot exist.
+    pub fn from_stored(role: &str, status: &str) -> Option<Self> {
+        Self::from_parts(Role::from_str_opt(role)?, MemberStatus::from_str_opt(status)?)
+    }
+
     /// The role: `Admin` for admins, `Member` for everyone else.
     pub fn role(self) -> Role {
         if self == Self::Admin { Role::Admin } else { Role::Member }
@@ -330,6 +365,8 @@ pub enum InviteStatus {
     Expired,
 }
 
+stored_names!(InviteStatus { Pending => "pending", Accepted => "accepted", Revoked => "revoked", Expired => "expired" });
+
 /// An emailed offer to join a workspace (R18).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Invite {
@@ -387,4 +424,32 @@ pub struct Conversation {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_round_trip() {
+        for role in [Role::Admin, Role::Member] {
+            assert_eq!(Role::from_str_opt(role.as_str()), Some(role));
+        }
+        for status in [MemberStatus::Unapproved, MemberStatus::Approved, MemberStatus::Archived] {
+            assert_eq!(MemberStatus::from_str_opt(status.as_str()), Some(status));
+        }
+        for status in [WorkspaceStatus::Active, WorkspaceStatus::Archived] {
+            assert_eq!(WorkspaceStatus::from_str_opt(status.as_str()), Some(status));
+        }
+        for status in [InviteStatus::Pending, InviteStatus::Accepted, InviteStatus::Revoked, InviteStatus::Expired] {
+            assert_eq!(InviteStatus::from_str_opt(status.as_str()), Some(status));
+        }
+        for state in
+            [MembershipState::Unapproved, MembershipState::Member, MembershipState::Admin, MembershipState::Archived]
+        {
+            assert_eq!(MembershipState::from_stored(state.role().as_str(), state.status().as_str()), Some(state));
+        }
+        assert_eq!(MembershipState::from_stored("admin", "archived"), None, "an archived admin cannot exist");
+        assert_eq!(Role::from_str_opt("owner"), None);
+    }
 }

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use carespace::store::{Access, ReadTx, StoreResult, WriteTx};
 use carespace::{
     Conversation, ConversationId, Decline, Description, EndNotice, Event, EventKind, Invite, InviteId, InviteStatus,
-    MemberStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
-    OrganisationKind, OrganisationName, PersonName, PersonalWorkspace, Role, Speciality, StorageError, User, UserId,
-    Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
+    Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind,
+    OrganisationName, PersonName, PersonalWorkspace, Speciality, StorageError, User, UserId, Workspace, WorkspaceId,
+    WorkspaceName, WorkspaceStatus,
 };
 use postgres::types::ToSql;
 use postgres::{Row, Statement};
@@ -100,50 +100,8 @@ fn speciality(row: &Row, i: usize) -> StoreResult<Speciality> {
     u16::try_from(code).ok().and_then(|c| Speciality::from_code(c).ok()).ok_or_else(|| corrupt("speciality", code))
 }
 
-fn role_str(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-        Role::Member => "member",
-    }
-}
-
-fn status_str(status: MemberStatus) -> &'static str {
-    match status {
-        MemberStatus::Unapproved => "unapproved",
-        MemberStatus::Approved => "approved",
-        MemberStatus::Archived => "archived",
-    }
-}
-
 fn membership_state(role: &str, status: &str) -> StoreResult<MembershipState> {
-    let role = match role {
-        "admin" => Role::Admin,
-        "member" => Role::Member,
-        other => return Err(corrupt("role", other)),
-    };
-    let status = match status {
-        "unapproved" => MemberStatus::Unapproved,
-        "approved" => MemberStatus::Approved,
-        "archived" => MemberStatus::Archived,
-        other => return Err(corrupt("member status", other)),
-    };
-    MembershipState::from_parts(role, status).ok_or_else(|| corrupt("membership", format!("{role:?} {status:?}")))
-}
-
-fn workspace_status_str(status: WorkspaceStatus) -> &'static str {
-    match status {
-        WorkspaceStatus::Active => "active",
-        WorkspaceStatus::Archived => "archived",
-    }
-}
-
-fn invite_status_str(status: InviteStatus) -> &'static str {
-    match status {
-        InviteStatus::Pending => "pending",
-        InviteStatus::Accepted => "accepted",
-        InviteStatus::Revoked => "revoked",
-        InviteStatus::Expired => "expired",
-    }
+    MembershipState::from_stored(role, status).ok_or_else(|| corrupt("membership", format!("{role:?} {status:?}")))
 }
 
 // ----- Rows ----------------------------------------------------------------------------
@@ -184,11 +142,7 @@ fn workspace(row: &Row) -> StoreResult<Workspace> {
         name: text(row, 2, "workspace name", WorkspaceName::parse)?,
         speciality: speciality(row, 3)?,
         description: text(row, 4, "description", Description::parse)?,
-        status: match status {
-            "active" => WorkspaceStatus::Active,
-            "archived" => WorkspaceStatus::Archived,
-            other => return Err(corrupt("workspace status", other)),
-        },
+        status: WorkspaceStatus::from_str_opt(status).ok_or_else(|| corrupt("workspace status", status))?,
         created_by: UserId::from_uuid(get(row, 6)?),
         created_at: instant(row, 7)?,
     })
@@ -235,13 +189,7 @@ fn invite(row: &Row) -> StoreResult<Invite> {
         invited_by: UserId::from_uuid(get(row, 3)?),
         created_at: instant(row, 4)?,
         expires_at: instant(row, 5)?,
-        status: match status {
-            "pending" => InviteStatus::Pending,
-            "accepted" => InviteStatus::Accepted,
-            "revoked" => InviteStatus::Revoked,
-            "expired" => InviteStatus::Expired,
-            other => return Err(corrupt("invite status", other)),
-        },
+        status: InviteStatus::from_str_opt(status).ok_or_else(|| corrupt("invite status", status))?,
         resolved_at: opt_instant(row, 7)?,
         resolved_by: get::<Option<Uuid>>(row, 8)?.map(UserId::from_uuid),
     })
@@ -534,7 +482,7 @@ impl WriteTx for PgTx<'_> {
                 &w.name.key(),
                 &i32::from(w.speciality.code()),
                 &w.description.as_str(),
-                &workspace_status_str(w.status),
+                &w.status.as_str(),
                 &id(w.created_by),
                 &nanos(w.created_at)?,
             ],
@@ -559,8 +507,8 @@ impl WriteTx for PgTx<'_> {
             &[
                 &id(m.workspace),
                 &id(m.user),
-                &role_str(m.state.role()),
-                &status_str(m.state.status()),
+                &m.state.role().as_str(),
+                &m.state.status().as_str(),
                 &nanos(m.joined_at)?,
                 &nanos(m.updated_at)?,
                 &opt_nanos(m.ends_at)?,
@@ -587,7 +535,7 @@ impl WriteTx for PgTx<'_> {
                 &id(i.invited_by),
                 &nanos(i.created_at)?,
                 &nanos(i.expires_at)?,
-                &invite_status_str(i.status),
+                &i.status.as_str(),
                 &opt_nanos(i.resolved_at)?,
                 &i.resolved_by.map(id),
             ],

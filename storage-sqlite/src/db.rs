@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use carespace::store::{Access, ReadTx, StoreResult, WriteTx};
 use carespace::{
     Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event, EventKind, Invite, InviteId,
-    InviteStatus, MemberStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
-    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Role, Speciality, StorageError,
-    SwitcherRows, User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
+    InviteStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
+    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, StorageError, SwitcherRows,
+    User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use time::OffsetDateTime;
@@ -112,50 +112,8 @@ fn bytes(id: impl Into<Uuid>) -> [u8; 16] {
 
 // ----- Enums as text ------------------------------------------------------------------
 
-fn role_str(role: Role) -> &'static str {
-    match role {
-        Role::Admin => "admin",
-        Role::Member => "member",
-    }
-}
-
-fn status_str(status: MemberStatus) -> &'static str {
-    match status {
-        MemberStatus::Unapproved => "unapproved",
-        MemberStatus::Approved => "approved",
-        MemberStatus::Archived => "archived",
-    }
-}
-
 fn membership_state(role: &str, status: &str) -> StoreResult<MembershipState> {
-    let role = match role {
-        "admin" => Role::Admin,
-        "member" => Role::Member,
-        other => return Err(corrupt("role", other)),
-    };
-    let status = match status {
-        "unapproved" => MemberStatus::Unapproved,
-        "approved" => MemberStatus::Approved,
-        "archived" => MemberStatus::Archived,
-        other => return Err(corrupt("member status", other)),
-    };
-    MembershipState::from_parts(role, status).ok_or_else(|| corrupt("membership", format!("{role:?} {status:?}")))
-}
-
-fn workspace_status_str(status: WorkspaceStatus) -> &'static str {
-    match status {
-        WorkspaceStatus::Active => "active",
-        WorkspaceStatus::Archived => "archived",
-    }
-}
-
-fn invite_status_str(status: InviteStatus) -> &'static str {
-    match status {
-        InviteStatus::Pending => "pending",
-        InviteStatus::Accepted => "accepted",
-        InviteStatus::Revoked => "revoked",
-        InviteStatus::Expired => "expired",
-    }
+    MembershipState::from_stored(role, status).ok_or_else(|| corrupt("membership", format!("{role:?} {status:?}")))
 }
 
 // ----- Rows ---------------------------------------------------------------------------
@@ -201,11 +159,7 @@ fn workspace_at(row: &Row<'_>, at: usize) -> StoreResult<Workspace> {
         name: text(row, at + 2, "workspace name", WorkspaceName::parse)?,
         speciality: speciality(row, at + 3)?,
         description: text(row, at + 4, "description", Description::parse)?,
-        status: match status {
-            "active" => WorkspaceStatus::Active,
-            "archived" => WorkspaceStatus::Archived,
-            other => return Err(corrupt("workspace status", other)),
-        },
+        status: WorkspaceStatus::from_str_opt(status).ok_or_else(|| corrupt("workspace status", status))?,
         created_by: UserId::from_uuid(uuid(row, at + 6)?),
         created_at: instant(row, at + 7)?,
     })
@@ -262,13 +216,7 @@ fn invite(row: &Row<'_>) -> StoreResult<Invite> {
         invited_by: UserId::from_uuid(uuid(row, 3)?),
         created_at: instant(row, 4)?,
         expires_at: instant(row, 5)?,
-        status: match status {
-            "pending" => InviteStatus::Pending,
-            "accepted" => InviteStatus::Accepted,
-            "revoked" => InviteStatus::Revoked,
-            "expired" => InviteStatus::Expired,
-            other => return Err(corrupt("invite status", other)),
-        },
+        status: InviteStatus::from_str_opt(status).ok_or_else(|| corrupt("invite status", status))?,
         resolved_at: opt_instant(row, 7)?,
         resolved_by: opt_uuid(row, 8)?.map(UserId::from_uuid),
     })
@@ -496,7 +444,7 @@ impl ReadTx for SqliteTx<'_> {
 
     fn memberships_in_state(&self, workspace: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
         let sql = format!("{MEMBERSHIP} WHERE workspace = ?1 AND role = ?2 AND status = ?3 ORDER BY user");
-        self.all(&sql, params![bytes(workspace), role_str(state.role()), status_str(state.status())], membership)
+        self.all(&sql, params![bytes(workspace), state.role().as_str(), state.status().as_str()], membership)
     }
 
     fn pending_invite_to(&self, workspace: WorkspaceId, email: &NhsEmail) -> StoreResult<Option<Invite>> {
@@ -633,7 +581,7 @@ impl WriteTx for SqliteTx<'_> {
                 w.name.key(),
                 w.speciality.code(),
                 w.description.as_str(),
-                workspace_status_str(w.status),
+                w.status.as_str(),
                 bytes(w.created_by),
                 nanos(w.created_at)?
             ],
@@ -658,8 +606,8 @@ impl WriteTx for SqliteTx<'_> {
             params![
                 bytes(m.workspace),
                 bytes(m.user),
-                role_str(m.state.role()),
-                status_str(m.state.status()),
+                m.state.role().as_str(),
+                m.state.status().as_str(),
                 nanos(m.joined_at)?,
                 nanos(m.updated_at)?,
                 opt_nanos(m.ends_at)?,
@@ -686,7 +634,7 @@ impl WriteTx for SqliteTx<'_> {
                 bytes(i.invited_by),
                 nanos(i.created_at)?,
                 nanos(i.expires_at)?,
-                invite_status_str(i.status),
+                i.status.as_str(),
                 opt_nanos(i.resolved_at)?,
                 i.resolved_by.map(bytes)
             ],
