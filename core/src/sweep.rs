@@ -45,6 +45,28 @@ impl Swept {
     }
 }
 
+impl std::ops::Add for Swept {
+    type Output = Swept;
+
+    /// What two sweeps did together (each count saturates).
+    fn add(self, other: Swept) -> Swept {
+        Swept {
+            invites_expired: self.invites_expired.saturating_add(other.invites_expired),
+            requests_escalated: self.requests_escalated.saturating_add(other.requests_escalated),
+            end_reminders: self.end_reminders.saturating_add(other.end_reminders),
+            memberships_ended: self.memberships_ended.saturating_add(other.memberships_ended),
+            last_admins_kept: self.last_admins_kept.saturating_add(other.last_admins_kept),
+        }
+    }
+}
+
+impl std::iter::Sum for Swept {
+    /// What several sweeps did together: a scheduler's tally, or racing sweeps' total.
+    fn sum<I: Iterator<Item = Swept>>(iter: I) -> Swept {
+        iter.fold(Swept::default(), |a, b| a + b)
+    }
+}
+
 impl Carespace {
     /// Does the time-driven work due at `now` (R38, R39), in one transaction:
     /// - pending invites past their expiry are marked expired;

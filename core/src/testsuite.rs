@@ -312,6 +312,68 @@ fn check_tx(r: &dyn ReadTx, now: OffsetDateTime) -> Result<(), String> {
     Ok(())
 }
 
+/// A trust with `n` members (`p0@nhs.net`, …); the first created "Ward 1". The world the
+/// backends' race tests start from.
+pub fn trust_with_ward(service: &Carespace, n: usize) -> (Organisation, Vec<User>, Workspace) {
+    let org = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
+    let users: Vec<User> = (0..n)
+        .map(|i| {
+            let u = service
+                .register_user(format!("p{i}@nhs.net").parse().unwrap(), format!("Person {i}").parse().unwrap())
+                .unwrap();
+            service.join_organisation(u.id, org.id).unwrap();
+            u
+        })
+        .collect();
+    let new = crate::NewWorkspace {
+        name: "Ward 1".parse().unwrap(),
+        speciality: Speciality::from_code(501).unwrap(),
+        description: crate::Description::default(),
+    };
+    let ws = service.create_workspace(users[0].id, org.id, new).unwrap().workspace;
+    (org, users, ws)
+}
+
+/// A backlog for racing sweeps (R38, R39): `wards` wards, each with two invites that
+/// expire 14 days after `start`, two join requests, a member whose membership ends 20
+/// days after `start`, one who ends 45 days after, and its only admin ending at 20 days.
+/// Returns what one sweep 40 days after `start` does.
+pub fn sweep_backlog(service: &Carespace, start: OffsetDateTime, wards: u32) -> crate::Swept {
+    let org = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
+    let person = |name: String| {
+        let u = service.register_user(format!("{name}@nhs.net").parse().unwrap(), "Someone".parse().unwrap()).unwrap();
+        service.join_organisation(u.id, org.id).unwrap();
+        u
+    };
+    for w in 0..wards {
+        let admin = person(format!("admin.w{w}"));
+        let new = crate::NewWorkspace {
+            name: format!("Ward {w}").parse().unwrap(),
+            speciality: Speciality::from_code(501).unwrap(),
+            description: crate::Description::default(),
+        };
+        let ws = service.create_workspace(admin.id, org.id, new).unwrap().workspace;
+        for n in 0..2 {
+            service.invite(admin.id, ws.id, format!("invitee.w{w}.n{n}@nhs.net").parse().unwrap()).unwrap();
+            service.request_to_join(person(format!("requester.w{w}.n{n}")).id, ws.id).unwrap();
+        }
+        for (label, days) in [("ended", 20), ("ending", 45)] {
+            let member = person(format!("{label}.w{w}"));
+            service.request_to_join(member.id, ws.id).unwrap();
+            service.approve(admin.id, ws.id, member.id).unwrap();
+            service.set_membership_end(admin.id, ws.id, member.id, Some(start + time::Duration::days(days))).unwrap();
+        }
+        service.set_membership_end(admin.id, ws.id, admin.id, Some(start + time::Duration::days(20))).unwrap();
+    }
+    crate::Swept {
+        invites_expired: 2 * wards,
+        requests_escalated: 2 * wards,
+        end_reminders: wards,
+        memberships_ended: wards,
+        last_admins_kept: wards,
+    }
+}
+
 /// The id of the first workspace in a list of discovery entries with this name.
 pub fn discovered(entries: &[crate::DiscoveryEntry], name: &str) -> Option<WorkspaceId> {
     entries.iter().find_map(|entry| match entry {

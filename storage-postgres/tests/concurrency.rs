@@ -11,10 +11,10 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration as StdDuration, Instant};
 
-use carespace::testsuite::check_invariants;
+use carespace::testsuite::{check_invariants, sweep_backlog, trust_with_ward};
 use carespace::{
-    Carespace, EventKind, JoinOutcome, MembershipState, NewWorkspace, Organisation, OrganisationKind, Speciality,
-    Swept, User, UserId, Workspace, WorkspaceId,
+    Carespace, EventKind, JoinOutcome, MembershipState, Organisation, Speciality, Swept, User, UserId, Workspace,
+    WorkspaceId,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -39,24 +39,7 @@ fn assert_invariants(schema: &str) {
 
 /// A trust with `n` members; the first created "Ward 1".
 fn setup(schema: &str, n: usize) -> (Organisation, Vec<User>, Workspace) {
-    let s = service(schema);
-    let org = s.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
-    let users: Vec<User> = (0..n)
-        .map(|i| {
-            let u = s
-                .register_user(format!("p{i}@nhs.net").parse().unwrap(), format!("Person {i}").parse().unwrap())
-                .unwrap();
-            s.join_organisation(u.id, org.id).unwrap();
-            u
-        })
-        .collect();
-    let new = NewWorkspace {
-        name: "Ward 1".parse().unwrap(),
-        speciality: Speciality::from_code(501).unwrap(),
-        description: Default::default(),
-    };
-    let ws = s.create_workspace(users[0].id, org.id, new).unwrap().workspace;
-    (org, users, ws)
+    trust_with_ward(&service(schema), n)
 }
 
 /// One step a racer runs: by a thread here, or by a child process.
@@ -294,32 +277,7 @@ fn r38_concurrent_sweeps_from_threads_and_processes_do_each_effect_once() {
     let schema = fresh_schema("sweep");
     let s = service(&schema);
     let start = OffsetDateTime::now_utc();
-    let org = s.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
-    let person = |name: String| {
-        let u = s.register_user(format!("{name}@nhs.net").parse().unwrap(), "Someone".parse().unwrap()).unwrap();
-        s.join_organisation(u.id, org.id).unwrap();
-        u
-    };
-    for w in 0..2 {
-        let admin = person(format!("admin.w{w}"));
-        let new = NewWorkspace {
-            name: format!("Ward {w}").parse().unwrap(),
-            speciality: Speciality::from_code(501).unwrap(),
-            description: Default::default(),
-        };
-        let ws = s.create_workspace(admin.id, org.id, new).unwrap().workspace;
-        for n in 0..2 {
-            s.invite(admin.id, ws.id, format!("invitee.w{w}.n{n}@nhs.net").parse().unwrap()).unwrap();
-            s.request_to_join(person(format!("requester.w{w}.n{n}")).id, ws.id).unwrap();
-        }
-        for (label, days) in [("ended", 20), ("ending", 45)] {
-            let member = person(format!("{label}.w{w}"));
-            s.request_to_join(member.id, ws.id).unwrap();
-            s.approve(admin.id, ws.id, member.id).unwrap();
-            s.set_membership_end(admin.id, ws.id, member.id, Some(start + Duration::days(days))).unwrap();
-        }
-        s.set_membership_end(admin.id, ws.id, admin.id, Some(start + Duration::days(20))).unwrap();
-    }
+    let backlog = sweep_backlog(&s, start, 2);
     let expected = Swept {
         invites_expired: 4,
         requests_escalated: 4,
@@ -327,18 +285,13 @@ fn r38_concurrent_sweeps_from_threads_and_processes_do_each_effect_once() {
         memberships_ended: 2,
         last_admins_kept: 2,
     };
+    assert_eq!(backlog, expected);
     let cursor = s.events_since(0, 10_000).unwrap().len() as u64;
     let at = start + Duration::days(40);
     let steps = vec![Step::Sweep { at }; THREADS + PROCESSES];
     let outs = race(&schema, steps[..THREADS].to_vec(), steps[THREADS..].to_vec());
     let results: Vec<Swept> = outs.iter().map(|o| swept_of(o)).collect();
-    let total = results.iter().fold(Swept::default(), |a, r| Swept {
-        invites_expired: a.invites_expired + r.invites_expired,
-        requests_escalated: a.requests_escalated + r.requests_escalated,
-        end_reminders: a.end_reminders + r.end_reminders,
-        memberships_ended: a.memberships_ended + r.memberships_ended,
-        last_admins_kept: a.last_admins_kept + r.last_admins_kept,
-    });
+    let total: Swept = results.iter().copied().sum();
     assert_eq!(total, expected, "each effect once across {results:?}");
     let events = s.events_since(cursor, 10_000).unwrap();
     let count = |t: &str| events.iter().filter(|e| e.kind.type_name() == t).count() as u32;

@@ -8,10 +8,10 @@ mod common;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 
-use carespace::testsuite::check_invariants;
+use carespace::testsuite::{check_invariants, trust_with_ward};
 use carespace::{
-    Carespace, DiscoveryEntry, DiscoveryFilter, EventKind, JoinOutcome, MembershipState, NewWorkspace,
-    OrganisationKind, Speciality, User, Workspace,
+    Carespace, DiscoveryEntry, DiscoveryFilter, EventKind, JoinOutcome, MembershipState, NewWorkspace, Speciality,
+    User, Workspace,
 };
 use carespace_sqlite::SqliteStore;
 use common::fresh_db;
@@ -28,24 +28,7 @@ fn assert_invariants(path: &Path) {
 
 /// A trust with `n` members; the first has created "Ward 1".
 fn setup(path: &Path, n: usize) -> (carespace::Organisation, Vec<User>, Workspace) {
-    let s = service(path);
-    let org = s.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
-    let users: Vec<User> = (0..n)
-        .map(|i| {
-            let u = s
-                .register_user(format!("p{i}@nhs.net").parse().unwrap(), format!("Person {i}").parse().unwrap())
-                .unwrap();
-            s.join_organisation(u.id, org.id).unwrap();
-            u
-        })
-        .collect();
-    let new = NewWorkspace {
-        name: "Ward 1".parse().unwrap(),
-        speciality: Speciality::from_code(501).unwrap(),
-        description: Default::default(),
-    };
-    let ws = s.create_workspace(users[0].id, org.id, new).unwrap().workspace;
-    (org, users, ws)
+    trust_with_ward(&service(path), n)
 }
 
 #[test]

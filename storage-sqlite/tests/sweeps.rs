@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration as StdDuration, Instant};
 
-use carespace::testsuite::check_invariants;
-use carespace::{Carespace, NewWorkspace, OrganisationKind, Speciality, Swept};
+use carespace::testsuite::{check_invariants, sweep_backlog};
+use carespace::{Carespace, Swept};
 use carespace_sqlite::SqliteStore;
 use common::fresh_db;
 use time::{Duration, OffsetDateTime};
@@ -21,7 +21,7 @@ const AT_VAR: &str = "CARESPACE_SWEEP_CHILD_AT";
 const GO_VAR: &str = "CARESPACE_SWEEP_CHILD_GO";
 const MARK: &str = "SWEPT";
 
-const WARDS: usize = 3;
+const WARDS: u32 = 3;
 const THREADS: usize = 4;
 const PROCESSES: usize = 4;
 
@@ -52,63 +52,12 @@ fn sweep_child() {
     println!("\n{MARK} {}", serde_json::to_string(&swept).unwrap());
 }
 
-/// Per ward: two invites past expiry, two stale requests, a member whose membership has
-/// ended, one who ends within the reminder window, and the only admin past their end.
-fn world(path: &Path, start: OffsetDateTime) -> Swept {
-    let s = service(path);
-    let org = s.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
-    let person = |name: String| {
-        let u = s.register_user(format!("{name}@nhs.net").parse().unwrap(), name.replace('.', " ").parse().unwrap());
-        let u = u.unwrap();
-        s.join_organisation(u.id, org.id).unwrap();
-        u
-    };
-    for w in 0..WARDS {
-        let admin = person(format!("admin.w{w}"));
-        let new = NewWorkspace {
-            name: format!("Ward {w}").parse().unwrap(),
-            speciality: Speciality::from_code(501).unwrap(),
-            description: Default::default(),
-        };
-        let ws = s.create_workspace(admin.id, org.id, new).unwrap().workspace;
-        for n in 0..2 {
-            s.invite(admin.id, ws.id, format!("invitee.w{w}.n{n}@nhs.net").parse().unwrap()).unwrap();
-            s.request_to_join(person(format!("requester.w{w}.n{n}")).id, ws.id).unwrap();
-        }
-        for (label, days) in [("ended", 20), ("ending", 45)] {
-            let member = person(format!("{label}.w{w}"));
-            s.request_to_join(member.id, ws.id).unwrap();
-            s.approve(admin.id, ws.id, member.id).unwrap();
-            s.set_membership_end(admin.id, ws.id, member.id, Some(start + Duration::days(days))).unwrap();
-        }
-        s.set_membership_end(admin.id, ws.id, admin.id, Some(start + Duration::days(20))).unwrap();
-    }
-    let n = WARDS as u32;
-    Swept {
-        invites_expired: 2 * n,
-        requests_escalated: 2 * n,
-        end_reminders: n,
-        memberships_ended: n,
-        last_admins_kept: n,
-    }
-}
-
-fn add(a: Swept, b: &Swept) -> Swept {
-    Swept {
-        invites_expired: a.invites_expired + b.invites_expired,
-        requests_escalated: a.requests_escalated + b.requests_escalated,
-        end_reminders: a.end_reminders + b.end_reminders,
-        memberships_ended: a.memberships_ended + b.memberships_ended,
-        last_admins_kept: a.last_admins_kept + b.last_admins_kept,
-    }
-}
-
 #[test]
 fn r38_concurrent_sweeps_from_threads_and_processes_do_each_effect_once() {
     for round in 0..3 {
         let path = fresh_db("sweeps");
         let start = OffsetDateTime::now_utc();
-        let expected = world(&path, start);
+        let expected = sweep_backlog(&service(&path), start, WARDS);
         let cursor = service(&path).events_since(0, 10_000).unwrap().len() as u64;
         let at = start + Duration::days(40);
         let go: PathBuf = path.with_extension("go");
@@ -152,7 +101,7 @@ fn r38_concurrent_sweeps_from_threads_and_processes_do_each_effect_once() {
             results.push(serde_json::from_str(line.trim()).unwrap());
         }
         assert_eq!(results.len(), THREADS + PROCESSES);
-        let total = results.iter().fold(Swept::default(), add);
+        let total: Swept = results.iter().copied().sum();
         assert_eq!(total, expected, "round {round}: each effect once across {results:?}");
         // A sweep is one transaction: whoever got the write lock first did everything.
         assert_eq!(results.iter().filter(|r| !r.is_empty()).count(), 1, "{results:?}");

@@ -306,13 +306,7 @@ pub fn r38_concurrent_sweeps_do_each_effect_once(store: Arc<dyn Store>) {
         handles.into_iter().map(|t| t.join().unwrap().unwrap()).collect()
     });
     h.check();
-    let total = results.iter().fold(Swept::default(), |a, s| Swept {
-        invites_expired: a.invites_expired + s.invites_expired,
-        requests_escalated: a.requests_escalated + s.requests_escalated,
-        end_reminders: a.end_reminders + s.end_reminders,
-        memberships_ended: a.memberships_ended + s.memberships_ended,
-        last_admins_kept: a.last_admins_kept + s.last_admins_kept,
-    });
+    let total: Swept = results.iter().copied().sum();
     assert_eq!(total, expected, "each effect once across {results:?}");
     assert_eq!(results.iter().filter(|s| !s.is_empty()).count(), 1, "one sweep did it all: {results:?}");
     let events = h.ok(|s| s.events_since(before as u64, 100));
