@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use carespace::store::{Access, ReadTx, StoreResult, WriteTx};
 use carespace::{
-    Conversation, ConversationId, Decline, Description, EndNotice, Event, EventKind, Invite, InviteId, InviteStatus,
-    Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind,
-    OrganisationName, PersonName, PersonalWorkspace, Speciality, StorageError, User, UserId, Workspace, WorkspaceId,
-    WorkspaceName, WorkspaceStatus,
+    Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event, EventKind, Invite, InviteId,
+    InviteStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
+    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, StorageError, SwitcherRows,
+    User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 use postgres::types::ToSql;
-use postgres::{Row, Statement};
+use postgres::{GenericClient, Row, Statement};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -29,14 +29,24 @@ pub(crate) struct PgTx<'c> {
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
+/// `sql` prepared on the connection (through `client`, the connection or a transaction
+/// on it) once, and kept in `statements` for its later calls.
+pub(crate) fn cached(
+    client: &mut impl GenericClient,
+    statements: &mut HashMap<String, Statement>,
+    sql: &str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(statement) = statements.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = client.prepare(sql)?;
+    statements.insert(sql.to_owned(), statement.clone());
+    Ok(statement)
+}
+
 impl PgTx<'_> {
     fn statement(&self, sql: &str) -> StoreResult<Statement> {
-        if let Some(statement) = self.statements.borrow().get(sql) {
-            return Ok(statement.clone());
-        }
-        let statement = self.tx.borrow_mut().prepare(sql).pg()?;
-        self.statements.borrow_mut().insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+        cached(&mut *self.tx.borrow_mut(), &mut self.statements.borrow_mut(), sql).pg()
     }
 
     fn one<T>(&self, sql: &str, params: Params<'_>, parse: fn(&Row) -> StoreResult<T>) -> StoreResult<Option<T>> {
@@ -135,16 +145,21 @@ const WORKSPACE: &str =
     "SELECT id, organisation, name, speciality, description, status, created_by, created_at FROM workspaces";
 
 fn workspace(row: &Row) -> StoreResult<Workspace> {
-    let status: &str = get(row, 5)?;
+    workspace_at(row, 0)
+}
+
+/// A workspace from the eight columns of [`WORKSPACE`] starting at column `at`.
+fn workspace_at(row: &Row, at: usize) -> StoreResult<Workspace> {
+    let status: &str = get(row, at + 5)?;
     Ok(Workspace {
-        id: WorkspaceId::from_uuid(get(row, 0)?),
-        organisation: OrganisationId::from_uuid(get(row, 1)?),
-        name: text(row, 2, "workspace name", WorkspaceName::parse)?,
-        speciality: speciality(row, 3)?,
-        description: text(row, 4, "description", Description::parse)?,
+        id: WorkspaceId::from_uuid(get(row, at)?),
+        organisation: OrganisationId::from_uuid(get(row, at + 1)?),
+        name: text(row, at + 2, "workspace name", WorkspaceName::parse)?,
+        speciality: speciality(row, at + 3)?,
+        description: text(row, at + 4, "description", Description::parse)?,
         status: WorkspaceStatus::from_str_opt(status).ok_or_else(|| corrupt("workspace status", status))?,
-        created_by: UserId::from_uuid(get(row, 6)?),
-        created_at: instant(row, 7)?,
+        created_by: UserId::from_uuid(get(row, at + 6)?),
+        created_at: instant(row, at + 7)?,
     })
 }
 
@@ -164,16 +179,21 @@ const MEMBERSHIP: &str = "SELECT workspace, \"user\", role, status, joined_at, u
                           escalated_at FROM memberships";
 
 fn membership(row: &Row) -> StoreResult<Membership> {
-    let notice: Option<&str> = get(row, 7)?;
+    membership_at(row, 0)
+}
+
+/// A membership from the nine columns of [`MEMBERSHIP`] starting at column `at`.
+fn membership_at(row: &Row, at: usize) -> StoreResult<Membership> {
+    let notice: Option<&str> = get(row, at + 7)?;
     Ok(Membership {
-        workspace: WorkspaceId::from_uuid(get(row, 0)?),
-        user: UserId::from_uuid(get(row, 1)?),
-        state: membership_state(get(row, 2)?, get(row, 3)?)?,
-        joined_at: instant(row, 4)?,
-        updated_at: instant(row, 5)?,
-        ends_at: opt_instant(row, 6)?,
+        workspace: WorkspaceId::from_uuid(get(row, at)?),
+        user: UserId::from_uuid(get(row, at + 1)?),
+        state: membership_state(get(row, at + 2)?, get(row, at + 3)?)?,
+        joined_at: instant(row, at + 4)?,
+        updated_at: instant(row, at + 5)?,
+        ends_at: opt_instant(row, at + 6)?,
         end_notice: notice.map(|n| EndNotice::from_str_opt(n).ok_or_else(|| corrupt("end notice", n))).transpose()?,
-        escalated_at: opt_instant(row, 8)?,
+        escalated_at: opt_instant(row, at + 8)?,
     })
 }
 
@@ -264,6 +284,44 @@ fn access(row: &Row) -> StoreResult<Access> {
         in_organisation: get(row, 6)?,
         user_exists: get(row, 7)?,
     })
+}
+
+fn personal_row(row: &Row) -> StoreResult<(PersonalWorkspace, OrganisationName)> {
+    Ok((personal(row)?, text(row, 5, "organisation name", OrganisationName::parse)?))
+}
+
+fn shared_row(row: &Row) -> StoreResult<(Membership, Workspace, OrganisationName)> {
+    Ok((membership_at(row, 8)?, workspace_at(row, 0)?, text(row, 17, "organisation name", OrganisationName::parse)?))
+}
+
+fn discovery_row(row: &Row) -> StoreResult<DiscoveryRow> {
+    let member_count: i64 = get(row, 8)?;
+    Ok(DiscoveryRow {
+        workspace: workspace(row)?,
+        member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
+        admins: Vec::new(),
+    })
+}
+
+fn admin_row(row: &Row) -> StoreResult<(WorkspaceId, Person)> {
+    Ok((
+        WorkspaceId::from_uuid(get(row, 0)?),
+        Person { id: UserId::from_uuid(get(row, 1)?), name: text(row, 2, "person name", PersonName::parse)? },
+    ))
+}
+
+/// [`ReadTx::access`] as one statement outside any transaction: in autocommit a single
+/// statement sees one snapshot by itself, and the check saves a `BEGIN` and a `COMMIT`
+/// round trip.
+pub(crate) fn access_alone(
+    client: &mut postgres::Client,
+    statements: &mut HashMap<String, Statement>,
+    workspace_: WorkspaceId,
+    user_: UserId,
+) -> StoreResult<Option<Access>> {
+    let statement = cached(client, statements, ACCESS).pg()?;
+    let row = client.query_opt(&statement, &[&id(workspace_), &id(user_)]).pg()?;
+    row.as_ref().map(access).transpose()
 }
 
 fn id<T: Into<Uuid>>(value: T) -> Uuid {
@@ -389,6 +447,11 @@ impl ReadTx for PgTx<'_> {
         self.all(&sql, &[&id(workspace_)], membership)
     }
 
+    fn memberships_in_state(&self, workspace_: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
+        let sql = format!("{MEMBERSHIP} WHERE workspace = $1 AND role = $2 AND status = $3 ORDER BY \"user\"");
+        self.all(&sql, &[&id(workspace_), &state.role().as_str(), &state.status().as_str()], membership)
+    }
+
     fn pending_invite_to(&self, workspace_: WorkspaceId, address: &NhsEmail) -> StoreResult<Option<Invite>> {
         let sql = format!("{INVITE} WHERE workspace = $1 AND email = $2 AND status = 'pending'");
         self.one(&sql, &[&id(workspace_), &address.as_str()], invite)
@@ -418,6 +481,41 @@ impl ReadTx for PgTx<'_> {
     fn events_of_workspace(&self, workspace_: WorkspaceId) -> StoreResult<Vec<Event>> {
         let sql = format!("{EVENT} WHERE payload ? 'workspace' AND payload ->> 'workspace' = $1 ORDER BY seq");
         self.all(&sql, &[&workspace_.to_string()], event)
+    }
+
+    fn switcher_rows(&self, user_: UserId) -> StoreResult<SwitcherRows> {
+        let sql = "SELECT p.id, p.organisation, p.owner, p.created_at, p.archived_at, o.name \
+                   FROM personal_workspaces p JOIN organisations o ON o.id = p.organisation WHERE p.owner = $1";
+        let personal = self.all(sql, &[&id(user_)], personal_row)?;
+        let sql = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
+                     w.created_at, m.workspace, m.\"user\", m.role, m.status, m.joined_at, m.updated_at, m.ends_at, \
+                     m.end_notice, m.escalated_at, o.name \
+                   FROM memberships m JOIN workspaces w ON w.id = m.workspace \
+                   JOIN organisations o ON o.id = w.organisation WHERE m.\"user\" = $1 AND m.status != 'archived'";
+        let shared = self.all(sql, &[&id(user_)], shared_row)?;
+        Ok(SwitcherRows { personal, shared })
+    }
+
+    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
+        // Two statements however many workspaces: the workspaces with their counts, then
+        // every admin of those workspaces by name.
+        let sql = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
+                     w.created_at, \
+                     (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived') \
+                   FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active'";
+        let mut rows = self.all(sql, &[&id(organisation)], discovery_row)?;
+        let sql = "SELECT a.workspace, u.id, u.name FROM workspaces w \
+                   JOIN memberships a ON a.workspace = w.id AND a.role = 'admin' \
+                   JOIN users u ON u.id = a.\"user\" \
+                   WHERE w.organisation = $1 AND w.status = 'active'";
+        let mut admins: HashMap<WorkspaceId, Vec<Person>> = HashMap::new();
+        for (workspace_, person) in self.all(sql, &[&id(organisation)], admin_row)? {
+            admins.entry(workspace_).or_default().push(person);
+        }
+        for row in &mut rows {
+            row.admins = admins.remove(&row.workspace.id).unwrap_or_default();
+        }
+        Ok(rows)
     }
 
     fn events_of_user(&self, user_: UserId) -> StoreResult<Vec<Event>> {
@@ -559,14 +657,17 @@ impl WriteTx for PgTx<'_> {
 
     fn append_event(&mut self, new: NewEvent) -> StoreResult<Event> {
         let payload = serde_json::to_string(&new.kind).map_err(|e| corrupt("event", e))?;
-        // The counter's row lock orders appenders; a rollback undoes the increment.
+        // The counter's row lock orders appenders; a rollback undoes the increment. One
+        // statement takes the number and writes the event (one round trip, not two).
         let seq = self
-            .one("UPDATE event_counter SET last = last + 1 RETURNING last", &[], count)?
+            .one(
+                "WITH next AS (UPDATE event_counter SET last = last + 1 RETURNING last) \
+                 INSERT INTO events (seq, at, actor, type, payload) \
+                 SELECT last, $1, $2, $3, $4::text::jsonb FROM next RETURNING seq",
+                &[&nanos(new.at)?, &new.actor.map(id), &new.kind.type_name(), &payload],
+                count,
+            )?
             .ok_or_else(|| StorageError::new(carespace::StorageErrorKind::Corrupt, "the event counter is missing"))?;
-        self.exec(
-            "INSERT INTO events (seq, at, actor, type, payload) VALUES ($1, $2, $3, $4, $5::text::jsonb)",
-            &[&seq, &nanos(new.at)?, &new.actor.map(id), &new.kind.type_name(), &payload],
-        )?;
         Ok(new.with_seq(u64::try_from(seq).map_err(|e| corrupt("event number", e))?))
     }
 }
