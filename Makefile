@@ -24,7 +24,7 @@ fmt-check:
 FEATURES := --features carespace/test-suite
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) --features carespace-benches/postgres-tests -- -D warnings
 
 # Unit, integration and conformance tests of every crate (doctests run in test-doc).
 test-rust:
@@ -35,8 +35,10 @@ test-rust:
 # (Debian's postgresql, installed if missing; initdb as the postgres user into a
 # temporary directory, trust auth, a private port and socket directory), stopped and
 # removed afterwards whatever happens. Never skipped: without a database the tests fail.
+# Also the benchmark fixture's PostgreSQL test (its baseline agrees with the service).
 test-postgres:
-	storage-postgres/provision/with-cluster.sh $(CARGO) test -p carespace-postgres 2>&1 | tee -a $(RESULTS)
+	storage-postgres/provision/with-cluster.sh bash -c '$(CARGO) test -p carespace-postgres \
+	  && $(CARGO) test -p carespace-benches --features postgres-tests --test fixture postgres' 2>&1 | tee -a $(RESULTS)
 
 # Throughput of mixed commands with 1, 2, 4 and 8 client processes on PostgreSQL.
 bench-postgres:
@@ -129,13 +131,15 @@ test-swift: uniffi-lib uniffi-bindgen
 
 # Benchmarks (criterion; not part of `make test`): every operation on each backend beside
 # its hand-written SQL baseline, measured in the same run, then the table of medians and
-# ratios (benches/README.md says how to read it).
+# ratios (benches/README.md says how to read it). PostgreSQL runs on CARESPACE_PG_URL or
+# a throwaway cluster, as in test-postgres.
 bench:
 	$(CARGO) clippy -p carespace-benches --all-targets --features peers -- -D warnings
 	$(CARGO) test -p carespace-benches --features peers --test peers
-	$(CARGO) bench -p carespace-benches --features peers --bench operations --bench peers
-	@$(CARGO) run --quiet --release -p carespace-benches --bin report
-	@$(CARGO) run --quiet --release -p carespace-benches --bin ratios
+	storage-postgres/provision/with-cluster.sh bash -c '\
+	  $(CARGO) bench -p carespace-benches --features peers --bench operations --bench peers \
+	  && $(CARGO) run --quiet --release -p carespace-benches --bin report \
+	  && $(CARGO) run --quiet --release -p carespace-benches --bin ratios'
 
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags (-Zsanitizer=address). Build output and

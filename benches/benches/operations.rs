@@ -1,31 +1,27 @@
-//! Criterion benchmarks: each operation on MemoryStore, SqliteStore (NORMAL, FULL), and
-//! the hand-written SQL baseline on the same file and settings, in one run. `make bench`
-//! runs them and prints the ratio table (see `src/bin/report.rs`).
+//! Criterion benchmarks: each operation on MemoryStore, SqliteStore (NORMAL, FULL) and,
+//! when `CARESPACE_PG_URL` is set, PostgresStore, each beside the hand-written SQL
+//! baseline on the same data and settings, in one run. `make bench` runs them on a
+//! throwaway PostgreSQL cluster and prints the ratio table (see `src/bin/report.rs`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)] // benchmark code
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use carespace::{Action, MembershipState};
-use carespace_benches::{Backend, Baseline, Fixture};
-use carespace_sqlite::Durability;
+use carespace_benches::{Backend, Fixture, POSTGRES_URL};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-
-fn durability(backend: Backend) -> Option<Durability> {
-    match backend {
-        Backend::Memory => None,
-        Backend::SqliteNormal => Some(Durability::Normal),
-        Backend::SqliteFull => Some(Durability::Full),
-    }
-}
 
 fn operations(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("carespace-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for backend in Backend::ALL {
+    let backends = Backend::available();
+    if !backends.contains(&Backend::Postgres) {
+        eprintln!("{POSTGRES_URL} is not set: no PostgreSQL columns in this run (`make bench` sets it)");
+    }
+    for backend in backends {
         let f = Fixture::new(backend, &dir);
         let name = backend.name();
-        let mut baseline = f.path.as_ref().zip(durability(backend)).map(|(p, d)| Baseline::open(p, d));
+        let mut baseline = f.place.baseline();
         let base = format!("{name}-baseline");
 
         let mut g = c.benchmark_group("can");
@@ -35,7 +31,7 @@ fn operations(c: &mut Criterion) {
                 assert!(!f.service.can(f.unapproved.id, f.ward.id, Action::ViewAllConversations).unwrap());
             })
         });
-        match baseline.as_ref() {
+        match baseline.as_mut() {
             Some(bl) => g.bench_function(&base, |b| {
                 b.iter(|| {
                     assert!(bl.can_view_all(f.ward.id, f.member.id));
@@ -62,14 +58,14 @@ fn operations(c: &mut Criterion) {
 
         let mut g = c.benchmark_group("my_workspaces");
         g.bench_function(name, |b| b.iter(|| assert_eq!(f.service.my_workspaces(f.switcher.id).unwrap().len(), 6)));
-        if let Some(bl) = baseline.as_ref() {
+        if let Some(bl) = baseline.as_mut() {
             g.bench_function(&base, |b| b.iter(|| assert_eq!(bl.my_workspaces(f.switcher.id), 6)));
         }
         g.finish();
 
         let mut g = c.benchmark_group("discover_1000");
         g.bench_function(name, |b| b.iter(|| assert!(f.discover() >= carespace_benches::DISCOVERY_WORKSPACES)));
-        if let Some(bl) = baseline.as_ref() {
+        if let Some(bl) = baseline.as_mut() {
             g.bench_function(&base, |b| {
                 b.iter(|| assert_eq!(bl.discover(f.big_trust.id), carespace_benches::DISCOVERY_WORKSPACES))
             });
@@ -78,7 +74,7 @@ fn operations(c: &mut Criterion) {
 
         let mut g = c.benchmark_group("events_1000");
         g.bench_function(name, |b| b.iter(|| assert_eq!(f.service.events_since(100, 1000).unwrap().len(), 1000)));
-        if let Some(bl) = baseline.as_ref() {
+        if let Some(bl) = baseline.as_mut() {
             g.bench_function(&base, |b| b.iter(|| assert_eq!(bl.events_since(100), 1000)));
         }
         g.finish();
@@ -87,7 +83,7 @@ fn operations(c: &mut Criterion) {
         let now = time::OffsetDateTime::now_utc();
         let mut g = c.benchmark_group("viewers_at");
         g.bench_function(name, |b| b.iter(|| assert_eq!(f.service.viewers_at(f.ward.id, now).unwrap().len(), 2)));
-        if let Some(bl) = baseline.as_ref() {
+        if let Some(bl) = baseline.as_mut() {
             let at = i64::try_from(now.unix_timestamp_nanos()).unwrap();
             g.bench_function(&base, |b| b.iter(|| assert_eq!(bl.viewers_at(f.ward.id, at), 2)));
         }

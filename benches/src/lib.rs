@@ -1,21 +1,24 @@
 //! Fixtures for the benchmarks: a populated Carespace world on each backend, and the
-//! hand-written SQL baseline that does the same work with bare rusqlite on the same
-//! file and settings (the ceiling Carespace is measured against, in the same run).
+//! hand-written baselines that do the same work with the bare database client on the
+//! same data and settings (the ceiling Carespace is measured against, in the same run).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // benchmark set-up: a panic is a broken fixture
 
+mod baseline;
 pub mod peers;
 pub mod scale;
 
-use std::collections::HashMap;
+pub use baseline::{HandWritten, PostgresBaseline, SqliteBaseline};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use carespace::{
     Carespace, Description, DiscoveryFilter, MemoryStore, NewWorkspace, Organisation, OrganisationKind, Speciality,
     Store, User, UserId, Workspace, WorkspaceId,
 };
+use carespace_postgres::{PostgresOptions, PostgresStore};
 use carespace_sqlite::{Durability, SqliteOptions, SqliteStore};
-use rusqlite::{Connection, params};
 
 /// Which store a fixture runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +29,24 @@ pub enum Backend {
     SqliteNormal,
     /// `SqliteStore` on a file with `synchronous=FULL`.
     SqliteFull,
+    /// `PostgresStore` in a schema of its own in the database `CARESPACE_PG_URL` names.
+    Postgres,
 }
 
+/// The variable naming the PostgreSQL database the `Postgres` backend uses
+/// (`make bench` sets it to a throwaway cluster).
+pub const POSTGRES_URL: &str = "CARESPACE_PG_URL";
+
 impl Backend {
-    /// All three.
-    pub const ALL: [Backend; 3] = [Backend::Memory, Backend::SqliteNormal, Backend::SqliteFull];
+    /// All four.
+    pub const ALL: [Backend; 4] = [Backend::Memory, Backend::SqliteNormal, Backend::SqliteFull, Backend::Postgres];
+
+    /// The backends this run can measure: all four when `CARESPACE_PG_URL` is set, else
+    /// the three that need no server.
+    pub fn available() -> Vec<Backend> {
+        let postgres = std::env::var_os(POSTGRES_URL).is_some();
+        Self::ALL.into_iter().filter(|b| *b != Backend::Postgres || postgres).collect()
+    }
 
     /// A short name for reports.
     pub fn name(self) -> &'static str {
@@ -38,14 +54,81 @@ impl Backend {
             Backend::Memory => "memory",
             Backend::SqliteNormal => "sqlite-normal",
             Backend::SqliteFull => "sqlite-full",
+            Backend::Postgres => "postgres",
         }
     }
 
-    fn durability(self) -> Option<Durability> {
+    /// A new, empty store: a file named after `label` in `dir` for SQLite (any old one
+    /// removed), a new schema for PostgreSQL. The [`Place`] says where, for a baseline
+    /// to open the same data; keep it as long as the store (it removes a PostgreSQL
+    /// schema when dropped).
+    pub fn open(self, dir: &Path, label: &str) -> (Arc<dyn Store>, Place) {
         match self {
-            Backend::Memory => None,
-            Backend::SqliteNormal => Some(Durability::Normal),
-            Backend::SqliteFull => Some(Durability::Full),
+            Backend::Memory => (Arc::new(MemoryStore::new()), Place::Memory),
+            Backend::SqliteNormal | Backend::SqliteFull => {
+                let durability = if self == Backend::SqliteFull { Durability::Full } else { Durability::Normal };
+                let path = dir.join(format!("{label}-{}.sqlite3", self.name()));
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+                // Create the file fast, then reopen with the settings under test.
+                let fast = SqliteOptions { durability: Durability::Normal, ..SqliteOptions::default() };
+                drop(SqliteStore::open_with(&path, fast).unwrap());
+                let options = SqliteOptions { durability, ..SqliteOptions::default() };
+                (Arc::new(SqliteStore::open_with(&path, options).unwrap()), Place::Sqlite { path, durability })
+            }
+            Backend::Postgres => {
+                static SCHEMAS: AtomicU32 = AtomicU32::new(0);
+                let url = std::env::var(POSTGRES_URL)
+                    .unwrap_or_else(|_| panic!("set {POSTGRES_URL} to measure or test on PostgreSQL"));
+                let n = SCHEMAS.fetch_add(1, Ordering::Relaxed);
+                let schema = format!("bench_{}_{}_{n}", label.replace('-', "_"), std::process::id());
+                let options = PostgresOptions { schema: Some(schema.clone()), ..PostgresOptions::default() };
+                (Arc::new(PostgresStore::connect_with(&url, options).unwrap()), Place::Postgres { url, schema })
+            }
+        }
+    }
+}
+
+/// Where a store's data lives, for a baseline to open the same data.
+#[derive(Debug)]
+pub enum Place {
+    /// In the store's memory: no baseline can share it.
+    Memory,
+    /// A SQLite file, opened with `durability`.
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// Its `synchronous` setting.
+        durability: Durability,
+    },
+    /// A schema in a PostgreSQL database, dropped with the `Place`.
+    Postgres {
+        /// The database.
+        url: String,
+        /// The schema.
+        schema: String,
+    },
+}
+
+impl Place {
+    /// The hand-written baseline on the same data and settings (`None` in memory).
+    pub fn baseline(&self) -> Option<Box<dyn HandWritten>> {
+        match self {
+            Place::Memory => None,
+            Place::Sqlite { path, durability } => Some(Box::new(SqliteBaseline::open(path, *durability))),
+            Place::Postgres { url, schema } => Some(Box::new(PostgresBaseline::open(url, schema))),
+        }
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Place::Postgres { url, schema } = self {
+            // Leave the database as it was found: it may not be a throwaway one.
+            if let Ok(mut client) = url.parse::<postgres::Config>().and_then(|c| c.connect(postgres::NoTls)) {
+                let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
         }
     }
 }
@@ -62,8 +145,8 @@ pub struct Fixture {
     pub backend: Backend,
     /// The service.
     pub service: Carespace,
-    /// The database file (SQLite backends).
-    pub path: Option<PathBuf>,
+    /// Its store, for checks beside the service.
+    pub store: Arc<dyn Store>,
     /// The main trust.
     pub trust: Organisation,
     /// The ward's admin.
@@ -82,6 +165,9 @@ pub struct Fixture {
     pub big_admin: User,
     /// Counter for unique names.
     next: std::cell::Cell<u64>,
+    /// Where the data lives (last: a PostgreSQL schema is dropped after the service's
+    /// connections closed).
+    pub place: Place,
 }
 
 fn new_ws(name: &str) -> NewWorkspace {
@@ -93,23 +179,11 @@ fn new_ws(name: &str) -> NewWorkspace {
 }
 
 impl Fixture {
-    /// Builds the world on `backend`, in `dir` for SQLite.
+    /// Builds the world on `backend`, in `dir` for SQLite, in a new schema of the
+    /// `CARESPACE_PG_URL` database for PostgreSQL.
     pub fn new(backend: Backend, dir: &Path) -> Self {
-        let (store, path): (Arc<dyn Store>, Option<PathBuf>) = match backend.durability() {
-            None => (Arc::new(MemoryStore::new()), None),
-            Some(durability) => {
-                let path = dir.join(format!("{}.sqlite3", backend.name()));
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-                // Populate fast, then reopen with the settings under test.
-                let fast = SqliteOptions { durability: Durability::Normal, ..SqliteOptions::default() };
-                drop(SqliteStore::open_with(&path, fast).unwrap());
-                let options = SqliteOptions { durability, ..SqliteOptions::default() };
-                (Arc::new(SqliteStore::open_with(&path, options).unwrap()), Some(path))
-            }
-        };
-        let service = Carespace::from_arc(store);
+        let (store, place) = backend.open(dir, "fixture");
+        let service = Carespace::from_arc(Arc::clone(&store));
         let trust =
             service.register_organisation("Bench Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
         let person = |name: &str, org: &Organisation| {
@@ -148,7 +222,7 @@ impl Fixture {
         Fixture {
             backend,
             service,
-            path,
+            store,
             trust,
             admin,
             member,
@@ -158,6 +232,7 @@ impl Fixture {
             big_trust,
             big_admin,
             next: std::cell::Cell::new(0),
+            place,
         }
     }
 
@@ -198,13 +273,6 @@ impl Fixture {
     }
 }
 
-/// Bare rusqlite on the same file and settings, doing what each command does by hand:
-/// the ceiling the SQLite backend is measured against.
-pub struct Baseline {
-    conn: Connection,
-    now: i64,
-}
-
 /// A duration in nanoseconds, for the report tables: ns, µs or ms with two decimals.
 pub fn human(ns: f64) -> String {
     if ns >= 1e6 {
@@ -213,321 +281,5 @@ pub fn human(ns: f64) -> String {
         format!("{:.2} µs", ns / 1e3)
     } else {
         format!("{ns:.0} ns")
-    }
-}
-
-/// Reads every column of a row into an owned value, as a hand-written loop that uses
-/// what it selects would: the baseline pays for the values it returns, like Carespace.
-fn read_all(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<rusqlite::types::Value>> {
-    (0..row.as_ref().column_count()).map(|i| row.get(i)).collect()
-}
-
-fn blob(id: impl Into<uuid::Uuid>) -> [u8; 16] {
-    id.into().into_bytes()
-}
-
-impl Baseline {
-    /// Opens `path` as `SqliteStore` would: WAL, foreign keys, the same `synchronous`,
-    /// query planner stability.
-    pub fn open(path: &Path, durability: Durability) -> Self {
-        let conn = Connection::open(path).unwrap();
-        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-        let sync = if durability == Durability::Full { "FULL" } else { "NORMAL" };
-        conn.pragma_update(None, "synchronous", sync).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
-        Self { conn, now: 1_800_000_000_000_000_000 }
-    }
-
-    fn tick(&mut self) -> i64 {
-        self.now += 1;
-        self.now
-    }
-
-    fn append_event(tx: &rusqlite::Transaction<'_>, at: i64, actor: [u8; 16], kind: &str, payload: &str) {
-        tx.prepare_cached(
-            "INSERT INTO events (seq, at, actor, type, payload) VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM events), ?1, ?2, ?3, ?4)",
-        )
-        .unwrap()
-        .execute(params![at, actor, kind, payload])
-        .unwrap();
-    }
-
-    /// R27: the first shared membership archives the user's My Workspace, with an event.
-    fn archive_my_workspace(
-        tx: &rusqlite::Transaction<'_>,
-        at: i64,
-        organisation: carespace::OrganisationId,
-        user: UserId,
-    ) {
-        let archived: Option<Vec<u8>> = tx
-            .prepare_cached(
-                "UPDATE personal_workspaces SET archived_at = ?3 WHERE owner = ?1 AND organisation = ?2 AND archived_at IS NULL \
-                 RETURNING id",
-            )
-            .unwrap()
-            .query_row(params![blob(user), blob(organisation), at], |r| r.get(0))
-            .ok();
-        if let Some(id) = archived {
-            let id = uuid::Uuid::from_slice(&id).unwrap();
-            let payload = format!(
-                r#"{{"type":"my_workspace_archived","workspace":"{id}","organisation":"{organisation}","user":"{user}"}}"#
-            );
-            Self::append_event(tx, at, blob(user), "my_workspace_archived", &payload);
-        }
-    }
-
-    /// The permission check: one primary-key lookup of the membership.
-    pub fn can_view_all(&self, workspace: WorkspaceId, user: UserId) -> bool {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT status FROM memberships WHERE workspace = ?1 AND user = ?2").unwrap();
-        let status: Option<String> = stmt.query_row(params![blob(workspace), blob(user)], |r| r.get(0)).ok();
-        status.as_deref() == Some("approved")
-    }
-
-    /// The switcher: the user's current memberships with their workspaces and
-    /// organisations, and their My Workspaces — every column the switcher shows, read.
-    pub fn my_workspaces(&self, user: UserId) -> usize {
-        let mut shared = self
-            .conn
-            .prepare_cached(
-                "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
-                 w.created_at, m.workspace, m.user, m.role, m.status, m.joined_at, m.updated_at, o.name \
-                 FROM memberships m JOIN workspaces w ON w.id = m.workspace \
-                 JOIN organisations o ON o.id = w.organisation WHERE m.user = ?1 AND m.status != 'archived'",
-            )
-            .unwrap();
-        let n = shared.query_map([blob(user)], read_all).unwrap().count();
-        let mut personal = self
-            .conn
-            .prepare_cached(
-                "SELECT p.id, p.organisation, p.owner, p.created_at, p.archived_at, o.name \
-                 FROM personal_workspaces p JOIN organisations o ON o.id = p.organisation WHERE p.owner = ?1",
-            )
-            .unwrap();
-        n + personal.query_map([blob(user)], read_all).unwrap().count()
-    }
-
-    /// Discovery: active workspaces of the organisation with live member counts and admin
-    /// names, one statement.
-    pub fn discover(&self, organisation: carespace::OrganisationId) -> usize {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT w.id, w.name, w.speciality, w.description, \
-                 (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived'), \
-                 (SELECT group_concat(u.name, ', ') FROM memberships a JOIN users u ON u.id = a.user \
-                  WHERE a.workspace = w.id AND a.role = 'admin') \
-                 FROM workspaces w WHERE w.organisation = ?1 AND w.status = 'active' ORDER BY w.name_key",
-            )
-            .unwrap();
-        stmt.query_map([blob(organisation)], read_all).unwrap().count()
-    }
-
-    /// The event log from a cursor: 1,000 rows, payloads parsed as the service does.
-    pub fn events_since(&self, after: i64) -> usize {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT seq, at, actor, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1000")
-            .unwrap();
-        let rows = stmt.query_map([after], |r| Ok((read_all(r)?, r.get::<_, String>(3)?))).unwrap();
-        let events: Vec<_> =
-            rows.map(|row| serde_json::from_str::<carespace::EventKind>(&row.unwrap().1).unwrap()).collect();
-        events.len()
-    }
-
-    /// Who could see a workspace at an instant (R37), by hand: the workspace's events
-    /// through the same index, payloads parsed, memberships replayed in a map, and the
-    /// name of everyone approved then read.
-    pub fn viewers_at(&self, workspace: WorkspaceId, at: i64) -> usize {
-        use carespace::EventKind as K;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT at, actor, payload FROM events WHERE json_extract(payload, '$.workspace') = ?1 ORDER BY seq",
-            )
-            .unwrap();
-        let rows = stmt
-            .query_map([workspace.to_string()], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, String>(2)?))
-            })
-            .unwrap();
-        let mut approved: HashMap<UserId, bool> = HashMap::new();
-        for row in rows {
-            let (when, actor, payload) = row.unwrap();
-            if when > at {
-                break;
-            }
-            match serde_json::from_str::<K>(&payload).unwrap() {
-                K::WorkspaceCreated { .. } => {
-                    let creator = UserId::from_uuid(uuid::Uuid::from_slice(&actor.unwrap()).unwrap());
-                    approved.insert(creator, true);
-                }
-                K::JoinRequested { user, .. } => {
-                    approved.insert(user, false);
-                }
-                K::JoinApproved { user, .. } | K::MemberUnarchived { user, .. } | K::InviteAccepted { user, .. } => {
-                    approved.insert(user, true);
-                }
-                K::RoleChanged { .. } => {}
-                K::JoinDeclined { user, .. } | K::MemberLeft { user, .. } | K::MemberArchived { user, .. } => {
-                    approved.remove(&user);
-                }
-                _ => {}
-            }
-        }
-        let mut names = self.conn.prepare_cached("SELECT name FROM users WHERE id = ?1").unwrap();
-        approved
-            .into_iter()
-            .filter(|(_, yes)| *yes)
-            .map(|(user, _)| names.query_row([blob(user)], |r| r.get::<_, String>(0)).unwrap())
-            .count()
-    }
-
-    /// A sweep with nothing due (R38, R39), by hand: the write lock, the three indexed
-    /// probes for due invites, waiting requests and ending memberships, and the commit.
-    pub fn sweep_idle(&mut self, now: i64) -> usize {
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
-        let mut due = 0;
-        for sql in [
-            "SELECT id FROM invites WHERE status = 'pending' AND expires_at <= ?1",
-            "SELECT workspace, user FROM memberships WHERE status = 'unapproved' AND escalated_at IS NULL \
-             AND joined_at <= ?1",
-            "SELECT workspace, user FROM memberships WHERE ends_at IS NOT NULL AND ends_at <= ?1",
-        ] {
-            due += tx.prepare_cached(sql).unwrap().query_map([now], read_all).unwrap().count();
-        }
-        tx.commit().unwrap();
-        due
-    }
-
-    /// Starting a conversation: check the membership, insert the header and its event.
-    pub fn start_conversation(&mut self, workspace: WorkspaceId, user: UserId) {
-        let at = self.tick();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
-        let status: String = tx
-            .prepare_cached("SELECT status FROM memberships WHERE workspace = ?1 AND user = ?2")
-            .unwrap()
-            .query_row(params![blob(workspace), blob(user)], |r| r.get(0))
-            .unwrap();
-        assert_ne!(status, "archived");
-        let id = uuid::Uuid::now_v7();
-        tx.prepare_cached("INSERT INTO conversations (id, workspace, started_by, started_at) VALUES (?1, ?2, ?3, ?4)")
-            .unwrap()
-            .execute(params![id.into_bytes(), blob(workspace), blob(user), at])
-            .unwrap();
-        let payload = format!(
-            r#"{{"type":"conversation_started","conversation":"{id}","workspace":"{}","user":"{}"}}"#,
-            workspace, user
-        );
-        Self::append_event(&tx, at, blob(user), "conversation_started", &payload);
-        tx.commit().unwrap();
-    }
-
-    /// Requesting to join: check organisation membership and existing membership, insert
-    /// the unapproved membership and its event.
-    pub fn request_to_join(&mut self, organisation: carespace::OrganisationId, workspace: WorkspaceId, user: UserId) {
-        let at = self.tick();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
-        let in_org: bool = tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM organisation_members WHERE organisation = ?1 AND user = ?2)")
-            .unwrap()
-            .query_row(params![blob(organisation), blob(user)], |r| r.get(0))
-            .unwrap();
-        assert!(in_org);
-        let existing: Option<String> = tx
-            .prepare_cached("SELECT status FROM memberships WHERE workspace = ?1 AND user = ?2")
-            .unwrap()
-            .query_row(params![blob(workspace), blob(user)], |r| r.get(0))
-            .ok();
-        assert!(existing.is_none());
-        tx.prepare_cached(
-            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?1, ?2, 'member', 'unapproved', ?3, ?3)",
-        )
-        .unwrap()
-        .execute(params![blob(workspace), blob(user), at])
-        .unwrap();
-        // The event names who may approve (R16): the admins, read by index.
-        let approvers: Vec<String> = tx
-            .prepare_cached("SELECT user FROM memberships WHERE workspace = ?1 AND role = 'admin' ORDER BY user")
-            .unwrap()
-            .query_map([blob(workspace)], |r| r.get::<_, Vec<u8>>(0))
-            .unwrap()
-            .map(|id| format!("\"{}\"", uuid::Uuid::from_slice(&id.unwrap()).unwrap()))
-            .collect();
-        let payload = format!(
-            r#"{{"type":"join_requested","workspace":"{workspace}","user":"{user}","approvers":[{}]}}"#,
-            approvers.join(",")
-        );
-        Self::append_event(&tx, at, blob(user), "join_requested", &payload);
-        Self::archive_my_workspace(&tx, at, organisation, user);
-        tx.commit().unwrap();
-    }
-
-    /// Approving: check the approver is an admin and the target unapproved, update, event.
-    pub fn approve(&mut self, workspace: WorkspaceId, admin: UserId, user: UserId) {
-        let at = self.tick();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
-        let role: String = tx
-            .prepare_cached("SELECT role FROM memberships WHERE workspace = ?1 AND user = ?2")
-            .unwrap()
-            .query_row(params![blob(workspace), blob(admin)], |r| r.get(0))
-            .unwrap();
-        assert_eq!(role, "admin");
-        let changed = tx
-            .prepare_cached(
-                "UPDATE memberships SET status = 'approved', updated_at = ?3 WHERE workspace = ?1 AND user = ?2 AND status = 'unapproved'",
-            )
-            .unwrap()
-            .execute(params![blob(workspace), blob(user), at])
-            .unwrap();
-        assert_eq!(changed, 1);
-        let payload = format!(r#"{{"type":"join_approved","workspace":"{workspace}","user":"{user}"}}"#);
-        Self::append_event(&tx, at, blob(admin), "join_approved", &payload);
-        tx.commit().unwrap();
-    }
-
-    /// Creating a workspace: organisation membership, name check, insert the workspace,
-    /// its admin and its event.
-    pub fn create_workspace(&mut self, organisation: carespace::OrganisationId, admin: UserId, n: u64) {
-        let at = self.tick();
-        let name = format!("Baseline {n}");
-        let key = name.to_lowercase();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
-        let in_org: bool = tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM organisation_members WHERE organisation = ?1 AND user = ?2)")
-            .unwrap()
-            .query_row(params![blob(organisation), blob(admin)], |r| r.get(0))
-            .unwrap();
-        assert!(in_org);
-        let taken: bool = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM workspaces WHERE organisation = ?1 AND name_key = ?2 AND status = 'active')",
-            )
-            .unwrap()
-            .query_row(params![blob(organisation), key], |r| r.get(0))
-            .unwrap();
-        assert!(!taken);
-        let id = uuid::Uuid::now_v7();
-        tx.prepare_cached(
-            "INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by, created_at) \
-             VALUES (?1, ?2, ?3, ?4, 501, '', 'active', ?5, ?6)",
-        )
-        .unwrap()
-        .execute(params![id.into_bytes(), blob(organisation), name, key, blob(admin), at])
-        .unwrap();
-        tx.prepare_cached(
-            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?1, ?2, 'admin', 'approved', ?3, ?3)",
-        )
-        .unwrap()
-        .execute(params![id.into_bytes(), blob(admin), at])
-        .unwrap();
-        let payload = format!(
-            r#"{{"type":"workspace_created","workspace":"{id}","organisation":"{organisation}","name":"{name}","speciality":501,"from_example":false}}"#
-        );
-        Self::append_event(&tx, at, blob(admin), "workspace_created", &payload);
-        Self::archive_my_workspace(&tx, at, organisation, admin);
-        tx.commit().unwrap();
     }
 }

@@ -4,11 +4,9 @@
 //! answers equal before anything is timed.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use carespace::{Action, Carespace, Description, MemoryStore, NewWorkspace, OrganisationKind, Speciality, Store};
+use carespace::{Action, Carespace, Description, NewWorkspace, OrganisationKind, Speciality};
 use carespace::{MembershipState, UserId, WorkspaceId};
-use carespace_sqlite::{Durability, SqliteOptions, SqliteStore};
 
 use crate::Backend;
 
@@ -100,22 +98,7 @@ impl PeerWorld {
     /// trust, each workspace created by its admin, then requests, approvals, archivals
     /// and promotions.
     pub fn build_carespace(&self, backend: Backend, dir: &std::path::Path) -> CarespaceWorld {
-        let store: Arc<dyn Store> = match backend {
-            Backend::Memory => Arc::new(MemoryStore::new()),
-            Backend::SqliteNormal | Backend::SqliteFull => {
-                let path = dir.join(format!("peers-{}.sqlite3", backend.name()));
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-                let durability = if backend == Backend::SqliteFull { Durability::Full } else { Durability::Normal };
-                // Built with NORMAL for speed; the checks are reads, which do not sync.
-                let fast = SqliteOptions { durability: Durability::Normal, ..SqliteOptions::default() };
-                drop(SqliteStore::open_with(&path, fast).unwrap());
-                Arc::new(
-                    SqliteStore::open_with(&path, SqliteOptions { durability, ..SqliteOptions::default() }).unwrap(),
-                )
-            }
-        };
+        let (store, place) = backend.open(dir, "peers");
         let service = Carespace::from_arc(store);
         let trust =
             service.register_organisation("Peer Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
@@ -157,7 +140,7 @@ impl PeerWorld {
                 }
             }
         }
-        CarespaceWorld { service, users, workspaces }
+        CarespaceWorld { service, users, workspaces, _place: place }
     }
 
     /// A bare `HashMap` from (workspace, user) to membership state: the in-memory ceiling.
@@ -181,6 +164,8 @@ pub struct CarespaceWorld {
     pub users: Vec<UserId>,
     /// Workspace `w`'s id.
     pub workspaces: Vec<WorkspaceId>,
+    /// Where the data lives, kept as long as the service.
+    _place: crate::Place,
 }
 
 impl CarespaceWorld {

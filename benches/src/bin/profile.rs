@@ -8,7 +8,7 @@ use carespace_benches::{Backend, Fixture};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: profile <can|discover|request_to_join|approve|start_conversation> <memory|sqlite-normal|sqlite-full> <iterations>";
+    let usage = "usage: profile <can|discover|my_workspaces|request_to_join|approve|start_conversation> <memory|sqlite-normal|sqlite-full|postgres> <iterations>";
     let [_, op, backend, iterations] = args.as_slice() else { panic!("{usage}") };
     let backend = Backend::ALL.into_iter().find(|b| b.name() == backend).expect(usage);
     let iterations: usize = iterations.parse().expect(usage);
@@ -40,6 +40,7 @@ fn measured(f: &Fixture, op: &str, iterations: usize, users: &[carespace::UserId
                 usize::from(yes) + usize::from(!no)
             }
             "discover" => f.discover(),
+            "my_workspaces" => f.service.my_workspaces(f.switcher.id).unwrap().len(),
             "request_to_join" => usize::from(f.service.request_to_join(user(), f.ward.id).is_ok()),
             "approve" => usize::from(f.service.approve(f.admin.id, f.ward.id, user()).is_ok()),
             "start_conversation" => usize::from(f.service.start_conversation(f.member.id, f.ward.id).is_ok()),

@@ -20,7 +20,7 @@ const OPERATIONS: [&str; 10] = [
     "viewers_at",
     "sweep_idle",
 ];
-const BACKENDS: [&str; 3] = ["memory", "sqlite-normal", "sqlite-full"];
+const BACKENDS: [&str; 4] = ["memory", "sqlite-normal", "sqlite-full", "postgres"];
 
 /// The median estimate in nanoseconds, if criterion measured it.
 fn median(root: &Path, group: &str, function: &str) -> Option<f64> {
