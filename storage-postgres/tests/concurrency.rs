@@ -108,27 +108,9 @@ impl Step {
                 let _ = s.leave(*me, *ws);
                 "done".to_owned()
             }
-            Step::Sweep { at } => serde_json_like(&s.sweep(*at).unwrap()),
+            Step::Sweep { at } => serde_json::to_string(&s.sweep(*at).unwrap()).unwrap(),
             Step::Connect => format!("{}", s.events_since(0, 1).unwrap().len()),
         }
-    }
-}
-
-fn serde_json_like(w: &Swept) -> String {
-    format!(
-        "{} {} {} {} {}",
-        w.invites_expired, w.requests_escalated, w.end_reminders, w.memberships_ended, w.last_admins_kept
-    )
-}
-
-fn swept_of(text: &str) -> Swept {
-    let n: Vec<u32> = text.split_whitespace().map(|x| x.parse().unwrap()).collect();
-    Swept {
-        invites_expired: n[0],
-        requests_escalated: n[1],
-        end_reminders: n[2],
-        memberships_ended: n[3],
-        last_admins_kept: n[4],
     }
 }
 
@@ -290,7 +272,7 @@ fn r38_concurrent_sweeps_from_threads_and_processes_do_each_effect_once() {
     let at = start + Duration::days(40);
     let steps = vec![Step::Sweep { at }; THREADS + PROCESSES];
     let outs = race(&schema, steps[..THREADS].to_vec(), steps[THREADS..].to_vec());
-    let results: Vec<Swept> = outs.iter().map(|o| swept_of(o)).collect();
+    let results: Vec<Swept> = outs.iter().map(|o| serde_json::from_str(o).unwrap()).collect();
     let total: Swept = results.iter().copied().sum();
     assert_eq!(total, expected, "each effect once across {results:?}");
     let events = s.events_since(cursor, 10_000).unwrap();

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use carespace_benches::human;
+use carespace_benches::{Backend, human};
 
 const OPERATIONS: [&str; 10] = [
     "create_workspace",
@@ -20,7 +20,6 @@ const OPERATIONS: [&str; 10] = [
     "viewers_at",
     "sweep_idle",
 ];
-const BACKENDS: [&str; 4] = ["memory", "sqlite-normal", "sqlite-full", "postgres"];
 
 /// The median estimate in nanoseconds, if criterion measured it.
 fn median(root: &Path, group: &str, function: &str) -> Option<f64> {
@@ -41,7 +40,7 @@ fn main() {
     let mut out = String::from("| operation | backend | Carespace | baseline | ratio |\n|---|---|---|---|---|\n");
     let mut targets = String::from("\n| target (peers) | group | backend | ratio |\n|---|---|---|---|\n");
     for op in OPERATIONS {
-        for backend in BACKENDS {
+        for backend in Backend::ALL.map(Backend::name) {
             let Some(ours) = median(root, op, backend) else { continue };
             let base = median(root, op, &format!("{backend}-baseline"));
             let (base_text, ratio) = match base {
