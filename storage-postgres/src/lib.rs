@@ -186,6 +186,11 @@ impl PostgresStore {
         Ok(u32::try_from(version).unwrap_or(0))
     }
 
+    /// The schema the tables are in: the one chosen, or the connection's default.
+    fn schema(&self) -> &str {
+        self.options.schema.as_deref().unwrap_or("public")
+    }
+
     /// A connection from the pool, marked unproven until the command on it works.
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, Error> {
         let mut conn = self.pool.get().map_err(pool)?;
@@ -196,7 +201,7 @@ impl PostgresStore {
     fn migrate(&self) -> Result<(), Error> {
         let mut conn = self.pool.get().map_err(pool)?;
         let mut tx = conn.client.transaction().pg()?;
-        let schema = self.options.schema.clone().unwrap_or_else(|| "public".to_owned());
+        let schema = self.schema();
         tx.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&MIGRATION_LOCK, &schema]).pg()?;
         if self.options.schema.is_some() {
             // The name was checked: lower-case letters, digits and underscores only.
@@ -260,7 +265,7 @@ impl Store for PostgresStore {
         // Without it, two busy clients on one ward starved each other: every write
         // updates the event counter, so overlapping SERIALIZABLE writers abort one
         // another, and a command could lose 16 times running (seen with 2 processes).
-        let schema = self.options.schema.as_deref().unwrap_or("public");
+        let schema = self.schema();
         let mut locked = WriteLock::take(self.connection()?, schema)?;
         let Connection { client, statements, .. } = &mut *locked.conn;
         let result = run_serializable(client, statements, self.options.max_attempts, f);
