@@ -7,10 +7,10 @@ SHELL := /bin/bash
 RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
-.PHONY: test fmt-check clippy test-rust test-doc test-postgres bench-postgres quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
+.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
 	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
-test: results-reset fmt-check clippy test-rust test-doc test-postgres quickstart test-python test-kotlin test-swift fuzz-smoke
+test: results-reset fmt-check clippy package doc test-rust test-doc test-postgres quickstart test-python test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
 
 results-reset:
@@ -25,6 +25,17 @@ FEATURES := --features carespace/test-suite
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) --features carespace-benches/postgres-tests -- -D warnings
+
+# The crates a user depends on package for a registry (metadata, licences, versions on
+# the paths between them); the others say `publish = false`.
+PUBLISHED := -p carespace -p carespace-sqlite -p carespace-postgres
+
+package:
+	$(CARGO) package --no-verify --allow-dirty --quiet $(PUBLISHED)
+
+# The API documentation builds without a warning (broken links included).
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet $(FEATURES)
 
 # Unit, integration and conformance tests of every crate (doctests run in test-doc).
 test-rust:
