@@ -245,6 +245,45 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable snake_case name for the kind of error, for hosts to branch on and to
+    /// put in logs and API responses: it never changes for a kind, whatever the message
+    /// says. `README.md` maps each to the HTTP status a web host would answer with.
+    ///
+    /// ```
+    /// let err = "someone@gmail.com".parse::<carespace::NhsEmail>().map_err(carespace::Error::from).unwrap_err();
+    /// assert_eq!(err.code(), "invalid_email");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidEmail(_) => "invalid_email",
+            Self::InvalidText(_) => "invalid_text",
+            Self::InvalidId { .. } => "invalid_id",
+            Self::UnknownSpeciality { .. } => "unknown_speciality",
+            Self::NotFound { .. } => "not_found",
+            Self::EmailTaken { .. } => "email_taken",
+            Self::OdsCodeTaken { .. } => "ods_code_taken",
+            Self::WorkspaceNameTaken { .. } => "workspace_name_taken",
+            Self::Forbidden { .. } => "forbidden",
+            Self::NotInOrganisation { .. } => "not_in_organisation",
+            Self::CreationNotAllowed { .. } => "creation_not_allowed",
+            Self::LastAdmin { .. } => "last_admin",
+            Self::AdminMustBeDemoted { .. } => "admin_must_be_demoted",
+            Self::AlreadyMember { .. } => "already_member",
+            Self::ArchivedMember { .. } => "archived_member",
+            Self::NotAMember { .. } => "not_a_member",
+            Self::NoPendingRequest { .. } => "no_pending_request",
+            Self::SelfTarget { .. } => "self_target",
+            Self::InviteNotForYou { .. } => "invite_not_for_you",
+            Self::InviteExpired { .. } => "invite_expired",
+            Self::InviteRevoked { .. } => "invite_revoked",
+            Self::InviteAlreadyAccepted { .. } => "invite_already_accepted",
+            Self::CoolDown { .. } => "cool_down",
+            Self::EndDateNotInFuture { .. } => "end_date_not_in_future",
+            Self::TimeOutOfRange { .. } => "time_out_of_range",
+            Self::Storage(e) => e.kind().code(),
+        }
+    }
+
     /// Whether the error is a permission denial (R34).
     pub fn is_forbidden(&self) -> bool {
         matches!(self, Self::Forbidden { .. })
@@ -272,6 +311,19 @@ pub enum StorageErrorKind {
     Incompatible,
     /// Anything else (I/O, connection loss, …).
     Other,
+}
+
+impl StorageErrorKind {
+    /// The [`Error::code`] of a storage error of this kind.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Conflict => "storage_conflict",
+            Self::Constraint => "storage_constraint",
+            Self::Corrupt => "storage_corrupt",
+            Self::Incompatible => "storage_incompatible",
+            Self::Other => "storage_failed",
+        }
+    }
 }
 
 /// An opaque storage failure: a message, a kind, and the backend's own error as source.
@@ -315,5 +367,121 @@ impl fmt::Display for StorageError {
 impl std::error::Error for StorageError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of every kind. The match has no catch-all, so a new variant does not
+    /// compile until it is added here (and so to the README table the next test reads).
+    fn one_of_each() -> Vec<Error> {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let text = || String::from("x");
+        let email = NhsEmail::parse("a@nhs.net").unwrap();
+        let mut all = vec![
+            Error::InvalidEmail(EmailError::Empty),
+            Error::InvalidText(TextError::Empty { field: "name" }),
+            Error::InvalidId { what: "workspace id", value: text() },
+            Error::UnknownSpeciality { code: 1 },
+            Error::NotFound { entity: Entity::User, id: text() },
+            Error::OdsCodeTaken { code: text() },
+            Error::WorkspaceNameTaken { name: text(), organisation: text() },
+            Error::Forbidden { action: Action::Leave, denial: Denial::NotAMember, actor: text(), workspace: text() },
+            Error::NotInOrganisation { actor: text(), organisation: text() },
+            Error::CreationNotAllowed { organisation: text(), kind: OrganisationKind::GpPractice, allowed: text() },
+            Error::LastAdmin { user: text(), workspace: text(), remedy: "r" },
+            Error::AdminMustBeDemoted { user: text(), workspace: text() },
+            Error::AlreadyMember { who: text(), workspace: text() },
+            Error::ArchivedMember { who: text(), workspace: text() },
+            Error::NotAMember { user: text(), workspace: text(), expected: "e" },
+            Error::NoPendingRequest { user: text(), workspace: text() },
+            Error::SelfTarget { action: Action::ArchiveMember, remedy: "r" },
+            Error::InviteExpired { workspace: text(), expired_at: now },
+            Error::InviteRevoked { workspace: text() },
+            Error::InviteAlreadyAccepted { workspace: text() },
+            Error::CoolDown { workspace: text(), until: now },
+            Error::EndDateNotInFuture { user: text(), workspace: text(), ends_at: now },
+            Error::TimeOutOfRange { at: now },
+        ];
+        all.push(Error::EmailTaken { email: email.clone() });
+        all.push(Error::InviteNotForYou { invitee: email.clone(), actor: email });
+        for kind in [
+            StorageErrorKind::Conflict,
+            StorageErrorKind::Constraint,
+            StorageErrorKind::Corrupt,
+            StorageErrorKind::Incompatible,
+            StorageErrorKind::Other,
+        ] {
+            all.push(Error::Storage(StorageError::new(kind, "m")));
+        }
+        for e in &all {
+            match e {
+                Error::InvalidEmail(_)
+                | Error::InvalidText(_)
+                | Error::InvalidId { .. }
+                | Error::UnknownSpeciality { .. }
+                | Error::NotFound { .. }
+                | Error::EmailTaken { .. }
+                | Error::OdsCodeTaken { .. }
+                | Error::WorkspaceNameTaken { .. }
+                | Error::Forbidden { .. }
+                | Error::NotInOrganisation { .. }
+                | Error::CreationNotAllowed { .. }
+                | Error::LastAdmin { .. }
+                | Error::AdminMustBeDemoted { .. }
+                | Error::AlreadyMember { .. }
+                | Error::ArchivedMember { .. }
+                | Error::NotAMember { .. }
+                | Error::NoPendingRequest { .. }
+                | Error::SelfTarget { .. }
+                | Error::InviteNotForYou { .. }
+                | Error::InviteExpired { .. }
+                | Error::InviteRevoked { .. }
+                | Error::InviteAlreadyAccepted { .. }
+                | Error::CoolDown { .. }
+                | Error::EndDateNotInFuture { .. }
+                | Error::TimeOutOfRange { .. }
+                | Error::Storage(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_kind_has_its_own_stable_snake_case_code() {
+        let all = one_of_each();
+        assert_eq!(all.len(), 30, "one error of each of the 25 non-storage variants, and storage in its 5 kinds");
+        let codes: std::collections::BTreeSet<&str> = all.iter().map(Error::code).collect();
+        assert_eq!(codes.len(), all.len(), "two kinds share a code: {codes:?}");
+        for code in codes {
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{code} is not snake_case");
+        }
+    }
+
+    #[test]
+    fn the_readme_maps_every_code_to_an_http_status() {
+        let readme = include_str!("../../README.md");
+        for e in one_of_each() {
+            let row = readme
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{}` |", e.code())))
+                .unwrap_or_else(|| panic!("README.md has no row for `{}`", e.code()));
+            let status: u16 = row.split('|').nth(2).and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+            let expected = if e.is_forbidden()
+                || matches!(
+                    e,
+                    Error::NotInOrganisation { .. } | Error::CreationNotAllowed { .. } | Error::InviteNotForYou { .. }
+                ) {
+                403
+            } else if e.is_retryable() {
+                503
+            } else {
+                status
+            };
+            assert!((400..600).contains(&status), "{row}");
+            assert_eq!(status, expected, "{row}");
+        }
     }
 }
