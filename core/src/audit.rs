@@ -188,6 +188,7 @@ impl Carespace {
     /// # use carespace::Clock;
     /// # Ok::<(), carespace::Error>(())
     /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(workspace = %workspace, at = %at))]
     pub fn viewers_at(&self, workspace: WorkspaceId, at: OffsetDateTime) -> Result<Vec<Viewer>, Error> {
         self.read(|r, _| {
             let mut viewers = Vec::new();
@@ -217,6 +218,7 @@ impl Carespace {
     /// The workspaces whose conversations `user` could see at `at` (R37): shared ones
     /// where they were an approved member then, and their My Workspaces that existed;
     /// by name. Answered from the event log.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(user = %user, at = %at))]
     pub fn workspaces_visible_at(&self, user: UserId, at: OffsetDateTime) -> Result<Vec<VisibleWorkspace>, Error> {
         self.read(|r, _| {
             let user = crate::service::load_user(r, user)?;
@@ -246,6 +248,7 @@ impl Carespace {
     /// each request, escalation, approval, decline, accepted invite, role change, end
     /// date, archive, unarchive and leave, each with its actor (`None` for the sweep)
     /// and time; and its archival if its last member left.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(workspace = %workspace))]
     pub fn membership_history(&self, workspace: WorkspaceId) -> Result<Vec<Event>, Error> {
         self.read(|r, _| {
             if r.workspace(workspace)?.is_none() {

@@ -101,10 +101,12 @@ impl Carespace {
     ) -> Result<T, Error> {
         let ctx = Ctx { now: crate::clock::supported(now)?, policy: &self.policy };
         let mut out = None;
-        self.store.write(&mut |tx| {
-            out = Some(f(tx, ctx)?);
-            Ok(())
-        })?;
+        self.store
+            .write(&mut |tx| {
+                out = Some(f(tx, ctx)?);
+                Ok(())
+            })
+            .inspect_err(traced)?;
         out.ok_or_else(missing_output)
     }
 
@@ -112,10 +114,12 @@ impl Carespace {
     pub(crate) fn read<T>(&self, mut f: impl FnMut(&dyn ReadTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
         let ctx = self.ctx();
         let mut out = None;
-        self.store.read(&mut |tx| {
-            out = Some(f(tx, ctx)?);
-            Ok(())
-        })?;
+        self.store
+            .read(&mut |tx| {
+                out = Some(f(tx, ctx)?);
+                Ok(())
+            })
+            .inspect_err(traced)?;
         out.ok_or_else(missing_output)
     }
 
@@ -123,6 +127,7 @@ impl Carespace {
 
     /// Registers an organisation (R1). Done by the host application, so its event has no
     /// actor. Fails if the ODS code is taken.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(kind = ?kind))]
     pub fn register_organisation(
         &self,
         name: OrganisationName,
@@ -151,6 +156,7 @@ impl Carespace {
     }
 
     /// Registers a user (R2, R3). Fails if the email is taken.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all)]
     pub fn register_user(&self, email: NhsEmail, name: PersonName) -> Result<User, Error> {
         self.write(|tx, ctx| {
             if tx.reader().user_by_email(&email)?.is_some() {
@@ -168,6 +174,7 @@ impl Carespace {
 
     /// Joins an organisation (R4), which gives the user a My Workspace there (R26).
     /// Joining twice is a no-op; either way the user's My Workspace there is returned.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, organisation = %organisation))]
     pub fn join_organisation(&self, actor: UserId, organisation: OrganisationId) -> Result<PersonalWorkspace, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
@@ -184,21 +191,25 @@ impl Carespace {
     }
 
     /// An organisation by id.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(organisation = %id))]
     pub fn organisation(&self, id: OrganisationId) -> Result<Organisation, Error> {
         self.read(|r, _| load_organisation(r, id))
     }
 
     /// An organisation by ODS code, if registered.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all)]
     pub fn organisation_by_ods(&self, code: &OdsCode) -> Result<Option<Organisation>, Error> {
         self.read(|r, _| Ok(r.organisation_by_ods(code)?))
     }
 
     /// A user by id.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(user = %id))]
     pub fn user(&self, id: UserId) -> Result<User, Error> {
         self.read(|r, _| load_user(r, id))
     }
 
     /// A user by email, if registered.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all)]
     pub fn user_by_email(&self, email: &NhsEmail) -> Result<Option<User>, Error> {
         self.read(|r, _| Ok(r.user_by_email(email)?))
     }
@@ -207,6 +218,7 @@ impl Carespace {
 
     /// Creates a custom workspace (R5–R8, R13, R27): the creator becomes its admin and
     /// their My Workspace in the organisation is archived. Warnings flag broad names.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, organisation = %organisation))]
     pub fn create_workspace(
         &self,
         actor: UserId,
@@ -227,6 +239,7 @@ impl Carespace {
 
     /// Joins the example workspace of a speciality (R9): creates it with the joiner as
     /// admin, or, if it exists already (someone joined it first), requests to join it.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, organisation = %organisation, speciality = speciality.code()))]
     pub fn join_example(
         &self,
         actor: UserId,
@@ -256,6 +269,7 @@ impl Carespace {
     /// Discovery (R11): the organisation's active workspaces with member counts and
     /// admins, plus the example workspaces (R9), filtered and sorted by name. Only
     /// members of the organisation may look.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, organisation = %organisation))]
     pub fn discover(
         &self,
         actor: UserId,
@@ -312,6 +326,7 @@ impl Carespace {
 
     /// A workspace's signature for patient messages (R12): its name, then its
     /// organisation's name, on two lines.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(workspace = %workspace))]
     pub fn signature(&self, workspace: WorkspaceId) -> Result<String, Error> {
         self.read(|r, _| {
             let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
@@ -322,12 +337,14 @@ impl Carespace {
 
     /// The generic-name warnings a name would get in an organisation (R13), for a UI to
     /// show before creating or renaming.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(organisation = %organisation))]
     pub fn name_warnings(&self, organisation: OrganisationId, name: &WorkspaceName) -> Result<Vec<NameWarning>, Error> {
         self.read(|r, _| Ok(rules::name_warnings(name, &load_organisation(r, organisation)?)))
     }
 
     /// Changes a workspace's name, speciality or description (R24); admins only. A new
     /// name is checked as on creation (R6, R13).
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn update_settings(
         &self,
         actor: UserId,
@@ -352,6 +369,7 @@ impl Carespace {
 
     /// Requests to join (R14). Already a member: a no-op. A pending invite for the
     /// requester's email: accepted instead (R19). Declined recently: refused (R17).
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn request_to_join(&self, actor: UserId, workspace: WorkspaceId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
@@ -362,12 +380,14 @@ impl Carespace {
     }
 
     /// Approves a join request (R16); approvers only. Approving an approved member is a no-op.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn approve(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::Approve, rules::approve)
     }
 
     /// Declines a join request (R17); approvers only. The requester may ask again after
     /// the policy's cool-down.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn decline(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<(), Error> {
         self.member_command(actor, workspace, user, Action::Decline, |ctx, shared, actor, target| {
             rules::decline(ctx, shared, actor, target).map(|plan| (plan, ()))
@@ -375,21 +395,25 @@ impl Carespace {
     }
 
     /// Archives a member (R22); admins only, and never an admin.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn archive_member(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::ArchiveMember, rules::archive_member)
     }
 
     /// Unarchives a member, who becomes an approved member again (R22); admins only.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn unarchive_member(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::UnarchiveMember, rules::unarchive_member)
     }
 
     /// Promotes an approved member to admin (R23); admins only.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn promote(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::Promote, rules::promote)
     }
 
     /// Demotes an admin to member (R23), never the last admin; admins only.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn demote(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
         self.member_command(actor, workspace, user, Action::Demote, rules::demote)
     }
@@ -419,6 +443,7 @@ impl Carespace {
     /// assert_eq!(service.sweep(rotation_ends)?.memberships_ended, 1);
     /// # Ok::<(), carespace::Error>(())
     /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn set_membership_end(
         &self,
         actor: UserId,
@@ -458,6 +483,7 @@ impl Carespace {
 
     /// Leaves a workspace (R21). The last admin must promote someone first; the last
     /// member's leaving archives the workspace.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn leave(&self, actor: UserId, workspace: WorkspaceId) -> Result<Left, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
@@ -472,6 +498,7 @@ impl Carespace {
 
     /// Invites an NHS email (R18); any approved member. A pending invite to the same
     /// address is refreshed rather than duplicated.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn invite(&self, actor: UserId, workspace: WorkspaceId, email: NhsEmail) -> Result<Invite, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
@@ -487,6 +514,7 @@ impl Carespace {
 
     /// Accepts an invite (R19): only the addressee, before expiry, unless revoked. They
     /// join the organisation if needed and become an approved member.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, invite = %invite))]
     pub fn accept_invite(&self, actor: UserId, invite: InviteId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
@@ -501,6 +529,7 @@ impl Carespace {
     }
 
     /// Revokes a pending invite (R20): its sender or an admin.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, invite = %invite))]
     pub fn revoke_invite(&self, actor: UserId, invite: InviteId) -> Result<Invite, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
@@ -515,6 +544,7 @@ impl Carespace {
 
     /// The invites waiting for the actor's email, across workspaces (R19): pending and
     /// not expired, oldest first.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor))]
     pub fn invites_for_me(&self, actor: UserId) -> Result<Vec<Invite>, Error> {
         self.read(|r, ctx| {
             let user = load_user(r, actor)?;
@@ -527,6 +557,7 @@ impl Carespace {
 
     /// One invite, for its addressee or the workspace's approved members (R19), with its
     /// status as of now: a pending invite past its expiry reads `Expired`.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, invite = %invite))]
     pub fn invite_details(&self, actor: UserId, invite: InviteId) -> Result<Invite, Error> {
         self.read(|r, ctx| {
             let mut found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
@@ -541,6 +572,7 @@ impl Carespace {
     }
 
     /// The pending invites of a workspace, for its approved members (R18, R20).
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn pending_invites(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Invite>, Error> {
         self.read(|r, ctx| {
             authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
@@ -555,6 +587,7 @@ impl Carespace {
 
     /// Starts a conversation (R29): in a shared workspace by a current member (R15), or
     /// in the actor's own active My Workspace (R28).
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn start_conversation(&self, actor: UserId, workspace: WorkspaceId) -> Result<Conversation, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
@@ -568,6 +601,7 @@ impl Carespace {
     /// The conversations of a workspace the actor may see (R28, R30): all of them for
     /// approved members and the owner of a My Workspace, their own for unapproved
     /// members; anyone else is refused. Oldest first.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn conversations(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Conversation>, Error> {
         self.read(|r, ctx| {
             let all = match authorise_access(r, ctx, workspace, actor, Action::ViewAllConversations) {
@@ -588,20 +622,24 @@ impl Carespace {
     // ----- Views --------------------------------------------------------------------------
 
     /// The permission table's answer for the actor in a workspace (R34).
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, action = ?action))]
     pub fn can(&self, actor: UserId, workspace: WorkspaceId, action: Action) -> Result<bool, Error> {
         // One read and a table lookup; the permission table does not depend on the time,
         // so the clock is not read.
-        let access = found_access(self.store.access(workspace, actor)?, workspace, actor)?;
+        let access =
+            self.store.access(workspace, actor).and_then(|a| found_access(a, workspace, actor)).inspect_err(traced)?;
         Ok(crate::permission::permits(access.standing(), access.target(), self.policy.approvers(), action).is_ok())
     }
 
     /// Where the actor stands towards a workspace, as the permission table sees it.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn standing(&self, actor: UserId, workspace: WorkspaceId) -> Result<Standing, Error> {
         self.read(|r, _| Ok(load_access(r, workspace, actor)?.standing()))
     }
 
     /// The members of a workspace (R15, R22): current and, apart, archived, each by name.
     /// Approved members only.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn members(&self, actor: UserId, workspace: WorkspaceId) -> Result<MemberList, Error> {
         self.read(|r, ctx| {
             let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::Everything)?;
@@ -621,6 +659,7 @@ impl Carespace {
     /// The switcher (R31): every shared workspace the actor is a current member of, with
     /// role and status, and every My Workspace, archived or not; by organisation, then
     /// My Workspace first, then by name.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor))]
     pub fn my_workspaces(&self, actor: UserId) -> Result<Vec<SwitcherEntry>, Error> {
         self.read(|r, _| {
             let user = load_user(r, actor)?;
@@ -651,6 +690,7 @@ impl Carespace {
 
     /// The join requests waiting for the actor, in every workspace where they may
     /// approve (R33), oldest first.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor))]
     pub fn pending_requests(&self, actor: UserId) -> Result<Vec<PendingRequest>, Error> {
         self.read(|r, ctx| {
             let user = load_user(r, actor)?;
@@ -679,6 +719,7 @@ impl Carespace {
     /// Up to `limit` events after the cursor `after` (0 for the start), in order (R32).
     /// A host remembers the last `seq` it handled and passes it next time. `limit` is
     /// capped at [`MAX_EVENT_PAGE`].
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(after, limit))]
     pub fn events_since(&self, after: u64, limit: usize) -> Result<Vec<Event>, Error> {
         self.read(|r, _| Ok(r.events_after(after, limit.min(MAX_EVENT_PAGE))?))
     }
@@ -713,6 +754,12 @@ fn request_in(tx: &mut dyn WriteTx, ctx: Ctx<'_>, shared: &Shared, actor: &Actor
     let (plan, membership, outcome) = rules::request_to_join(ctx, shared, actor, decline.as_ref())?;
     apply(tx, ctx, Some(actor.user.id), plan)?;
     Ok(Joined { outcome, workspace: shared.workspace.clone(), membership })
+}
+
+/// Records a failed command or query in its span: the error's code only, since its
+/// message names people.
+fn traced(err: &Error) {
+    tracing::debug!(target: "carespace", code = err.code(), retryable = err.is_retryable(), "failed");
 }
 
 fn missing_output() -> Error {

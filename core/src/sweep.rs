@@ -99,14 +99,25 @@ impl Carespace {
     /// assert!(service.sweep(later)?.is_empty()); // the same `now` again: nothing to do
     /// # Ok::<(), carespace::Error>(())
     /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(now = %now))]
     pub fn sweep(&self, now: OffsetDateTime) -> Result<Swept, Error> {
-        self.write_at(now, |tx, ctx| {
+        let swept = self.write_at(now, |tx, ctx| {
             let mut swept = Swept::default();
             expire_invites(tx, ctx, &mut swept)?;
             escalate_requests(tx, ctx, &mut swept)?;
             end_memberships(tx, ctx, &mut swept)?;
             Ok(swept)
-        })
+        })?;
+        tracing::info!(
+            target: "carespace",
+            invites_expired = swept.invites_expired,
+            requests_escalated = swept.requests_escalated,
+            end_reminders = swept.end_reminders,
+            memberships_ended = swept.memberships_ended,
+            last_admins_kept = swept.last_admins_kept,
+            "swept"
+        );
+        Ok(swept)
     }
 }
 
