@@ -18,8 +18,9 @@
 //! ```
 //!
 //! # Design
-//! One writer connection and one reader connection per store, in WAL mode: readers see a
-//! consistent snapshot while a write is under way. Every command is one
+//! One writer connection and a pool of reader connections per store
+//! ([`SqliteOptions::readers`]), in WAL mode: reads run in parallel with each other and
+//! with a write, each seeing a consistent snapshot. Every command is one
 //! `BEGIN IMMEDIATE` transaction holding its rows and its events, so two writers (threads
 //! with their own stores, or processes) take turns on the file's write lock, waiting up
 //! to the busy timeout. Foreign keys are on; the schema's constraints back core's rules
@@ -31,7 +32,7 @@ mod error;
 mod schema;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use carespace::store::{Access, ReadTx, Store, WriteTx};
@@ -69,11 +70,22 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// How many times a write that hit a conflict is retried before its error is returned.
     pub conflict_retries: u32,
+    /// How many read-only connections the store keeps, so that reads run in parallel
+    /// (a slow discovery never holds up a permission check). The default is the number
+    /// of CPUs, at least 2; 0 is taken as 1. An in-memory database has its one
+    /// connection and ignores this.
+    pub readers: usize,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        Self { durability: Durability::Full, busy_timeout: Duration::from_secs(5), conflict_retries: 3 }
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self {
+            durability: Durability::Full,
+            busy_timeout: Duration::from_secs(5),
+            conflict_retries: 3,
+            readers: cpus.max(2),
+        }
     }
 }
 
@@ -82,9 +94,66 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     /// `None` for an in-memory database, which only one connection can see.
-    reader: Option<Mutex<Connection>>,
+    readers: Option<Readers>,
     path: Option<PathBuf>,
     options: SqliteOptions,
+}
+
+/// The read-only connections. A read takes the number of an idle one (waiting only
+/// when every one is in use), locks it, which never waits, and gives the number back
+/// when done.
+#[derive(Debug)]
+struct Readers {
+    connections: Vec<Mutex<Connection>>,
+    idle: Mutex<Vec<usize>>,
+    returned: Condvar,
+}
+
+impl Readers {
+    fn take(&self) -> Reader<'_> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(index) = idle.pop()
+                && let Some(conn) = self.connections.get(index)
+            {
+                let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+                return Reader { conn, index, pool: self };
+            }
+            tracing::trace!("every SQLite reader is busy; waiting for one");
+            idle = self.returned.wait(idle).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// A reader taken from [`Readers`], given back when dropped (a panic in the read too).
+struct Reader<'a> {
+    conn: MutexGuard<'a, Connection>,
+    index: usize,
+    pool: &'a Readers,
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).push(self.index);
+        self.pool.returned.notify_one();
+    }
+}
+
+/// The connection a read uses: a pooled reader, or an in-memory database's only one.
+enum ReadConnection<'a> {
+    Pooled(Reader<'a>),
+    Writer(MutexGuard<'a, Connection>),
+}
+
+impl std::ops::Deref for ReadConnection<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Self::Pooled(reader) => &reader.conn,
+            Self::Writer(guard) => guard,
+        }
+    }
 }
 
 impl SqliteStore {
@@ -103,9 +172,15 @@ impl SqliteStore {
         writer.pragma_update(None, "journal_mode", "WAL").sql()?;
         schema::migrate(&mut writer, SCHEMA_VERSION)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let reader = Connection::open_with_flags(&path, flags).map_err(|e| opening(&path, e))?;
-        configure(&reader, &options)?;
-        Ok(Self { writer: Mutex::new(writer), reader: Some(Mutex::new(reader)), path: Some(path), options })
+        let mut connections = Vec::new();
+        for _ in 0..options.readers.max(1) {
+            let reader = Connection::open_with_flags(&path, flags).map_err(|e| opening(&path, e))?;
+            configure(&reader, &options)?;
+            connections.push(Mutex::new(reader));
+        }
+        let idle = Mutex::new((0..connections.len()).collect());
+        let readers = Readers { connections, idle, returned: Condvar::new() };
+        Ok(Self { writer: Mutex::new(writer), readers: Some(readers), path: Some(path), options })
     }
 
     /// A private in-memory database (for tests and throw-away runs).
@@ -114,7 +189,7 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().sql()?;
         configure(&conn, &options)?;
         schema::migrate(&mut conn, SCHEMA_VERSION)?;
-        Ok(Self { writer: Mutex::new(conn), reader: None, path: None, options })
+        Ok(Self { writer: Mutex::new(conn), readers: None, path: None, options })
     }
 
     /// The file, for a file database.
@@ -142,9 +217,13 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// The connection reads use: the reader, or the only connection of an in-memory database.
-    fn read_connection(&self) -> MutexGuard<'_, Connection> {
-        self.reader.as_ref().unwrap_or(&self.writer).lock().unwrap_or_else(PoisonError::into_inner)
+    /// The connection a read uses: an idle reader, or the only connection of an
+    /// in-memory database.
+    fn read_connection(&self) -> ReadConnection<'_> {
+        match &self.readers {
+            Some(readers) => ReadConnection::Pooled(readers.take()),
+            None => ReadConnection::Writer(self.writer.lock().unwrap_or_else(PoisonError::into_inner)),
+        }
     }
 }
 
@@ -187,7 +266,7 @@ impl Store for SqliteStore {
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
         let conn = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut retries = self.options.conflict_retries;
+        let mut attempt = 1;
         loop {
             let result = (|| -> Result<(), Error> {
                 let tx = Tx::begin(&conn, "BEGIN IMMEDIATE")?;
@@ -195,7 +274,16 @@ impl Store for SqliteStore {
                 tx.end("COMMIT")
             })();
             match result {
-                Err(e) if e.is_retryable() && retries > 0 => retries -= 1,
+                Err(e) if e.is_retryable() && attempt <= self.options.conflict_retries => {
+                    // SQLite already waited `busy_timeout` for the other writer.
+                    tracing::warn!(
+                        target: "carespace::sqlite",
+                        attempt,
+                        busy_timeout_ms = self.options.busy_timeout.as_millis(),
+                        "the database stayed busy (another writer); trying the command again"
+                    );
+                    attempt += 1;
+                }
                 other => return other,
             }
         }

@@ -32,7 +32,8 @@ pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StorageE
             ),
         ));
     }
-    for (_, sql) in MIGRATIONS.iter().take(target as usize).skip(current as usize) {
+    for (n, (name, sql)) in MIGRATIONS.iter().enumerate().take(target as usize).skip(current as usize) {
+        tracing::info!(target: "carespace::sqlite", migration = name, version = n + 1, "migrating the schema");
         tx.execute_batch(sql).sql()?;
     }
     if target > current {
