@@ -1,4 +1,4 @@
-"""The lifecycle of SPEC.md end to end, through the Python API."""
+"""The lifecycle of the rules (docs/rules.md) end to end, through the Python API."""
 
 from __future__ import annotations
 

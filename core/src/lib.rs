@@ -8,7 +8,8 @@
 //! personal "My Workspace" is archived once they move into a shared one. Every change
 //! appends an event to a gap-free log that doubles as the audit trail.
 //!
-//! The rules are in `SPEC.md` (R1–R39), the map in `ARCHITECTURE.md`. Start at
+//! The rules it implements are numbered R1–R43 in `docs/rules.md` of the repository
+//! (tests name the rule they prove), the map of the code is `ARCHITECTURE.md`. Start at
 //! [`Carespace`], with [`MemoryStore`] or a durable backend behind the [`Store`] trait.
 //!
 //! ```

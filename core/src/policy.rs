@@ -1,4 +1,4 @@
-//! [`Policy`]: the product decisions SPEC.md leaves to the deployment (R7, R16, R17, R18,
+//! [`Policy`]: the product decisions the rules leave to the deployment (R7, R16, R17, R18,
 //! R38, R39).
 
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ fn default_end_reminder() -> Duration {
 }
 
 impl Default for Policy {
-    /// SPEC.md's defaults: only NHS trusts create workspaces, admins approve, invites last
+    /// The rules' defaults: only NHS trusts create workspaces, admins approve, invites last
     /// 14 days, a declined requester waits 7 days, a join request is escalated after 3
     /// days, and a time-boxed member is reminded 7 days before the end.
     fn default() -> Self {

@@ -16,7 +16,7 @@ use crate::{
     Policy, Speciality, SystemClock, User, UserId, WorkspaceId, WorkspaceName,
 };
 
-/// The Carespace service: every command and query of SPEC.md over one [`Store`].
+/// The Carespace service: every command and query of the rules over one [`Store`].
 ///
 /// It is `Send + Sync` and cheap to share behind an `Arc`. Every command names the acting
 /// user, runs as one atomic transaction, and either changes state and appends its events

@@ -1,4 +1,4 @@
-//! The reference model of SPEC.md (R1–R39) for the model-based test: the smallest
+//! The reference model of the rules (docs/rules.md, R1–R39) for the model-based test: the smallest
 //! obviously-correct implementation over plain collections. It shares no code with
 //! core's rules: it knows the valid inputs by the pools' flags, not by parsing, and it
 //! has its own copy of the permission table.
@@ -149,7 +149,7 @@ pub(crate) struct Model {
     pub(crate) events: Vec<String>,
 }
 
-/// The permission table of SPEC.md, written out: columns are outsider, organisation
+/// The permission table of the rules, written out: columns are outsider, organisation
 /// member, unapproved, member, admin, archived (on an active shared workspace).
 const TABLE: &[(&str, &str)] = &[
     ("StartConversation", "- - Y Y Y -"),
