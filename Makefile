@@ -21,10 +21,10 @@ fmt-check:
 
 # Every feature but carespace-benches' `peers` (casbin and Cedar take minutes to compile;
 # `make bench` builds them).
-FEATURES := --features carespace/test-suite
+FEATURES := --features carespace/test-suite,carespace/tokio
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets $(FEATURES) --features carespace-benches/postgres-tests -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) --features carespace-benches/postgres-tests,carespace-examples/postgres -- -D warnings
 
 # The crates a user depends on package for a registry (metadata, licences, versions on
 # the paths between them); the others say `publish = false`.
@@ -49,7 +49,9 @@ test-rust:
 # Also the benchmark fixture's PostgreSQL test (its baseline agrees with the service).
 test-postgres:
 	storage-postgres/provision/with-cluster.sh bash -c '$(CARGO) test -p carespace-postgres \
-	  && $(CARGO) test -p carespace-benches --features postgres-tests --test fixture postgres' 2>&1 | tee -a $(RESULTS)
+	  && $(CARGO) test -p carespace-benches --features postgres-tests --test fixture postgres \
+	  && $(CARGO) run --quiet -p carespace-examples --features postgres --example tokio_service -- target/tokio-service-pg.sqlite3' \
+	  2>&1 | tee -a $(RESULTS)
 
 # Throughput of mixed commands with 1, 2, 4 and 8 client processes on PostgreSQL.
 bench-postgres:
@@ -60,11 +62,12 @@ test-doc:
 	$(CARGO) test --workspace $(FEATURES) --doc 2>&1 | tee -a $(RESULTS)
 
 # The README's first command must keep working, and keep working on a second run
-# against the same file.
+# against the same file; and the tokio service example serves its concurrent requests.
 quickstart:
 	rm -f target/quickstart.sqlite3 target/quickstart.sqlite3-wal target/quickstart.sqlite3-shm
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 > /dev/null
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
+	$(CARGO) run --quiet --example tokio_service -- target/tokio-service.sqlite3
 
 # Python: a git-ignored venv with maturin, pytest and mypy from PyPI; the wheel is built
 # (release, abi3) with its own target dir under ~/.cache so cargo and maturin builds do

@@ -55,6 +55,8 @@ mod speciality;
 pub mod store;
 mod sweep;
 mod text;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod views;
 
 #[cfg(any(test, feature = "test-suite"))]

@@ -704,3 +704,51 @@ impl ReadTx for Composed<'_> {
         self.0.last_event_seq()
     }
 }
+
+/// For async hosts (feature `tokio`): many concurrent requests through
+/// [`AsyncCarespace`](crate::tokio::AsyncCarespace) keep the invariants, and — where
+/// `blocking_works` — the blocking API called straight on the runtime's thread works too
+/// (blocking that thread, as documented) rather than panicking. A backend's tests call
+/// it from `#[tokio::test]` on both runtime flavours.
+#[cfg(feature = "tokio")]
+pub async fn on_a_tokio_runtime(store: Arc<dyn Store>, blocking_works: bool) {
+    use crate::tokio::AsyncCarespace;
+
+    let harness = Harness::new(store);
+    let service = AsyncCarespace::new(harness.service.clone());
+    let trust =
+        service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).await.unwrap();
+    let admin = service.register_user("admin@nhs.net".parse().unwrap(), "Admin".parse().unwrap()).await.unwrap();
+    service.join_organisation(admin.id, trust.id).await.unwrap();
+    let new = crate::NewWorkspace {
+        name: "Ward 1".parse().unwrap(),
+        speciality: Speciality::from_code(501).unwrap(),
+        description: crate::Description::default(),
+    };
+    let ward = service.create_workspace(admin.id, trust.id, new).await.unwrap().workspace;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let service = service.clone();
+        tasks.push(::tokio::spawn(async move {
+            let email: NhsEmail = format!("p{i}@nhs.net").parse().unwrap();
+            let user = service.register_user(email, format!("Person {i}").parse().unwrap()).await.unwrap();
+            service.join_organisation(user.id, trust.id).await.unwrap();
+            service.request_to_join(user.id, ward.id).await.unwrap();
+            service.approve(admin.id, ward.id, user.id).await.unwrap();
+            service.can(user.id, ward.id, crate::Action::ViewAllConversations).await.unwrap()
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.unwrap());
+    }
+    // Errors come back as they would from the blocking call.
+    let err = service.leave(admin.id, ward.id).await.unwrap_err();
+    assert_eq!(err.code(), "last_admin");
+    harness.check();
+    assert_eq!(service.members(admin.id, ward.id).await.unwrap().current.len(), 17);
+    if blocking_works {
+        // On the runtime's own thread: it blocks this thread and answers.
+        assert!(harness.service.can(admin.id, ward.id, crate::Action::ChangeSettings).unwrap());
+        harness.service.start_conversation(admin.id, ward.id).unwrap();
+    }
+}
