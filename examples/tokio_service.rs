@@ -29,17 +29,14 @@ async fn main() -> Result<(), Error> {
             schema: Some(format!("tokio_example_{}", std::process::id())),
             ..Default::default()
         };
-        // Connecting blocks (it migrates the schema), so it too runs off the workers.
+        // Connecting blocks (round trips, and the migration), so it too runs off the workers.
         let store = tokio::task::spawn_blocking(move || carespace_postgres::PostgresStore::connect_with(&url, options))
             .await
             .map_err(|e| {
                 Error::Storage(carespace::StorageError::new(carespace::StorageErrorKind::Other, e.to_string()))
             })??;
-        let service = AsyncCarespace::new(Carespace::new(store));
-        serve("PostgreSQL", service.clone()).await?;
-        // The PostgreSQL client closes its connections by blocking: let the last
-        // handle go on the blocking pool, not on a worker.
-        let _ = tokio::task::spawn_blocking(move || drop(service)).await;
+        // Dropped here, on a worker: the store stops its I/O thread without waiting.
+        serve("PostgreSQL", AsyncCarespace::new(Carespace::new(store))).await?;
     }
     Ok(())
 }

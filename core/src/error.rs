@@ -309,6 +309,10 @@ pub enum StorageErrorKind {
     Corrupt,
     /// The database is newer than this code, or otherwise unusable.
     Incompatible,
+    /// The database could not be reached: a connection refused, failed or rejected
+    /// (network, TLS, authentication), or none free within the pool's timeout. Nothing
+    /// was written; the message says what failed.
+    Unavailable,
     /// Anything else (I/O, connection loss, …).
     Other,
 }
@@ -321,6 +325,7 @@ impl StorageErrorKind {
             Self::Constraint => "storage_constraint",
             Self::Corrupt => "storage_corrupt",
             Self::Incompatible => "storage_incompatible",
+            Self::Unavailable => "storage_unavailable",
             Self::Other => "storage_failed",
         }
     }
@@ -412,6 +417,7 @@ mod tests {
             StorageErrorKind::Constraint,
             StorageErrorKind::Corrupt,
             StorageErrorKind::Incompatible,
+            StorageErrorKind::Unavailable,
             StorageErrorKind::Other,
         ] {
             all.push(Error::Storage(StorageError::new(kind, "m")));
@@ -452,7 +458,7 @@ mod tests {
     #[test]
     fn every_kind_has_its_own_stable_snake_case_code() {
         let all = one_of_each();
-        assert_eq!(all.len(), 30, "one error of each of the 25 non-storage variants, and storage in its 5 kinds");
+        assert_eq!(all.len(), 31, "one error of each of the 25 non-storage variants, and storage in its 6 kinds");
         let codes: std::collections::BTreeSet<&str> = all.iter().map(Error::code).collect();
         assert_eq!(codes.len(), all.len(), "two kinds share a code: {codes:?}");
         for code in codes {
@@ -475,7 +481,7 @@ mod tests {
                     Error::NotInOrganisation { .. } | Error::CreationNotAllowed { .. } | Error::InviteNotForYou { .. }
                 ) {
                 403
-            } else if e.is_retryable() {
+            } else if e.is_retryable() || e.code() == "storage_unavailable" {
                 503
             } else {
                 status

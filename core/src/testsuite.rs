@@ -706,12 +706,12 @@ impl ReadTx for Composed<'_> {
 }
 
 /// For async hosts (feature `tokio`): many concurrent requests through
-/// [`AsyncCarespace`](crate::tokio::AsyncCarespace) keep the invariants, and — where
-/// `blocking_works` — the blocking API called straight on the runtime's thread works too
-/// (blocking that thread, as documented) rather than panicking. A backend's tests call
-/// it from `#[tokio::test]` on both runtime flavours.
+/// [`AsyncCarespace`](crate::tokio::AsyncCarespace) keep the invariants, and the
+/// blocking API called straight on the runtime's thread works too (blocking that
+/// thread, as documented) rather than panicking. A backend's tests call it from
+/// `#[tokio::test]` on both runtime flavours.
 #[cfg(feature = "tokio")]
-pub async fn on_a_tokio_runtime(store: Arc<dyn Store>, blocking_works: bool) {
+pub async fn on_a_tokio_runtime(store: Arc<dyn Store>) {
     use crate::tokio::AsyncCarespace;
 
     let harness = Harness::new(store);
@@ -746,9 +746,7 @@ pub async fn on_a_tokio_runtime(store: Arc<dyn Store>, blocking_works: bool) {
     assert_eq!(err.code(), "last_admin");
     harness.check();
     assert_eq!(service.members(admin.id, ward.id).await.unwrap().current.len(), 17);
-    if blocking_works {
-        // On the runtime's own thread: it blocks this thread and answers.
-        assert!(harness.service.can(admin.id, ward.id, crate::Action::ChangeSettings).unwrap());
-        harness.service.start_conversation(admin.id, ward.id).unwrap();
-    }
+    // On the runtime's own thread: it blocks this thread and answers.
+    assert!(harness.service.can(admin.id, ward.id, crate::Action::ChangeSettings).unwrap());
+    harness.service.start_conversation(admin.id, ward.id).unwrap();
 }

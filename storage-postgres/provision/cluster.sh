@@ -4,6 +4,9 @@
 # with trust authentication, and starts it on PORT with its socket in DIR (no TCP
 # listener beyond localhost); `cluster.sh stop DIR` stops it and removes DIR. Prints the
 # connection URL on start. Idempotent: starting a running cluster prints its URL again.
+# TLS is on (issue 15): DIR.tls holds a throwaway CA (ca.crt), the server's certificate
+# for `localhost` signed by it, and a second CA that signed nothing (other-ca.crt), all
+# made with Debian's openssl, installed if missing.
 set -euo pipefail
 
 action=${1:?usage: cluster.sh start DIR PORT | stop DIR}
@@ -25,6 +28,22 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# A CA, the server's certificate and key (readable by the server alone), another CA.
+make_certificates() {
+  local tls=$1
+  command -v openssl > /dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl > /dev/null
+  mkdir -p "$tls"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7)
+  openssl req -x509 "${ec[@]}" -subj "/CN=Carespace test CA" -keyout "$tls/ca.key" -out "$tls/ca.crt" 2> /dev/null
+  openssl req -x509 "${ec[@]}" -subj "/CN=Another CA" -keyout "$tls/other-ca.key" -out "$tls/other-ca.crt" 2> /dev/null
+  openssl req "${ec[@]}" -subj "/CN=localhost" -keyout "$tls/server.key" -out "$tls/server.csr" 2> /dev/null
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$tls/server.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 7 \
+    -extfile "$tls/server.ext" -out "$tls/server.crt" 2> /dev/null
+  chmod 600 "$tls/server.key"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$tls/server.key" "$tls/server.crt"; fi
+}
+
 case "$action" in
   start)
     port=${3:?a port}
@@ -34,10 +53,12 @@ case "$action" in
       [ "$(id -u)" = 0 ] && chown postgres "$dir"
       as_postgres "$bin/initdb" -D "$dir" -A trust -U postgres --no-sync > "$dir.initdb.log" 2>&1 \
         || { cat "$dir.initdb.log" >&2; exit 1; }
+      make_certificates "$dir.tls"
     fi
     if ! as_postgres "$bin/pg_ctl" -D "$dir" status > /dev/null 2>&1; then
       as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=localhost -c fsync=off -c max_connections=200" start > /dev/null
+        -o "-p $port -k $dir -c listen_addresses=localhost -c fsync=off -c max_connections=200 \
+            -c ssl=on -c ssl_cert_file=$dir.tls/server.crt -c ssl_key_file=$dir.tls/server.key" start > /dev/null
     fi
     echo "postgresql://postgres@localhost:$port/postgres"
     ;;
@@ -46,7 +67,7 @@ case "$action" in
     if [ -f "$dir/PG_VERSION" ]; then
       as_postgres "$bin/pg_ctl" -D "$dir" -m fast -w stop > /dev/null 2>&1 || true
     fi
-    rm -rf "$dir" "$dir.initdb.log"
+    rm -rf "$dir" "$dir.initdb.log" "$dir.tls"
     ;;
   *) echo "usage: cluster.sh start DIR PORT | stop DIR" >&2; exit 2 ;;
 esac

@@ -12,65 +12,66 @@ use carespace::{
     OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, StorageError, SwitcherRows,
     User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
-use postgres::types::ToSql;
-use postgres::{GenericClient, Row, Statement};
 use time::OffsetDateTime;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Row, Statement, Transaction};
 use uuid::Uuid;
 
 use crate::error::{PgResultExt, corrupt};
+use crate::wait;
 
 /// A transaction's view of the database (the store began the transaction), with the
 /// connection's prepared statements: a statement is parsed once per connection, not on
 /// every call (which cost a round trip each).
 pub(crate) struct PgTx<'c> {
-    pub(crate) tx: RefCell<postgres::Transaction<'c>>,
+    pub(crate) tx: Transaction<'c>,
     pub(crate) statements: RefCell<&'c mut HashMap<String, Statement>>,
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
-/// `sql` prepared on the connection (through `client`, the connection or a transaction
-/// on it) once, and kept in `statements` for its later calls.
+/// `sql` prepared on `client`'s connection once, and kept in `statements` for its later
+/// calls (inside a transaction or outside: a statement belongs to the connection).
 pub(crate) fn cached(
-    client: &mut impl GenericClient,
+    client: &Client,
     statements: &mut HashMap<String, Statement>,
     sql: &str,
-) -> Result<Statement, postgres::Error> {
+) -> Result<Statement, tokio_postgres::Error> {
     if let Some(statement) = statements.get(sql) {
         return Ok(statement.clone());
     }
-    let statement = client.prepare(sql)?;
+    let statement = wait(client.prepare(sql))?;
     statements.insert(sql.to_owned(), statement.clone());
     Ok(statement)
 }
 
 impl PgTx<'_> {
     fn statement(&self, sql: &str) -> StoreResult<Statement> {
-        cached(&mut *self.tx.borrow_mut(), &mut self.statements.borrow_mut(), sql).pg()
+        cached(self.tx.client(), &mut self.statements.borrow_mut(), sql).pg()
     }
 
     fn one<T>(&self, sql: &str, params: Params<'_>, parse: fn(&Row) -> StoreResult<T>) -> StoreResult<Option<T>> {
         let statement = self.statement(sql)?;
-        let row = self.tx.borrow_mut().query_opt(&statement, params).pg()?;
+        let row = wait(self.tx.query_opt(&statement, params)).pg()?;
         row.as_ref().map(parse).transpose()
     }
 
     fn all<T>(&self, sql: &str, params: Params<'_>, parse: fn(&Row) -> StoreResult<T>) -> StoreResult<Vec<T>> {
         let statement = self.statement(sql)?;
-        let rows = self.tx.borrow_mut().query(&statement, params).pg()?;
+        let rows = wait(self.tx.query(&statement, params)).pg()?;
         rows.iter().map(parse).collect()
     }
 
     fn exec(&self, sql: &str, params: Params<'_>) -> StoreResult<()> {
         let statement = self.statement(sql)?;
-        self.tx.borrow_mut().execute(&statement, params).pg()?;
+        wait(self.tx.execute(&statement, params)).pg()?;
         Ok(())
     }
 }
 
 // ----- Columns -------------------------------------------------------------------------
 
-fn get<'r, T: postgres::types::FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
+fn get<'r, T: tokio_postgres::types::FromSql<'r>>(row: &'r Row, i: usize) -> StoreResult<T> {
     row.try_get(i).pg()
 }
 
@@ -314,13 +315,13 @@ fn admin_row(row: &Row) -> StoreResult<(WorkspaceId, Person)> {
 /// statement sees one snapshot by itself, and the check saves a `BEGIN` and a `COMMIT`
 /// round trip.
 pub(crate) fn access_alone(
-    client: &mut postgres::Client,
+    client: &Client,
     statements: &mut HashMap<String, Statement>,
     workspace_: WorkspaceId,
     user_: UserId,
 ) -> StoreResult<Option<Access>> {
     let statement = cached(client, statements, ACCESS).pg()?;
-    let row = client.query_opt(&statement, &[&id(workspace_), &id(user_)]).pg()?;
+    let row = wait(client.query_opt(&statement, &[&id(workspace_), &id(user_)])).pg()?;
     row.as_ref().map(access).transpose()
 }
 

@@ -1,23 +1,24 @@
 //! The single mapping from PostgreSQL and pool errors to core's [`StorageError`]:
 //! serialization failures and deadlocks are retryable conflicts, integrity violations
-//! are constraint errors, everything else is "other".
+//! are constraint errors, a connection that cannot be made (or a pool with none free)
+//! is "unavailable", everything else is "other".
 
 use carespace::{StorageError, StorageErrorKind};
-use postgres::error::SqlState;
+use tokio_postgres::error::SqlState;
 
 /// `.pg()` on a postgres result: its error as a [`StorageError`].
 pub(crate) trait PgResultExt<T> {
     fn pg(self) -> Result<T, StorageError>;
 }
 
-impl<T> PgResultExt<T> for Result<T, postgres::Error> {
+impl<T> PgResultExt<T> for Result<T, tokio_postgres::Error> {
     fn pg(self) -> Result<T, StorageError> {
         self.map_err(storage)
     }
 }
 
 /// A postgres error as a [`StorageError`] of the right kind.
-pub(crate) fn storage(err: postgres::Error) -> StorageError {
+pub(crate) fn storage(err: tokio_postgres::Error) -> StorageError {
     let kind = match err.code() {
         Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
             StorageErrorKind::Conflict
@@ -32,9 +33,17 @@ pub(crate) fn storage(err: postgres::Error) -> StorageError {
     StorageError::new(kind, message).with_source(err)
 }
 
-/// A pool error (no connection within the timeout, or one that could not be made).
+/// A pool error: no connection free within the timeout, or none could be made (the
+/// message carries the last connection error).
 pub(crate) fn pool(err: r2d2::Error) -> StorageError {
-    StorageError::new(StorageErrorKind::Other, format!("no PostgreSQL connection: {err}")).with_source(err)
+    StorageError::new(StorageErrorKind::Unavailable, format!("no PostgreSQL connection: {err}")).with_source(err)
+}
+
+/// The SQLSTATE of a failure, for traces (a code, never a message: messages can quote
+/// the values in a row).
+pub(crate) fn sqlstate(err: &StorageError) -> Option<&str> {
+    let source = std::error::Error::source(err)?;
+    Some(source.downcast_ref::<tokio_postgres::Error>()?.code()?.code())
 }
 
 /// Data read back that Carespace does not write.

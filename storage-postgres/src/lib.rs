@@ -11,6 +11,27 @@
 //! # Ok::<(), carespace::Error>(())
 //! ```
 //!
+//! # TLS
+//! `sslmode` and `sslrootcert` in the connection string are honoured as libpq does
+//! (rustls, with the system's trusted roots plus those of `sslrootcert`):
+//!
+//! | `sslmode` | TLS | the server's certificate |
+//! |---|---|---|
+//! | `disable` | never | — |
+//! | `prefer` (the default) | if the server offers it | not checked |
+//! | `require` | always | not checked (checked as `verify-ca` if `sslrootcert` is given) |
+//! | `verify-ca` | always | signed by a trusted CA |
+//! | `verify-full` | always | signed by a trusted CA and naming the host |
+//!
+//! A connection refused for any of these reasons is a storage error of kind
+//! [`StorageErrorKind::Unavailable`] whose message says which check failed.
+//!
+//! # Async services
+//! The calls block, as every [`Store`] does; they work on any thread, a tokio runtime's
+//! included (blocking it: use [`carespace::tokio::AsyncCarespace`] there). The
+//! connections' I/O runs on one background thread the store owns, and a calling thread
+//! waits for its answers.
+//!
 //! # Design
 //! A pool of connections (r2d2). Every command is one `SERIALIZABLE` transaction,
 //! retried from the start on a serialization failure (SQLSTATE 40001) or a deadlock
@@ -23,17 +44,21 @@
 
 mod db;
 mod error;
+mod tls;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use carespace::store::{Access, ReadTx, Store, WriteTx};
 use carespace::{Error, StorageError, StorageErrorKind, UserId, WorkspaceId};
-use postgres::{Client, IsolationLevel, NoTls, Statement};
+use tokio_postgres::{Client, IsolationLevel, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::db::PgTx;
 use crate::error::{PgResultExt, pool};
+use crate::tls::SslMode;
 
 /// The migrations, in order; migration `i` (from 0) takes the schema to version `i + 1`.
 const MIGRATIONS: &[(&str, &str)] = &[("001_schema", include_str!("../migrations/001_schema.sql"))];
@@ -49,12 +74,16 @@ const MIGRATION_LOCK: i32 = 0x4341_5245;
 /// second key): ASCII "CSWR".
 const WRITE_LOCK: i32 = 0x4353_5752;
 
+/// The tracing target of this crate's events.
+const TARGET: &str = "carespace::postgres";
+
 /// Settings for [`PostgresStore::connect_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
     /// The most connections the pool holds.
     pub pool_size: u32,
-    /// How long a command waits for a free connection.
+    /// How long a command waits for a free connection, and how long making a connection
+    /// may take when the connection string sets no `connect_timeout`.
     pub connection_timeout: Duration,
     /// How many times a command runs at most when it keeps meeting serialization
     /// failures or deadlocks, before the retryable error is returned.
@@ -84,6 +113,14 @@ impl Default for PostgresOptions {
     }
 }
 
+/// Runs `future` to its end on the calling thread, which waits for it. The futures are
+/// the client's side of a connection (a channel to the connection's task on the store's
+/// runtime), so this works on any thread; on a tokio runtime's thread it blocks that
+/// thread, as every blocking call does, instead of panicking as a nested runtime would.
+pub(crate) fn wait<F: Future>(future: F) -> F::Output {
+    futures_executor::block_on(future)
+}
+
 /// A pooled connection with its prepared statements.
 struct Connection {
     client: Client,
@@ -93,32 +130,51 @@ struct Connection {
     answered: Option<Instant>,
 }
 
-/// Makes [`Connection`]s for the pool (r2d2's own manager for postgres hands out bare
-/// clients, with nowhere to keep prepared statements).
-#[derive(Debug)]
+/// Makes [`Connection`]s for the pool (r2d2 has no manager for tokio-postgres, and
+/// ours keeps prepared statements beside each connection).
 struct Manager {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    /// The `sslmode` asked for, named in connection errors.
+    mode: SslMode,
+    /// The store's runtime, where each connection's task runs.
+    runtime: tokio::runtime::Handle,
     /// [`PostgresOptions::check_after`].
     check_after: Duration,
 }
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Connection;
-    type Error = postgres::Error;
+    type Error = StorageError;
 
-    fn connect(&self) -> Result<Connection, postgres::Error> {
-        Ok(Connection {
-            client: self.config.connect(NoTls)?,
-            statements: HashMap::new(),
-            answered: Some(Instant::now()),
-        })
+    fn connect(&self) -> Result<Connection, StorageError> {
+        let (config, tls) = (self.config.clone(), self.tls.clone());
+        let task = self.runtime.spawn(async move {
+            let (client, connection) = config.connect(tls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::info!(target: TARGET, error = %e, "a PostgreSQL connection ended");
+                }
+            });
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        let client = match wait(task) {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
+                return Err(
+                    StorageError::new(StorageErrorKind::Unavailable, tls::explain(&e, self.mode)).with_source(e)
+                );
+            }
+            Err(e) => return Err(unavailable(format!("the PostgreSQL connection task failed: {e}"))),
+        };
+        Ok(Connection { client, statements: HashMap::new(), answered: Some(Instant::now()) })
     }
 
-    fn is_valid(&self, conn: &mut Connection) -> Result<(), postgres::Error> {
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), StorageError> {
         if conn.answered.is_some_and(|at| at.elapsed() < self.check_after) {
             return Ok(());
         }
-        conn.client.simple_query("")?;
+        wait(conn.client.simple_query("")).pg()?;
         conn.answered = Some(Instant::now());
         Ok(())
     }
@@ -128,10 +184,50 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+fn unavailable(message: String) -> StorageError {
+    StorageError::new(StorageErrorKind::Unavailable, message)
+}
+
+fn config_error(message: String) -> Error {
+    Error::Storage(StorageError::new(StorageErrorKind::Other, message))
+}
+
+/// The runtime the connections' I/O runs on: one worker thread. Shut down without
+/// waiting when the store is dropped, which may happen on a tokio runtime's thread,
+/// where waiting would panic.
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Background {
+    fn start() -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("carespace-postgres")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| config_error(format!("cannot start the PostgreSQL I/O thread: {e}")))?;
+        Ok(Self(Some(runtime)))
+    }
+
+    fn handle(&self) -> Option<tokio::runtime::Handle> {
+        self.0.as_ref().map(|runtime| runtime.handle().clone())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// A [`Store`] in a PostgreSQL database.
 pub struct PostgresStore {
+    // Declared before the runtime, so the connections close before it stops.
     pool: r2d2::Pool<Manager>,
     options: PostgresOptions,
+    _background: Background,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -141,36 +237,49 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgresql://user@host:port/database`) with the default
-    /// options, migrating the schema if needed.
+    /// Connects to `url` (`postgresql://user@host:port/database`, or libpq's
+    /// `key=value` form) with the default options, migrating the schema if needed.
+    /// `sslmode` and `sslrootcert` choose TLS (see the [crate docs](crate#tls)).
     pub fn connect(url: &str) -> Result<Self, Error> {
         Self::connect_with(url, PostgresOptions::default())
     }
 
     /// Connects with `options`. Refuses a database whose schema is newer than this code.
+    /// The first connection is made before this returns, so a database that cannot be
+    /// reached, or whose certificate fails the checks, is an error here, saying why.
     pub fn connect_with(url: &str, options: PostgresOptions) -> Result<Self, Error> {
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
-            Error::Storage(StorageError::new(StorageErrorKind::Other, format!("not a PostgreSQL URL: {e}")))
-        })?;
+        let (rest, tls) = tls::split(url).map_err(|e| config_error(format!("not a PostgreSQL URL: {e}")))?;
+        let mut config: tokio_postgres::Config =
+            rest.parse().map_err(|e: tokio_postgres::Error| config_error(format!("not a PostgreSQL URL: {e}")))?;
+        config.ssl_mode(tls.mode.wire());
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connection_timeout);
+        }
         if let Some(schema) = &options.schema {
             if !schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') || schema.is_empty() {
-                return Err(Error::Storage(StorageError::new(
-                    StorageErrorKind::Other,
-                    format!("“{schema}” is not a schema name Carespace uses (lower-case letters, digits, _)"),
+                return Err(config_error(format!(
+                    "“{schema}” is not a schema name Carespace uses (lower-case letters, digits, _)"
                 )));
             }
-            config.options(&format!("-c search_path={schema}"));
+            config.options(format!("-c search_path={schema}"));
         }
-        let manager = Manager { config, check_after: options.check_after };
+        let connector = tls::connector(&tls).map_err(config_error)?;
+        let background = Background::start()?;
+        let runtime = background.handle().ok_or_else(|| config_error("the PostgreSQL I/O thread stopped".into()))?;
+        let manager = Manager { config, tls: connector, mode: tls.mode, runtime, check_after: options.check_after };
+        // The first connection is made here rather than by the pool, which would retry
+        // a refused one until its timeout and then report only that it timed out; it
+        // migrates the schema and then leaves.
+        let mut first = r2d2::ManageConnection::connect(&manager)?;
+        migrate(&mut first, options.schema.as_deref())?;
+        drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(0))
             .connection_timeout(options.connection_timeout)
             .build(manager)
             .map_err(pool)?;
-        let store = Self { pool, options };
-        store.migrate()?;
-        Ok(store)
+        Ok(Self { pool, options, _background: background })
     }
 
     /// The options it was opened with.
@@ -180,15 +289,16 @@ impl PostgresStore {
 
     /// The schema version the database is at.
     pub fn schema_version(&self) -> Result<u32, Error> {
-        let mut conn = self.pool.get().map_err(pool)?;
-        let row = conn.client.query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[]).pg()?;
+        let conn = self.pool.get().map_err(pool)?;
+        let row =
+            wait(conn.client.query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[])).pg()?;
         let version: i32 = row.try_get(0).pg()?;
         Ok(u32::try_from(version).unwrap_or(0))
     }
 
     /// The schema the tables are in: the one chosen, or the connection's default.
     fn schema(&self) -> &str {
-        self.options.schema.as_deref().unwrap_or("public")
+        schema_name(self.options.schema.as_deref())
     }
 
     /// A connection from the pool, marked unproven until the command on it works.
@@ -197,45 +307,53 @@ impl PostgresStore {
         conn.answered = None;
         Ok(conn)
     }
+}
 
-    fn migrate(&self) -> Result<(), Error> {
-        let mut conn = self.pool.get().map_err(pool)?;
-        let mut tx = conn.client.transaction().pg()?;
-        let schema = self.schema();
-        tx.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&MIGRATION_LOCK, &schema]).pg()?;
-        if self.options.schema.is_some() {
-            // The name was checked: lower-case letters, digits and underscores only.
-            tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).pg()?;
-        }
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS carespace_schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)",
+/// The schema the tables are in: `chosen`, or the connection's default.
+fn schema_name(chosen: Option<&str>) -> &str {
+    chosen.unwrap_or("public")
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`] under the migration lock, so that several
+/// processes starting at once migrate exactly once.
+fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
+    let tx = wait(conn.client.transaction()).pg()?;
+    let schema = schema_name(chosen);
+    wait(tx.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&MIGRATION_LOCK, &schema])).pg()?;
+    if chosen.is_some() {
+        // The name was checked: lower-case letters, digits and underscores only.
+        wait(tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).pg()?;
+    }
+    wait(tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS carespace_schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)",
+    ))
+    .pg()?;
+    let current: i32 = wait(tx.query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[]))
+        .pg()?
+        .try_get(0)
+        .pg()?;
+    let current = u32::try_from(current).unwrap_or(0);
+    if current > SCHEMA_VERSION {
+        return Err(Error::Storage(StorageError::new(
+            StorageErrorKind::Incompatible,
+            format!(
+                "the database has schema version {current}, newer than this version of Carespace understands \
+                 ({SCHEMA_VERSION}); upgrade Carespace to open it"
+            ),
+        )));
+    }
+    let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX);
+    for (n, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = i32::try_from(n + 1).unwrap_or(i32::MAX);
+        tracing::info!(target: TARGET, migration = name, version, "migrating the schema");
+        wait(tx.batch_execute(sql)).pg()?;
+        wait(
+            tx.execute("INSERT INTO carespace_schema_version (version, applied_at) VALUES ($1, $2)", &[&version, &now]),
         )
         .pg()?;
-        let current: i32 = tx
-            .query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[])
-            .pg()?
-            .try_get(0)
-            .pg()?;
-        let current = u32::try_from(current).unwrap_or(0);
-        if current > SCHEMA_VERSION {
-            return Err(Error::Storage(StorageError::new(
-                StorageErrorKind::Incompatible,
-                format!(
-                    "the database has schema version {current}, newer than this version of Carespace understands \
-                     ({SCHEMA_VERSION}); upgrade Carespace to open it"
-                ),
-            )));
-        }
-        let now = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(i64::MAX);
-        for (n, (_, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.batch_execute(sql).pg()?;
-            let version = i32::try_from(n + 1).unwrap_or(i32::MAX);
-            tx.execute("INSERT INTO carespace_schema_version (version, applied_at) VALUES ($1, $2)", &[&version, &now])
-                .pg()?;
-        }
-        tx.commit().pg()?;
-        Ok(())
     }
+    wait(tx.commit()).pg()?;
+    Ok(())
 }
 
 impl Store for PostgresStore {
@@ -243,10 +361,11 @@ impl Store for PostgresStore {
         let mut conn = self.connection()?;
         let Connection { client, statements, answered } = &mut *conn;
         let tx =
-            client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start().pg()?;
-        let tx = PgTx { tx: RefCell::new(tx), statements: RefCell::new(statements) };
+            wait(client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start())
+                .pg()?;
+        let tx = PgTx { tx, statements: RefCell::new(statements) };
         f(&tx)?;
-        tx.tx.into_inner().commit().pg()?;
+        wait(tx.tx.commit()).pg()?;
         *answered = Some(Instant::now());
         Ok(())
     }
@@ -289,7 +408,7 @@ impl<'s> WriteLock<'s> {
     fn take(mut conn: r2d2::PooledConnection<Manager>, schema: &'s str) -> Result<Self, Error> {
         let Connection { client, statements, .. } = &mut *conn;
         let lock = db::cached(client, statements, "SELECT pg_advisory_lock($1, hashtext($2))").pg()?;
-        client.execute(&lock, &[&WRITE_LOCK, &schema]).pg()?;
+        wait(client.execute(&lock, &[&WRITE_LOCK, &schema])).pg()?;
         Ok(Self { conn, schema, held: true })
     }
 
@@ -297,7 +416,7 @@ impl<'s> WriteLock<'s> {
         self.held = false;
         let Connection { client, statements, .. } = &mut *self.conn;
         let unlock = db::cached(client, statements, "SELECT pg_advisory_unlock($1, hashtext($2))").pg()?;
-        client.execute(&unlock, &[&WRITE_LOCK, &self.schema]).pg()?;
+        wait(client.execute(&unlock, &[&WRITE_LOCK, &self.schema])).pg()?;
         Ok(())
     }
 }
@@ -323,14 +442,24 @@ fn run_serializable(
     let mut attempt = 1;
     loop {
         let result = (|| -> Result<(), Error> {
-            let tx = client.build_transaction().isolation_level(IsolationLevel::Serializable).start().pg()?;
-            let mut tx = PgTx { tx: RefCell::new(tx), statements: RefCell::new(&mut *statements) };
+            let tx = wait(client.build_transaction().isolation_level(IsolationLevel::Serializable).start()).pg()?;
+            let mut tx = PgTx { tx, statements: RefCell::new(&mut *statements) };
             f(&mut tx)?;
-            tx.tx.into_inner().commit().pg()?;
+            wait(tx.tx.commit()).pg()?;
             Ok(())
         })();
         match result {
             Err(e) if e.is_retryable() && attempt < max_attempts => {
+                let sqlstate = match &e {
+                    Error::Storage(s) => error::sqlstate(s),
+                    _ => None,
+                };
+                tracing::warn!(
+                    target: TARGET,
+                    attempt,
+                    sqlstate,
+                    "a concurrent transaction conflicted (serialization failure or deadlock); trying the command again"
+                );
                 // A growing pause with some spread, so racing commands fall out of step.
                 let spread = u64::from(std::process::id() % 7) + u64::from(attempt);
                 std::thread::sleep(Duration::from_millis(u64::from(attempt) * 2 + spread));

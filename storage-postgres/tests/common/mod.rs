@@ -15,14 +15,53 @@ pub(crate) fn url() -> String {
 
 /// A store in a schema of its own.
 pub(crate) fn fresh_store() -> PostgresStore {
+    fresh_store_on(&url())
+}
+
+/// A store on `url` in a schema of its own.
+pub(crate) fn fresh_store_on(url: &str) -> PostgresStore {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let schema = format!("t{}_{n}", std::process::id());
-    store_in(&schema)
+    store_on(url, &schema)
 }
 
 /// A store in `schema` (created if missing).
 pub(crate) fn store_in(schema: &str) -> PostgresStore {
+    store_on(&url(), schema)
+}
+
+fn store_on(url: &str, schema: &str) -> PostgresStore {
     let options = PostgresOptions { pool_size: 4, schema: Some(schema.to_owned()), ..PostgresOptions::default() };
-    PostgresStore::connect_with(&url(), options).unwrap_or_else(|e| panic!("connecting to PostgreSQL: {e}"))
+    PostgresStore::connect_with(url, options).unwrap_or_else(|e| panic!("connecting to PostgreSQL: {e}"))
+}
+
+/// The directory of the test cluster's TLS material (`ca.crt`, which signed the server's
+/// certificate for `localhost`; `other-ca.crt`, which signed nothing it serves).
+pub(crate) fn tls_dir() -> String {
+    std::env::var("CARESPACE_PG_TLS_DIR")
+        .unwrap_or_else(|_| panic!("set CARESPACE_PG_TLS_DIR (make test-postgres's throwaway cluster sets it)"))
+}
+
+/// A `key=value` connection string to the test cluster over TCP to `host`, with `tls`
+/// (`sslmode=…`, `sslrootcert=…`) and the application name `name` appended.
+pub(crate) fn tcp_url(host: &str, name: &str, tls: &str) -> String {
+    let port = std::env::var("CARESPACE_PG_TLS_PORT")
+        .unwrap_or_else(|_| panic!("set CARESPACE_PG_TLS_PORT (make test-postgres's throwaway cluster sets it)"));
+    format!("host={host} port={port} user=postgres dbname=postgres application_name={name} {tls}")
+}
+
+/// Whether the server sees TLS on every connection named `name`; `None` if it sees none.
+pub(crate) fn encrypted(name: &str) -> Option<bool> {
+    let mut admin = postgres::Client::connect(&url(), postgres::NoTls).unwrap();
+    let sql = "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+               WHERE a.application_name = $1";
+    admin.query_one(sql, &[&name]).unwrap().get(0)
+}
+
+/// Whether `schema` exists (a store that failed to connect must not have made it).
+pub(crate) fn schema_exists(schema: &str) -> bool {
+    let mut admin = postgres::Client::connect(&url(), postgres::NoTls).unwrap();
+    let sql = "SELECT count(*) FROM pg_namespace WHERE nspname = $1";
+    admin.query_one(sql, &[&schema]).unwrap().get::<_, i64>(0) > 0
 }
