@@ -13,7 +13,8 @@ pub const MAX_LOCAL_PART_LEN: usize = 64;
 /// An email address at `nhs.net`, or at `nhs.uk` or any subdomain of it: the only
 /// addresses Carespace users and invitees may have (R2).
 ///
-/// Parsing trims surrounding whitespace and lower-cases the address, so two
+/// Parsing trims surrounding ASCII whitespace (a no-break or other Unicode space is
+/// refused as non-ASCII, like any other) and lower-cases the address, so two
 /// `NhsEmail`s are equal exactly when the addresses are equal case-insensitively (R3).
 ///
 /// ```
@@ -70,7 +71,8 @@ pub enum EmailError {
 impl NhsEmail {
     /// Parses and normalises an address; see the type's documentation.
     pub fn parse(input: &str) -> Result<Self, EmailError> {
-        let trimmed = input.trim();
+        // ASCII only: `str::trim` would also drop a no-break space and its kin.
+        let trimmed = input.trim_ascii();
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
@@ -220,6 +222,13 @@ mod tests {
             ("   ", Empty),
             ("jané@nhs.net", NonAscii),
             ("jane@nhs.net\u{200b}", NonAscii),
+            // Unicode spaces are not trimmed as ASCII whitespace is: refused like any
+            // other non-ASCII character (issue 16).
+            ("\u{a0}a@nhs.net", NonAscii),
+            ("a@nhs.net\u{2003}", NonAscii),
+            ("\u{3000}a@nhs.net\u{202f}", NonAscii),
+            ("\u{2028}a@nhs.net", NonAscii),
+            ("\u{85}a@nhs.net", NonAscii),
             ("jane.nhs.net", MissingAt),
             ("@nhs.net", EmptyLocalPart),
             ("jane@", EmptyDomain),
