@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::ops::Range;
 
 use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 /// The instants Carespace writes down: from 1900 up to (not including) 2200, UTC. Every
 /// backend holds them (SQLite stores nanoseconds in 64 bits, which ends in 2262), so a
@@ -14,8 +14,17 @@ use time::{Duration, OffsetDateTime};
 /// [`Error::TimeOutOfRange`](crate::Error::TimeOutOfRange) on every backend alike.
 pub const SUPPORTED_TIMES: Range<OffsetDateTime> = datetime!(1900-01-01 0:00 UTC)..datetime!(2200-01-01 0:00 UTC);
 
-/// `Ok(at)` when `at` is a time Carespace writes down.
+/// `at` in UTC. Every instant the service takes from its clock passes through here
+/// (R36), so a clock that answers with another offset writes the same records on every
+/// backend. An instant with no UTC form (beyond the years ±9999) is left as it is: it
+/// lies outside [`SUPPORTED_TIMES`] and is refused where it would be written.
+pub(crate) fn utc(at: OffsetDateTime) -> OffsetDateTime {
+    at.checked_to_offset(UtcOffset::UTC).unwrap_or(at)
+}
+
+/// `Ok(at)`, in UTC, when `at` is a time Carespace writes down.
 pub(crate) fn supported(at: OffsetDateTime) -> Result<OffsetDateTime, crate::Error> {
+    let at = utc(at);
     if SUPPORTED_TIMES.contains(&at) { Ok(at) } else { Err(crate::Error::TimeOutOfRange { at }) }
 }
 
@@ -62,7 +71,7 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock showing `start` (converted to UTC).
     pub fn new(start: OffsetDateTime) -> Self {
-        Self { now: Arc::new(Mutex::new(start.to_offset(time::UtcOffset::UTC))) }
+        Self { now: Arc::new(Mutex::new(utc(start))) }
     }
 
     /// Moves the clock by `by` (which may be negative).
@@ -73,7 +82,7 @@ impl ManualClock {
 
     /// Sets the clock to `at` (converted to UTC).
     pub fn set(&self, at: OffsetDateTime) {
-        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = at.to_offset(time::UtcOffset::UTC);
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = utc(at);
     }
 }
 

@@ -85,7 +85,7 @@ impl Carespace {
     }
 
     fn ctx(&self) -> Ctx<'_> {
-        Ctx { now: self.clock.now(), policy: &self.policy }
+        Ctx { now: crate::clock::utc(self.clock.now()), policy: &self.policy }
     }
 
     /// Runs `f` in one write transaction and returns its output.

@@ -1133,6 +1133,29 @@ pub fn r36_time_comes_from_the_injected_clock(store: Arc<dyn Store>) {
     assert_eq!(ws.id.as_uuid().get_version_num(), 7);
     assert!(h.events().iter().all(|e| e.at.offset().is_utc()));
     assert_eq!(h.events().last().unwrap().at, time::macros::datetime!(2027-01-01 12:00 UTC));
+
+    // A clock that answers in another offset (a host's local time): the same instants,
+    // written in UTC on every backend, and a sweep given such an instant alike.
+    #[derive(Debug)]
+    struct FiveHoursEast(crate::ManualClock);
+    impl crate::Clock for FiveHoursEast {
+        fn now(&self) -> time::OffsetDateTime {
+            self.0.now().to_offset(time::macros::offset!(+5))
+        }
+    }
+    let local = crate::Carespace::from_arc(h.store.clone()).with_clock(FiveHoursEast(h.clock.clone()));
+    let bob = local.register_user("bob@nhs.net".parse().unwrap(), "Bob".parse().unwrap()).unwrap();
+    assert!(bob.registered_at.offset().is_utc(), "{}", bob.registered_at);
+    local.join_organisation(bob.id, org.id).unwrap();
+    local.request_to_join(bob.id, ws.id).unwrap();
+    let invite = local.invite(alice.id, ws.id, "carol@nhs.net".parse().unwrap()).unwrap();
+    assert!(invite.expires_at.offset().is_utc(), "{}", invite.expires_at);
+    let swept = local.sweep(time::macros::datetime!(2027-02-01 18:00 +6)).unwrap();
+    assert_eq!(swept.invites_expired, 1);
+    let events = h.events();
+    assert!(events.iter().all(|e| e.at.offset().is_utc()), "{:?}", events.iter().map(|e| e.at).collect::<Vec<_>>());
+    assert_eq!(events.last().unwrap().at, time::macros::datetime!(2027-02-01 12:00 UTC));
+    h.check();
 }
 
 /// R9, R25: many colleagues join the same example at once, from several threads.
