@@ -14,6 +14,21 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 /// [`Error::TimeOutOfRange`](crate::Error::TimeOutOfRange) on every backend alike.
 pub const SUPPORTED_TIMES: Range<OffsetDateTime> = datetime!(1900-01-01 0:00 UTC)..datetime!(2200-01-01 0:00 UTC);
 
+/// The last instant Carespace records, to the microsecond: where a policy's duration
+/// that reaches past [`SUPPORTED_TIMES`] ends (never, in effect).
+pub const LAST_SUPPORTED_TIME: OffsetDateTime = datetime!(2199-12-31 23:59:59.999_999 UTC);
+
+/// `at + by`, held within [`SUPPORTED_TIMES`]: a policy's duration long enough to pass
+/// 2200 ends at [`LAST_SUPPORTED_TIME`] — never, in effect — alike on every backend.
+pub(crate) fn later(at: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    at.saturating_add(by).clamp(SUPPORTED_TIMES.start, LAST_SUPPORTED_TIME)
+}
+
+/// `at - by`, held within [`SUPPORTED_TIMES`] (see [`later`]).
+pub(crate) fn earlier(at: OffsetDateTime, by: Duration) -> OffsetDateTime {
+    at.saturating_sub(by).clamp(SUPPORTED_TIMES.start, LAST_SUPPORTED_TIME)
+}
+
 /// `at` in UTC. Every instant the service takes from its clock passes through here
 /// (R36), so a clock that answers with another offset writes the same records on every
 /// backend. An instant with no UTC form (beyond the years ±9999) is left as it is: it

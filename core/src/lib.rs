@@ -63,7 +63,7 @@ mod views;
 pub mod testsuite;
 
 pub use audit::{Sight, Viewer, VisibleWorkspace};
-pub use clock::{Clock, ManualClock, SUPPORTED_TIMES, SystemClock};
+pub use clock::{Clock, LAST_SUPPORTED_TIME, ManualClock, SUPPORTED_TIMES, SystemClock};
 pub use email::{EmailError, MAX_EMAIL_LEN, MAX_LOCAL_PART_LEN, NhsEmail};
 pub use error::{Entity, Error, StorageError, StorageErrorKind};
 pub use event::{Event, EventKind, NewEvent};

@@ -18,6 +18,11 @@ pub enum Approvers {
 
 /// The policy settings of a [`Carespace`](crate::Carespace) service.
 ///
+/// A duration may be as long as you like: one that reaches past the times Carespace
+/// records ([`SUPPORTED_TIMES`](crate::SUPPORTED_TIMES)) ends at
+/// [`LAST_SUPPORTED_TIME`](crate::LAST_SUPPORTED_TIME), which is "never" in effect —
+/// `Duration::MAX` is the plain way to say so — and every backend behaves alike.
+///
 /// ```
 /// use carespace::{Approvers, OrganisationKind, Policy};
 /// use time::Duration;

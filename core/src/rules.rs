@@ -375,7 +375,7 @@ pub(crate) fn request_to_join(
         return Ok((plan, membership, JoinOutcome::AcceptedInvite));
     }
     if let Some(decline) = decline {
-        let until = decline.declined_at.saturating_add(ctx.policy.rerequest_cooldown());
+        let until = crate::clock::later(decline.declined_at, ctx.policy.rerequest_cooldown());
         if ctx.now < until {
             return Err(Error::CoolDown { workspace: shared.name(), until });
         }
@@ -450,7 +450,7 @@ pub(crate) fn invite(
             Error::ArchivedMember { who, workspace: shared.name() }
         });
     }
-    let expires_at = ctx.now.saturating_add(ctx.policy.invite_lifetime());
+    let expires_at = crate::clock::later(ctx.now, ctx.policy.invite_lifetime());
     let mut plan = Plan::default();
     let (invite, refreshed) = match shared.invite_to(&email) {
         Some(pending) if pending.is_pending_at(ctx.now) => (Invite { expires_at, ..pending.clone() }, true),

@@ -137,7 +137,7 @@ fn expire_invites(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Resu
 }
 
 fn escalate_requests(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Result<(), Error> {
-    let cutoff = ctx.now.saturating_sub(ctx.policy.escalate_after());
+    let cutoff = crate::clock::earlier(ctx.now, ctx.policy.escalate_after());
     let due = tx.reader().requests_waiting_since(cutoff)?;
     let mut plan = Plan::default();
     for request in due {
@@ -168,7 +168,7 @@ fn load_whole(r: &dyn ReadTx, id: WorkspaceId) -> Result<Shared, Error> {
 }
 
 fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Result<(), Error> {
-    let horizon = ctx.now.saturating_add(ctx.policy.end_reminder());
+    let horizon = crate::clock::later(ctx.now, ctx.policy.end_reminder());
     let due = tx.reader().memberships_ending_by(horizon)?;
     // One at a time, each written before the next is decided (an earlier item may have
     // archived an admin a later one counts on).

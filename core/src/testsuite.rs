@@ -437,6 +437,7 @@ macro_rules! conformance_suite {
             r39_reminder_then_archival_at_the_end,
             r39_an_ending_admin_is_demoted_first_and_a_last_admin_is_kept,
             r38_r39_times_outside_the_supported_range_are_refused_alike,
+            r18_r38_policy_durations_past_the_supported_times_mean_never,
         );
         $crate::conformance_suite!(@factory_cases $new_store;
             r34_permission_matrix,

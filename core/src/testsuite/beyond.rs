@@ -458,3 +458,35 @@ pub fn r38_r39_times_outside_the_supported_range_are_refused_alike(store: Arc<dy
     // Reading about any instant is fine: nothing is written.
     assert_eq!(h.ok(|s| s.viewers_at(ws, far)).len(), 3);
 }
+
+/// R17, R18, R38, R39 (issue 16): policy durations that reach past the times Carespace
+/// records mean "never", alike on every backend: an invite and a cool-down last until
+/// the last recorded instant, sweeps run and escalate nothing, and a reminder comes as
+/// early as it can. (SQLite used to fail every such invite and every sweep.)
+pub fn r18_r38_policy_durations_past_the_supported_times_mean_never(store: Arc<dyn Store>) {
+    let policy = Policy::default()
+        .with_invite_lifetime(Duration::days(300 * 366))
+        .with_rerequest_cooldown(Duration::MAX)
+        .with_escalate_after(Duration::MAX)
+        .with_end_reminder(Duration::MAX);
+    let h = Harness::with_policy(store, policy);
+    let (p, ws) = ward(&h);
+    let (alice, bob, dan, erin) = (&p[0], &p[1], &p[3], &p[4]);
+    let invite = h.ok(|s| s.invite(alice.id, ws, email("new.starter@nhs.net")));
+    assert_eq!(invite.expires_at, crate::LAST_SUPPORTED_TIME);
+    h.ok(|s| s.request_to_join(dan.id, ws));
+    h.ok(|s| s.decline(alice.id, ws, dan.id));
+    let err = h.err(|s| s.request_to_join(dan.id, ws));
+    assert!(matches!(err, Error::CoolDown { until, .. } if until == crate::LAST_SUPPORTED_TIME), "{err}");
+    h.ok(|s| s.request_to_join(erin.id, ws));
+    let in_a_month = h.clock.now() + Duration::days(30);
+    h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(in_a_month)));
+    let counts = |swept: Swept| {
+        (swept.invites_expired, swept.requests_escalated, swept.end_reminders, swept.memberships_ended)
+    };
+    let swept = h.ok(|s| s.sweep(h.clock.now() + Duration::days(1)));
+    assert_eq!(counts(swept), (0, 0, 1, 0), "Bob is reminded as early as can be; nothing else");
+    let swept = h.ok(|s| s.sweep(START + Duration::days(3650)));
+    assert_eq!(counts(swept), (0, 0, 0, 1), "ten years on, nothing expires or escalates; Bob's membership ends");
+    h.check();
+}
