@@ -481,9 +481,8 @@ pub fn r18_r38_policy_durations_past_the_supported_times_mean_never(store: Arc<d
     h.ok(|s| s.request_to_join(erin.id, ws));
     let in_a_month = h.clock.now() + Duration::days(30);
     h.ok(|s| s.set_membership_end(alice.id, ws, bob.id, Some(in_a_month)));
-    let counts = |swept: Swept| {
-        (swept.invites_expired, swept.requests_escalated, swept.end_reminders, swept.memberships_ended)
-    };
+    let counts =
+        |swept: Swept| (swept.invites_expired, swept.requests_escalated, swept.end_reminders, swept.memberships_ended);
     let swept = h.ok(|s| s.sweep(h.clock.now() + Duration::days(1)));
     assert_eq!(counts(swept), (0, 0, 1, 0), "Bob is reminded as early as can be; nothing else");
     let swept = h.ok(|s| s.sweep(START + Duration::days(3650)));
