@@ -166,7 +166,7 @@ pub struct Invite {
     pub workspace: Uuid,
     /// The invitee's address.
     pub email: String,
-    /// Who sent it.
+    /// Who sent it, or last renewed it (R18).
     pub invited_by: Uuid,
     /// When.
     pub created_at: SystemTime,

@@ -376,7 +376,8 @@ pub struct Invite {
     pub workspace: WorkspaceId,
     /// Who it is addressed to.
     pub email: NhsEmail,
-    /// Who sent it (or last refreshed it).
+    /// Who sent it, or, once refreshed, who last refreshed it (R18): the member who may
+    /// revoke it besides the admins (R20), and whose leaving revokes it (R21).
     pub invited_by: UserId,
     /// When it was first sent.
     #[serde(with = "time::serde::rfc3339")]

@@ -453,7 +453,11 @@ pub(crate) fn invite(
     let expires_at = crate::clock::later(ctx.now, ctx.policy.invite_lifetime());
     let mut plan = Plan::default();
     let (invite, refreshed) = match shared.invite_to(&email) {
-        Some(pending) if pending.is_pending_at(ctx.now) => (Invite { expires_at, ..pending.clone() }, true),
+        // A refresh makes the invite the refresher's (R18): they may revoke it, and it is
+        // revoked if they leave, as if they had sent it.
+        Some(pending) if pending.is_pending_at(ctx.now) => {
+            (Invite { expires_at, invited_by: actor.user.id, ..pending.clone() }, true)
+        }
         previous => {
             if let Some(expired) = previous {
                 plan.change(Change::Invite(Invite {

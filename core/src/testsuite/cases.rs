@@ -543,6 +543,20 @@ pub fn r18_invites_refresh_and_refuse_members(store: Arc<dyn Store>) {
     h.ok(|s| s.archive_member(alice.id, ws.id, uma.id));
     let err = h.err(|s| s.invite(bob.id, ws.id, email("uma@nhs.net")));
     assert!(matches!(err, Error::ArchivedMember { .. }), "{err}");
+    // A refresh makes the invite the refresher's: the first sender (not an admin) can
+    // no longer revoke it and their leaving leaves it open; the refresher's revokes it.
+    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    h.approved(&ws, &alice, &carol);
+    let sent = h.ok(|s| s.invite(bob.id, ws.id, email("locum@nhs.net")));
+    assert_eq!(sent.invited_by, bob.id);
+    let renewed = h.ok(|s| s.invite(carol.id, ws.id, email("locum@nhs.net")));
+    assert_eq!((renewed.id, renewed.invited_by), (sent.id, carol.id));
+    let err = h.err(|s| s.revoke_invite(bob.id, sent.id));
+    assert!(matches!(err, Error::Forbidden { action: Action::RevokeAnyInvite, .. }), "{err}");
+    h.ok(|s| s.leave(bob.id, ws.id));
+    assert!(h.ok(|s| s.pending_invites(alice.id, ws.id)).iter().any(|i| i.id == sent.id));
+    h.ok(|s| s.leave(carol.id, ws.id));
+    assert!(!h.ok(|s| s.pending_invites(alice.id, ws.id)).iter().any(|i| i.id == sent.id));
     // The invite lifetime is a policy setting.
     let short = h.sibling(Policy::default().with_invite_lifetime(Duration::days(2)));
     let quick = short.ok(|s| s.invite(alice.id, ws.id, email("quick@nhs.net")));

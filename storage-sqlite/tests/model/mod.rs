@@ -631,6 +631,7 @@ impl Model {
         let existing = self.pending_invites(p).into_iter().find(|&i| self.invites[i].person == person);
         if let Some(i) = existing.filter(|&i| self.live(i)) {
             self.invites[i].expires = expires;
+            self.invites[i].by = actor;
             self.emit(format!("invited i{i} p{p} e{person} refreshed=true"));
             return Ok(format!("i{i}"));
         }
