@@ -267,8 +267,9 @@ impl Carespace {
     }
 
     /// Discovery (R11): the organisation's active workspaces with member counts and
-    /// admins, plus the example workspaces (R9), filtered and sorted by name. Only
-    /// members of the organisation may look.
+    /// admins, plus the example workspaces (R9) where the organisation's kind may create
+    /// workspaces (R7), filtered and sorted by name. Only members of the organisation
+    /// may look.
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, organisation = %organisation))]
     pub fn discover(
         &self,
@@ -276,7 +277,7 @@ impl Carespace {
         organisation: OrganisationId,
         filter: &DiscoveryFilter,
     ) -> Result<Vec<DiscoveryEntry>, Error> {
-        self.read(|r, _| {
+        self.read(|r, ctx| {
             let org = load_organisation(r, organisation)?;
             let actor = load_actor_with(r, actor, org.id, false)?;
             if !actor.in_organisation {
@@ -311,7 +312,9 @@ impl Carespace {
                 admins.sort_by_cached_key(|a| (a.name.as_str().to_lowercase(), a.id));
                 entries.push(DiscoveryEntry::Workspace { workspace, member_count, admins });
             }
-            if filter.colleague.is_none() {
+            // Examples only where joining one could create it (R7, R9): elsewhere every
+            // join would be refused.
+            if filter.colleague.is_none() && ctx.policy.may_create_in(org.kind) {
                 entries.extend(
                     Speciality::all()
                         .filter(|s| !taken.contains(&crate::text::key_of(s.name())))

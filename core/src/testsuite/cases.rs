@@ -232,6 +232,18 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     let outsider = h.user("Olly", "olly@nhs.net");
     let err = h.err(|s| s.join_example(outsider.id, org.id, Speciality::from_code(100)?));
     assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+    // In an organisation whose kind may not create (R7), no example is listed, as
+    // joining one would be refused; the policy that lets its kind create lists them.
+    let practice = h.ok(|s| s.register_organisation("Practice".parse()?, OrganisationKind::GpPractice, None));
+    let gp = h.member_of(&practice, "Gita", "gita@nhs.net");
+    let listing = h.ok(|s| s.discover(gp.id, practice.id, &DiscoveryFilter::default()));
+    let examples = listing.iter().filter(|e| matches!(e, DiscoveryEntry::Example { .. })).count();
+    assert_eq!(examples, 0, "examples listed where no one may create");
+    let err = h.err(|s| s.join_example(gp.id, practice.id, obstetrics()));
+    assert!(matches!(err, Error::CreationNotAllowed { .. }), "{err}");
+    let allowing = h.sibling(Policy::default().with_creator_kinds([OrganisationKind::GpPractice]));
+    let listing = allowing.ok(|s| s.discover(gp.id, practice.id, &DiscoveryFilter::default()));
+    assert_eq!(listing.len(), crate::CATALOGUE.len(), "every speciality is an example there");
 }
 
 /// R10

@@ -949,7 +949,12 @@ impl Model {
         }
         out.sort();
         let known = ["obstetrics", "general surgery", "cardiology"];
-        let examples = carespace::CATALOGUE.len() - known.iter().filter(|k| taken.contains(**k)).count();
+        // Examples only where the kind may create (trusts, under the default policy).
+        let examples = if self.orgs[org].kind != 0 {
+            0
+        } else {
+            carespace::CATALOGUE.len() - known.iter().filter(|k| taken.contains(**k)).count()
+        };
         out.push(format!("examples={examples}"));
         Ok(out)
     }
