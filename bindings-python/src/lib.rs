@@ -401,6 +401,24 @@ impl Carespace {
             .collect())
     }
 
+    // ----- Lookups --------------------------------------------------------------------
+
+    /// A shared workspace's record and status, for anyone in its organisation.
+    fn workspace(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Workspace> {
+        run(py, || self.inner.workspace(actor.0.into(), workspace.0.into())).map(Workspace)
+    }
+
+    /// A user's membership of a workspace, or None; about oneself, or for those who may
+    /// see the member list (R15).
+    fn membership(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<Option<Membership>> {
+        Ok(run(py, || self.inner.membership(actor.0.into(), workspace.0.into(), user.0.into()))?.map(Membership))
+    }
+
+    /// The organisations a user belongs to, by name.
+    fn organisations_of(&self, py: Python<'_>, user: Id) -> PyResult<Vec<Organisation>> {
+        Ok(run(py, || self.inner.organisations_of(user.0.into()))?.into_iter().map(Organisation).collect())
+    }
+
     // ----- Conversations --------------------------------------------------------------
 
     /// Starts a conversation (R29).

@@ -173,3 +173,23 @@ def test_unknown_ids_are_not_found(world: World) -> None:
     assert world.cs.organisation_by_ods("rwk") == world.trust
     assert world.cs.organisation(world.trust.id) == world.trust
     assert world.ward.status is WorkspaceStatus.ACTIVE
+
+
+def test_r11_r15_lookups_of_a_workspace_a_membership_and_organisations(world: World) -> None:
+    cs, alice, bob, ward = world.cs, world.alice, world.bob, world.ward
+    assert cs.workspace(bob.id, ward.id) == ward
+    assert cs.membership(bob.id, ward.id, bob.id) is None
+    cs.request_to_join(bob.id, ward.id)
+    mine = cs.membership(bob.id, ward.id, bob.id)
+    assert mine is not None and mine.status is MemberStatus.UNAPPROVED
+    theirs = cs.membership(alice.id, ward.id, bob.id)
+    assert theirs is not None and theirs.role is Role.MEMBER
+    with pytest.raises(carespace.ForbiddenError):
+        cs.membership(bob.id, ward.id, alice.id)
+    other = cs.register_organisation(name="Barts Health NHS Trust", kind="nhs_trust")
+    cs.join_organisation(alice.id, other.id)
+    assert [o.name for o in cs.organisations_of(alice.id)] == ["Barts Health NHS Trust", "East London NHS Foundation Trust"]
+    outsider = cs.register_user("out@nhs.net", "Out Sider")
+    assert cs.organisations_of(outsider.id) == []
+    with pytest.raises(carespace.NotInOrganisationError):
+        cs.workspace(outsider.id, ward.id)

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::records::{
     Conversation, DiscoveryEntry, Event, Invite, Joined, MemberList, Membership, Organisation, PendingRequest,
-    PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace, WorkspaceOutcome,
+    PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace, Workspace, WorkspaceOutcome,
 };
 use crate::{Action, Approvers, CarespaceError, Durability, OrganisationKind, Result, parse};
 
@@ -304,6 +304,22 @@ impl Carespace {
     /// The permission table's answer.
     pub fn can(&self, actor: Uuid, workspace: Uuid, action: Action) -> Result<bool> {
         Ok(self.inner.can(actor.into(), workspace.into(), action.into())?)
+    }
+
+    /// A shared workspace's record and status, for anyone in its organisation.
+    pub fn workspace(&self, actor: Uuid, workspace: Uuid) -> Result<Workspace> {
+        Ok(self.inner.workspace(actor.into(), workspace.into())?.into())
+    }
+
+    /// A user's membership of a workspace, or none; about oneself, or for those who may
+    /// see the member list.
+    pub fn membership(&self, actor: Uuid, workspace: Uuid, user: Uuid) -> Result<Option<Membership>> {
+        Ok(self.inner.membership(actor.into(), workspace.into(), user.into())?.map(Into::into))
+    }
+
+    /// The organisations a user belongs to, by name.
+    pub fn organisations_of(&self, user: Uuid) -> Result<Vec<Organisation>> {
+        Ok(self.inner.organisations_of(user.into())?.into_iter().map(Into::into).collect())
     }
 
     /// The members of a workspace, current and archived; approved members only.

@@ -13,7 +13,7 @@ use crate::views::{
 use crate::{
     Approvers, Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NewEvent,
     NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace,
-    Policy, Speciality, SystemClock, User, UserId, WorkspaceId, WorkspaceName,
+    Policy, Speciality, SystemClock, User, UserId, Workspace, WorkspaceId, WorkspaceName,
 };
 
 /// The Carespace service: every command and query of the rules over one [`Store`].
@@ -583,6 +583,72 @@ impl Carespace {
                 r.pending_invites_of_workspace(workspace)?.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
             invites.sort_by_key(|i| (i.created_at, i.id));
             Ok(invites)
+        })
+    }
+
+    // ----- Lookups ------------------------------------------------------------------------
+
+    /// A shared workspace's record, with its status (active or archived), for anyone in
+    /// its organisation (who can see it in discovery while it is active, R11).
+    ///
+    /// ```
+    /// # use carespace::{Carespace, MemoryStore, NewWorkspace, OrganisationKind, Speciality, WorkspaceStatus};
+    /// # let service = Carespace::new(MemoryStore::new());
+    /// # let trust = service.register_organisation("Trust".parse()?, OrganisationKind::NhsTrust, None)?;
+    /// # let alice = service.register_user("alice@nhs.net".parse()?, "Alice".parse()?)?;
+    /// # service.join_organisation(alice.id, trust.id)?;
+    /// let new = NewWorkspace { name: "Ward 2".parse()?, speciality: Speciality::from_code(501)?, description: Default::default() };
+    /// let ward = service.create_workspace(alice.id, trust.id, new)?.workspace;
+    /// assert_eq!(service.workspace(alice.id, ward.id)?.status, WorkspaceStatus::Active);
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
+    pub fn workspace(&self, actor: UserId, workspace: WorkspaceId) -> Result<Workspace, Error> {
+        self.read(|r, _| {
+            let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+            let org = load_organisation(r, ws.organisation)?;
+            let actor = load_actor_with(r, actor, org.id, false)?;
+            if !actor.in_organisation {
+                return Err(not_in_organisation(&actor, &org));
+            }
+            Ok(ws)
+        })
+    }
+
+    /// `user`'s membership of a shared workspace, or `None` if they have none (never
+    /// joined, left, declined). Anyone may ask about themselves while in the
+    /// organisation; about someone else, only those who may see the member list (R15).
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
+    pub fn membership(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Option<Membership>, Error> {
+        self.read(|r, ctx| {
+            if actor == user {
+                let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+                let org = load_organisation(r, ws.organisation)?;
+                let me = load_actor_with(r, actor, org.id, false)?;
+                if !me.in_organisation {
+                    return Err(not_in_organisation(&me, &org));
+                }
+            } else {
+                authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
+                load_user(r, user)?;
+            }
+            Ok(r.membership(workspace, user)?)
+        })
+    }
+
+    /// The organisations `user` belongs to (R4), by name: where they may choose to work
+    /// (R40). For the host, which decides who may ask.
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(user = %user))]
+    pub fn organisations_of(&self, user: UserId) -> Result<Vec<Organisation>, Error> {
+        self.read(|r, _| {
+            load_user(r, user)?;
+            let mut organisations = r
+                .organisations_of(user)?
+                .into_iter()
+                .map(|id| load_organisation(r, id))
+                .collect::<Result<Vec<_>, _>>()?;
+            organisations.sort_by_cached_key(|o| (o.name.as_str().to_lowercase(), o.id));
+            Ok(organisations)
         })
     }
 

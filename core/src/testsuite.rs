@@ -401,6 +401,7 @@ macro_rules! conformance_suite {
             r9_concurrent_example_joins_create_exactly_one_workspace,
             r10_custom_workspaces_pick_a_catalogue_speciality,
             r11_discovery_counts_filters_sorts_and_hides_from_outsiders,
+            r11_r15_lookups_of_a_workspace_a_membership_and_organisations,
             r12_signature_is_name_and_organisation_on_two_lines,
             r13_broad_names_warn_but_succeed,
             r14_request_to_join_notifies_every_admin_and_repeats_are_noops,

@@ -37,7 +37,8 @@ use crate::views::{
 use crate::{
     Action, Carespace, Conversation, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode, Organisation,
     OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace, Speciality, Standing,
-    StorageError, StorageErrorKind, Swept, User, UserId, Viewer, VisibleWorkspace, WorkspaceId, WorkspaceName,
+    StorageError, StorageErrorKind, Swept, User, UserId, Viewer, VisibleWorkspace, Workspace, WorkspaceId,
+    WorkspaceName,
 };
 
 /// [`Carespace`] for async code: the same calls, each run with
@@ -159,6 +160,13 @@ forward! {
     fn invite_details(actor: UserId, invite: InviteId) -> Invite = |s| s.invite_details(actor, invite);
     /// [`Carespace::pending_invites`] on the blocking pool.
     fn pending_invites(actor: UserId, workspace: WorkspaceId) -> Vec<Invite> = |s| s.pending_invites(actor, workspace);
+    /// [`Carespace::workspace`] on the blocking pool.
+    fn workspace(actor: UserId, workspace: WorkspaceId) -> Workspace = |s| s.workspace(actor, workspace);
+    /// [`Carespace::membership`] on the blocking pool.
+    fn membership(actor: UserId, workspace: WorkspaceId, user: UserId) -> Option<Membership>
+        = |s| s.membership(actor, workspace, user);
+    /// [`Carespace::organisations_of`] on the blocking pool.
+    fn organisations_of(user: UserId) -> Vec<Organisation> = |s| s.organisations_of(user);
     /// [`Carespace::start_conversation`] on the blocking pool.
     fn start_conversation(actor: UserId, workspace: WorkspaceId) -> Conversation
         = |s| s.start_conversation(actor, workspace);

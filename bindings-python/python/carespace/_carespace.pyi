@@ -491,6 +491,13 @@ class Carespace:
         """One invite, for its addressee or the workspace's approved members, with its status as of now."""
     def pending_invites(self, actor: _Id, workspace: _Id) -> list[Invite]:
         """The pending invites of a workspace, for its approved members."""
+    def workspace(self, actor: _Id, workspace: _Id) -> Workspace:
+        """A shared workspace's record and status, for anyone in its organisation."""
+    def membership(self, actor: _Id, workspace: _Id, user: _Id) -> Optional[Membership]:
+        """A user's membership of a workspace, or None; about oneself, or for those who may
+        see the member list (R15)."""
+    def organisations_of(self, user: _Id) -> list[Organisation]:
+        """The organisations a user belongs to, by name."""
     def start_conversation(self, actor: _Id, workspace: _Id) -> Conversation:
         """Starts a conversation (R29)."""
     def conversations(self, actor: _Id, workspace: _Id) -> list[Conversation]:

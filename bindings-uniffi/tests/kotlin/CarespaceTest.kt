@@ -215,6 +215,21 @@ class CarespaceTest {
     }
 
     @Test
+    fun lookupsOfAWorkspaceAMembershipAndOrganisations() {
+        val w = world()
+        val cs = w.cs
+        assertEquals(w.ward, cs.workspace(w.bob.id, w.ward.id))
+        assertNull(cs.membership(w.bob.id, w.ward.id, w.bob.id))
+        cs.requestToJoin(w.bob.id, w.ward.id)
+        assertEquals(MemberStatus.UNAPPROVED, cs.membership(w.bob.id, w.ward.id, w.bob.id)?.status)
+        assertEquals(MemberStatus.UNAPPROVED, cs.membership(w.alice.id, w.ward.id, w.bob.id)?.status)
+        assertThrows(CarespaceException.Forbidden::class.java) { cs.membership(w.bob.id, w.ward.id, w.alice.id) }
+        val other = cs.registerOrganisation("Barts Health NHS Trust", OrganisationKind.NHS_TRUST, null)
+        cs.joinOrganisation(w.alice.id, other.id)
+        assertEquals(listOf("Barts Health NHS Trust", "East London NHS Foundation Trust"), cs.organisationsOf(w.alice.id).map { it.name })
+    }
+
+    @Test
     fun objectsCloseWithUse() {
         val path = Files.createTempDirectory("carespace-kt").resolve("workspaces.sqlite3").toString()
         val trustId = Carespace.open(path, Options(durability = Durability.NORMAL)).use { cs ->

@@ -1240,3 +1240,44 @@ pub fn r25_concurrent_admin_commands_keep_the_invariants(store: Arc<dyn Store>) 
     let approvals = events.iter().filter(|e| matches!(e.kind, EventKind::JoinApproved { .. })).count();
     assert_eq!(approvals, 1, "one approval event for one request");
 }
+
+/// R4, R11, R15 (issue 16): the lookups a host needs. A workspace by id, for anyone in
+/// its organisation; one membership, for the person themselves or whoever may see the
+/// member list; a person's organisations, by name.
+pub fn r11_r15_lookups_of_a_workspace_a_membership_and_organisations(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let other = h.trust("Another Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
+    let uma = h.member_of(&org, "Uma", "uma@nhs.net");
+    let olly = h.member_of(&other, "Olly", "olly@nhs.net");
+    h.ok(|s| s.join_organisation(alice.id, other.id));
+    let ws = h.workspace(&alice, &org, "Ward 1");
+
+    assert_eq!(h.ok(|s| s.workspace(bob.id, ws.id)), ws, "anyone in the organisation");
+    let err = h.err(|s| s.workspace(olly.id, ws.id));
+    assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+    let err = h.err(|s| s.workspace(bob.id, crate::WorkspaceId::from_uuid(uuid::Uuid::nil())));
+    assert!(matches!(err, Error::NotFound { entity: crate::Entity::Workspace, .. }), "{err}");
+
+    h.ok(|s| s.request_to_join(uma.id, ws.id));
+    let state =
+        |actor: &crate::User, user: &crate::User| h.ok(|s| s.membership(actor.id, ws.id, user.id)).map(|m| m.state);
+    assert_eq!(state(&uma, &uma), Some(MembershipState::Unapproved), "about oneself");
+    assert_eq!(state(&bob, &bob), None, "about oneself, with no membership");
+    assert_eq!(state(&alice, &uma), Some(MembershipState::Unapproved), "an approved member about another");
+    let err = h.err(|s| s.membership(uma.id, ws.id, alice.id));
+    assert!(matches!(err, Error::Forbidden { action: Action::ViewMembers, denial: Denial::NotApproved, .. }), "{err}");
+    let err = h.err(|s| s.membership(olly.id, ws.id, olly.id));
+    assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+
+    let names = |u: &crate::User| -> Vec<String> {
+        h.ok(|s| s.organisations_of(u.id)).iter().map(|o| o.name.to_string()).collect()
+    };
+    assert_eq!(names(&alice), ["Another Trust", "Trust"]);
+    assert_eq!(names(&olly), ["Another Trust"]);
+    assert!(names(&h.user("Nadia", "nadia@nhs.net")).is_empty());
+    let err = h.err(|s| s.organisations_of(crate::UserId::from_uuid(uuid::Uuid::nil())));
+    assert!(matches!(err, Error::NotFound { entity: crate::Entity::User, .. }), "{err}");
+}

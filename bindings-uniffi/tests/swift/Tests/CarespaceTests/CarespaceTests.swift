@@ -214,6 +214,22 @@ final class CarespaceTests: XCTestCase {
         XCTAssertNil(try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: nil).endsAt)
     }
 
+    func testLookupsOfAWorkspaceAMembershipAndOrganisations() throws {
+        let w = try world()
+        let cs = w.cs
+        XCTAssertEqual(try cs.workspace(actor: w.bob.id, workspace: w.ward.id), w.ward)
+        XCTAssertNil(try cs.membership(actor: w.bob.id, workspace: w.ward.id, user: w.bob.id))
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        XCTAssertEqual(try cs.membership(actor: w.bob.id, workspace: w.ward.id, user: w.bob.id)?.status, .unapproved)
+        XCTAssertEqual(try cs.membership(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)?.status, .unapproved)
+        XCTAssertThrowsError(try cs.membership(actor: w.bob.id, workspace: w.ward.id, user: w.alice.id)) { error in
+            guard case CarespaceError.Forbidden = error else { return XCTFail("\(error)") }
+        }
+        let other = try cs.registerOrganisation(name: "Barts Health NHS Trust", kind: .nhsTrust, odsCode: nil)
+        _ = try cs.joinOrganisation(user: w.alice.id, organisation: other.id)
+        XCTAssertEqual(try cs.organisationsOf(user: w.alice.id).map { $0.name }, ["Barts Health NHS Trust", "East London NHS Foundation Trust"])
+    }
+
     func testObjectsAreReleasedAndFilesReopen() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
