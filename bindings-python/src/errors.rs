@@ -7,7 +7,8 @@ use pyo3::types::PyAnyMethods;
 
 use crate::convert::{ACTIONS, to_py};
 
-/// The Python class name for a core error variant.
+/// The Python class name for a core error variant. No catch-all: a new core variant
+/// does not compile until it has a class here (and in `carespace/_errors.py`).
 fn class_of(e: &Error) -> &'static str {
     match e {
         Error::InvalidEmail(_) => "InvalidEmailError",
@@ -36,7 +37,6 @@ fn class_of(e: &Error) -> &'static str {
         Error::EndDateNotInFuture { .. } => "EndDateNotInFutureError",
         Error::TimeOutOfRange { .. } => "TimeOutOfRangeError",
         Error::Storage(_) => "StorageError",
-        _ => "CarespaceError",
     }
 }
 

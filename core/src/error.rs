@@ -2,8 +2,10 @@
 //! person can act on (R35).
 //!
 //! # Design
-//! One public enum, `#[non_exhaustive]`, whose variants say what went wrong in the
-//! domain's words. Storage failures are wrapped opaquely in [`StorageError`] so no
+//! One public enum whose variants say what went wrong in the domain's words. It is
+//! deliberately not `#[non_exhaustive]`: the bindings map every variant to a class of
+//! their own, and a new variant must fail to compile there until it is mapped (a new
+//! variant is a breaking change, announced in the version). Storage failures are wrapped opaquely in [`StorageError`] so no
 //! backend type leaks into core; a backend marks the ones worth retrying (a
 //! serialization conflict, a busy database) so a transaction runner can retry them.
 
@@ -44,7 +46,6 @@ impl fmt::Display for Entity {
 
 /// Everything that can go wrong. Messages name people and workspaces where that helps.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// An email address is not an NHS address (R2).
     #[error("invalid email address: {0}")]
