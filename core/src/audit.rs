@@ -51,13 +51,25 @@ pub struct VisibleWorkspace {
     pub workspace: WorkspaceId,
     /// Its organisation.
     pub organisation: OrganisationId,
-    /// Its name as it is now ("My Workspace" for a My Workspace).
+    /// Its name as it was at the instant asked about ("My Workspace" for a My
+    /// Workspace).
     pub name: String,
     /// As what they could see it.
     pub sight: Sight,
     /// Since when, without a break.
     #[serde(with = "time::serde::rfc3339")]
     pub since: OffsetDateTime,
+}
+
+/// A shared workspace's name as it was at `at`: the name it was created with, or the
+/// last rename at or before `at` (R37); the present name if the log has neither.
+fn name_at(r: &dyn crate::store::ReadTx, workspace: &crate::Workspace, at: OffsetDateTime) -> Result<String, Error> {
+    let events = r.events_of_workspace(workspace.id)?;
+    let name = events.iter().take_while(|e| e.at <= at).fold(None, |name, e| match &e.kind {
+        EventKind::WorkspaceCreated { name, .. } | EventKind::SettingsChanged { name: Some(name), .. } => Some(name),
+        _ => name,
+    });
+    Ok(name.unwrap_or(&workspace.name).to_string())
 }
 
 /// Memberships rebuilt from events: each (workspace, user) with its state and, while
@@ -232,8 +244,8 @@ impl Carespace {
                 let shared = r
                     .workspace(workspace)?
                     .ok_or_else(|| Error::NotFound { entity: Entity::Workspace, id: workspace.to_string() })?;
-                let (organisation, name) = (shared.organisation, shared.name.to_string());
-                visible.push(VisibleWorkspace { workspace, organisation, name, sight, since });
+                let name = name_at(r, &shared, at)?;
+                visible.push(VisibleWorkspace { workspace, organisation: shared.organisation, name, sight, since });
             }
             for (&workspace, &(organisation, since)) in &replay.personal {
                 let name = PersonalWorkspace::NAME.to_owned();

@@ -124,7 +124,16 @@ pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
     h.approved(&ws, &alice, &bob);
     h.ok(|s| s.request_to_join(carol.id, ws.id));
     set_clock(&h, day(1));
+    let rename = |h: &Harness, to: &str| {
+        let change = crate::SettingsChange { name: Some(to.parse().unwrap()), ..Default::default() };
+        h.ok(|s| s.update_settings(alice.id, ws.id, change.clone()));
+    };
+    rename(&h, "Ward 1a");
     let instants = [START, day(1) - Duration::seconds(1), day(1)];
+    // Names as they were: before the rename, and after it (R37).
+    let names = |at| h.ok(|s| s.workspaces_visible_at(bob.id, at)).into_iter().map(|v| v.name).collect::<Vec<_>>();
+    assert_eq!(names(day(1) - Duration::seconds(1)), ["My Workspace", "Ward 1"]);
+    assert_eq!(names(day(1)), ["My Workspace", "Ward 1a"]);
     let snapshot = |h: &Harness| {
         instants
             .iter()
@@ -140,6 +149,7 @@ pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
     set_clock(&h, day(2));
     h.ok(|s| s.approve(alice.id, ws.id, carol.id));
     h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    rename(&h, "Ward 1b");
     h.ok(|s| s.leave(alice.id, ws.id));
     h.ok(|s| s.set_membership_end(bob.id, ws.id, carol.id, Some(day(3))));
     set_clock(&h, day(4));
