@@ -546,7 +546,7 @@ impl VisibleWorkspace {
     fn organisation(&self) -> Uuid {
         self.0.organisation.as_uuid()
     }
-    /// Its name as it is now ("My Workspace" for a My Workspace).
+    /// Its name as it was at the instant asked about ("My Workspace" for a My Workspace).
     #[getter]
     fn name(&self) -> &str {
         &self.0.name

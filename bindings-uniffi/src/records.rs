@@ -394,7 +394,7 @@ pub struct VisibleWorkspace {
     pub workspace: Uuid,
     /// Its organisation.
     pub organisation: Uuid,
-    /// Its name as it is now ("My Workspace" for a My Workspace).
+    /// Its name as it was at the instant asked about ("My Workspace" for a My Workspace).
     pub name: String,
     /// As what.
     pub sight: Sight,

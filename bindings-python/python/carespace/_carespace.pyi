@@ -307,7 +307,7 @@ class VisibleWorkspace:
     def organisation(self) -> uuid.UUID: ...
     @property
     def name(self) -> str:
-        """Its name as it is now ("My Workspace" for a My Workspace)."""
+        """Its name as it was at the instant asked about ("My Workspace" for a My Workspace)."""
     @property
     def sight(self) -> Sight: ...
     @property
