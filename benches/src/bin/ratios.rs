@@ -65,6 +65,52 @@ fn paired(
     rows.push(Row { op, backend, ours: median(o), base: median(b), ratio: median(r) });
 }
 
+/// The SQLite reader pool (issue 15): `can` while another thread keeps discovering
+/// 1,000 workspaces on the same store, with the default pool (ours) against a single
+/// reader connection (the baseline: the store before the pool, one reader behind a
+/// mutex); and the same `can` alone, which the pool must not slow.
+fn reader_pool(rows: &mut Vec<Row>, dir: &std::path::Path) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use carespace::{Carespace, DiscoveryFilter};
+    use carespace_benches::Place;
+    use carespace_sqlite::{SqliteOptions, SqliteStore};
+
+    let f = Fixture::new(Backend::SqliteNormal, dir);
+    let Place::Sqlite { path, durability } = &f.place else { unreachable!("a SQLite fixture") };
+    let open = |readers| {
+        let options = SqliteOptions { durability: *durability, readers, ..SqliteOptions::default() };
+        Carespace::new(SqliteStore::open_with(path, options).unwrap())
+    };
+    let services = Arc::new([open(SqliteOptions::default().readers), open(1)]);
+    // Which service the discovering thread loads: 0 pooled, 1 single, 2 neither.
+    let loaded = Arc::new(AtomicUsize::new(2));
+    let stop = Arc::new(AtomicBool::new(false));
+    let discovering = {
+        let (services, loaded, stop) = (services.clone(), loaded.clone(), stop.clone());
+        let (admin, trust) = (f.big_admin.id, f.big_trust.id);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match services.get(loaded.load(Ordering::Relaxed)) {
+                    Some(service) => drop(service.discover(admin, trust, &DiscoveryFilter::default()).unwrap()),
+                    None => std::thread::yield_now(),
+                }
+            }
+        })
+    };
+    let can = |which: usize, load: bool| {
+        loaded.store(if load { which } else { 2 }, Ordering::Relaxed);
+        std::thread::sleep(std::time::Duration::from_millis(2)); // let a discovery start
+        let service = &services[which];
+        block(500, || (), |()| assert!(service.can(f.member.id, f.ward.id, Action::ViewAllConversations).unwrap()))
+    };
+    paired(rows, "can_beside_discovery", "sqlite-pool", || can(0, true), || can(1, true));
+    paired(rows, "can_alone", "sqlite-pool", || can(0, false), || can(1, false));
+    stop.store(true, Ordering::Relaxed);
+    discovering.join().unwrap();
+}
+
 fn main() {
     let dir = std::env::temp_dir().join(format!("carespace-ratios-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -199,6 +245,7 @@ fn main() {
             || block(40, || f.next(), |n| bl.borrow_mut().create_workspace(f.trust.id, f.admin.id, n)),
         );
     }
+    reader_pool(&mut rows, &dir);
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(
@@ -210,6 +257,7 @@ fn main() {
         // Issue 7 set targets for memory and SQLite; issue 9 set none for PostgreSQL.
         let (target, limit) = match (row.op, row.backend) {
             (_, "postgres") => ("none set", f64::INFINITY),
+            (_, "sqlite-pool") => ("baseline: one reader connection; none set", f64::INFINITY),
             ("can", "memory") => ("≤ 2× a HashMap lookup", 2.0),
             ("can", _) => ("≤ 1.5× a primary-key lookup", 1.5),
             (_, "sqlite-full") if write => ("≤ 1.2× the baseline's transaction", 1.2),
