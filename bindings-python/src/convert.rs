@@ -5,7 +5,7 @@ use carespace::{
     Action, Approvers, InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, Sight, Standing,
     WorkspaceStatus,
 };
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// The member of the Python enum `class` whose value is `value`.
@@ -13,12 +13,19 @@ pub(crate) fn py_enum<'py>(py: Python<'py>, class: &str, value: &str) -> PyResul
     py.import("carespace._enums")?.getattr(class)?.call1((value,))
 }
 
-/// The string value of an enum argument: a member of the Python enum, or its value.
-pub(crate) fn enum_value(obj: &Bound<'_, PyAny>) -> PyResult<String> {
-    match obj.extract::<String>() {
-        Ok(s) => Ok(s),
-        Err(_) => obj.getattr("value")?.extract(),
+/// The string value of the enum argument `param`: a member of the Python enum `class`
+/// (any `enum.Enum` with a string value), or that value. Anything else is a
+/// `TypeError` naming the parameter, not an `AttributeError` from inside.
+pub(crate) fn enum_value(obj: &Bound<'_, PyAny>, param: &str, class: &str) -> PyResult<String> {
+    if let Ok(s) = obj.extract::<String>() {
+        return Ok(s);
     }
+    let is_enum = obj.py().import("enum")?.getattr("Enum").and_then(|e| obj.is_instance(&e))?;
+    if let Some(value) = is_enum.then(|| obj.getattr("value").and_then(|v| v.extract::<String>()).ok()).flatten() {
+        return Ok(value);
+    }
+    let given = obj.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
+    Err(PyTypeError::new_err(format!("{param} must be a member of {class} or its string value, not {given}")))
 }
 
 fn unknown(what: &str, value: &str) -> PyErr {
@@ -42,10 +49,10 @@ pub(crate) fn to_py<'py, T: PartialEq>(py: Python<'py>, table: Table<T>, value: 
     py_enum(py, class, text)
 }
 
-/// The core enum value for a Python enum member or its value.
-pub(crate) fn from_py<T: Copy>(table: Table<T>, obj: &Bound<'_, PyAny>) -> PyResult<T> {
+/// The core enum value for the argument `param`: a Python enum member or its value.
+pub(crate) fn from_py<T: Copy>(table: Table<T>, param: &str, obj: &Bound<'_, PyAny>) -> PyResult<T> {
     let (class, pairs) = table;
-    let text = enum_value(obj)?;
+    let text = enum_value(obj, param, class)?;
     pairs.iter().find(|(_, s)| *s == text).map(|(v, _)| *v).ok_or_else(|| unknown(class, &text))
 }
 

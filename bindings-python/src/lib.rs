@@ -93,11 +93,12 @@ fn build(
 ) -> PyResult<Carespace> {
     let mut policy = Policy::default();
     if let Some(approvers) = approvers {
-        policy = policy.with_approvers(from_py(APPROVERS, approvers)?);
+        policy = policy.with_approvers(from_py(APPROVERS, "approvers", approvers)?);
     }
     if let Some(kinds) = creator_kinds {
-        policy = policy
-            .with_creator_kinds(kinds.iter().map(|k| from_py(ORGANISATION_KINDS, k)).collect::<PyResult<Vec<_>>>()?);
+        policy = policy.with_creator_kinds(
+            kinds.iter().map(|k| from_py(ORGANISATION_KINDS, "creator_kinds", k)).collect::<PyResult<Vec<_>>>()?,
+        );
     }
     let PolicyDurations { invite_lifetime, rerequest_cooldown, escalate_after, end_reminder } = durations;
     if let Some(lifetime) = invite_lifetime {
@@ -137,7 +138,7 @@ impl Carespace {
         end_reminder: Option<Duration>,
         clock: Option<&ManualClock>,
     ) -> PyResult<Self> {
-        let durability = match durability.map(enum_value).transpose()?.as_deref() {
+        let durability = match durability.map(|d| enum_value(d, "durability", "Durability")).transpose()?.as_deref() {
             None | Some("full") => Durability::Full,
             Some("normal") => Durability::Normal,
             Some(other) => {
@@ -184,7 +185,7 @@ impl Carespace {
         ods_code: Option<&str>,
     ) -> PyResult<Organisation> {
         let name = parse(py, name)?;
-        let kind = from_py(ORGANISATION_KINDS, kind)?;
+        let kind = from_py(ORGANISATION_KINDS, "kind", kind)?;
         let ods = ods_code.map(|c| parse(py, c)).transpose()?;
         run(py, || self.inner.register_organisation(name, kind, ods)).map(Organisation)
     }
@@ -439,7 +440,7 @@ impl Carespace {
     /// The permission table's answer (R34).
     #[pyo3(signature = (*, actor, workspace, action))]
     fn can(&self, py: Python<'_>, actor: Id, workspace: Id, action: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let action = from_py(ACTIONS, action)?;
+        let action = from_py(ACTIONS, "action", action)?;
         run(py, || self.inner.can(actor.0.into(), workspace.0.into(), action))
     }
 

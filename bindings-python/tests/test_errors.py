@@ -136,3 +136,18 @@ def test_storage_errors_say_whether_to_retry() -> None:
         carespace.Carespace.open("/proc/no/such/dir/carespace.sqlite3")
     assert caught.value.retryable is False  # type: ignore[attr-defined]
     assert "cannot open the SQLite database" in str(caught.value)
+
+
+def test_wrong_enum_types_raise_type_error_naming_the_parameter(world: World) -> None:
+    cs = world.cs
+    with pytest.raises(TypeError, match=r"^kind must be a member of OrganisationKind or its string value, not int$"):
+        cs.register_organisation(name="Practice", kind=42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^action must be a member of Action or its string value, not int$"):
+        cs.can(actor=world.alice.id, workspace=world.ward.id, action=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^approvers must be a member of Approvers or its string value, not bool$"):
+        carespace.Carespace.in_memory(approvers=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^creator_kinds must be"):
+        carespace.Carespace.in_memory(creator_kinds=[None])  # type: ignore[list-item]
+    # Members and their string values still work.
+    assert cs.can(actor=world.alice.id, workspace=world.ward.id, action="view_all_conversations")
+    assert cs.can(actor=world.alice.id, workspace=world.ward.id, action=Action.VIEW_ALL_CONVERSATIONS)
