@@ -604,15 +604,7 @@ impl Carespace {
     /// ```
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn workspace(&self, actor: UserId, workspace: WorkspaceId) -> Result<Workspace, Error> {
-        self.read(|r, _| {
-            let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
-            let org = load_organisation(r, ws.organisation)?;
-            let actor = load_actor_with(r, actor, org.id, false)?;
-            if !actor.in_organisation {
-                return Err(not_in_organisation(&actor, &org));
-            }
-            Ok(ws)
-        })
+        self.read(|r, _| load_workspace_for(r, actor, workspace))
     }
 
     /// `user`'s membership of a shared workspace, or `None` if they have none (never
@@ -622,12 +614,7 @@ impl Carespace {
     pub fn membership(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Option<Membership>, Error> {
         self.read(|r, ctx| {
             if actor == user {
-                let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
-                let org = load_organisation(r, ws.organisation)?;
-                let me = load_actor_with(r, actor, org.id, false)?;
-                if !me.in_organisation {
-                    return Err(not_in_organisation(&me, &org));
-                }
+                load_workspace_for(r, actor, workspace)?;
             } else {
                 authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
                 load_user(r, user)?;
@@ -844,6 +831,17 @@ fn not_found(entity: Entity, id: impl ToString) -> Error {
 
 fn not_in_organisation(actor: &Actor, organisation: &Organisation) -> Error {
     Error::NotInOrganisation { actor: actor.user.name.to_string(), organisation: organisation.name.to_string() }
+}
+
+/// A shared workspace, for an actor in its organisation (else `NotInOrganisation`).
+fn load_workspace_for(r: &dyn ReadTx, actor: UserId, workspace: WorkspaceId) -> Result<Workspace, Error> {
+    let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
+    let org = load_organisation(r, ws.organisation)?;
+    let actor = load_actor_with(r, actor, org.id, false)?;
+    if !actor.in_organisation {
+        return Err(not_in_organisation(&actor, &org));
+    }
+    Ok(ws)
 }
 
 fn load_organisation(r: &dyn ReadTx, id: OrganisationId) -> Result<Organisation, Error> {
