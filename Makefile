@@ -10,7 +10,7 @@ CACHE := $(HOME)/.cache/carespace
 .PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
 	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
-test: results-reset fmt-check clippy package doc test-rust test-doc test-postgres quickstart test-python test-kotlin test-swift fuzz-smoke
+test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
 
 results-reset:
@@ -20,11 +20,19 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 # Every feature but carespace-benches' `peers` (casbin and Cedar take minutes to compile;
-# `make bench` builds them).
-FEATURES := --features carespace/test-suite,carespace/tokio
+# `make bench` builds them). clippy, doc, test-rust and test-doc all pass the same set, so
+# each crate is compiled once per kind of build rather than once per feature set.
+FEATURES := --features carespace/test-suite,carespace/tokio \
+	--features carespace-benches/postgres-tests,carespace-examples/postgres
+
+# Runs a command with CARESPACE_PG_URL set: yours, or a throwaway cluster (Debian's
+# postgresql, installed if missing; initdb as the postgres user into a temporary
+# directory, trust auth, TLS on, a private port and socket directory), stopped and removed
+# afterwards whatever happens. Never skipped: without a database the tests fail.
+WITH_PG := storage-postgres/provision/with-cluster.sh
 
 clippy:
-	$(CARGO) clippy --workspace --all-targets $(FEATURES) --features carespace-benches/postgres-tests,carespace-examples/postgres -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
 # The crates a user depends on package for a registry (metadata, licences, versions on
 # the paths between them); the others say `publish = false`.
@@ -37,37 +45,35 @@ package:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet $(FEATURES)
 
-# Unit, integration and conformance tests of every crate (doctests run in test-doc).
+# Unit, integration and conformance tests of every crate, PostgreSQL's included (issue 9),
+# in one cargo invocation inside one cluster; doctests run in test-doc. Then the tokio
+# service example serves its concurrent requests on SQLite and on PostgreSQL.
 test-rust:
-	$(CARGO) test --workspace --exclude carespace-postgres $(FEATURES) --lib --bins --tests --examples 2>&1 \
-	  | tee -a $(RESULTS)
-
-# PostgreSQL (issue 9): against CARESPACE_PG_URL when set; otherwise a throwaway cluster
-# (Debian's postgresql, installed if missing; initdb as the postgres user into a
-# temporary directory, trust auth, a private port and socket directory), stopped and
-# removed afterwards whatever happens. Never skipped: without a database the tests fail.
-# Also the benchmark fixture's PostgreSQL test (its baseline agrees with the service).
-test-postgres:
-	storage-postgres/provision/with-cluster.sh bash -c '$(CARGO) test -p carespace-postgres \
-	  && $(CARGO) test -p carespace-benches --features postgres-tests --test fixture postgres \
-	  && $(CARGO) run --quiet -p carespace-examples --features postgres --example tokio_service -- target/tokio-service-pg.sqlite3' \
+	$(WITH_PG) bash -c '$(CARGO) test --workspace $(FEATURES) --lib --bins --tests --examples \
+	  && env -u CARESPACE_PG_URL target/debug/examples/tokio_service target/tokio-service.sqlite3 \
+	  && target/debug/examples/tokio_service target/tokio-service-pg.sqlite3' \
 	  2>&1 | tee -a $(RESULTS)
+
+# Only the PostgreSQL crate's suites and the benchmark fixture's PostgreSQL test, for
+# working on that backend (`make test` runs them in test-rust).
+test-postgres:
+	$(WITH_PG) bash -c '$(CARGO) test -p carespace-postgres \
+	  && $(CARGO) test -p carespace-benches --features postgres-tests --test fixture postgres'
 
 # Throughput of mixed commands with 1, 2, 4 and 8 client processes on PostgreSQL.
 bench-postgres:
 	$(CARGO) build --quiet --release -p carespace-benches --bin pg_scaling
-	storage-postgres/provision/with-cluster.sh target/release/pg_scaling
+	$(WITH_PG) target/release/pg_scaling
 
 test-doc:
 	$(CARGO) test --workspace $(FEATURES) --doc 2>&1 | tee -a $(RESULTS)
 
-# The README's first command must keep working, and keep working on a second run
-# against the same file; and the tokio service example serves its concurrent requests.
+# The README's first command, exactly as written (default features), must keep working,
+# and keep working on a second run against the same file.
 quickstart:
 	rm -f target/quickstart.sqlite3 target/quickstart.sqlite3-wal target/quickstart.sqlite3-shm
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 > /dev/null
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
-	$(CARGO) run --quiet --example tokio_service -- target/tokio-service.sqlite3
 
 # Python: a git-ignored venv with maturin, pytest and mypy from PyPI; the wheel is built
 # (release, abi3) with its own target dir under ~/.cache so cargo and maturin builds do
@@ -146,11 +152,11 @@ test-swift: uniffi-lib uniffi-bindgen
 # Benchmarks (criterion; not part of `make test`): every operation on each backend beside
 # its hand-written SQL baseline, measured in the same run, then the table of medians and
 # ratios (benches/README.md says how to read it). PostgreSQL runs on CARESPACE_PG_URL or
-# a throwaway cluster, as in test-postgres.
+# a throwaway cluster, as in test-rust.
 bench:
 	$(CARGO) clippy -p carespace-benches --all-targets --features peers -- -D warnings
 	$(CARGO) test -p carespace-benches --features peers --test peers
-	storage-postgres/provision/with-cluster.sh bash -c '\
+	$(WITH_PG) bash -c '\
 	  $(CARGO) bench -p carespace-benches --features peers --bench operations --bench peers \
 	  && $(CARGO) run --quiet --release -p carespace-benches --bin report \
 	  && $(CARGO) run --quiet --release -p carespace-benches --bin ratios'
