@@ -46,10 +46,12 @@ doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet $(FEATURES)
 
 # Unit, integration and conformance tests of every crate, PostgreSQL's included (issue 9),
-# in one cargo invocation inside one cluster; doctests run in test-doc. Then the tokio
-# service example serves its concurrent requests on SQLite and on PostgreSQL.
+# in one cargo invocation inside one cluster; doctests run in test-doc. The examples are
+# built first (so their binaries land in target/debug/examples), and the tokio service
+# example then serves its concurrent requests on SQLite and on PostgreSQL.
 test-rust:
-	$(WITH_PG) bash -c '$(CARGO) test --workspace $(FEATURES) --lib --bins --tests --examples \
+	$(CARGO) build --workspace $(FEATURES) --examples
+	$(WITH_PG) bash -c '$(CARGO) test --workspace $(FEATURES) --lib --bins --tests \
 	  && env -u CARESPACE_PG_URL target/debug/examples/tokio_service target/tokio-service.sqlite3 \
 	  && target/debug/examples/tokio_service target/tokio-service-pg.sqlite3' \
 	  2>&1 | tee -a $(RESULTS)
