@@ -172,7 +172,7 @@ fn show(service: &Carespace, cast: &Cast) -> Result<(), Error> {
                 let admins: Vec<&str> = admins.iter().map(|a| a.name.as_str()).collect();
                 println!("  {}: {member_count} members, admins {}", workspace.name, admins.join(", "));
             }
-            DiscoveryEntry::Example { speciality } => println!("  {}: example, 0 members", speciality.name()),
+            DiscoveryEntry::Example { speciality } => println!("  {}: example, 0 members", speciality.example_name()),
         }
     }
 

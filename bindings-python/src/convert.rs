@@ -149,6 +149,9 @@ pub(crate) const ACTIONS: Table<Action> = (
         (Action::Demote, "demote"),
         (Action::ChangeSettings, "change_settings"),
         (Action::SetMembershipEnd, "set_membership_end"),
+        (Action::AcceptInvite, "accept_invite"),
+        (Action::CreateWorkspace, "create_workspace"),
+        (Action::DiscoverWorkspaces, "discover_workspaces"),
     ],
 );
 

@@ -20,8 +20,6 @@ fn class_of(e: &Error) -> &'static str {
         Error::OdsCodeTaken { .. } => "OdsCodeTakenError",
         Error::WorkspaceNameTaken { .. } => "WorkspaceNameTakenError",
         Error::Forbidden { .. } => "ForbiddenError",
-        Error::NotInOrganisation { .. } => "NotInOrganisationError",
-        Error::CreationNotAllowed { .. } => "CreationNotAllowedError",
         Error::LastAdmin { .. } => "LastAdminError",
         Error::AdminMustBeDemoted { .. } => "AdminMustBeDemotedError",
         Error::AlreadyMember { .. } => "AlreadyMemberError",
@@ -29,7 +27,6 @@ fn class_of(e: &Error) -> &'static str {
         Error::NotAMember { .. } => "NotAMemberError",
         Error::NoPendingRequest { .. } => "NoPendingRequestError",
         Error::SelfTarget { .. } => "SelfTargetError",
-        Error::InviteNotForYou { .. } => "InviteNotForYouError",
         Error::InviteExpired { .. } => "InviteExpiredError",
         Error::InviteRevoked { .. } => "InviteRevokedError",
         Error::InviteAlreadyAccepted { .. } => "InviteAlreadyAcceptedError",
@@ -49,7 +46,10 @@ fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
     let class = py.import("carespace._errors")?.getattr(class_of(e))?;
     let exc = class.call1((e.to_string(),))?;
     match e {
-        Error::Forbidden { action, .. } => exc.setattr("action", to_py(py, ACTIONS, *action)?)?,
+        Error::Forbidden { action, denial, .. } => {
+            exc.setattr("action", to_py(py, ACTIONS, *action)?)?;
+            exc.setattr("reason", denial.code())?;
+        }
         Error::CoolDown { until, .. } => exc.setattr("until", *until)?,
         Error::EndDateNotInFuture { ends_at, .. } => exc.setattr("ends_at", *ends_at)?,
         Error::TimeOutOfRange { at } => exc.setattr("at", *at)?,

@@ -48,15 +48,11 @@ pub enum CarespaceError {
     /// An active workspace of the organisation has this name.
     #[error("{0}")]
     WorkspaceNameTaken(String),
-    /// The permission table denied the action.
+    /// A refusal for lack of rights (R34), whatever its reason (not in the organisation,
+    /// creation not allowed for its kind, not the invitee, not an admin, …): the one case
+    /// for all of them. The message names the action and the reason.
     #[error("{0}")]
     Forbidden(String),
-    /// The actor is not in the organisation.
-    #[error("{0}")]
-    NotInOrganisation(String),
-    /// This kind of organisation may not create workspaces.
-    #[error("{0}")]
-    CreationNotAllowed(String),
     /// The last admin may not leave or be demoted.
     #[error("{0}")]
     LastAdmin(String),
@@ -78,9 +74,6 @@ pub enum CarespaceError {
     /// The command must be aimed at someone else.
     #[error("{0}")]
     SelfTarget(String),
-    /// The invite is addressed to another email.
-    #[error("{0}")]
-    InviteNotForYou(String),
     /// The invite expired.
     #[error("{0}")]
     InviteExpired(String),
@@ -120,8 +113,6 @@ impl From<carespace::Error> for CarespaceError {
             E::OdsCodeTaken { .. } => Self::OdsCodeTaken(message),
             E::WorkspaceNameTaken { .. } => Self::WorkspaceNameTaken(message),
             E::Forbidden { .. } => Self::Forbidden(message),
-            E::NotInOrganisation { .. } => Self::NotInOrganisation(message),
-            E::CreationNotAllowed { .. } => Self::CreationNotAllowed(message),
             E::LastAdmin { .. } => Self::LastAdmin(message),
             E::AdminMustBeDemoted { .. } => Self::AdminMustBeDemoted(message),
             E::AlreadyMember { .. } => Self::AlreadyMember(message),
@@ -129,7 +120,6 @@ impl From<carespace::Error> for CarespaceError {
             E::NotAMember { .. } => Self::NotAMember(message),
             E::NoPendingRequest { .. } => Self::NoPendingRequest(message),
             E::SelfTarget { .. } => Self::SelfTarget(message),
-            E::InviteNotForYou { .. } => Self::InviteNotForYou(message),
             E::InviteExpired { .. } => Self::InviteExpired(message),
             E::InviteRevoked { .. } => Self::InviteRevoked(message),
             E::InviteAlreadyAccepted { .. } => Self::InviteAlreadyAccepted(message),
@@ -284,6 +274,12 @@ pub enum Action {
     ChangeSettings,
     /// Set, extend or clear the end date of a membership.
     SetMembershipEnd,
+    /// Accept an invite to the workspace.
+    AcceptInvite,
+    /// Create a workspace in an organisation (asked of an organisation).
+    CreateWorkspace,
+    /// See an organisation's workspaces (asked of an organisation).
+    DiscoverWorkspaces,
 }
 
 /// Why someone could see a workspace's conversations at an instant.
@@ -336,7 +332,8 @@ to_core!(Approvers => carespace::Approvers: Admins, ApprovedMembers);
 to_core!(Action => carespace::Action: StartConversation, ViewOwnConversations, ViewAllConversations,
     CreatePersonalTemplate, CreatePersonalPatientList, ViewMembers, ViewSharedTemplates, ViewSharedPatientLists,
     RequestToJoin, Leave, Invite, RevokeOwnInvite, RevokeAnyInvite, Approve, Decline, ArchiveMember,
-    UnarchiveMember, Promote, Demote, ChangeSettings, SetMembershipEnd);
+    UnarchiveMember, Promote, Demote, ChangeSettings, SetMembershipEnd, AcceptInvite, CreateWorkspace,
+    DiscoverWorkspaces);
 from_core!(Sight <= carespace::Sight: Member, Admin, Owner);
 
 mod records;

@@ -301,9 +301,15 @@ impl Carespace {
         Ok(self.inner.conversations(actor.into(), workspace.into())?.into_iter().map(Into::into).collect())
     }
 
-    /// The permission table's answer.
+    /// The permission table's answer in a workspace (R34).
     pub fn can(&self, actor: Uuid, workspace: Uuid, action: Action) -> Result<bool> {
-        Ok(self.inner.can(actor.into(), workspace.into(), action.into())?)
+        Ok(self.inner.can(actor.into(), carespace::WorkspaceId::from(workspace), action.into())?)
+    }
+
+    /// The permission table's answer in an organisation (R34): `CreateWorkspace`,
+    /// `DiscoverWorkspaces`; any other action is false there.
+    pub fn can_in_organisation(&self, actor: Uuid, organisation: Uuid, action: Action) -> Result<bool> {
+        Ok(self.inner.can(actor.into(), carespace::OrganisationId::from(organisation), action.into())?)
     }
 
     /// A shared workspace's record and status, for anyone in its organisation.

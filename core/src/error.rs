@@ -14,7 +14,7 @@ use std::fmt;
 use time::OffsetDateTime;
 
 use crate::permission::{Action, Denial};
-use crate::{EmailError, NhsEmail, OrganisationKind, TextError};
+use crate::{EmailError, NhsEmail, TextError};
 
 /// The kind of thing a [`Error::NotFound`] could not find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,37 +95,20 @@ pub enum Error {
         /// The organisation's name.
         organisation: String,
     },
-    /// The permission table denied the action (R34). Nothing was changed.
-    #[error("{actor} may not {action} in “{workspace}”: {denial}")]
+    /// A refusal for lack of rights (R34), whatever its reason: the permission table said
+    /// no, in a workspace or in an organisation. Nothing was changed.
+    /// [`Error::is_forbidden`] recognises it; `denial` says why.
+    #[error("{actor} may not {action} in {place}: {denial}")]
     Forbidden {
         /// What was attempted.
         action: Action,
-        /// Why it was denied.
+        /// Why it was refused.
         denial: Denial,
         /// The actor's name.
         actor: String,
-        /// The workspace's name.
-        workspace: String,
-    },
-    /// The actor is not a member of the organisation (R7, R11, R14).
-    #[error("{actor} is not a member of {organisation}")]
-    NotInOrganisation {
-        /// The actor's name.
-        actor: String,
-        /// The organisation's name.
-        organisation: String,
-    },
-    /// Members of this kind of organisation may not create workspaces (R7).
-    #[error(
-        "workspaces cannot be created in {organisation}: it is a {kind}, and this service lets only members of {allowed} create them"
-    )]
-    CreationNotAllowed {
-        /// The organisation's name.
-        organisation: String,
-        /// Its kind.
-        kind: OrganisationKind,
-        /// The kinds that may, as a readable list.
-        allowed: String,
+        /// Where it was attempted, as a person names it: a workspace's name in quotes,
+        /// or an organisation's name.
+        place: String,
     },
     /// The last admin may not leave or be demoted (R21, R23).
     #[error("{user} is the last admin of “{workspace}”; {remedy}")]
@@ -186,14 +169,6 @@ pub enum Error {
         action: Action,
         /// What to do instead.
         remedy: &'static str,
-    },
-    /// The invite is addressed to another email (R19).
-    #[error("this invite is addressed to {invitee}, not to {actor}")]
-    InviteNotForYou {
-        /// The invite's address.
-        invitee: NhsEmail,
-        /// The actor's address.
-        actor: NhsEmail,
     },
     /// The invite expired (R19).
     #[error("the invite to “{workspace}” expired at {expired_at}; ask for a new one")]
@@ -265,8 +240,6 @@ impl Error {
             Self::OdsCodeTaken { .. } => "ods_code_taken",
             Self::WorkspaceNameTaken { .. } => "workspace_name_taken",
             Self::Forbidden { .. } => "forbidden",
-            Self::NotInOrganisation { .. } => "not_in_organisation",
-            Self::CreationNotAllowed { .. } => "creation_not_allowed",
             Self::LastAdmin { .. } => "last_admin",
             Self::AdminMustBeDemoted { .. } => "admin_must_be_demoted",
             Self::AlreadyMember { .. } => "already_member",
@@ -274,7 +247,6 @@ impl Error {
             Self::NotAMember { .. } => "not_a_member",
             Self::NoPendingRequest { .. } => "no_pending_request",
             Self::SelfTarget { .. } => "self_target",
-            Self::InviteNotForYou { .. } => "invite_not_for_you",
             Self::InviteExpired { .. } => "invite_expired",
             Self::InviteRevoked { .. } => "invite_revoked",
             Self::InviteAlreadyAccepted { .. } => "invite_already_accepted",
@@ -285,7 +257,20 @@ impl Error {
         }
     }
 
-    /// Whether the error is a permission denial (R34).
+    /// Whether the error is a refusal for lack of rights (R34), whatever its reason: the
+    /// one predicate for every such refusal.
+    ///
+    /// ```
+    /// use carespace::permission::{Action, Denial};
+    /// let err = carespace::Error::Forbidden {
+    ///     action: Action::CreateWorkspace,
+    ///     denial: Denial::NotInOrganisation,
+    ///     actor: "Dr Ada Lovelace".into(),
+    ///     place: "Barts Health NHS Trust".into(),
+    /// };
+    /// assert!(err.is_forbidden());
+    /// assert_eq!(err.code(), "forbidden");
+    /// ```
     pub fn is_forbidden(&self) -> bool {
         matches!(self, Self::Forbidden { .. })
     }
@@ -394,9 +379,7 @@ mod tests {
             Error::NotFound { entity: Entity::User, id: text() },
             Error::OdsCodeTaken { code: text() },
             Error::WorkspaceNameTaken { name: text(), organisation: text() },
-            Error::Forbidden { action: Action::Leave, denial: Denial::NotAMember, actor: text(), workspace: text() },
-            Error::NotInOrganisation { actor: text(), organisation: text() },
-            Error::CreationNotAllowed { organisation: text(), kind: OrganisationKind::GpPractice, allowed: text() },
+            Error::Forbidden { action: Action::Leave, denial: Denial::NotAMember, actor: text(), place: text() },
             Error::LastAdmin { user: text(), workspace: text(), remedy: "r" },
             Error::AdminMustBeDemoted { user: text(), workspace: text() },
             Error::AlreadyMember { who: text(), workspace: text() },
@@ -411,8 +394,7 @@ mod tests {
             Error::EndDateNotInFuture { user: text(), workspace: text(), ends_at: now },
             Error::TimeOutOfRange { at: now },
         ];
-        all.push(Error::EmailTaken { email: email.clone() });
-        all.push(Error::InviteNotForYou { invitee: email.clone(), actor: email });
+        all.push(Error::EmailTaken { email });
         for kind in [
             StorageErrorKind::Conflict,
             StorageErrorKind::Constraint,
@@ -434,8 +416,6 @@ mod tests {
                 | Error::OdsCodeTaken { .. }
                 | Error::WorkspaceNameTaken { .. }
                 | Error::Forbidden { .. }
-                | Error::NotInOrganisation { .. }
-                | Error::CreationNotAllowed { .. }
                 | Error::LastAdmin { .. }
                 | Error::AdminMustBeDemoted { .. }
                 | Error::AlreadyMember { .. }
@@ -443,7 +423,6 @@ mod tests {
                 | Error::NotAMember { .. }
                 | Error::NoPendingRequest { .. }
                 | Error::SelfTarget { .. }
-                | Error::InviteNotForYou { .. }
                 | Error::InviteExpired { .. }
                 | Error::InviteRevoked { .. }
                 | Error::InviteAlreadyAccepted { .. }
@@ -459,7 +438,7 @@ mod tests {
     #[test]
     fn every_kind_has_its_own_stable_snake_case_code() {
         let all = one_of_each();
-        assert_eq!(all.len(), 31, "one error of each of the 25 non-storage variants, and storage in its 6 kinds");
+        assert_eq!(all.len(), 28, "one error of each of the 22 non-storage variants, and storage in its 6 kinds");
         let codes: std::collections::BTreeSet<&str> = all.iter().map(Error::code).collect();
         assert_eq!(codes.len(), all.len(), "two kinds share a code: {codes:?}");
         for code in codes {
@@ -476,11 +455,7 @@ mod tests {
                 .find(|line| line.starts_with(&format!("| `{}` |", e.code())))
                 .unwrap_or_else(|| panic!("README.md has no row for `{}`", e.code()));
             let status: u16 = row.split('|').nth(2).and_then(|s| s.trim().parse().ok()).unwrap_or(0);
-            let expected = if e.is_forbidden()
-                || matches!(
-                    e,
-                    Error::NotInOrganisation { .. } | Error::CreationNotAllowed { .. } | Error::InviteNotForYou { .. }
-                ) {
+            let expected = if e.is_forbidden() {
                 403
             } else if e.is_retryable() || e.code() == "storage_unavailable" {
                 503

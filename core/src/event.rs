@@ -190,6 +190,16 @@ pub enum EventKind {
         /// Its owner.
         user: UserId,
     },
+    /// A user's My Workspace came back, with its conversations, because they no longer
+    /// hold a current membership of any shared workspace of its organisation (R41).
+    MyWorkspaceReactivated {
+        /// The My Workspace.
+        workspace: WorkspaceId,
+        /// Its organisation.
+        organisation: OrganisationId,
+        /// Its owner.
+        user: UserId,
+    },
     /// A conversation was started (R29).
     ConversationStarted {
         /// The conversation.
@@ -255,6 +265,35 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every event type name ([`EventKind::type_name`], the `type` of the JSON form), in
+    /// declaration order: for hosts and bindings that list them.
+    pub const TYPES: [&'static str; 24] = [
+        "organisation_registered",
+        "user_registered",
+        "organisation_joined",
+        "workspace_created",
+        "join_requested",
+        "join_approved",
+        "join_declined",
+        "invited",
+        "invite_accepted",
+        "invite_revoked",
+        "invite_expired",
+        "member_left",
+        "workspace_archived",
+        "member_archived",
+        "member_unarchived",
+        "role_changed",
+        "settings_changed",
+        "my_workspace_archived",
+        "my_workspace_reactivated",
+        "conversation_started",
+        "membership_end_changed",
+        "membership_ending_soon",
+        "last_admin_kept",
+        "join_request_escalated",
+    ];
+
     /// The event's type as it appears in JSON (`"join_requested"`, …).
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -276,6 +315,7 @@ impl EventKind {
             Self::RoleChanged { .. } => "role_changed",
             Self::SettingsChanged { .. } => "settings_changed",
             Self::MyWorkspaceArchived { .. } => "my_workspace_archived",
+            Self::MyWorkspaceReactivated { .. } => "my_workspace_reactivated",
             Self::ConversationStarted { .. } => "conversation_started",
             Self::MembershipEndChanged { .. } => "membership_end_changed",
             Self::MembershipEndingSoon { .. } => "membership_ending_soon",
@@ -285,7 +325,8 @@ impl EventKind {
     }
 
     /// The event's `workspace` field, if it has one (a shared workspace, or a My Workspace
-    /// for [`EventKind::MyWorkspaceArchived`] and conversations in one). Storage backends
+    /// for [`EventKind::MyWorkspaceArchived`], [`EventKind::MyWorkspaceReactivated`] and
+    /// conversations in one). Storage backends
     /// index the log by it (R37).
     pub fn workspace(&self) -> Option<WorkspaceId> {
         match self {
@@ -305,6 +346,7 @@ impl EventKind {
             | Self::RoleChanged { workspace, .. }
             | Self::SettingsChanged { workspace, .. }
             | Self::MyWorkspaceArchived { workspace, .. }
+            | Self::MyWorkspaceReactivated { workspace, .. }
             | Self::ConversationStarted { workspace, .. }
             | Self::MembershipEndChanged { workspace, .. }
             | Self::MembershipEndingSoon { workspace, .. }
@@ -336,6 +378,7 @@ impl EventKind {
             | Self::MemberUnarchived { user, .. }
             | Self::RoleChanged { user, .. }
             | Self::MyWorkspaceArchived { user, .. }
+            | Self::MyWorkspaceReactivated { user, .. }
             | Self::ConversationStarted { user, .. }
             | Self::MembershipEndChanged { user, .. }
             | Self::MembershipEndingSoon { user, .. }
@@ -360,5 +403,101 @@ impl NewEvent {
     /// The event with its sequence number.
     pub fn with_seq(self, seq: u64) -> Event {
         Event { seq, at: self.at, actor: self.actor, kind: self.kind }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One event of every kind. The match has no catch-all, so a new kind does not
+    /// compile until it is added here, and so checked against [`EventKind::TYPES`].
+    fn one_of_each() -> Vec<EventKind> {
+        let (o, u, w) = (
+            OrganisationId::from_uuid(uuid::Uuid::nil()),
+            UserId::from_uuid(uuid::Uuid::nil()),
+            WorkspaceId::from_uuid(uuid::Uuid::nil()),
+        );
+        let (i, c) = (InviteId::from_uuid(uuid::Uuid::nil()), ConversationId::from_uuid(uuid::Uuid::nil()));
+        let email = || NhsEmail::parse("a@nhs.net").unwrap();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let all = vec![
+            EventKind::OrganisationRegistered { organisation: o },
+            EventKind::UserRegistered { user: u, email: email() },
+            EventKind::OrganisationJoined { organisation: o, user: u, my_workspace: w },
+            EventKind::WorkspaceCreated {
+                workspace: w,
+                organisation: o,
+                name: "Ward".parse().unwrap(),
+                speciality: Speciality::from_code(501).unwrap(),
+                from_example: false,
+            },
+            EventKind::JoinRequested { workspace: w, user: u, approvers: vec![] },
+            EventKind::JoinApproved { workspace: w, user: u },
+            EventKind::JoinDeclined { workspace: w, user: u },
+            EventKind::Invited { invite: i, workspace: w, email: email(), expires_at: at, refreshed: false },
+            EventKind::InviteAccepted { invite: i, workspace: w, user: u },
+            EventKind::InviteRevoked { invite: i, workspace: w, email: email() },
+            EventKind::InviteExpired { invite: i, workspace: w, email: email() },
+            EventKind::MemberLeft { workspace: w, user: u },
+            EventKind::WorkspaceArchived { workspace: w },
+            EventKind::MemberArchived { workspace: w, user: u, reason: ArchiveReason::ByAdmin },
+            EventKind::MemberUnarchived { workspace: w, user: u },
+            EventKind::RoleChanged { workspace: w, user: u, role: Role::Admin },
+            EventKind::SettingsChanged { workspace: w, name: None, speciality: None, description: None },
+            EventKind::MyWorkspaceArchived { workspace: w, organisation: o, user: u },
+            EventKind::MyWorkspaceReactivated { workspace: w, organisation: o, user: u },
+            EventKind::ConversationStarted { conversation: c, workspace: w, user: u },
+            EventKind::MembershipEndChanged { workspace: w, user: u, ends_at: None, previous: None },
+            EventKind::MembershipEndingSoon { workspace: w, user: u, ends_at: at, admins: vec![] },
+            EventKind::LastAdminKept { workspace: w, user: u, ends_at: at },
+            EventKind::JoinRequestEscalated {
+                workspace: w,
+                user: u,
+                requested_at: at,
+                approvers: vec![],
+                escalated_to: vec![],
+            },
+        ];
+        for kind in &all {
+            match kind {
+                EventKind::OrganisationRegistered { .. }
+                | EventKind::UserRegistered { .. }
+                | EventKind::OrganisationJoined { .. }
+                | EventKind::WorkspaceCreated { .. }
+                | EventKind::JoinRequested { .. }
+                | EventKind::JoinApproved { .. }
+                | EventKind::JoinDeclined { .. }
+                | EventKind::Invited { .. }
+                | EventKind::InviteAccepted { .. }
+                | EventKind::InviteRevoked { .. }
+                | EventKind::InviteExpired { .. }
+                | EventKind::MemberLeft { .. }
+                | EventKind::WorkspaceArchived { .. }
+                | EventKind::MemberArchived { .. }
+                | EventKind::MemberUnarchived { .. }
+                | EventKind::RoleChanged { .. }
+                | EventKind::SettingsChanged { .. }
+                | EventKind::MyWorkspaceArchived { .. }
+                | EventKind::MyWorkspaceReactivated { .. }
+                | EventKind::ConversationStarted { .. }
+                | EventKind::MembershipEndChanged { .. }
+                | EventKind::MembershipEndingSoon { .. }
+                | EventKind::LastAdminKept { .. }
+                | EventKind::JoinRequestEscalated { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn types_lists_every_kind_in_order_as_its_json_names_it() {
+        let all = one_of_each();
+        let names: Vec<&str> = all.iter().map(EventKind::type_name).collect();
+        assert_eq!(names, EventKind::TYPES, "TYPES must list every kind's type_name, in declaration order");
+        for kind in &all {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json["type"], kind.type_name());
+        }
     }
 }

@@ -73,7 +73,7 @@ pub use model::{
     ArchiveReason, Conversation, Decline, EndNotice, Invite, InviteStatus, MemberStatus, Membership, MembershipState,
     Organisation, OrganisationKind, PersonalWorkspace, Role, User, Workspace, WorkspaceStatus,
 };
-pub use permission::{Action, Standing};
+pub use permission::{Action, On, Standing};
 pub use policy::{Approvers, Policy};
 pub use service::{Carespace, MAX_EVENT_PAGE};
 pub use speciality::{CATALOGUE, CATALOGUE_SOURCE, CATALOGUE_VERSION, Speciality, SpecialityEntry};

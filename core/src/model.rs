@@ -164,7 +164,8 @@ pub struct PersonalWorkspace {
     /// When it was made (when the owner joined the organisation).
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// When it was archived (R27), for ever.
+    /// When it was archived (R27); `None` while it is active, including once it has come
+    /// back because its owner holds no current shared membership there (R41).
     #[serde(with = "time::serde::rfc3339::option")]
     pub archived_at: Option<OffsetDateTime>,
 }

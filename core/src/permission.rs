@@ -1,14 +1,15 @@
-//! The permission table (R34): one pure function decides what a person may do in a
-//! workspace, given where they stand. Commands and `can()` queries both ask it.
+//! The permission table (R34): pure functions decide what a person may do in a
+//! workspace, given where they stand ([`permits`]), and in an organisation
+//! ([`permits_in_organisation`]). Commands and `can()` queries both ask them.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Approvers;
+use crate::{Approvers, OrganisationId, OrganisationKind, Policy, WorkspaceId};
 
-/// Everything a person may try to do in a workspace (R15, R16, R18, R20–R24, R29, R30,
-/// R39).
+/// Everything a person may try to do: in a workspace (R15, R16, R18–R24, R29, R30, R39),
+/// or in an organisation ([`Action::CreateWorkspace`], [`Action::DiscoverWorkspaces`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Action {
@@ -54,11 +55,19 @@ pub enum Action {
     ChangeSettings,
     /// Set, extend or clear the end date of a membership (R39).
     SetMembershipEnd,
+    /// Accept an invite to the workspace (R19); the command also checks that the invite
+    /// is addressed to the actor.
+    AcceptInvite,
+    /// Create a workspace in an organisation (R7): asked of an organisation.
+    CreateWorkspace,
+    /// See an organisation's workspaces: discover them, look one up (R11): asked of an
+    /// organisation.
+    DiscoverWorkspaces,
 }
 
 impl Action {
     /// Every action, for tables and tests.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Self::StartConversation,
         Self::ViewOwnConversations,
         Self::ViewAllConversations,
@@ -80,7 +89,16 @@ impl Action {
         Self::Demote,
         Self::ChangeSettings,
         Self::SetMembershipEnd,
+        Self::AcceptInvite,
+        Self::CreateWorkspace,
+        Self::DiscoverWorkspaces,
     ];
+
+    /// Whether the action is done in an organisation rather than in one of its
+    /// workspaces: [`permits_in_organisation`] answers it, [`permits`] refuses it.
+    pub fn in_organisation(self) -> bool {
+        matches!(self, Self::CreateWorkspace | Self::DiscoverWorkspaces)
+    }
 }
 
 impl fmt::Display for Action {
@@ -108,7 +126,32 @@ impl fmt::Display for Action {
             Self::Demote => "demote admins",
             Self::ChangeSettings => "change the workspace settings",
             Self::SetMembershipEnd => "set membership end dates",
+            Self::AcceptInvite => "accept invites",
+            Self::CreateWorkspace => "create workspaces",
+            Self::DiscoverWorkspaces => "see the workspaces",
         })
+    }
+}
+
+/// Where a [`can`](crate::Carespace::can) question is asked: a workspace, or an
+/// organisation (for the actions done there). Both ids convert into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum On {
+    /// A shared workspace or a My Workspace.
+    Workspace(WorkspaceId),
+    /// An organisation.
+    Organisation(OrganisationId),
+}
+
+impl From<WorkspaceId> for On {
+    fn from(id: WorkspaceId) -> Self {
+        Self::Workspace(id)
+    }
+}
+
+impl From<OrganisationId> for On {
+    fn from(id: OrganisationId) -> Self {
+        Self::Organisation(id)
     }
 }
 
@@ -154,7 +197,8 @@ pub struct Target {
     pub active: bool,
 }
 
-/// Why the table said no; part of the [`Error::Forbidden`](crate::Error::Forbidden) message.
+/// Why the table said no; part of the [`Error::Forbidden`](crate::Error::Forbidden)
+/// message. Every refusal for lack of rights has one (R34).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Denial {
@@ -176,6 +220,40 @@ pub enum Denial {
     PersonalWorkspace,
     /// Already a member: there is nothing to request.
     AlreadyMember,
+    /// The organisation's kind may not create workspaces under the service's policy (R7).
+    CreationNotAllowed {
+        /// The organisation's kind.
+        kind: OrganisationKind,
+    },
+    /// The invite is addressed to another email (R19).
+    NotTheInvitee,
+    /// The action is done in an organisation, not in a workspace (asked of a workspace).
+    OrganisationAction,
+    /// The action is done in a workspace, not in an organisation (asked of an
+    /// organisation).
+    WorkspaceAction,
+}
+
+impl Denial {
+    /// A stable snake_case name for the reason, for hosts and bindings to branch on (the
+    /// way [`Error::code`](crate::Error::code) names the kind).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotInOrganisation => "not_in_organisation",
+            Self::NotAMember => "not_a_member",
+            Self::NotApproved => "not_approved",
+            Self::NotAnAdmin => "not_an_admin",
+            Self::NotAnApprover => "not_an_approver",
+            Self::ArchivedMember => "archived_member",
+            Self::WorkspaceArchived => "workspace_archived",
+            Self::PersonalWorkspace => "personal_workspace",
+            Self::AlreadyMember => "already_member",
+            Self::CreationNotAllowed { .. } => "creation_not_allowed",
+            Self::NotTheInvitee => "not_the_invitee",
+            Self::OrganisationAction => "organisation_action",
+            Self::WorkspaceAction => "workspace_action",
+        }
+    }
 }
 
 impl fmt::Display for Denial {
@@ -190,6 +268,12 @@ impl fmt::Display for Denial {
             Self::WorkspaceArchived => "the workspace is archived",
             Self::PersonalWorkspace => "a My Workspace belongs to its owner alone",
             Self::AlreadyMember => "they are already a member",
+            Self::CreationNotAllowed { kind } => {
+                return write!(f, "this service does not let organisations of its kind ({kind}) create workspaces");
+            }
+            Self::NotTheInvitee => "the invite is addressed to another email address",
+            Self::OrganisationAction => "that is done in an organisation, not in one of its workspaces",
+            Self::WorkspaceAction => "that is done in a workspace, not in an organisation",
         })
     }
 }
@@ -210,6 +294,9 @@ pub fn permits(standing: Standing, target: Target, approvers: Approvers, action:
     use Action as A;
     use Standing as S;
 
+    if action.in_organisation() {
+        return Err(Denial::OrganisationAction);
+    }
     if target.personal {
         return match standing {
             S::Owner => match action {
@@ -232,12 +319,14 @@ pub fn permits(standing: Standing, target: Target, approvers: Approvers, action:
         Approvers::ApprovedMembers => matches!(standing, S::Member | S::Admin),
     };
     match standing {
+        // An invite brings its addressee into the organisation too (R19).
+        S::Outsider if action == A::AcceptInvite && target.active => Ok(()),
         S::Outsider => Err(Denial::NotInOrganisation),
         S::Archived => Err(Denial::ArchivedMember),
         _ if !target.active => Err(Denial::WorkspaceArchived),
         // Only a My Workspace has an owner; a shared workspace treats one as a colleague.
         S::OrganisationMember | S::Owner => match action {
-            A::RequestToJoin => Ok(()),
+            A::RequestToJoin | A::AcceptInvite => Ok(()),
             _ => Err(Denial::NotAMember),
         },
         S::Unapproved | S::Member | S::Admin => match action {
@@ -246,7 +335,8 @@ pub fn permits(standing: Standing, target: Target, approvers: Approvers, action:
             | A::CreatePersonalTemplate
             | A::CreatePersonalPatientList
             | A::Leave
-            | A::RequestToJoin => Ok(()),
+            | A::RequestToJoin
+            | A::AcceptInvite => Ok(()),
             _ if standing == S::Unapproved => Err(Denial::NotApproved),
             A::ViewAllConversations
             | A::ViewMembers
@@ -269,5 +359,34 @@ pub fn permits(standing: Standing, target: Target, approvers: Approvers, action:
             }
             _ => Err(Denial::NotAnAdmin),
         },
+    }
+}
+
+/// The organisation's rows of the table (R7, R11): whether someone who is
+/// (`in_organisation`) or is not a member of an organisation of `kind` may do `action` in
+/// it under `policy`. Only [`Action::in_organisation`] actions are done there.
+///
+/// ```
+/// use carespace::permission::{permits_in_organisation, Action, Denial};
+/// use carespace::{OrganisationKind, Policy};
+///
+/// let policy = Policy::default();
+/// assert!(permits_in_organisation(true, OrganisationKind::NhsTrust, &policy, Action::CreateWorkspace).is_ok());
+/// assert_eq!(
+///     permits_in_organisation(false, OrganisationKind::NhsTrust, &policy, Action::DiscoverWorkspaces),
+///     Err(Denial::NotInOrganisation)
+/// );
+/// ```
+pub fn permits_in_organisation(
+    in_organisation: bool,
+    kind: OrganisationKind,
+    policy: &Policy,
+    action: Action,
+) -> Result<(), Denial> {
+    match action {
+        _ if !action.in_organisation() => Err(Denial::WorkspaceAction),
+        _ if !in_organisation => Err(Denial::NotInOrganisation),
+        Action::CreateWorkspace if !policy.may_create_in(kind) => Err(Denial::CreationNotAllowed { kind }),
+        _ => Ok(()),
     }
 }

@@ -7,7 +7,7 @@
 
 use time::OffsetDateTime;
 
-use crate::permission::{Action, Denial, Standing, Target, permits};
+use crate::permission::{Action, Denial, Standing, Target, permits, permits_in_organisation};
 use crate::views::{JoinOutcome, NameWarning, NewWorkspace, SettingsChange};
 use crate::{
     ArchiveReason, Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus, Membership,
@@ -52,6 +52,16 @@ impl Plan {
     pub(crate) fn event(&mut self, event: EventKind) {
         self.events.push(event);
     }
+
+    /// Whether `user` holds a current membership of `workspace` once the plan is applied:
+    /// `None` when the plan does not touch that membership.
+    pub(crate) fn current_after(&self, workspace: WorkspaceId, user: UserId) -> Option<bool> {
+        self.changes.iter().rev().find_map(|change| match change {
+            Change::Membership(m) if m.workspace == workspace && m.user == user => Some(m.state.is_current()),
+            Change::RemoveMembership(w, u) if *w == workspace && *u == user => Some(false),
+            _ => None,
+        })
+    }
 }
 
 /// The acting user, seen from one organisation.
@@ -86,7 +96,20 @@ pub(crate) struct Shared {
 
 /// A "Forbidden" error naming the actor, the action and the workspace (R34).
 pub(crate) fn forbidden(action: Action, denial: Denial, actor: &User, workspace: &str) -> Error {
-    Error::Forbidden { action, denial, actor: actor.name.to_string(), workspace: workspace.to_owned() }
+    Error::Forbidden { action, denial, actor: actor.name.to_string(), place: format!("“{workspace}”") }
+}
+
+/// Checks the organisation's rows of the permission table (R7, R11, R34); `Forbidden`,
+/// naming the organisation, if they say no.
+pub(crate) fn authorise_in_organisation(
+    ctx: Ctx<'_>,
+    actor: &Actor,
+    organisation: &Organisation,
+    action: Action,
+) -> Result<(), Error> {
+    permits_in_organisation(actor.in_organisation, organisation.kind, ctx.policy, action).map_err(|denial| {
+        Error::Forbidden { action, denial, actor: actor.user.name.to_string(), place: organisation.name.to_string() }
+    })
 }
 
 /// Where someone stands towards a My Workspace.
@@ -256,9 +279,23 @@ fn enter_shared(plan: &mut Plan, ctx: Ctx<'_>, actor: &Actor, organisation: Orga
         }
         None => actor.personal.clone(),
     };
-    if let Some(personal) = personal.filter(PersonalWorkspace::is_active) {
+    if let Some(personal) = personal {
+        settle_personal(plan, ctx, &personal, true);
+    }
+}
+
+/// Settles a My Workspace after its owner's memberships in its organisation changed:
+/// archived while they hold a current membership of a shared workspace there (R27), and
+/// active again, with its conversations, when they hold none (R41). `holds_current` is
+/// the answer once the command's plan is applied.
+pub(crate) fn settle_personal(plan: &mut Plan, ctx: Ctx<'_>, personal: &PersonalWorkspace, holds_current: bool) {
+    let (workspace, organisation, user) = (personal.id, personal.organisation, personal.owner);
+    if holds_current && personal.is_active() {
         plan.change(Change::Personal(PersonalWorkspace { archived_at: Some(ctx.now), ..personal.clone() }));
-        plan.event(EventKind::MyWorkspaceArchived { workspace: personal.id, organisation, user: actor.user.id });
+        plan.event(EventKind::MyWorkspaceArchived { workspace, organisation, user });
+    } else if !holds_current && !personal.is_active() {
+        plan.change(Change::Personal(PersonalWorkspace { archived_at: None, ..personal.clone() }));
+        plan.event(EventKind::MyWorkspaceReactivated { workspace, organisation, user });
     }
 }
 
@@ -313,20 +350,7 @@ pub(crate) fn create_workspace(
     new: NewWorkspace,
     from_example: bool,
 ) -> Result<(Plan, Workspace, Membership), Error> {
-    if !actor.in_organisation {
-        return Err(Error::NotInOrganisation {
-            actor: user_name(&actor.user),
-            organisation: organisation.name.to_string(),
-        });
-    }
-    if !ctx.policy.may_create_in(organisation.kind) {
-        let allowed: Vec<String> = ctx.policy.creator_kinds().iter().map(|k| format!("{k}s")).collect();
-        return Err(Error::CreationNotAllowed {
-            organisation: organisation.name.to_string(),
-            kind: organisation.kind,
-            allowed: if allowed.is_empty() { "no organisations".to_owned() } else { allowed.join(" and ") },
-        });
-    }
+    authorise_in_organisation(ctx, actor, organisation, Action::CreateWorkspace)?;
     if taken.is_some() {
         return Err(Error::WorkspaceNameTaken {
             name: new.name.to_string(),
@@ -505,7 +529,7 @@ pub(crate) fn accept_invite(
     invite: &Invite,
 ) -> Result<(Plan, Membership), Error> {
     if invite.email != actor.user.email {
-        return Err(Error::InviteNotForYou { invitee: invite.email.clone(), actor: actor.user.email.clone() });
+        return Err(forbidden(Action::AcceptInvite, Denial::NotTheInvitee, &actor.user, &shared.name()));
     }
     let current = shared.membership(actor.user.id);
     match invite.status {
@@ -528,14 +552,9 @@ pub(crate) fn accept_invite(
         }
         InviteStatus::Pending => {}
     }
-    if !shared.workspace.is_active() {
-        return Err(forbidden(Action::RequestToJoin, Denial::WorkspaceArchived, &actor.user, &shared.name()));
-    }
+    shared.authorise(ctx, actor, Action::AcceptInvite)?;
     let mut plan = Plan::default();
     let joined = match current {
-        Some(m) if m.state == MembershipState::Archived => {
-            return Err(Error::ArchivedMember { who: actor.user.email.to_string(), workspace: shared.name() });
-        }
         Some(m) if m.state.is_approved() => m.clone(),
         Some(m) => with_state(m, MembershipState::Member, ctx.now),
         None => membership(shared.workspace.id, actor.user.id, MembershipState::Member, ctx.now),

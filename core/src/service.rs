@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::permission::{Action, Standing};
+use crate::permission::{Action, On, Standing};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
 use crate::store::{ReadTx, Store, WriteTx};
 use crate::views::{
@@ -250,14 +250,11 @@ impl Carespace {
             let r = tx.reader();
             let org = load_organisation(r, organisation)?;
             let actor = load_actor(r, actor, org.id)?;
-            let name = WorkspaceName::parse(speciality.name())?;
+            let name = WorkspaceName::parse(speciality.example_name())?;
             if let Some(existing) = r.active_workspace_named(org.id, &name.key())? {
                 let scope = Scope::Named { others: &[], invite_to: InviteTo::Actor };
                 let shared = load_shared_parts(r, ctx, existing, org.clone(), &actor.user, scope)?;
                 return request_in(tx, ctx, &shared, &actor);
-            }
-            if !actor.in_organisation {
-                return Err(not_in_organisation(&actor, &org));
             }
             let new = NewWorkspace { name, speciality, description: Description::default() };
             let (plan, workspace, membership) = rules::create_workspace(ctx, &actor, &org, None, new, true)?;
@@ -280,9 +277,7 @@ impl Carespace {
         self.read(|r, ctx| {
             let org = load_organisation(r, organisation)?;
             let actor = load_actor_with(r, actor, org.id, false)?;
-            if !actor.in_organisation {
-                return Err(not_in_organisation(&actor, &org));
-            }
+            rules::authorise_in_organisation(ctx, &actor, &org, Action::DiscoverWorkspaces)?;
             let fragment = filter
                 .name_contains
                 .as_deref()
@@ -317,8 +312,8 @@ impl Carespace {
             if filter.colleague.is_none() && ctx.policy.may_create_in(org.kind) {
                 entries.extend(
                     Speciality::all()
-                        .filter(|s| !taken.contains(&crate::text::key_of(s.name())))
-                        .filter(|s| name_matches(s.name()) && speciality_matches(*s))
+                        .filter(|s| !taken.contains(&crate::text::key_of(s.example_name())))
+                        .filter(|s| name_matches(s.example_name()) && speciality_matches(*s))
                         .map(|speciality| DiscoveryEntry::Example { speciality }),
                 );
             }
@@ -478,7 +473,9 @@ impl Carespace {
             };
             let (shared, actor) = authorise_shared(r, ctx, workspace, actor, action, scope)?;
             let target = load_user(r, user)?;
-            let (plan, out) = rule(ctx, &shared, &actor, &target)?;
+            let (mut plan, out) = rule(ctx, &shared, &actor, &target)?;
+            let was_current = shared.state_of(target.id).is_some_and(|s| s.is_current());
+            settle_personal(r, ctx, &mut plan, &shared.workspace, target.id, was_current)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(out)
         })
@@ -491,7 +488,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Leave, Scope::Everything)?;
-            let (plan, workspace_archived) = rules::leave(ctx, &shared, &actor)?;
+            let (mut plan, workspace_archived) = rules::leave(ctx, &shared, &actor)?;
+            settle_personal(r, ctx, &mut plan, &shared.workspace, actor.user.id, true)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(Left { workspace_archived })
         })
@@ -604,7 +602,7 @@ impl Carespace {
     /// ```
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn workspace(&self, actor: UserId, workspace: WorkspaceId) -> Result<Workspace, Error> {
-        self.read(|r, _| load_workspace_for(r, actor, workspace))
+        self.read(|r, ctx| load_workspace_for(r, ctx, actor, workspace))
     }
 
     /// `user`'s membership of a shared workspace, or `None` if they have none (never
@@ -614,7 +612,7 @@ impl Carespace {
     pub fn membership(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Option<Membership>, Error> {
         self.read(|r, ctx| {
             if actor == user {
-                load_workspace_for(r, actor, workspace)?;
+                load_workspace_for(r, ctx, actor, workspace)?;
             } else {
                 authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
                 load_user(r, user)?;
@@ -677,14 +675,42 @@ impl Carespace {
 
     // ----- Views --------------------------------------------------------------------------
 
-    /// The permission table's answer for the actor in a workspace (R34).
-    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, action = ?action))]
-    pub fn can(&self, actor: UserId, workspace: WorkspaceId, action: Action) -> Result<bool, Error> {
-        // One read and a table lookup; the permission table does not depend on the time,
-        // so the clock is not read.
-        let access =
-            self.store.access(workspace, actor).and_then(|a| found_access(a, workspace, actor)).inspect_err(traced)?;
-        Ok(crate::permission::permits(access.standing(), access.target(), self.policy.approvers(), action).is_ok())
+    /// The permission table's answer (R34): may the actor do `action` in a workspace, or
+    /// in an organisation ([`Action::CreateWorkspace`], [`Action::DiscoverWorkspaces`])?
+    /// An action asked of the wrong kind of place is `false`.
+    ///
+    /// ```
+    /// use carespace::{Action, Carespace, MemoryStore, OrganisationKind};
+    ///
+    /// let service = Carespace::new(MemoryStore::new());
+    /// let practice = service.register_organisation("Riverside Surgery".parse()?, OrganisationKind::GpPractice, None)?;
+    /// let gp = service.register_user("gp@nhs.net".parse()?, "Dr Grace Hopper".parse()?)?;
+    /// service.join_organisation(gp.id, practice.id)?;
+    /// assert!(service.can(gp.id, practice.id, Action::DiscoverWorkspaces)?);
+    /// // The default policy lets only NHS trusts create workspaces (R7).
+    /// assert!(!service.can(gp.id, practice.id, Action::CreateWorkspace)?);
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, action = ?action))]
+    pub fn can(&self, actor: UserId, on: impl Into<On>, action: Action) -> Result<bool, Error> {
+        match on.into() {
+            On::Workspace(workspace) => {
+                // One read and a table lookup; the permission table does not depend on
+                // the time, so the clock is not read.
+                let access = self
+                    .store
+                    .access(workspace, actor)
+                    .and_then(|a| found_access(a, workspace, actor))
+                    .inspect_err(traced)?;
+                Ok(crate::permission::permits(access.standing(), access.target(), self.policy.approvers(), action)
+                    .is_ok())
+            }
+            On::Organisation(organisation) => self.read(|r, ctx| {
+                let org = load_organisation(r, organisation)?;
+                let actor = load_actor_with(r, actor, org.id, false)?;
+                Ok(rules::authorise_in_organisation(ctx, &actor, &org, action).is_ok())
+            }),
+        }
     }
 
     /// Where the actor stands towards a workspace, as the permission table sees it.
@@ -803,6 +829,43 @@ pub(crate) fn apply(tx: &mut dyn WriteTx, ctx: Ctx<'_>, actor: Option<UserId>, p
     Ok(())
 }
 
+/// Settles `user`'s My Workspace in the organisation of `workspace` (R27, R41) when
+/// `plan` changes whether they hold a current membership of it (`was_current` before):
+/// ending their last current shared membership there brings it back; a membership
+/// made current again (unarchiving) archives it.
+pub(crate) fn settle_personal(
+    r: &dyn ReadTx,
+    ctx: Ctx<'_>,
+    plan: &mut Plan,
+    workspace: &Workspace,
+    user: UserId,
+    was_current: bool,
+) -> Result<(), Error> {
+    let Some(current) = plan.current_after(workspace.id, user) else { return Ok(()) };
+    if current == was_current {
+        return Ok(());
+    }
+    let holds_current = current || holds_current_elsewhere(r, workspace, user)?;
+    if let Some(personal) = r.personal_workspace_of(user, workspace.organisation)? {
+        rules::settle_personal(plan, ctx, &personal, holds_current);
+    }
+    Ok(())
+}
+
+/// Whether `user` holds a current membership of a shared workspace of `workspace`'s
+/// organisation other than `workspace` itself.
+fn holds_current_elsewhere(r: &dyn ReadTx, workspace: &Workspace, user: UserId) -> Result<bool, Error> {
+    for m in r.memberships_of_user(user)? {
+        if m.workspace != workspace.id
+            && m.state.is_current()
+            && r.workspace(m.workspace)?.is_some_and(|w| w.organisation == workspace.organisation)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The request-to-join path shared by [`Carespace::request_to_join`] and
 /// [`Carespace::join_example`].
 fn request_in(tx: &mut dyn WriteTx, ctx: Ctx<'_>, shared: &Shared, actor: &Actor) -> Result<Joined, Error> {
@@ -829,18 +892,12 @@ fn not_found(entity: Entity, id: impl ToString) -> Error {
     Error::NotFound { entity, id: id.to_string() }
 }
 
-fn not_in_organisation(actor: &Actor, organisation: &Organisation) -> Error {
-    Error::NotInOrganisation { actor: actor.user.name.to_string(), organisation: organisation.name.to_string() }
-}
-
-/// A shared workspace, for an actor in its organisation (else `NotInOrganisation`).
-fn load_workspace_for(r: &dyn ReadTx, actor: UserId, workspace: WorkspaceId) -> Result<Workspace, Error> {
+/// A shared workspace, for an actor who may see its organisation's workspaces (R11).
+fn load_workspace_for(r: &dyn ReadTx, ctx: Ctx<'_>, actor: UserId, workspace: WorkspaceId) -> Result<Workspace, Error> {
     let ws = r.workspace(workspace)?.ok_or_else(|| not_found(Entity::Workspace, workspace))?;
     let org = load_organisation(r, ws.organisation)?;
     let actor = load_actor_with(r, actor, org.id, false)?;
-    if !actor.in_organisation {
-        return Err(not_in_organisation(&actor, &org));
-    }
+    rules::authorise_in_organisation(ctx, &actor, &org, Action::DiscoverWorkspaces)?;
     Ok(ws)
 }
 

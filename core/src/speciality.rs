@@ -15,7 +15,9 @@ pub const CATALOGUE_VERSION: &str = "UKCore-PracticeSettingCode 1.0.1 (2023-04-2
 
 /// One catalogue entry: a 3-digit code and its name, and which of the two NHS Data
 /// Dictionary lists it appears in. Where a code is on both lists, the main specialty's
-/// name is used.
+/// name is used; a treatment function's name is given without the word "Service" the
+/// list ends each with, except where what is left would not name a service on its own
+/// ("Anticoagulant Service").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SpecialityEntry {
     /// The 3-digit code.
@@ -26,6 +28,10 @@ pub struct SpecialityEntry {
     pub main_specialty: bool,
     /// Whether the code is a TREATMENT FUNCTION CODE.
     pub treatment_function: bool,
+    /// The name of its example workspace (R9): the name, unless another code has the
+    /// same one (313 and 316 are both "Clinical Immunology"), when the later code follows
+    /// in brackets. Unique across the catalogue, as active workspace names are (R6).
+    pub example_name: &'static str,
 }
 
 const M: (bool, bool) = (true, false);
@@ -33,7 +39,7 @@ const T: (bool, bool) = (false, true);
 const MT: (bool, bool) = (true, true);
 
 macro_rules! catalogue {
-    ($($code:literal $name:literal $lists:ident,)*) => {
+    ($($code:literal $name:literal $lists:ident $(as $example:literal)?,)*) => {
         /// The catalogue, sorted by code. See [`CATALOGUE_SOURCE`] and [`CATALOGUE_VERSION`].
         pub static CATALOGUE: &[SpecialityEntry] = &[
             $(SpecialityEntry {
@@ -41,9 +47,12 @@ macro_rules! catalogue {
                 name: $name,
                 main_specialty: $lists.0,
                 treatment_function: $lists.1,
+                example_name: catalogue!(@example $name $($example)?),
             },)*
         ];
     };
+    (@example $name:literal) => { $name };
+    (@example $name:literal $example:literal) => { $example };
 }
 
 catalogue! {
@@ -137,7 +146,7 @@ catalogue! {
     313 "Clinical Immunology" MT,
     314 "Rehabilitation Medicine" MT,
     315 "Palliative Medicine" MT,
-    316 "Clinical Immunology and Allergy" T,
+    316 "Clinical Immunology" T as "Clinical Immunology (316)",
     317 "Allergy" MT,
     318 "Intermediate Care" T,
     319 "Respite Care" T,
@@ -217,7 +226,7 @@ catalogue! {
     713 "Medical Psychotherapy" MT,
     715 "Old Age Psychiatry" MT,
     720 "Eating Disorders" T,
-    721 "Addiction Services" T,
+    721 "Addiction Service" T,
     722 "Liaison Psychiatry" T,
     723 "Psychiatric Intensive Care" T,
     724 "Perinatal Mental Health" T,
@@ -276,7 +285,8 @@ impl Speciality {
             .ok_or(crate::Error::UnknownSpeciality { code })
     }
 
-    /// Looks a speciality up by its name, ignoring case and surrounding whitespace.
+    /// Looks a speciality up by its name, ignoring case and surrounding whitespace; where
+    /// two codes share the name, the first (313 for "Clinical Immunology").
     pub fn from_name(name: &str) -> Option<Self> {
         let wanted = name.trim();
         CATALOGUE.iter().find(|entry| entry.name.eq_ignore_ascii_case(wanted)).map(Self)
@@ -292,9 +302,25 @@ impl Speciality {
         self.0.code
     }
 
-    /// The name.
+    /// The name, as the Data Dictionary spells it. Two codes may share one: see
+    /// [`Speciality::example_name`].
     pub fn name(self) -> &'static str {
         self.0.name
+    }
+
+    /// The name of its example workspace (R9), unique across the catalogue:
+    /// [`SpecialityEntry::example_name`].
+    ///
+    /// ```
+    /// use carespace::Speciality;
+    ///
+    /// assert_eq!(Speciality::from_code(313)?.example_name(), "Clinical Immunology");
+    /// assert_eq!(Speciality::from_code(316)?.name(), "Clinical Immunology");
+    /// assert_eq!(Speciality::from_code(316)?.example_name(), "Clinical Immunology (316)");
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    pub fn example_name(self) -> &'static str {
+        self.0.example_name
     }
 
     /// The full catalogue entry.
@@ -356,16 +382,65 @@ mod tests {
         assert!(tfc >= 150, "the treatment function list has {tfc} codes");
         assert!(CATALOGUE.len() >= 200);
         assert!(CATALOGUE.iter().all(|e| (100..=999).contains(&e.code)));
-        let names: HashSet<String> = CATALOGUE.iter().map(|e| e.name.to_lowercase()).collect();
-        assert_eq!(names.len(), CATALOGUE.len(), "names are unique, so example workspaces are too");
     }
 
     #[test]
-    fn r10_every_name_is_a_valid_workspace_name() {
-        // R9: an example workspace is named after its speciality.
+    fn r6_r9_example_names_are_unique_and_valid_workspace_names() {
+        // R9: an example workspace is named after its speciality; R6: active names are
+        // unique in an organisation, compared as workspace names are.
+        let keys: HashSet<String> =
+            CATALOGUE.iter().map(|e| WorkspaceName::parse(e.example_name).unwrap().key()).collect();
+        assert_eq!(keys.len(), CATALOGUE.len(), "two example workspaces would share a name");
         for entry in CATALOGUE {
-            let name = WorkspaceName::parse(entry.name).unwrap();
-            assert_eq!(name.as_str(), entry.name);
+            assert_eq!(WorkspaceName::parse(entry.example_name).unwrap().as_str(), entry.example_name);
+            assert!(entry.example_name.starts_with(entry.name), "{}", entry.code);
+        }
+        // Only where the Data Dictionary gives two codes one name does an example differ.
+        let differing: Vec<u16> = CATALOGUE.iter().filter(|e| e.example_name != e.name).map(|e| e.code).collect();
+        assert_eq!(differing, vec![316]);
+    }
+
+    /// R10: a dozen names from each list, as the cited editions spell them (checked
+    /// against the main specialty and treatment function lists; see [`CATALOGUE_VERSION`]).
+    #[test]
+    fn r10_names_pinned_from_each_list() {
+        let main = [
+            (100, "General Surgery"),
+            (110, "Trauma and Orthopaedics"),
+            (143, "Orthodontics"),
+            (190, "Anaesthetics"),
+            (302, "Endocrinology and Diabetes"),
+            (313, "Clinical Immunology"),
+            (317, "Allergy"),
+            (430, "Geriatric Medicine"),
+            (500, "Obstetrics and Gynaecology"),
+            (710, "Adult Mental Illness"),
+            (831, "Medical Microbiology and Virology"),
+            (960, "Allied Health Professional"),
+        ];
+        let treatment = [
+            (102, "Transplant Surgery"),
+            (161, "Burns Care"),
+            (255, "Paediatric Clinical Immunology and Allergy"),
+            (316, "Clinical Immunology"),
+            (324, "Anticoagulant Service"),
+            (348, "Post-COVID-19 Syndrome Service"),
+            (422, "Neonatal Critical Care"),
+            (505, "Fetal Medicine"),
+            (663, "Podiatric Surgery"),
+            (721, "Addiction Service"),
+            (727, "Dementia Assessment"),
+            (920, "Diabetic Education Service"),
+        ];
+        for (code, name) in main {
+            let entry = Speciality::from_code(code).unwrap().entry();
+            assert!(entry.main_specialty, "{code}");
+            assert_eq!(entry.name, name, "{code}");
+        }
+        for (code, name) in treatment {
+            let entry = Speciality::from_code(code).unwrap().entry();
+            assert!(entry.treatment_function && !entry.main_specialty, "{code}");
+            assert_eq!(entry.name, name, "{code}");
         }
     }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::rules::{Change, Ctx, Plan, Shared, with_state};
-use crate::service::apply;
+use crate::service::{apply, settle_personal};
 use crate::store::{ReadTx, WriteTx};
 use crate::{
     ArchiveReason, Carespace, EndNotice, Error, EventKind, Invite, InviteStatus, Membership, MembershipState, Role,
@@ -210,7 +210,8 @@ fn must_keep(admins: &[Membership], now: OffsetDateTime, ends_at: OffsetDateTime
 }
 
 /// Archives a member whose end date has come: an admin is demoted first, and the
-/// invites they sent are revoked, as when an admin archives someone (R22).
+/// invites they sent are revoked, as when an admin archives someone (R22); their My
+/// Workspace comes back if that was their last current membership there (R41).
 fn end_one(r: &dyn ReadTx, plan: &mut Plan, ctx: Ctx<'_>, m: &Membership) -> Result<(), Error> {
     if m.state == MembershipState::Admin {
         plan.event(EventKind::RoleChanged { workspace: m.workspace, user: m.user, role: Role::Member });
@@ -221,6 +222,7 @@ fn end_one(r: &dyn ReadTx, plan: &mut Plan, ctx: Ctx<'_>, m: &Membership) -> Res
         user: m.user,
         reason: ArchiveReason::MembershipEnded,
     });
-    load_whole(r, m.workspace)?.revoke_invites(plan, ctx, None, |i| i.invited_by == m.user);
-    Ok(())
+    let shared = load_whole(r, m.workspace)?;
+    shared.revoke_invites(plan, ctx, None, |i| i.invited_by == m.user);
+    settle_personal(r, ctx, plan, &shared.workspace, m.user, true)
 }

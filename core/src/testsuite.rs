@@ -218,7 +218,8 @@ fn dump_tx(r: &dyn ReadTx) -> Result<String, Error> {
 /// - an archived workspace has no current members, pending requests or invites;
 /// - active workspace names are unique per organisation (R6);
 /// - a user with a shared membership in an organisation has an archived My Workspace
-///   there (R27), and every organisation member has exactly one My Workspace (R26);
+///   there (R27), one with none an active one (R41), and every organisation member has
+///   exactly one My Workspace (R26);
 /// - event sequence numbers run 1, 2, 3, … without gaps (R32).
 pub fn check_invariants(store: &dyn Store, now: OffsetDateTime) -> Result<(), String> {
     let mut result = Ok(());
@@ -305,8 +306,19 @@ fn check_tx(r: &dyn ReadTx, now: OffsetDateTime) -> Result<(), String> {
         }
     }
     for ((user, organisation), count) in per_pair {
-        if count != 1 || r.personal_workspace_of(user, organisation).map_err(e)?.is_none() {
+        let Some(personal) = r.personal_workspace_of(user, organisation).map_err(e)?.filter(|_| count == 1) else {
             return Err(format!("user {user} has {count} organisation joins / no My Workspace in {organisation}"));
+        };
+        // R41: with no current shared membership there, the My Workspace is active.
+        let mut holds_current = false;
+        for m in r.memberships_of_user(user).map_err(e)? {
+            let here = r.workspace(m.workspace).map_err(e)?.is_some_and(|w| w.organisation == organisation);
+            holds_current |= here && m.state.is_current();
+        }
+        if !holds_current && !personal.is_active() {
+            return Err(format!(
+                "user {user} holds no current membership in {organisation} but their My Workspace is archived"
+            ));
         }
     }
     Ok(())
@@ -427,6 +439,7 @@ macro_rules! conformance_suite {
             r32_events_are_gap_free_with_actor_and_time,
             r33_pending_approvals_prompt,
             r34_forbidden_names_the_action,
+            r34_every_refusal_for_lack_of_rights_is_one_kind,
             r35_failed_commands_write_nothing,
             r36_time_comes_from_the_injected_clock,
             r37_who_could_see_a_workspace_and_what_a_person_could_see_at_past_instants,
@@ -439,6 +452,7 @@ macro_rules! conformance_suite {
             r39_an_ending_admin_is_demoted_first_and_a_last_admin_is_kept,
             r38_r39_times_outside_the_supported_range_are_refused_alike,
             r18_r38_policy_durations_past_the_supported_times_mean_never,
+            r41_no_one_is_stranded,
         );
         $crate::conformance_suite!(@factory_cases $new_store;
             r34_permission_matrix,

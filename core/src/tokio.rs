@@ -35,7 +35,7 @@ use crate::views::{
     SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
-    Action, Carespace, Conversation, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode, Organisation,
+    Action, Carespace, Conversation, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode, On, Organisation,
     OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace, Speciality, Standing,
     StorageError, StorageErrorKind, Swept, User, UserId, Viewer, VisibleWorkspace, Workspace, WorkspaceId,
     WorkspaceName,
@@ -91,6 +91,14 @@ macro_rules! forward {
             )*
         }
     };
+}
+
+impl AsyncCarespace {
+    /// [`Carespace::can`] on the blocking pool: in a workspace or an organisation.
+    pub async fn can(&self, actor: UserId, on: impl Into<On>, action: Action) -> Result<bool, Error> {
+        let on = on.into();
+        self.run(move |s| s.can(actor, on, action)).await
+    }
 }
 
 forward! {
@@ -172,8 +180,6 @@ forward! {
         = |s| s.start_conversation(actor, workspace);
     /// [`Carespace::conversations`] on the blocking pool.
     fn conversations(actor: UserId, workspace: WorkspaceId) -> Vec<Conversation> = |s| s.conversations(actor, workspace);
-    /// [`Carespace::can`] on the blocking pool.
-    fn can(actor: UserId, workspace: WorkspaceId, action: Action) -> bool = |s| s.can(actor, workspace, action);
     /// [`Carespace::standing`] on the blocking pool.
     fn standing(actor: UserId, workspace: WorkspaceId) -> Standing = |s| s.standing(actor, workspace);
     /// [`Carespace::members`] on the blocking pool.

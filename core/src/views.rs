@@ -175,7 +175,7 @@ impl DiscoveryEntry {
     pub fn name(&self) -> &str {
         match self {
             Self::Workspace { workspace, .. } => workspace.name.as_str(),
-            Self::Example { speciality } => speciality.name(),
+            Self::Example { speciality } => speciality.example_name(),
         }
     }
 

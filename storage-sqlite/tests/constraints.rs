@@ -154,7 +154,7 @@ fn r35_a_panicking_or_failing_transaction_writes_nothing_and_the_store_goes_on()
     assert!(panicked.is_err());
     let failed = store.write(&mut |tx: &mut dyn WriteTx| {
         tx.put_organisation(&org("Also Half Written"))?;
-        Err(Error::NotInOrganisation { actor: "x".into(), organisation: "y".into() })
+        Err(Error::NotFound { entity: carespace::Entity::User, id: "x".into() })
     });
     assert!(failed.is_err());
     // Both rolled back, and the connection is usable: reads and writes go on.

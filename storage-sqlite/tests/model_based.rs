@@ -381,6 +381,9 @@ impl Backend {
             EventKind::MyWorkspaceArchived { workspace, organisation, user } => {
                 format!("my_workspace_archived {} {} {}", self.p(*workspace), self.o(*organisation), self.u(*user))
             }
+            EventKind::MyWorkspaceReactivated { workspace, organisation, user } => {
+                format!("my_workspace_reactivated {} {} {}", self.p(*workspace), self.o(*organisation), self.u(*user))
+            }
             EventKind::ConversationStarted { conversation, workspace, user } => format!(
                 "conversation_started c{} {} {}",
                 Self::ix(&self.convs, conversation),

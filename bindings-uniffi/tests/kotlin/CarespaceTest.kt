@@ -94,12 +94,6 @@ class CarespaceTest {
             CarespaceException.OdsCodeTaken::class.java to { w -> w.cs.registerOrganisation("Other", OrganisationKind.OTHER, "rwk") },
             CarespaceException.WorkspaceNameTaken::class.java to { w -> w.cs.createWorkspace(w.alice.id, w.trust.id, "maternity - ward 2", 501u, "") },
             CarespaceException.Forbidden::class.java to { w -> w.cs.updateSettings(w.bob.id, w.ward.id, null, null, "x") },
-            CarespaceException.NotInOrganisation::class.java to { w -> w.cs.discover(w.cs.registerUser("out@nhs.net", "Out").id, w.trust.id, null, null) },
-            CarespaceException.CreationNotAllowed::class.java to { w ->
-                val gp = w.cs.registerOrganisation("Mile End Surgery", OrganisationKind.GP_PRACTICE, null)
-                w.cs.joinOrganisation(w.alice.id, gp.id)
-                w.cs.createWorkspace(w.alice.id, gp.id, "Reception", 600u, "")
-            },
             CarespaceException.LastAdmin::class.java to { w -> w.cs.demote(w.alice.id, w.ward.id, w.alice.id) },
             CarespaceException.AdminMustBeDemoted::class.java to { w ->
                 w.cs.requestToJoin(w.bob.id, w.ward.id); w.cs.approve(w.alice.id, w.ward.id, w.bob.id)
@@ -115,9 +109,6 @@ class CarespaceTest {
             CarespaceException.NotAMember::class.java to { w -> w.cs.promote(w.alice.id, w.ward.id, w.bob.id) },
             CarespaceException.NoPendingRequest::class.java to { w -> w.cs.approve(w.alice.id, w.ward.id, w.bob.id) },
             CarespaceException.SelfTarget::class.java to { w -> w.cs.archiveMember(w.alice.id, w.ward.id, w.alice.id) },
-            CarespaceException.InviteNotForYou::class.java to { w ->
-                w.cs.acceptInvite(w.carol.id, w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net").id)
-            },
             CarespaceException.InviteExpired::class.java to { w ->
                 val invite = w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net")
                 w.clock.advanceSeconds(15L * 24 * 3600)
@@ -153,6 +144,30 @@ class CarespaceTest {
             w.cs.approve(w.bob.id, w.ward.id, w.carol.id)
         }
         assertEquals("Bob Jones may not approve join requests in “Maternity - Ward 2”: they are not a member of it", forbidden.message)
+    }
+
+    @Test
+    fun r34EveryRefusalForLackOfRightsIsForbidden() {
+        val w = world()
+        val outsider = w.cs.registerUser("out@nhs.net", "Out Sider")
+        val gp = w.cs.registerOrganisation("Mile End Surgery", OrganisationKind.GP_PRACTICE, null)
+        w.cs.joinOrganisation(w.alice.id, gp.id)
+        val invite = w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net")
+        val refusals: List<Pair<String, () -> Any>> = listOf(
+            "Out Sider may not see the workspaces in East London NHS Foundation Trust: they are not a member of its organisation"
+                to { w.cs.discover(outsider.id, w.trust.id, null, null) },
+            "Alice Smith may not create workspaces in Mile End Surgery: this service does not let organisations of its kind (GP practice) create workspaces"
+                to { w.cs.createWorkspace(w.alice.id, gp.id, "Reception", 600u, "") },
+            "Carol White may not accept invites in “Maternity - Ward 2”: the invite is addressed to another email address"
+                to { w.cs.acceptInvite(w.carol.id, invite.id) },
+        )
+        for ((message, refuse) in refusals) {
+            val thrown = assertThrows(CarespaceException.Forbidden::class.java) { refuse() }
+            assertEquals(message, thrown.message)
+        }
+        assertTrue(w.cs.canInOrganisation(w.alice.id, w.trust.id, Action.CREATE_WORKSPACE))
+        assertFalse(w.cs.canInOrganisation(w.alice.id, gp.id, Action.CREATE_WORKSPACE))
+        assertFalse(w.cs.canInOrganisation(outsider.id, w.trust.id, Action.DISCOVER_WORKSPACES))
     }
 
     private val day = 24L * 3600
@@ -207,7 +222,10 @@ class CarespaceTest {
         assertEquals(listOf(ends), cs.members(w.alice.id, w.ward.id).current.filter { it.user.id == w.bob.id }.map { it.endsAt })
         assertEquals(1u, cs.sweep(start.plusSeconds(23 * day)).endReminders)
         assertEquals(1u, cs.sweep(ends).membershipsEnded)
-        assertTrue(cs.eventsSince(0uL, 1000u).last().json.contains("\"reason\":\"membership_ended\""))
+        val (archived, mine) = cs.eventsSince(0uL, 1000u).takeLast(2)
+        assertTrue(archived.json.contains("\"reason\":\"membership_ended\""))
+        // R41: Bob's last membership there ended, so his My Workspace is back.
+        assertEquals("my_workspace_reactivated", mine.eventType)
         cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, start.plusSeconds(40 * day))
         assertEquals(1u, cs.sweep(start.plusSeconds(40 * day)).lastAdminsKept)
         assertEquals(Role.ADMIN, cs.members(w.alice.id, w.ward.id).current.first { it.user.id == w.alice.id }.role)

@@ -499,3 +499,88 @@ pub fn r18_r38_policy_durations_past_the_supported_times_mean_never(store: Arc<d
     assert_eq!(counts(swept), (0, 0, 0, 1), "ten years on, nothing expires or escalates; Bob's membership ends");
     h.check();
 }
+
+/// The user's My Workspace in an organisation, as the switcher shows it.
+fn my_workspace(h: &Harness, user: &User, organisation: crate::OrganisationId) -> crate::PersonalWorkspace {
+    h.ok(|s| s.my_workspaces(user.id))
+        .into_iter()
+        .find_map(|entry| match entry {
+            crate::SwitcherEntry::Personal { workspace, .. } if workspace.organisation == organisation => {
+                Some(workspace)
+            }
+            _ => None,
+        })
+        .expect("a My Workspace in every organisation one belongs to")
+}
+
+/// The My Workspace events `step` appended, as (reactivated?, user).
+fn my_workspace_events<T>(
+    h: &Harness,
+    step: impl FnOnce(&crate::Carespace) -> Result<T, Error>,
+) -> Vec<(bool, UserId)> {
+    let (_, events) = h.events_of(step);
+    events
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::MyWorkspaceArchived { user, .. } => Some((false, user)),
+            EventKind::MyWorkspaceReactivated { user, .. } => Some((true, user)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// R41: whoever no longer holds a current shared membership in an organisation — their
+/// request declined, they left, an admin archived them, their time-boxed membership
+/// ended — has their My Workspace back, with its conversations; it is archived again
+/// when they next become a member (R27). Both are events, once each.
+pub fn r41_no_one_is_stranded(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (org, alice, bob, carol) = trio(&h);
+    let other = h.trust("Other Trust");
+    h.ok(|s| s.join_organisation(alice.id, other.id));
+    let ward = h.workspace(&alice, &org, "Ward 1");
+    let clinic = h.workspace(&alice, &org, "Clinic 2");
+    let elsewhere = h.workspace(&alice, &other, "Ward 9");
+    let back = |u: &User| vec![(true, u.id)];
+    let gone = |u: &User| vec![(false, u.id)];
+
+    // Declined: Bob's My Workspace, archived when he asked, comes back with what he had
+    // started there, and he can send from it again.
+    let personal = my_workspace(&h, &bob, org.id).id;
+    let old = h.ok(|s| s.start_conversation(bob.id, personal));
+    assert_eq!(my_workspace_events(&h, |s| s.request_to_join(bob.id, ward.id)), gone(&bob));
+    h.forbidden(|s| s.start_conversation(bob.id, personal));
+    assert_eq!(my_workspace_events(&h, |s| s.decline(alice.id, ward.id, bob.id)), back(&bob));
+    assert!(my_workspace(&h, &bob, org.id).is_active());
+    assert!(h.ok(|s| s.conversations(bob.id, personal)).contains(&old));
+    h.ok(|s| s.start_conversation(bob.id, personal));
+
+    // Left: while Carol holds another current membership there, nothing comes back; her
+    // last one ending brings it back. A membership in another organisation does not count.
+    h.approved(&ward, &alice, &carol);
+    h.approved(&clinic, &alice, &carol);
+    h.ok(|s| s.join_organisation(carol.id, other.id));
+    h.approved(&elsewhere, &alice, &carol);
+    assert_eq!(my_workspace_events(&h, |s| s.leave(carol.id, ward.id)), vec![]);
+    assert!(!my_workspace(&h, &carol, org.id).is_active());
+    assert_eq!(my_workspace_events(&h, |s| s.leave(carol.id, clinic.id)), back(&carol));
+    assert!(!my_workspace(&h, &carol, other.id).is_active(), "still a member of Ward 9 there");
+
+    // Archived by an admin, then unarchived: back, then archived again (R27).
+    h.approved(&clinic, &alice, &bob);
+    assert!(!my_workspace(&h, &bob, org.id).is_active());
+    assert_eq!(my_workspace_events(&h, |s| s.archive_member(alice.id, clinic.id, bob.id)), back(&bob));
+    assert_eq!(my_workspace_events(&h, |s| s.unarchive_member(alice.id, clinic.id, bob.id)), gone(&bob));
+
+    // A time-boxed membership ending at a sweep.
+    h.ok(|s| s.set_membership_end(alice.id, clinic.id, bob.id, Some(day(10))));
+    set_clock(&h, day(10));
+    assert_eq!(my_workspace_events(&h, |s| s.sweep(day(10))), back(&bob));
+    assert!(my_workspace(&h, &bob, org.id).is_active());
+    assert_eq!(my_workspace_events(&h, |s| s.sweep(day(10))), vec![], "once");
+
+    // The last member leaving archives the workspace and gives Alice hers back.
+    h.ok(|s| s.leave(alice.id, clinic.id));
+    assert_eq!(my_workspace_events(&h, |s| s.leave(alice.id, ward.id)), back(&alice));
+    h.check();
+}

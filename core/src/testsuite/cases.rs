@@ -155,18 +155,22 @@ pub fn r7_only_organisation_members_of_allowed_kinds_create(store: Arc<dyn Store
     let practice = h.ok(|s| s.register_organisation("Mile End Surgery".parse()?, OrganisationKind::GpPractice, None));
     let alice = h.member_of(&trust, "Alice", "alice@nhs.net");
     let outsider = h.user("Olly", "olly@nhs.net");
-    let err = h.err(|s| s.create_workspace(outsider.id, trust.id, new_ws("Ward 1")));
-    assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+    let err = h.forbidden(|s| s.create_workspace(outsider.id, trust.id, new_ws("Ward 1")));
+    assert!(
+        matches!(err, Error::Forbidden { action: Action::CreateWorkspace, denial: Denial::NotInOrganisation, .. }),
+        "{err}"
+    );
     h.ok(|s| s.join_organisation(alice.id, practice.id));
-    let err = h.err(|s| s.create_workspace(alice.id, practice.id, new_ws("Reception")));
-    assert!(matches!(err, Error::CreationNotAllowed { kind: OrganisationKind::GpPractice, .. }), "{err}");
+    let err = h.forbidden(|s| s.create_workspace(alice.id, practice.id, new_ws("Reception")));
+    let gp = OrganisationKind::GpPractice;
+    assert!(matches!(err, Error::Forbidden { denial: Denial::CreationNotAllowed { kind }, .. } if kind == gp), "{err}");
     assert_eq!(
         err.to_string(),
-        "workspaces cannot be created in Mile End Surgery: it is a GP practice, and this service lets only members of NHS trusts create them"
+        "Alice may not create workspaces in Mile End Surgery: this service does not let organisations of its kind (GP practice) create workspaces"
     );
     // Examples follow the same rule (R9).
-    let err = h.err(|s| s.join_example(alice.id, practice.id, obstetrics()));
-    assert!(matches!(err, Error::CreationNotAllowed { .. }), "{err}");
+    let err = h.forbidden(|s| s.join_example(alice.id, practice.id, obstetrics()));
+    assert!(matches!(err, Error::Forbidden { denial: Denial::CreationNotAllowed { .. }, .. }), "{err}");
     // The allowed kinds are a policy setting.
     let liberal =
         h.sibling(Policy::default().with_creator_kinds([OrganisationKind::NhsTrust, OrganisationKind::GpPractice]));
@@ -230,8 +234,8 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     assert!(listing.iter().all(|e| !matches!(e, DiscoveryEntry::Example { speciality } if speciality.code() == 320)));
     // Outsiders cannot join examples.
     let outsider = h.user("Olly", "olly@nhs.net");
-    let err = h.err(|s| s.join_example(outsider.id, org.id, Speciality::from_code(100)?));
-    assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+    let err = h.forbidden(|s| s.join_example(outsider.id, org.id, Speciality::from_code(100)?));
+    assert!(matches!(err, Error::Forbidden { denial: Denial::NotInOrganisation, .. }), "{err}");
     // In an organisation whose kind may not create (R7), no example is listed, as
     // joining one would be refused; the policy that lets its kind create lists them.
     let practice = h.ok(|s| s.register_organisation("Practice".parse()?, OrganisationKind::GpPractice, None));
@@ -239,8 +243,8 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     let listing = h.ok(|s| s.discover(gp.id, practice.id, &DiscoveryFilter::default()));
     let examples = listing.iter().filter(|e| matches!(e, DiscoveryEntry::Example { .. })).count();
     assert_eq!(examples, 0, "examples listed where no one may create");
-    let err = h.err(|s| s.join_example(gp.id, practice.id, obstetrics()));
-    assert!(matches!(err, Error::CreationNotAllowed { .. }), "{err}");
+    let err = h.forbidden(|s| s.join_example(gp.id, practice.id, obstetrics()));
+    assert!(matches!(err, Error::Forbidden { denial: Denial::CreationNotAllowed { .. }, .. }), "{err}");
     let allowing = h.sibling(Policy::default().with_creator_kinds([OrganisationKind::GpPractice]));
     let listing = allowing.ok(|s| s.discover(gp.id, practice.id, &DiscoveryFilter::default()));
     assert_eq!(listing.len(), crate::CATALOGUE.len(), "every speciality is an example there");
@@ -330,8 +334,11 @@ pub fn r11_discovery_counts_filters_sorts_and_hides_from_outsiders(store: Arc<dy
     assert!(discovered(&after, "cardiac ward 3").is_none());
     // Outsiders see nothing.
     let outsider = h.user("Olly", "olly@nhs.net");
-    let err = h.err(|s| s.discover(outsider.id, org.id, &DiscoveryFilter::default()));
-    assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+    let err = h.forbidden(|s| s.discover(outsider.id, org.id, &DiscoveryFilter::default()));
+    assert!(
+        matches!(err, Error::Forbidden { action: Action::DiscoverWorkspaces, denial: Denial::NotInOrganisation, .. }),
+        "{err}"
+    );
 }
 
 /// R12
@@ -584,8 +591,11 @@ pub fn r19_only_the_addressee_accepts_in_time(store: Arc<dyn Store>) {
     let invite = h.ok(|s| s.invite(alice.id, ws.id, email("newbie@elft.nhs.uk")));
     // Someone else cannot accept it.
     let mallory = h.member_of(&org, "Mallory", "mallory@nhs.net");
-    let err = h.err(|s| s.accept_invite(mallory.id, invite.id));
-    assert!(matches!(err, Error::InviteNotForYou { .. }), "{err}");
+    let err = h.forbidden(|s| s.accept_invite(mallory.id, invite.id));
+    assert!(
+        matches!(err, Error::Forbidden { action: Action::AcceptInvite, denial: Denial::NotTheInvitee, .. }),
+        "{err}"
+    );
     // The invitee registers later, lists the invite, and accepts (joining the organisation).
     let newbie = h.user("Newbie", "NEWBIE@elft.nhs.uk");
     assert_eq!(h.ok(|s| s.invites_for_me(newbie.id)).iter().map(|i| i.id).collect::<Vec<_>>(), vec![invite.id]);
@@ -700,8 +710,8 @@ pub fn r21_leaving_last_admin_and_archival(store: Arc<dyn Store>) {
     assert!(events.iter().any(|e| matches!(e.kind, EventKind::InviteRevoked { invite, .. } if invite == alices.id)));
     let err = h.forbidden(|s| s.request_to_join(bob.id, ws.id));
     assert!(matches!(err, Error::Forbidden { denial: Denial::WorkspaceArchived, .. }), "{err}");
-    let err = h.err(|s| s.accept_invite(alice.id, alices.id));
-    assert!(matches!(err, Error::InviteNotForYou { .. }), "{err}");
+    let err = h.forbidden(|s| s.accept_invite(alice.id, alices.id));
+    assert!(matches!(err, Error::Forbidden { denial: Denial::NotTheInvitee, .. }), "{err}");
     assert!(h.store_has_conversation(ws.id, conversation.id));
     // Non-members cannot leave.
     let err = h.forbidden(|s| s.leave(bob.id, ws.id));
@@ -758,8 +768,10 @@ pub fn r22_archiving_and_unarchiving_members(store: Arc<dyn Store>) {
     // Unarchive: approved member again (even the one who was unapproved).
     let (m, events) = h.events_of(|s| s.unarchive_member(alice.id, ws.id, uma.id));
     assert_eq!(m.state, MembershipState::Member);
+    // Archiving gave Uma her My Workspace back (R41); being a member again archives it (R27).
     assert!(
-        matches!(events.as_slice(), [e] if e.kind == EventKind::MemberUnarchived { workspace: ws.id, user: uma.id })
+        matches!(events.as_slice(), [e, mine] if e.kind == EventKind::MemberUnarchived { workspace: ws.id, user: uma.id }
+            && matches!(mine.kind, EventKind::MyWorkspaceArchived { user, .. } if user == uma.id))
     );
     assert_eq!(h.ok(|s| s.conversations(uma.id, ws.id)).len(), 1);
     let dave = h.member_of(&org, "Dave", "dave@nhs.net");
@@ -919,9 +931,9 @@ pub fn r27_my_workspace_is_archived_on_first_shared_membership(store: Arc<dyn St
     assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::MyWorkspaceArchived { .. })).count(), 1);
     let (_, events) = h.events_of(|s| s.create_workspace(alice.id, org.id, new_ws("Ward 2")));
     assert!(events.iter().all(|e| !matches!(e.kind, EventKind::MyWorkspaceArchived { .. })));
-    // Permanently: leaving every shared workspace does not restore it.
+    // Until no current shared membership is left: then it comes back (R41).
     h.ok(|s| s.decline(alice.id, ward, bob.id));
-    assert!(!h.ok(|s| s.join_organisation(bob.id, org.id)).is_active());
+    assert!(h.ok(|s| s.join_organisation(bob.id, org.id)).is_active());
 }
 
 /// R28
@@ -1101,6 +1113,61 @@ pub fn r34_forbidden_names_the_action(store: Arc<dyn Store>) {
     assert!(matches!(err, Error::NotFound { entity: crate::Entity::User, .. }), "{err}");
 }
 
+/// R34: every refusal for lack of rights is the one `Forbidden` kind, whatever its reason,
+/// naming its action and reason; `can` answers creation in an organisation from the same
+/// table as the command.
+pub fn r34_every_refusal_for_lack_of_rights_is_one_kind(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let trust = h.trust("Trust");
+    let practice = h.ok(|s| s.register_organisation("Mile End Surgery".parse()?, OrganisationKind::GpPractice, None));
+    let alice = h.member_of(&trust, "Alice", "alice@nhs.net");
+    let gp = h.member_of(&practice, "Gita", "gita@nhs.net");
+    let olly = h.user("Olly", "olly@nhs.net");
+    let ws = h.workspace(&alice, &trust, "Ward 1");
+    let invite = h.ok(|s| s.invite(alice.id, ws.id, email("newbie@nhs.net")));
+    let refused = |err: Error, action: Action, denial: Denial| {
+        assert!(err.is_forbidden(), "{err}");
+        assert_eq!(err.code(), "forbidden", "{err}");
+        assert!(matches!(&err, Error::Forbidden { action: a, denial: d, .. } if *a == action && *d == denial), "{err}");
+        assert!(err.to_string().contains(&action.to_string()), "{err}");
+    };
+    let gp_kind = Denial::CreationNotAllowed { kind: OrganisationKind::GpPractice };
+    let before = h.events().len();
+    refused(
+        h.err(|s| s.create_workspace(olly.id, trust.id, new_ws("Ward 9"))),
+        Action::CreateWorkspace,
+        Denial::NotInOrganisation,
+    );
+    refused(h.err(|s| s.create_workspace(gp.id, practice.id, new_ws("Reception"))), Action::CreateWorkspace, gp_kind);
+    refused(h.err(|s| s.join_example(gp.id, practice.id, obstetrics())), Action::CreateWorkspace, gp_kind);
+    refused(
+        h.err(|s| s.discover(olly.id, trust.id, &DiscoveryFilter::default())),
+        Action::DiscoverWorkspaces,
+        Denial::NotInOrganisation,
+    );
+    refused(h.err(|s| s.workspace(olly.id, ws.id)), Action::DiscoverWorkspaces, Denial::NotInOrganisation);
+    refused(h.err(|s| s.accept_invite(gp.id, invite.id)), Action::AcceptInvite, Denial::NotTheInvitee);
+    refused(h.err(|s| s.request_to_join(olly.id, ws.id)), Action::RequestToJoin, Denial::NotInOrganisation);
+    assert_eq!(h.events().len(), before, "a refusal changes nothing");
+
+    // can() answers in an organisation from the same table the commands ask.
+    for (who, org, expected) in [(&alice, &trust, true), (&gp, &practice, false), (&olly, &trust, false)] {
+        assert_eq!(h.ok(|s| s.can(who.id, org.id, Action::CreateWorkspace)), expected, "{} in {}", who.name, org.name);
+        let created = h.service.create_workspace(who.id, org.id, new_ws("Ward 7"));
+        assert_eq!(created.is_ok(), expected, "{} creating in {}", who.name, org.name);
+    }
+    assert!(h.ok(|s| s.can(gp.id, practice.id, Action::DiscoverWorkspaces)));
+    assert!(!h.ok(|s| s.can(olly.id, practice.id, Action::DiscoverWorkspaces)));
+    // An action asked of the wrong kind of place is no.
+    assert!(!h.ok(|s| s.can(alice.id, trust.id, Action::StartConversation)));
+    assert!(!h.ok(|s| s.can(alice.id, ws.id, Action::CreateWorkspace)));
+    // A policy that lets practices create answers yes, and the command agrees.
+    let liberal = h.sibling(Policy::default().with_creator_kinds([OrganisationKind::GpPractice]));
+    assert!(liberal.ok(|s| s.can(gp.id, practice.id, Action::CreateWorkspace)));
+    liberal.ok(|s| s.create_workspace(gp.id, practice.id, new_ws("Reception")));
+    h.check();
+}
+
 /// R35
 pub fn r35_failed_commands_write_nothing(store: Arc<dyn Store>) {
     let h = Harness::new(store);
@@ -1256,8 +1323,8 @@ pub fn r11_r15_lookups_of_a_workspace_a_membership_and_organisations(store: Arc<
     let ws = h.workspace(&alice, &org, "Ward 1");
 
     assert_eq!(h.ok(|s| s.workspace(bob.id, ws.id)), ws, "anyone in the organisation");
-    let err = h.err(|s| s.workspace(olly.id, ws.id));
-    assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+    let err = h.forbidden(|s| s.workspace(olly.id, ws.id));
+    assert!(matches!(err, Error::Forbidden { denial: Denial::NotInOrganisation, .. }), "{err}");
     let err = h.err(|s| s.workspace(bob.id, crate::WorkspaceId::from_uuid(uuid::Uuid::nil())));
     assert!(matches!(err, Error::NotFound { entity: crate::Entity::Workspace, .. }), "{err}");
 
@@ -1269,8 +1336,8 @@ pub fn r11_r15_lookups_of_a_workspace_a_membership_and_organisations(store: Arc<
     assert_eq!(state(&alice, &uma), Some(MembershipState::Unapproved), "an approved member about another");
     let err = h.err(|s| s.membership(uma.id, ws.id, alice.id));
     assert!(matches!(err, Error::Forbidden { action: Action::ViewMembers, denial: Denial::NotApproved, .. }), "{err}");
-    let err = h.err(|s| s.membership(olly.id, ws.id, olly.id));
-    assert!(matches!(err, Error::NotInOrganisation { .. }), "{err}");
+    let err = h.forbidden(|s| s.membership(olly.id, ws.id, olly.id));
+    assert!(matches!(err, Error::Forbidden { denial: Denial::NotInOrganisation, .. }), "{err}");
 
     let names = |u: &crate::User| -> Vec<String> {
         h.ok(|s| s.organisations_of(u.id)).iter().map(|o| o.name.to_string()).collect()

@@ -1,6 +1,8 @@
-//! The permission matrix (R34): every [`Action`] × every [`Standing`], written out as a
-//! table, checked both through `can()` and through the command itself where the action
-//! is a command. Each cell gets a fresh store.
+//! The permission matrix (R34): every [`Action`] × every [`Standing`] in a workspace,
+//! written out as a table, checked both through `can()` and through the command itself
+//! where the action is a command. Each cell gets a fresh store. The actions done in an
+//! organisation are refused in every workspace cell; the organisation's rows are checked
+//! by `r34_every_refusal_for_lack_of_rights_is_one_kind`.
 
 use std::sync::Arc;
 
@@ -32,6 +34,10 @@ const TABLE: &[(Action, &str)] = &[
     (Action::Demote, "- - - - Y - -"),
     (Action::ChangeSettings, "- - - - Y - -"),
     (Action::SetMembershipEnd, "- - - - Y - -"),
+    // The command also needs the invite to be addressed to the actor (R19).
+    (Action::AcceptInvite, "Y Y Y Y Y - -"),
+    (Action::CreateWorkspace, "- - - - - - -"),
+    (Action::DiscoverWorkspaces, "- - - - - - -"),
 ];
 
 /// Under `Approvers::ApprovedMembers`, approved members approve and decline too (R16).
@@ -128,7 +134,10 @@ fn command(service: &Carespace, c: &Cell, column: usize, action: Action) -> Opti
         Action::CreatePersonalTemplate
         | Action::CreatePersonalPatientList
         | Action::ViewSharedTemplates
-        | Action::ViewSharedPatientLists => return None,
+        | Action::ViewSharedPatientLists
+        | Action::AcceptInvite
+        | Action::CreateWorkspace
+        | Action::DiscoverWorkspaces => return None,
         Action::ViewMembers => service.members(actor, ws).map(drop),
         Action::RequestToJoin => service.request_to_join(actor, ws).map(drop),
         Action::Leave => service.leave(actor, ws).map(drop),

@@ -173,6 +173,12 @@ const TABLE: &[(&str, &str)] = &[
     ("Demote", "- - - - Y -"),
     ("ChangeSettings", "- - - - Y -"),
     ("SetMembershipEnd", "- - - - Y -"),
+    // The command also needs the invite to be addressed to the actor (R19), and an
+    // invite brings an outsider into the organisation.
+    ("AcceptInvite", "Y Y Y Y Y -"),
+    // Done in an organisation, never in a workspace (R7, R11, R34).
+    ("CreateWorkspace", "- - - - - -"),
+    ("DiscoverWorkspaces", "- - - - - -"),
 ];
 
 /// Every action name, in the table's order.
@@ -361,6 +367,20 @@ impl Model {
         }
     }
 
+    /// R27, R41: a My Workspace is archived while its owner holds a current shared
+    /// membership in its organisation, and active again once they hold none.
+    fn settle(&mut self, org: usize, user: usize) {
+        let holds = self.states.iter().any(|((q, u), s)| *u == user && *s != St::Archived && self.org_of(*q) == org);
+        let Some(p) = self.personal_of(user, org) else { return };
+        if let Place::Personal { archived, .. } = &mut self.places[p]
+            && *archived != holds
+        {
+            *archived = holds;
+            let what = if holds { "archived" } else { "reactivated" };
+            self.emit(format!("my_workspace_{what} p{p} o{org} u{user}"));
+        }
+    }
+
     fn revoke(&mut self, which: Vec<usize>) {
         for i in which {
             self.invites[i].status = InvSt::Revoked;
@@ -422,11 +442,9 @@ impl Model {
     }
 
     fn create(&mut self, actor: usize, org: usize, display: &str, speciality: u16, example: bool) -> R<usize> {
-        if !self.in_org.contains(&(org, actor)) {
-            return Err("NotInOrganisation".into());
-        }
-        if self.orgs[org].kind != 0 {
-            return Err("CreationNotAllowed".into());
+        // R7, R34: not in the organisation, or its kind may not create.
+        if !self.in_org.contains(&(org, actor)) || self.orgs[org].kind != 0 {
+            return Err(forbidden("CreateWorkspace"));
         }
         let key = display.to_lowercase();
         if self.active_named(org, &key).is_some() {
@@ -505,7 +523,7 @@ impl Model {
         let p = self.invites[i].place;
         let state = self.states.get(&(p, actor)).copied();
         if state == Some(St::Archived) {
-            return Err("ArchivedMember".into());
+            return Err(forbidden("AcceptInvite"));
         }
         if !matches!(state, Some(St::Member | St::Admin)) {
             self.set_state(p, actor, St::Member);
@@ -542,6 +560,7 @@ impl Model {
                     self.remove_member(p, target);
                     self.declines.insert((p, target), self.now);
                     self.emit(format!("join_declined p{p} u{target}"));
+                    self.settle(self.org_of(p), target);
                     Ok("declined".into())
                 }
                 _ => Err("NoPendingRequest".into()),
@@ -560,6 +579,7 @@ impl Model {
                         let theirs =
                             self.pending_invites(p).into_iter().filter(|&i| self.invites[i].by == target).collect();
                         self.revoke(theirs);
+                        self.settle(self.org_of(p), target);
                         Ok("Archived".into())
                     }
                 }
@@ -568,6 +588,7 @@ impl Model {
                 Some(St::Archived) => {
                     self.set_state(p, target, St::Member);
                     self.emit(format!("member_unarchived p{p} u{target}"));
+                    self.settle(self.org_of(p), target);
                     Ok("Member".into())
                 }
                 Some(s @ (St::Member | St::Admin)) => Ok(format!("{s:?}")),
@@ -614,6 +635,7 @@ impl Model {
             }
             self.emit(format!("workspace_archived p{p}"));
         }
+        self.settle(self.org_of(p), me);
         Ok(format!("archived={archive}"))
     }
 
@@ -650,7 +672,7 @@ impl Model {
         let actor = self.user(actor)?;
         let inv = self.invites[i].clone();
         if inv.person != self.users[actor].person {
-            return Err("InviteNotForYou".into());
+            return Err(forbidden("AcceptInvite"));
         }
         let p = inv.place;
         match inv.status {
@@ -668,7 +690,7 @@ impl Model {
             InvSt::Pending => {}
         }
         if matches!(self.places[p], Place::Shared { active: false, .. }) {
-            return Err(forbidden("RequestToJoin"));
+            return Err(forbidden("AcceptInvite"));
         }
         self.accept_in(i, actor)?;
         Ok(format!("AcceptedInvite p{p} {:?}", self.states[&(p, actor)]))
@@ -781,6 +803,7 @@ impl Model {
             self.emit(format!("member_archived p{p} u{u} MembershipEnded"));
             let theirs = self.pending_invites(p).into_iter().filter(|&i| self.invites[i].by == u).collect();
             self.revoke(theirs);
+            self.settle(self.org_of(p), u);
             ended += 1;
         }
         let soon: Vec<((usize, usize), i64)> = self
@@ -927,7 +950,7 @@ impl Model {
 
     pub(crate) fn discover(&self, u: usize, org: usize) -> R<Vec<String>> {
         if !self.in_org.contains(&(org, u)) {
-            return Err("NotInOrganisation".into());
+            return Err(forbidden("DiscoverWorkspaces"));
         }
         let mut out = Vec::new();
         let mut taken = BTreeSet::new();

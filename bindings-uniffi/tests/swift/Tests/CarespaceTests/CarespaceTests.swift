@@ -86,12 +86,6 @@ final class CarespaceTests: XCTestCase {
             ("OdsCodeTaken", { w in try w.cs.registerOrganisation(name: "Other", kind: .other, odsCode: "rwk") }),
             ("WorkspaceNameTaken", { w in try w.cs.createWorkspace(actor: w.alice.id, organisation: w.trust.id, name: "maternity - ward 2", speciality: 501, description: "") }),
             ("Forbidden", { w in try w.cs.updateSettings(actor: w.bob.id, workspace: w.ward.id, name: nil, speciality: nil, description: "x") }),
-            ("NotInOrganisation", { w in try w.cs.discover(actor: try w.cs.registerUser(email: "out@nhs.net", name: "Out").id, organisation: w.trust.id, nameContains: nil, speciality: nil) }),
-            ("CreationNotAllowed", { w in
-                let gp = try w.cs.registerOrganisation(name: "Mile End Surgery", kind: .gpPractice, odsCode: nil)
-                _ = try w.cs.joinOrganisation(user: w.alice.id, organisation: gp.id)
-                return try w.cs.createWorkspace(actor: w.alice.id, organisation: gp.id, name: "Reception", speciality: 600, description: "")
-            }),
             ("LastAdmin", { w in try w.cs.demote(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id) }),
             ("AdminMustBeDemoted", { w in
                 _ = try w.cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
@@ -108,9 +102,6 @@ final class CarespaceTests: XCTestCase {
             ("NotAMember", { w in try w.cs.promote(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id) }),
             ("NoPendingRequest", { w in try w.cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id) }),
             ("SelfTarget", { w in try w.cs.archiveMember(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id) }),
-            ("InviteNotForYou", { w in
-                try w.cs.acceptInvite(actor: w.carol.id, invite: try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net").id)
-            }),
             ("InviteExpired", { w in
                 let invite = try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
                 w.clock.advanceSeconds(seconds: 15 * 24 * 3600)
@@ -153,6 +144,31 @@ final class CarespaceTests: XCTestCase {
             guard case CarespaceError.Forbidden(let message) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(message, "Bob Jones may not approve join requests in “Maternity - Ward 2”: they are not a member of it")
         }
+    }
+
+    func testR34EveryRefusalForLackOfRightsIsForbidden() throws {
+        let w = try world()
+        let outsider = try w.cs.registerUser(email: "out@nhs.net", name: "Out Sider")
+        let gp = try w.cs.registerOrganisation(name: "Mile End Surgery", kind: .gpPractice, odsCode: nil)
+        _ = try w.cs.joinOrganisation(user: w.alice.id, organisation: gp.id)
+        let invite = try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
+        let refusals: [(String, () throws -> Any)] = [
+            ("Out Sider may not see the workspaces in East London NHS Foundation Trust: they are not a member of its organisation",
+             { try w.cs.discover(actor: outsider.id, organisation: w.trust.id, nameContains: nil, speciality: nil) }),
+            ("Alice Smith may not create workspaces in Mile End Surgery: this service does not let organisations of its kind (GP practice) create workspaces",
+             { try w.cs.createWorkspace(actor: w.alice.id, organisation: gp.id, name: "Reception", speciality: 600, description: "") }),
+            ("Carol White may not accept invites in “Maternity - Ward 2”: the invite is addressed to another email address",
+             { try w.cs.acceptInvite(actor: w.carol.id, invite: invite.id) }),
+        ]
+        for (expected, refuse) in refusals {
+            XCTAssertThrowsError(try refuse()) { error in
+                guard case CarespaceError.Forbidden(let message) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(message, expected)
+            }
+        }
+        XCTAssertTrue(try w.cs.canInOrganisation(actor: w.alice.id, organisation: w.trust.id, action: .createWorkspace))
+        XCTAssertFalse(try w.cs.canInOrganisation(actor: w.alice.id, organisation: gp.id, action: .createWorkspace))
+        XCTAssertFalse(try w.cs.canInOrganisation(actor: outsider.id, organisation: w.trust.id, action: .discoverWorkspaces))
     }
 
     let day: TimeInterval = 24 * 3600
@@ -208,7 +224,10 @@ final class CarespaceTests: XCTestCase {
         XCTAssertEqual(try cs.members(actor: w.alice.id, workspace: w.ward.id).current.filter { $0.user.id == w.bob.id }.map { $0.endsAt }, [ends])
         XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(23 * day)).endReminders, 1)
         XCTAssertEqual(try cs.sweep(now: ends).membershipsEnded, 1)
-        XCTAssertTrue(try cs.eventsSince(after: 0, limit: 1000).last?.json.contains("\"reason\":\"membership_ended\"") ?? false)
+        let lastTwo = try cs.eventsSince(after: 0, limit: 1000).suffix(2)
+        XCTAssertTrue(lastTwo.first?.json.contains("\"reason\":\"membership_ended\"") ?? false)
+        // R41: Bob's last membership there ended, so his My Workspace is back.
+        XCTAssertEqual(lastTwo.last?.eventType, "my_workspace_reactivated")
         _ = try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: start.addingTimeInterval(40 * day))
         XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(40 * day)).lastAdminsKept, 1)
         XCTAssertNil(try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: nil).endsAt)
