@@ -18,10 +18,10 @@ from carespace import Action, Carespace, OrganisationKind
 def tell_story(cs: Carespace) -> None:
     trust = cs.register_organisation(name="East London NHS Foundation Trust", kind=OrganisationKind.NHS_TRUST, ods_code="RWK")
     print(f"Registered {trust.name}.")
-    alice = cs.register_user("alice.smith@nhs.net", "Alice Smith")
-    bob = cs.register_user("bob.jones@nhs.net", "Bob Jones")
+    alice = cs.register_user(email="alice.smith@nhs.net", name="Alice Smith")
+    bob = cs.register_user(email="bob.jones@nhs.net", name="Bob Jones")
     for person in (alice, bob):
-        cs.join_organisation(person.id, trust.id)
+        cs.join_organisation(person.id, organisation=trust.id)
         print(f"{person.name} joined the trust and has a personal My Workspace.")
 
     created = cs.create_workspace(
@@ -31,23 +31,23 @@ def tell_story(cs: Carespace) -> None:
     ward = created.workspace
     print(f"\n{alice.name} created “{ward.name}” ({ward.speciality_name}); she is its admin.")
     print("Its signature on patient messages:\n  " + cs.signature(ward.id).replace("\n", "\n  "))
-    cs.start_conversation(alice.id, ward.id)
+    cs.start_conversation(alice.id, workspace=ward.id)
 
-    cs.request_to_join(bob.id, ward.id)
-    cs.start_conversation(bob.id, ward.id)
-    sees = len(cs.conversations(bob.id, ward.id))
+    cs.request_to_join(bob.id, workspace=ward.id)
+    cs.start_conversation(bob.id, workspace=ward.id)
+    sees = len(cs.conversations(bob.id, workspace=ward.id))
     may = cs.can(actor=bob.id, workspace=ward.id, action=Action.VIEW_ALL_CONVERSATIONS)
     print(f"\n{bob.name} asked to join. Unapproved, he started a conversation; he sees {sees}, may see all: {may}.")
     for request in cs.pending_requests(alice.id):
         print(f"  {alice.name}'s prompt: {request.requester.name} wants to join {request.workspace_name}.")
     cs.approve(actor=alice.id, workspace=ward.id, user=bob.id)
-    print(f"{alice.name} approved him: he now sees all {len(cs.conversations(bob.id, ward.id))} conversations.")
+    print(f"{alice.name} approved him: he now sees all {len(cs.conversations(bob.id, workspace=ward.id))} conversations.")
 
     invite = cs.invite(actor=bob.id, workspace=ward.id, email="carol.white@elft.nhs.uk")
     print(f"\n{bob.name} invited {invite.email} (valid until {invite.expires_at.date()}).")
-    carol = cs.register_user("Carol.White@ELFT.nhs.uk", "Carol White")
+    carol = cs.register_user(email="Carol.White@ELFT.nhs.uk", name="Carol White")
     for waiting in cs.invites_for_me(carol.id):
-        joined = cs.accept_invite(carol.id, waiting.id)
+        joined = cs.accept_invite(carol.id, invite=waiting.id)
         print(f"{carol.name} registered, found the invite and accepted: {joined.membership.status.name}.")
 
     # Scheduled work: Carol's access ends with her rotation. A scheduler calls sweep(now)
@@ -75,22 +75,22 @@ def show(cs: Carespace) -> None:
             assert entry.role is not None and entry.status is not None
             print(f"  {entry.organisation_name} / {entry.name}: {entry.role.name} ({entry.status.name})")
 
-    everything = cs.discover(bob.id, trust.id)
+    everything = cs.discover(bob.id, organisation=trust.id)
     print(f"\nDiscovery lists {len(everything)} entries; those for Obstetrics:")
-    for listed in cs.discover(bob.id, trust.id, speciality=501):
+    for listed in cs.discover(bob.id, organisation=trust.id, speciality=501):
         if listed.is_example:
             print(f"  {listed.name}: example, 0 members")
         else:
             print(f"  {listed.name}: {listed.member_count} members, admins {', '.join(a.name for a in listed.admins)}")
 
     # Audits, answered from the event log: the answer for a past instant never changes.
-    ward = next(e for e in cs.discover(bob.id, trust.id, speciality=501) if not e.is_example).workspace
+    ward = next(e for e in cs.discover(bob.id, organisation=trust.id, speciality=501) if not e.is_example).workspace
     assert ward is not None
     history = cs.membership_history(ward.id)
     arrived = next(e.at for e in history if e.type == "invite_accepted")
     print(f"\nWho could see the conversations of {ward.name}:")
     for label, at in [("while Carol was on the ward", arrived), ("after her rotation", history[-1].at)]:
-        print(f"  {label} ({at.date()}): {', '.join(v.person.name for v in cs.viewers_at(ward.id, at))}")
+        print(f"  {label} ({at.date()}): {', '.join(v.person.name for v in cs.viewers_at(workspace=ward.id, at=at))}")
 
     print("\nEvents a host would act on:")
     # Payloads are JSON-ready: ids arrive as strings.

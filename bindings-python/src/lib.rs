@@ -68,11 +68,35 @@ impl ManualClock {
     }
 }
 
-/// The Carespace service over a SQLite file or an in-memory store.
+/// The Carespace service over a SQLite file or an in-memory store. `close()` (or the
+/// end of a `with` block) lets the store go: a SQLite file is closed once calls already
+/// running have finished; any later call raises `ClosedError`.
 #[pyclass(frozen, module = "carespace", name = "Carespace")]
 struct Carespace {
-    inner: carespace::Carespace,
+    inner: std::sync::RwLock<Option<std::sync::Arc<carespace::Carespace>>>,
     description: String,
+}
+
+impl Carespace {
+    /// Runs `f` on the service without the GIL; `ClosedError` once closed.
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&carespace::Carespace) -> Result<T, Error> + Send,
+    ) -> PyResult<T> {
+        let service = self.inner.read().map_err(|_| closed(py, &self.description))?.clone();
+        let service = service.ok_or_else(|| closed(py, &self.description))?;
+        run(py, move || f(&service))
+    }
+}
+
+/// `carespace.ClosedError` for a call on a closed object.
+fn closed(py: Python<'_>, description: &str) -> PyErr {
+    let message = format!("{description} is closed");
+    match py.import("carespace._errors").and_then(|m| m.getattr("ClosedError")).and_then(|c| c.call1((message,))) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
 }
 
 /// The policy's durations as keyword arguments give them (`None`: the default).
@@ -117,7 +141,7 @@ fn build(
     if let Some(clock) = clock {
         inner = inner.with_clock(clock.0.clone());
     }
-    Ok(Carespace { inner, description })
+    Ok(Carespace { inner: std::sync::RwLock::new(Some(std::sync::Arc::new(inner))), description })
 }
 
 #[pymethods]
@@ -170,7 +194,31 @@ impl Carespace {
     }
 
     fn __repr__(&self) -> String {
-        self.description.clone()
+        let open = self.inner.read().map(|inner| inner.is_some()).unwrap_or(false);
+        if open { self.description.clone() } else { format!("<closed {}>", self.description) }
+    }
+
+    /// Lets the store go: a SQLite file is closed once calls already running have
+    /// finished. Closing twice is harmless; any other call afterwards raises
+    /// `ClosedError`.
+    fn close(&self, py: Python<'_>) {
+        // Dropping the last reference may close a file or a pool: do it without the GIL.
+        let service = match self.inner.write() {
+            Ok(mut inner) => inner.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        py.detach(move || drop(service));
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes; exceptions from the block propagate.
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
     }
 
     // ----- Organisations and users ----------------------------------------------------
@@ -187,47 +235,49 @@ impl Carespace {
         let name = parse(py, name)?;
         let kind = from_py(ORGANISATION_KINDS, "kind", kind)?;
         let ods = ods_code.map(|c| parse(py, c)).transpose()?;
-        run(py, || self.inner.register_organisation(name, kind, ods)).map(Organisation)
+        self.call(py, |s| s.register_organisation(name, kind, ods)).map(Organisation)
     }
 
     /// Registers a user with an NHS email (R2, R3).
+    #[pyo3(signature = (*, email, name))]
     fn register_user(&self, py: Python<'_>, email: &str, name: &str) -> PyResult<User> {
         let (email, name) = (parse(py, email)?, parse(py, name)?);
-        run(py, || self.inner.register_user(email, name)).map(User)
+        self.call(py, |s| s.register_user(email, name)).map(User)
     }
 
     /// Joins an organisation, getting a My Workspace there (R4, R26).
-    fn join_organisation(&self, py: Python<'_>, user: Id, organisation: Id) -> PyResult<PersonalWorkspace> {
-        run(py, || self.inner.join_organisation(UserId::from(user.0), OrganisationId::from(organisation.0)))
+    #[pyo3(signature = (actor, *, organisation))]
+    fn join_organisation(&self, py: Python<'_>, actor: Id, organisation: Id) -> PyResult<PersonalWorkspace> {
+        self.call(py, |s| s.join_organisation(UserId::from(actor.0), OrganisationId::from(organisation.0)))
             .map(PersonalWorkspace)
     }
 
     /// An organisation by id.
     fn organisation(&self, py: Python<'_>, id: Id) -> PyResult<Organisation> {
-        run(py, || self.inner.organisation(OrganisationId::from(id.0))).map(Organisation)
+        self.call(py, |s| s.organisation(OrganisationId::from(id.0))).map(Organisation)
     }
 
     /// An organisation by ODS code, or ``None``.
     fn organisation_by_ods(&self, py: Python<'_>, code: &str) -> PyResult<Option<Organisation>> {
         let code = parse(py, code)?;
-        Ok(run(py, || self.inner.organisation_by_ods(&code))?.map(Organisation))
+        Ok(self.call(py, |s| s.organisation_by_ods(&code))?.map(Organisation))
     }
 
     /// A user by id.
     fn user(&self, py: Python<'_>, id: Id) -> PyResult<User> {
-        run(py, || self.inner.user(UserId::from(id.0))).map(User)
+        self.call(py, |s| s.user(UserId::from(id.0))).map(User)
     }
 
     /// A user by email, or ``None``.
     fn user_by_email(&self, py: Python<'_>, email: &str) -> PyResult<Option<User>> {
         let email = parse(py, email)?;
-        Ok(run(py, || self.inner.user_by_email(&email))?.map(User))
+        Ok(self.call(py, |s| s.user_by_email(&email))?.map(User))
     }
 
     // ----- Workspaces -----------------------------------------------------------------
 
     /// Creates a workspace; the creator becomes its admin (R5–R8, R13, R27).
-    #[pyo3(signature = (*, actor, organisation, name, speciality, description = ""))]
+    #[pyo3(signature = (actor, *, organisation, name, speciality, description = ""))]
     fn create_workspace(
         &self,
         py: Python<'_>,
@@ -242,18 +292,18 @@ impl Carespace {
             speciality: self::speciality(py, speciality)?,
             description: parse(py, description)?,
         };
-        run(py, || self.inner.create_workspace(actor.0.into(), organisation.0.into(), new)).map(WorkspaceOutcome)
+        self.call(py, |s| s.create_workspace(actor.0.into(), organisation.0.into(), new)).map(WorkspaceOutcome)
     }
 
     /// Joins the example workspace of a speciality: creates it, or requests to join it (R9).
-    #[pyo3(signature = (*, actor, organisation, speciality))]
+    #[pyo3(signature = (actor, *, organisation, speciality))]
     fn join_example(&self, py: Python<'_>, actor: Id, organisation: Id, speciality: u16) -> PyResult<Joined> {
         let speciality = self::speciality(py, speciality)?;
-        run(py, || self.inner.join_example(actor.0.into(), organisation.0.into(), speciality)).map(Joined)
+        self.call(py, |s| s.join_example(actor.0.into(), organisation.0.into(), speciality)).map(Joined)
     }
 
     /// Lists an organisation's workspaces and examples (R11), optionally filtered.
-    #[pyo3(signature = (actor, organisation, *, name_contains = None, speciality = None, colleague = None))]
+    #[pyo3(signature = (actor, *, organisation, name_contains = None, speciality = None, colleague = None))]
     fn discover(
         &self,
         py: Python<'_>,
@@ -268,24 +318,25 @@ impl Carespace {
             speciality: speciality.map(|c| self::speciality(py, c)).transpose()?,
             colleague: colleague.map(|c| UserId::from(c.0)),
         };
-        let entries = run(py, || self.inner.discover(actor.0.into(), organisation.0.into(), &filter))?;
+        let entries = self.call(py, |s| s.discover(actor.0.into(), organisation.0.into(), &filter))?;
         Ok(entries.into_iter().map(DiscoveryEntry).collect())
     }
 
     /// The signature for patient messages: name and organisation on two lines (R12).
     fn signature(&self, py: Python<'_>, workspace: Id) -> PyResult<String> {
-        run(py, || self.inner.signature(WorkspaceId::from(workspace.0)))
+        self.call(py, |s| s.signature(WorkspaceId::from(workspace.0)))
     }
 
     /// The warnings a name would get in an organisation (R13), as sentences.
+    #[pyo3(signature = (*, organisation, name))]
     fn name_warnings(&self, py: Python<'_>, organisation: Id, name: &str) -> PyResult<Vec<String>> {
         let name = parse(py, name)?;
-        let warnings = run(py, || self.inner.name_warnings(organisation.0.into(), &name))?;
+        let warnings = self.call(py, |s| s.name_warnings(organisation.0.into(), &name))?;
         Ok(warnings.iter().map(ToString::to_string).collect())
     }
 
     /// Renames a workspace or changes its speciality or description (R24); admins only.
-    #[pyo3(signature = (*, actor, workspace, name = None, speciality = None, description = None))]
+    #[pyo3(signature = (actor, *, workspace, name = None, speciality = None, description = None))]
     fn update_settings(
         &self,
         py: Python<'_>,
@@ -300,54 +351,55 @@ impl Carespace {
             speciality: speciality.map(|c| self::speciality(py, c)).transpose()?,
             description: description.map(|d| parse(py, d)).transpose()?,
         };
-        run(py, || self.inner.update_settings(actor.0.into(), workspace.0.into(), change)).map(WorkspaceOutcome)
+        self.call(py, |s| s.update_settings(actor.0.into(), workspace.0.into(), change)).map(WorkspaceOutcome)
     }
 
     // ----- Membership -----------------------------------------------------------------
 
     /// Requests to join (R14); accepts a pending invite instead where there is one (R19).
+    #[pyo3(signature = (actor, *, workspace))]
     fn request_to_join(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Joined> {
-        run(py, || self.inner.request_to_join(actor.0.into(), workspace.0.into())).map(Joined)
+        self.call(py, |s| s.request_to_join(actor.0.into(), workspace.0.into())).map(Joined)
     }
 
     /// Approves a join request (R16).
-    #[pyo3(signature = (*, actor, workspace, user))]
+    #[pyo3(signature = (actor, *, workspace, user))]
     fn approve(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<Membership> {
-        run(py, || self.inner.approve(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
+        self.call(py, |s| s.approve(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
     }
 
     /// Declines a join request (R17).
-    #[pyo3(signature = (*, actor, workspace, user))]
+    #[pyo3(signature = (actor, *, workspace, user))]
     fn decline(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<()> {
-        run(py, || self.inner.decline(actor.0.into(), workspace.0.into(), user.0.into()))
+        self.call(py, |s| s.decline(actor.0.into(), workspace.0.into(), user.0.into()))
     }
 
     /// Archives a member (R22); admins only.
-    #[pyo3(signature = (*, actor, workspace, user))]
+    #[pyo3(signature = (actor, *, workspace, user))]
     fn archive_member(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<Membership> {
-        run(py, || self.inner.archive_member(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
+        self.call(py, |s| s.archive_member(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
     }
 
     /// Unarchives a member, who becomes approved again (R22); admins only.
-    #[pyo3(signature = (*, actor, workspace, user))]
+    #[pyo3(signature = (actor, *, workspace, user))]
     fn unarchive_member(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<Membership> {
-        run(py, || self.inner.unarchive_member(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
+        self.call(py, |s| s.unarchive_member(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
     }
 
     /// Promotes an approved member to admin (R23).
-    #[pyo3(signature = (*, actor, workspace, user))]
+    #[pyo3(signature = (actor, *, workspace, user))]
     fn promote(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<Membership> {
-        run(py, || self.inner.promote(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
+        self.call(py, |s| s.promote(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
     }
 
     /// Demotes an admin, never the last one (R23).
-    #[pyo3(signature = (*, actor, workspace, user))]
+    #[pyo3(signature = (actor, *, workspace, user))]
     fn demote(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<Membership> {
-        run(py, || self.inner.demote(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
+        self.call(py, |s| s.demote(actor.0.into(), workspace.0.into(), user.0.into())).map(Membership)
     }
 
     /// Sets, extends or clears (``ends_at=None``) the end date of a membership (R39); admins only.
-    #[pyo3(signature = (*, actor, workspace, user, ends_at))]
+    #[pyo3(signature = (actor, *, workspace, user, ends_at))]
     fn set_membership_end(
         &self,
         py: Python<'_>,
@@ -356,80 +408,87 @@ impl Carespace {
         user: Id,
         ends_at: Option<OffsetDateTime>,
     ) -> PyResult<Membership> {
-        run(py, || self.inner.set_membership_end(actor.0.into(), workspace.0.into(), user.0.into(), ends_at))
+        self.call(py, |s| s.set_membership_end(actor.0.into(), workspace.0.into(), user.0.into(), ends_at))
             .map(Membership)
     }
 
     /// Leaves a workspace (R21).
+    #[pyo3(signature = (actor, *, workspace))]
     fn leave(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Left> {
-        run(py, || self.inner.leave(actor.0.into(), workspace.0.into())).map(Left)
+        self.call(py, |s| s.leave(actor.0.into(), workspace.0.into())).map(Left)
     }
 
     // ----- Invites --------------------------------------------------------------------
 
     /// Invites an NHS email (R18).
-    #[pyo3(signature = (*, actor, workspace, email))]
+    #[pyo3(signature = (actor, *, workspace, email))]
     fn invite(&self, py: Python<'_>, actor: Id, workspace: Id, email: &str) -> PyResult<Invite> {
         let email = parse(py, email)?;
-        run(py, || self.inner.invite(actor.0.into(), workspace.0.into(), email)).map(Invite)
+        self.call(py, |s| s.invite(actor.0.into(), workspace.0.into(), email)).map(Invite)
     }
 
     /// Accepts an invite addressed to the actor (R19).
+    #[pyo3(signature = (actor, *, invite))]
     fn accept_invite(&self, py: Python<'_>, actor: Id, invite: Id) -> PyResult<Joined> {
-        run(py, || self.inner.accept_invite(actor.0.into(), invite.0.into())).map(Joined)
+        self.call(py, |s| s.accept_invite(actor.0.into(), invite.0.into())).map(Joined)
     }
 
     /// Revokes a pending invite (R20).
+    #[pyo3(signature = (actor, *, invite))]
     fn revoke_invite(&self, py: Python<'_>, actor: Id, invite: Id) -> PyResult<Invite> {
-        run(py, || self.inner.revoke_invite(actor.0.into(), invite.0.into())).map(Invite)
+        self.call(py, |s| s.revoke_invite(actor.0.into(), invite.0.into())).map(Invite)
     }
 
     /// The pending invites addressed to the actor (R19).
     fn invites_for_me(&self, py: Python<'_>, actor: Id) -> PyResult<Vec<Invite>> {
-        Ok(run(py, || self.inner.invites_for_me(actor.0.into()))?.into_iter().map(Invite).collect())
+        Ok(self.call(py, |s| s.invites_for_me(actor.0.into()))?.into_iter().map(Invite).collect())
     }
 
     /// One invite, for its addressee or the workspace's approved members, with its status as of now.
+    #[pyo3(signature = (actor, *, invite))]
     fn invite_details(&self, py: Python<'_>, actor: Id, invite: Id) -> PyResult<Invite> {
-        run(py, || self.inner.invite_details(actor.0.into(), invite.0.into())).map(Invite)
+        self.call(py, |s| s.invite_details(actor.0.into(), invite.0.into())).map(Invite)
     }
 
     /// The pending invites of a workspace, for its approved members.
+    #[pyo3(signature = (actor, *, workspace))]
     fn pending_invites(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Vec<Invite>> {
-        Ok(run(py, || self.inner.pending_invites(actor.0.into(), workspace.0.into()))?
-            .into_iter()
-            .map(Invite)
-            .collect())
+        Ok(self.call(py, |s| s.pending_invites(actor.0.into(), workspace.0.into()))?.into_iter().map(Invite).collect())
     }
 
     // ----- Lookups --------------------------------------------------------------------
 
     /// A shared workspace's record and status, for anyone in its organisation.
+    #[pyo3(signature = (actor, *, workspace))]
     fn workspace(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Workspace> {
-        run(py, || self.inner.workspace(actor.0.into(), workspace.0.into())).map(Workspace)
+        self.call(py, |s| s.workspace(actor.0.into(), workspace.0.into())).map(Workspace)
     }
 
     /// A user's membership of a workspace, or None; about oneself, or for those who may
     /// see the member list (R15).
+    #[pyo3(signature = (actor, *, workspace, user))]
     fn membership(&self, py: Python<'_>, actor: Id, workspace: Id, user: Id) -> PyResult<Option<Membership>> {
-        Ok(run(py, || self.inner.membership(actor.0.into(), workspace.0.into(), user.0.into()))?.map(Membership))
+        Ok(self.call(py, |s| s.membership(actor.0.into(), workspace.0.into(), user.0.into()))?.map(Membership))
     }
 
     /// The organisations a user belongs to, by name.
     fn organisations_of(&self, py: Python<'_>, user: Id) -> PyResult<Vec<Organisation>> {
-        Ok(run(py, || self.inner.organisations_of(user.0.into()))?.into_iter().map(Organisation).collect())
+        Ok(self.call(py, |s| s.organisations_of(user.0.into()))?.into_iter().map(Organisation).collect())
     }
 
     // ----- Conversations --------------------------------------------------------------
 
     /// Starts a conversation (R29).
+    #[pyo3(signature = (actor, *, workspace))]
     fn start_conversation(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Conversation> {
-        run(py, || self.inner.start_conversation(actor.0.into(), workspace.0.into())).map(Conversation)
+        self.call(py, |s| s.start_conversation(actor.0.into(), workspace.0.into())).map(Conversation)
     }
 
     /// The conversations of a workspace the actor may see (R28, R30).
+    #[pyo3(signature = (actor, *, workspace))]
     fn conversations(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Vec<Conversation>> {
-        Ok(run(py, || self.inner.conversations(actor.0.into(), workspace.0.into()))?
+        Ok(self
+            .call(py, |s| s.conversations(actor.0.into(), workspace.0.into()))?
             .into_iter()
             .map(Conversation)
             .collect())
@@ -437,32 +496,50 @@ impl Carespace {
 
     // ----- Views ----------------------------------------------------------------------
 
-    /// The permission table's answer (R34).
-    #[pyo3(signature = (*, actor, workspace, action))]
-    fn can(&self, py: Python<'_>, actor: Id, workspace: Id, action: &Bound<'_, PyAny>) -> PyResult<bool> {
+    /// The permission table's answer (R34), in a workspace or an organisation (exactly one).
+    #[pyo3(signature = (actor, *, action, workspace = None, organisation = None))]
+    fn can(
+        &self,
+        py: Python<'_>,
+        actor: Id,
+        action: &Bound<'_, PyAny>,
+        workspace: Option<Id>,
+        organisation: Option<Id>,
+    ) -> PyResult<bool> {
         let action = from_py(ACTIONS, "action", action)?;
-        run(py, || self.inner.can(actor.0.into(), workspace.0.into(), action))
+        let on: carespace::On = match (workspace, organisation) {
+            (Some(w), None) => carespace::WorkspaceId::from(w.0).into(),
+            (None, Some(o)) => carespace::OrganisationId::from(o.0).into(),
+            _ => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "can() takes exactly one of workspace= and organisation=",
+                ));
+            }
+        };
+        self.call(py, |s| s.can(actor.0.into(), on, action))
     }
 
     /// Where the actor stands towards a workspace.
+    #[pyo3(signature = (actor, *, workspace))]
     fn standing<'py>(&self, py: Python<'py>, actor: Id, workspace: Id) -> PyResult<Bound<'py, PyAny>> {
-        let standing = run(py, || self.inner.standing(actor.0.into(), workspace.0.into()))?;
+        let standing = self.call(py, |s| s.standing(actor.0.into(), workspace.0.into()))?;
         to_py(py, STANDINGS, standing)
     }
 
     /// The members of a workspace, current and archived (R15, R22).
+    #[pyo3(signature = (actor, *, workspace))]
     fn members(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<MemberList> {
-        run(py, || self.inner.members(actor.0.into(), workspace.0.into())).map(MemberList)
+        self.call(py, |s| s.members(actor.0.into(), workspace.0.into())).map(MemberList)
     }
 
     /// The workspace switcher (R31).
     fn my_workspaces(&self, py: Python<'_>, actor: Id) -> PyResult<Vec<SwitcherEntry>> {
-        Ok(run(py, || self.inner.my_workspaces(actor.0.into()))?.into_iter().map(SwitcherEntry).collect())
+        Ok(self.call(py, |s| s.my_workspaces(actor.0.into()))?.into_iter().map(SwitcherEntry).collect())
     }
 
     /// The join requests waiting for the actor (R33).
     fn pending_requests(&self, py: Python<'_>, actor: Id) -> PyResult<Vec<PendingRequest>> {
-        Ok(run(py, || self.inner.pending_requests(actor.0.into()))?.into_iter().map(PendingRequest).collect())
+        Ok(self.call(py, |s| s.pending_requests(actor.0.into()))?.into_iter().map(PendingRequest).collect())
     }
 
     // ----- Audits and scheduled work ---------------------------------------------------
@@ -471,28 +548,30 @@ impl Carespace {
     /// stale join requests, reminds and ends time-boxed memberships. Idempotent; safe
     /// from several threads and processes at once.
     fn sweep(&self, py: Python<'_>, now: OffsetDateTime) -> PyResult<Swept> {
-        run(py, || self.inner.sweep(now)).map(Swept)
+        self.call(py, |s| s.sweep(now)).map(Swept)
     }
 
     /// Who could see a workspace's conversations at ``at`` (R37), from the event log.
+    #[pyo3(signature = (*, workspace, at))]
     fn viewers_at(&self, py: Python<'_>, workspace: Id, at: OffsetDateTime) -> PyResult<Vec<Viewer>> {
-        Ok(run(py, || self.inner.viewers_at(workspace.0.into(), at))?.into_iter().map(Viewer).collect())
+        Ok(self.call(py, |s| s.viewers_at(workspace.0.into(), at))?.into_iter().map(Viewer).collect())
     }
 
     /// The workspaces whose conversations a user could see at ``at`` (R37), from the event log.
+    #[pyo3(signature = (*, user, at))]
     fn workspaces_visible_at(&self, py: Python<'_>, user: Id, at: OffsetDateTime) -> PyResult<Vec<VisibleWorkspace>> {
-        Ok(run(py, || self.inner.workspaces_visible_at(user.0.into(), at))?.into_iter().map(VisibleWorkspace).collect())
+        Ok(self.call(py, |s| s.workspaces_visible_at(user.0.into(), at))?.into_iter().map(VisibleWorkspace).collect())
     }
 
     /// Every membership event of a workspace, oldest first, with actor and time (R37).
     fn membership_history(&self, py: Python<'_>, workspace: Id) -> PyResult<Vec<Event>> {
-        Ok(run(py, || self.inner.membership_history(workspace.0.into()))?.into_iter().map(Event).collect())
+        Ok(self.call(py, |s| s.membership_history(workspace.0.into()))?.into_iter().map(Event).collect())
     }
 
     /// Events after the cursor ``after`` (R32), at most ``limit``.
-    #[pyo3(signature = (after = 0, limit = 1000))]
+    #[pyo3(signature = (*, after = 0, limit = 1000))]
     fn events_since(&self, py: Python<'_>, after: u64, limit: usize) -> PyResult<Vec<Event>> {
-        Ok(run(py, || self.inner.events_since(after, limit))?.into_iter().map(Event).collect())
+        Ok(self.call(py, |s| s.events_since(after, limit))?.into_iter().map(Event).collect())
     }
 }
 
@@ -539,6 +618,9 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add(class.name()?, class)?;
     }
     m.add_function(wrap_pyfunction!(speciality_name, m)?)?;
+    m.add_function(wrap_pyfunction!(values::_dump, m)?)?;
+    m.add_function(wrap_pyfunction!(values::_restore, m)?)?;
+    m.add("EVENT_TYPES", carespace::EventKind::TYPES.to_vec())?;
     m.add_function(wrap_pyfunction!(specialities, m)?)?;
     m.add("CATALOGUE_SOURCE", carespace::CATALOGUE_SOURCE)?;
     m.add("CATALOGUE_VERSION", carespace::CATALOGUE_VERSION)?;

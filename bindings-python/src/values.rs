@@ -711,3 +711,60 @@ impl Left {
         format!("Left(workspace_archived={})", if self.0.workspace_archived { "True" } else { "False" })
     }
 }
+
+/// Pickling and copying (`pickle`, `copy.copy`, `copy.deepcopy`): a value reduces to
+/// `_restore(class name, JSON of its core value)`, registered with `copyreg` by
+/// `carespace/__init__.py`. The JSON is core's own serde form, so a restored value is
+/// checked again as it is read (an email is still an NHS email, a speciality still in
+/// the catalogue); a malformed one is a `ValueError`, never a panic.
+macro_rules! picklable {
+    ($($rust:ident),* $(,)?) => {
+        /// The class name and the JSON of a value's core value.
+        #[pyfunction]
+        pub(crate) fn _dump(value: &Bound<'_, PyAny>) -> PyResult<(&'static str, String)> {
+            $(
+                if let Ok(v) = value.cast::<$rust>() {
+                    let json = serde_json::to_string(&v.get().0)
+                        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+                    return Ok((stringify!($rust), json));
+                }
+            )*
+            Err(pyo3::exceptions::PyTypeError::new_err("not a carespace value"))
+        }
+
+        /// The value `_dump` described.
+        #[pyfunction]
+        pub(crate) fn _restore(py: Python<'_>, name: &str, json: &str) -> PyResult<Py<PyAny>> {
+            let invalid = |e: serde_json::Error| {
+                pyo3::exceptions::PyValueError::new_err(format!("cannot restore a carespace.{name}: {e}"))
+            };
+            match name {
+                $(stringify!($rust) => Ok(Py::new(py, $rust(serde_json::from_str(json).map_err(invalid)?))?.into_any()),)*
+                other => Err(pyo3::exceptions::PyValueError::new_err(format!("{other:?} is not a carespace value class"))),
+            }
+        }
+    };
+}
+
+picklable!(
+    Organisation,
+    User,
+    Workspace,
+    PersonalWorkspace,
+    Membership,
+    Invite,
+    Conversation,
+    Event,
+    Person,
+    DiscoveryEntry,
+    SwitcherEntry,
+    Member,
+    MemberList,
+    PendingRequest,
+    Joined,
+    WorkspaceOutcome,
+    Left,
+    Viewer,
+    VisibleWorkspace,
+    Swept,
+);

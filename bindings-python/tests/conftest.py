@@ -30,8 +30,8 @@ def make_world(**policy: object) -> World:
     trust = cs.register_organisation(name="East London NHS Foundation Trust", kind=OrganisationKind.NHS_TRUST, ods_code="RWK")
     people = []
     for email, name in [("alice@nhs.net", "Alice Smith"), ("bob@nhs.net", "Bob Jones"), ("carol@elft.nhs.uk", "Carol White")]:
-        user = cs.register_user(email, name)
-        cs.join_organisation(user.id, trust.id)
+        user = cs.register_user(email=email, name=name)
+        cs.join_organisation(user.id, organisation=trust.id)
         people.append(user)
     alice, bob, carol = people
     ward = cs.create_workspace(actor=alice.id, organisation=trust.id, name="Maternity - Ward 2", speciality=501).workspace

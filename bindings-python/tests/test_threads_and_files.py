@@ -16,17 +16,17 @@ from carespace import JoinOutcome, MemberStatus, OrganisationKind
 def test_threads_share_one_object() -> None:
     cs = carespace.Carespace.in_memory()
     trust = cs.register_organisation(name="Trust", kind=OrganisationKind.NHS_TRUST)
-    admin = cs.register_user("admin@nhs.net", "Admin")
-    cs.join_organisation(admin.id, trust.id)
+    admin = cs.register_user(email="admin@nhs.net", name="Admin")
+    cs.join_organisation(admin.id, organisation=trust.id)
     ward = cs.create_workspace(actor=admin.id, organisation=trust.id, name="Ward", speciality=501).workspace
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:
         try:
             for i in range(20):
-                user = cs.register_user(f"t{n}u{i}@nhs.net", f"Thread {n} User {i}")
-                cs.join_organisation(user.id, trust.id)
-                assert cs.request_to_join(user.id, ward.id).outcome is JoinOutcome.REQUESTED
+                user = cs.register_user(email=f"t{n}u{i}@nhs.net", name=f"Thread {n} User {i}")
+                cs.join_organisation(user.id, organisation=trust.id)
+                assert cs.request_to_join(user.id, workspace=ward.id).outcome is JoinOutcome.REQUESTED
                 assert cs.approve(actor=admin.id, workspace=ward.id, user=user.id).status is MemberStatus.APPROVED
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
@@ -37,7 +37,7 @@ def test_threads_share_one_object() -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert len(cs.members(admin.id, ward.id).current) == 1 + 8 * 20
+    assert len(cs.members(admin.id, workspace=ward.id).current) == 1 + 8 * 20
     events = cs.events_since(limit=10_000)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
 
@@ -66,7 +66,7 @@ def test_the_gil_is_released_while_the_store_waits(tmp_path: pathlib.Path) -> No
     result: list[object] = []
 
     def register() -> None:
-        result.append(cs.register_user("waiting@nhs.net", "Waiting"))
+        result.append(cs.register_user(email="waiting@nhs.net", name="Waiting"))
         done.set()
 
     worker = threading.Thread(target=register)
@@ -88,8 +88,8 @@ def test_a_file_database_is_reopened_by_a_new_object(tmp_path: pathlib.Path) -> 
     path = tmp_path / "workspaces.sqlite3"
     first = carespace.Carespace.open(path)
     trust = first.register_organisation(name="Trust", kind="nhs_trust", ods_code="RWK")
-    alice = first.register_user("alice@nhs.net", "Alice")
-    first.join_organisation(alice.id, trust.id)
+    alice = first.register_user(email="alice@nhs.net", name="Alice")
+    first.join_organisation(alice.id, organisation=trust.id)
     ward = first.create_workspace(actor=alice.id, organisation=trust.id, name="Ward", speciality=501).workspace
     del first
     second = carespace.Carespace.open(str(path))

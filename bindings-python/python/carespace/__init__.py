@@ -7,17 +7,31 @@ approver lets them see everything. Every change appends an event to a gap-free l
     >>> import carespace
     >>> cs = carespace.Carespace.in_memory()
     >>> trust = cs.register_organisation(name="Barts Health NHS Trust", kind=carespace.OrganisationKind.NHS_TRUST)
-    >>> alice = cs.register_user("alice@nhs.net", "Alice Smith")
-    >>> _ = cs.join_organisation(alice.id, trust.id)
-    >>> ward = cs.create_workspace(actor=alice.id, organisation=trust.id, name="Maternity - Ward 2", speciality=501).workspace
+    >>> alice = cs.register_user(email="alice@nhs.net", name="Alice Smith")
+    >>> _ = cs.join_organisation(alice.id, organisation=trust.id)
+    >>> ward = cs.create_workspace(alice.id, organisation=trust.id, name="Maternity - Ward 2", speciality=501).workspace
     >>> print(cs.signature(ward.id))
     Maternity - Ward 2
     Barts Health NHS Trust
+
+Arguments: the acting user comes first and may be given by position (``actor=`` works
+too); every other argument is keyword-only. A method without an actor that takes one
+argument takes it by position (``cs.user(id)``, ``cs.sweep(now)``).
+
+Values are immutable, compare and hash by content, and support ``copy``, ``deepcopy``
+and ``pickle``. A ``Carespace`` is a context manager: ``with Carespace.open(path) as cs:``
+closes it at the end of the block.
 """
+
+import copyreg as _copyreg
+from typing import Callable as _Callable
+
+from carespace import _carespace
 
 from carespace._carespace import (
     CATALOGUE_SOURCE,
     CATALOGUE_VERSION,
+    EVENT_TYPES,
     Carespace,
     Conversation,
     DiscoveryEntry,
@@ -47,6 +61,7 @@ from carespace._enums import (
     Action,
     Approvers,
     Durability,
+    EventType,
     InviteStatus,
     JoinOutcome,
     MemberStatus,
@@ -62,8 +77,8 @@ from carespace._errors import (
     AlreadyMemberError,
     ArchivedMemberError,
     CarespaceError,
+    ClosedError,
     CoolDownError,
-    CreationNotAllowedError,
     EmailTakenError,
     EndDateNotInFutureError,
     ForbiddenError,
@@ -74,14 +89,12 @@ from carespace._errors import (
     InviteAlreadyAcceptedError,
     InviteError,
     InviteExpiredError,
-    InviteNotForYouError,
     InviteRevokedError,
     LastAdminError,
     MembershipError,
     NoPendingRequestError,
     NotAMemberError,
     NotFoundError,
-    NotInOrganisationError,
     OdsCodeTakenError,
     SelfTargetError,
     StorageError,
@@ -93,6 +106,7 @@ from carespace._errors import (
 __all__ = [
     "CATALOGUE_SOURCE",
     "CATALOGUE_VERSION",
+    "EVENT_TYPES",
     "Action",
     "AdminMustBeDemotedError",
     "AlreadyExistsError",
@@ -101,14 +115,15 @@ __all__ = [
     "ArchivedMemberError",
     "Carespace",
     "CarespaceError",
+    "ClosedError",
     "Conversation",
     "CoolDownError",
-    "CreationNotAllowedError",
     "DiscoveryEntry",
     "Durability",
     "EmailTakenError",
     "EndDateNotInFutureError",
     "Event",
+    "EventType",
     "ForbiddenError",
     "InvalidEmailError",
     "InvalidIdError",
@@ -118,7 +133,6 @@ __all__ = [
     "InviteAlreadyAcceptedError",
     "InviteError",
     "InviteExpiredError",
-    "InviteNotForYouError",
     "InviteRevokedError",
     "InviteStatus",
     "JoinOutcome",
@@ -134,7 +148,6 @@ __all__ = [
     "NoPendingRequestError",
     "NotAMemberError",
     "NotFoundError",
-    "NotInOrganisationError",
     "OdsCodeTakenError",
     "Organisation",
     "OrganisationKind",
@@ -160,3 +173,33 @@ __all__ = [
     "specialities",
     "speciality_name",
 ]
+
+
+def _reduce(value: object) -> tuple[_Callable[[str, str], object], tuple[str, str]]:
+    """How ``pickle`` and ``copy`` take a value apart: its class name and core's JSON of it."""
+    return (_carespace._restore, _carespace._dump(value))
+
+
+for _class in (
+    Conversation,
+    DiscoveryEntry,
+    Event,
+    Invite,
+    Joined,
+    Left,
+    Member,
+    MemberList,
+    Membership,
+    Organisation,
+    PendingRequest,
+    Person,
+    PersonalWorkspace,
+    SwitcherEntry,
+    Swept,
+    User,
+    Viewer,
+    VisibleWorkspace,
+    Workspace,
+    WorkspaceOutcome,
+):
+    _copyreg.pickle(_class, _reduce)

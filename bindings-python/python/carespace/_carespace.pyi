@@ -9,6 +9,7 @@ from carespace._enums import (
     Action,
     Approvers,
     Durability,
+    EventType,
     InviteStatus,
     JoinOutcome,
     MemberStatus,
@@ -22,6 +23,7 @@ from carespace._enums import (
 __all__ = [
     "CATALOGUE_SOURCE",
     "CATALOGUE_VERSION",
+    "EVENT_TYPES",
     "Carespace",
     "Conversation",
     "DiscoveryEntry",
@@ -46,13 +48,22 @@ __all__ = [
     "WorkspaceOutcome",
     "specialities",
     "speciality_name",
+    "_dump",
+    "_restore",
 ]
 
 CATALOGUE_SOURCE: str
 CATALOGUE_VERSION: str
+EVENT_TYPES: list[str]
 
 def speciality_name(code: int) -> str:
     """The name of a catalogue speciality (R10)."""
+
+def _dump(value: object) -> tuple[str, str]:
+    """A value's class name and core's JSON of it (pickling)."""
+
+def _restore(name: str, json: str) -> object:
+    """The value ``_dump`` described (unpickling)."""
 
 def specialities() -> list[tuple[int, str]]:
     """The speciality catalogue (R10): ``(code, name)`` pairs, by code."""
@@ -207,7 +218,7 @@ class Event:
     @property
     def actor(self) -> Optional[uuid.UUID]: ...
     @property
-    def type(self) -> str:
+    def type(self) -> EventType:
         """The event's type, e.g. ``"join_requested"``."""
     @property
     def payload(self) -> dict[str, Any]:
@@ -415,11 +426,16 @@ class Carespace:
         clock: Optional[ManualClock] = None,
     ) -> "Carespace":
         """A service over a private in-memory store (nothing survives the object)."""
+    def close(self) -> None:
+        """Lets the store go (a SQLite file is closed once running calls finish); later calls raise ``ClosedError``."""
+    def __enter__(self) -> "Carespace": ...
+    def __exit__(self, *_exc: object) -> bool:
+        """Closes; exceptions from the block propagate."""
     def register_organisation(self, *, name: str, kind: _Kind, ods_code: Optional[str] = None) -> Organisation:
         """Registers an organisation (R1)."""
-    def register_user(self, email: str, name: str) -> User:
+    def register_user(self, *, email: str, name: str) -> User:
         """Registers a user with an NHS email (R2, R3)."""
-    def join_organisation(self, user: _Id, organisation: _Id) -> PersonalWorkspace:
+    def join_organisation(self, actor: _Id, *, organisation: _Id) -> PersonalWorkspace:
         """Joins an organisation, getting a My Workspace there (R4, R26)."""
     def organisation(self, id: _Id) -> Organisation:
         """An organisation by id."""
@@ -430,16 +446,16 @@ class Carespace:
     def user_by_email(self, email: str) -> Optional[User]:
         """A user by email, or ``None``."""
     def create_workspace(
-        self, *, actor: _Id, organisation: _Id, name: str, speciality: int, description: str = ""
+        self, actor: _Id, *, organisation: _Id, name: str, speciality: int, description: str = ""
     ) -> WorkspaceOutcome:
         """Creates a workspace; the creator becomes its admin (R5–R8, R13, R27)."""
-    def join_example(self, *, actor: _Id, organisation: _Id, speciality: int) -> Joined:
+    def join_example(self, actor: _Id, *, organisation: _Id, speciality: int) -> Joined:
         """Joins the example workspace of a speciality: creates it, or requests to join it (R9)."""
     def discover(
         self,
         actor: _Id,
-        organisation: _Id,
         *,
+        organisation: _Id,
         name_contains: Optional[str] = None,
         speciality: Optional[int] = None,
         colleague: Optional[_Id] = None,
@@ -447,66 +463,73 @@ class Carespace:
         """Lists an organisation's workspaces and examples (R11), optionally filtered."""
     def signature(self, workspace: _Id) -> str:
         """The signature for patient messages: name and organisation on two lines (R12)."""
-    def name_warnings(self, organisation: _Id, name: str) -> list[str]:
+    def name_warnings(self, *, organisation: _Id, name: str) -> list[str]:
         """The warnings a name would get in an organisation (R13), as sentences."""
     def update_settings(
         self,
-        *,
         actor: _Id,
+        *,
         workspace: _Id,
         name: Optional[str] = None,
         speciality: Optional[int] = None,
         description: Optional[str] = None,
     ) -> WorkspaceOutcome:
         """Renames a workspace or changes its speciality or description (R24); admins only."""
-    def request_to_join(self, actor: _Id, workspace: _Id) -> Joined:
+    def request_to_join(self, actor: _Id, *, workspace: _Id) -> Joined:
         """Requests to join (R14); accepts a pending invite instead where there is one (R19)."""
-    def approve(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+    def approve(self, actor: _Id, *, workspace: _Id, user: _Id) -> Membership:
         """Approves a join request (R16)."""
-    def decline(self, *, actor: _Id, workspace: _Id, user: _Id) -> None:
+    def decline(self, actor: _Id, *, workspace: _Id, user: _Id) -> None:
         """Declines a join request (R17)."""
-    def archive_member(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+    def archive_member(self, actor: _Id, *, workspace: _Id, user: _Id) -> Membership:
         """Archives a member (R22); admins only."""
-    def unarchive_member(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+    def unarchive_member(self, actor: _Id, *, workspace: _Id, user: _Id) -> Membership:
         """Unarchives a member, who becomes approved again (R22); admins only."""
-    def promote(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+    def promote(self, actor: _Id, *, workspace: _Id, user: _Id) -> Membership:
         """Promotes an approved member to admin (R23)."""
-    def demote(self, *, actor: _Id, workspace: _Id, user: _Id) -> Membership:
+    def demote(self, actor: _Id, *, workspace: _Id, user: _Id) -> Membership:
         """Demotes an admin, never the last one (R23)."""
     def set_membership_end(
-        self, *, actor: _Id, workspace: _Id, user: _Id, ends_at: Optional[datetime.datetime]
+        self, actor: _Id, *, workspace: _Id, user: _Id, ends_at: Optional[datetime.datetime]
     ) -> Membership:
         """Sets, extends or clears (``ends_at=None``) the end date of a membership (R39); admins only."""
-    def leave(self, actor: _Id, workspace: _Id) -> Left:
+    def leave(self, actor: _Id, *, workspace: _Id) -> Left:
         """Leaves a workspace (R21)."""
-    def invite(self, *, actor: _Id, workspace: _Id, email: str) -> Invite:
+    def invite(self, actor: _Id, *, workspace: _Id, email: str) -> Invite:
         """Invites an NHS email (R18)."""
-    def accept_invite(self, actor: _Id, invite: _Id) -> Joined:
+    def accept_invite(self, actor: _Id, *, invite: _Id) -> Joined:
         """Accepts an invite addressed to the actor (R19)."""
-    def revoke_invite(self, actor: _Id, invite: _Id) -> Invite:
+    def revoke_invite(self, actor: _Id, *, invite: _Id) -> Invite:
         """Revokes a pending invite (R20)."""
     def invites_for_me(self, actor: _Id) -> list[Invite]:
         """The pending invites addressed to the actor (R19)."""
-    def invite_details(self, actor: _Id, invite: _Id) -> Invite:
+    def invite_details(self, actor: _Id, *, invite: _Id) -> Invite:
         """One invite, for its addressee or the workspace's approved members, with its status as of now."""
-    def pending_invites(self, actor: _Id, workspace: _Id) -> list[Invite]:
+    def pending_invites(self, actor: _Id, *, workspace: _Id) -> list[Invite]:
         """The pending invites of a workspace, for its approved members."""
-    def workspace(self, actor: _Id, workspace: _Id) -> Workspace:
+    def workspace(self, actor: _Id, *, workspace: _Id) -> Workspace:
         """A shared workspace's record and status, for anyone in its organisation."""
-    def membership(self, actor: _Id, workspace: _Id, user: _Id) -> Optional[Membership]:
+    def membership(self, actor: _Id, *, workspace: _Id, user: _Id) -> Optional[Membership]:
         """A user's membership of a workspace, or None; about oneself, or for those who may
         see the member list (R15)."""
     def organisations_of(self, user: _Id) -> list[Organisation]:
         """The organisations a user belongs to, by name."""
-    def start_conversation(self, actor: _Id, workspace: _Id) -> Conversation:
+    def start_conversation(self, actor: _Id, *, workspace: _Id) -> Conversation:
         """Starts a conversation (R29)."""
-    def conversations(self, actor: _Id, workspace: _Id) -> list[Conversation]:
+    def conversations(self, actor: _Id, *, workspace: _Id) -> list[Conversation]:
         """The conversations of a workspace the actor may see (R28, R30)."""
-    def can(self, *, actor: _Id, workspace: _Id, action: Union[Action, str]) -> bool:
-        """The permission table's answer (R34)."""
-    def standing(self, actor: _Id, workspace: _Id) -> Standing:
+    def can(
+        self,
+        actor: _Id,
+        *,
+        action: Union[Action, str],
+        workspace: Optional[_Id] = None,
+        organisation: Optional[_Id] = None,
+    ) -> bool:
+        """The permission table's answer (R34), in a workspace or an organisation (exactly one)."""
+    def standing(self, actor: _Id, *, workspace: _Id) -> Standing:
         """Where the actor stands towards a workspace."""
-    def members(self, actor: _Id, workspace: _Id) -> MemberList:
+    def members(self, actor: _Id, *, workspace: _Id) -> MemberList:
         """The members of a workspace, current and archived (R15, R22)."""
     def my_workspaces(self, actor: _Id) -> list[SwitcherEntry]:
         """The workspace switcher (R31)."""
@@ -516,11 +539,11 @@ class Carespace:
         """Does the time-driven work due at ``now`` (R38, R39): expires invites, escalates
         stale join requests, reminds and ends time-boxed memberships. Idempotent; safe
         from several threads and processes at once."""
-    def viewers_at(self, workspace: _Id, at: datetime.datetime) -> list[Viewer]:
+    def viewers_at(self, *, workspace: _Id, at: datetime.datetime) -> list[Viewer]:
         """Who could see a workspace's conversations at ``at`` (R37), from the event log."""
-    def workspaces_visible_at(self, user: _Id, at: datetime.datetime) -> list[VisibleWorkspace]:
+    def workspaces_visible_at(self, *, user: _Id, at: datetime.datetime) -> list[VisibleWorkspace]:
         """The workspaces whose conversations a user could see at ``at`` (R37), from the event log."""
     def membership_history(self, workspace: _Id) -> list[Event]:
         """Every membership event of a workspace, oldest first, with actor and time (R37)."""
-    def events_since(self, after: int = 0, limit: int = 1000) -> list[Event]:
+    def events_since(self, *, after: int = 0, limit: int = 1000) -> list[Event]:
         """Events after the cursor ``after`` (R32), at most ``limit``."""

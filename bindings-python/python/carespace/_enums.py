@@ -7,11 +7,13 @@ Each member's value is the stable lower-case name used in JSON and storage, so
 from __future__ import annotations
 
 import enum
+from typing import Literal
 
 __all__ = [
     "Action",
     "Approvers",
     "Durability",
+    "EventType",
     "InviteStatus",
     "JoinOutcome",
     "MemberStatus",
@@ -20,6 +22,34 @@ __all__ = [
     "Sight",
     "Standing",
     "WorkspaceStatus",
+]
+
+#: Every ``Event.type`` (R32), as the log writes it; a test holds it to the library's list.
+EventType = Literal[
+    "organisation_registered",
+    "user_registered",
+    "organisation_joined",
+    "workspace_created",
+    "join_requested",
+    "join_approved",
+    "join_declined",
+    "invited",
+    "invite_accepted",
+    "invite_revoked",
+    "invite_expired",
+    "member_left",
+    "workspace_archived",
+    "member_archived",
+    "member_unarchived",
+    "role_changed",
+    "settings_changed",
+    "my_workspace_archived",
+    "my_workspace_reactivated",
+    "conversation_started",
+    "membership_end_changed",
+    "membership_ending_soon",
+    "last_admin_kept",
+    "join_request_escalated",
 ]
 
 
@@ -99,7 +129,8 @@ class Standing(enum.Enum):
 
 
 class Action(enum.Enum):
-    """Everything a person may try to do in a workspace (R34)."""
+    """Everything a person may try to do: in a workspace, or in an organisation
+    (``CREATE_WORKSPACE``, ``DISCOVER_WORKSPACES``) (R34)."""
 
     START_CONVERSATION = "start_conversation"
     VIEW_OWN_CONVERSATIONS = "view_own_conversations"
@@ -122,6 +153,9 @@ class Action(enum.Enum):
     DEMOTE = "demote"
     CHANGE_SETTINGS = "change_settings"
     SET_MEMBERSHIP_END = "set_membership_end"
+    ACCEPT_INVITE = "accept_invite"
+    CREATE_WORKSPACE = "create_workspace"
+    DISCOVER_WORKSPACES = "discover_workspaces"
 
 
 class Sight(enum.Enum):

@@ -1,7 +1,9 @@
 """The exceptions Carespace raises: one class per kind of failure, under :class:`CarespaceError`.
 
 Invalid input is also a :class:`ValueError`, a missing record a :class:`LookupError`
-and a permission denial a :class:`PermissionError`, so generic handlers work too.
+and a refusal for lack of rights a :class:`PermissionError`, so generic handlers work
+too. Every refusal for lack of rights is a :class:`ForbiddenError`, whatever its reason
+(R34).
 Every message is Carespace's own, written for a person to read.
 """
 
@@ -13,8 +15,8 @@ __all__ = [
     "AlreadyMemberError",
     "ArchivedMemberError",
     "CarespaceError",
+    "ClosedError",
     "CoolDownError",
-    "CreationNotAllowedError",
     "EmailTakenError",
     "EndDateNotInFutureError",
     "ForbiddenError",
@@ -25,14 +27,12 @@ __all__ = [
     "InviteAlreadyAcceptedError",
     "InviteError",
     "InviteExpiredError",
-    "InviteNotForYouError",
     "InviteRevokedError",
     "LastAdminError",
     "MembershipError",
     "NoPendingRequestError",
     "NotAMemberError",
     "NotFoundError",
-    "NotInOrganisationError",
     "OdsCodeTakenError",
     "SelfTargetError",
     "StorageError",
@@ -44,6 +44,11 @@ __all__ = [
 
 class CarespaceError(Exception):
     """Base class of every Carespace error. A failed command changed nothing."""
+
+
+class ClosedError(CarespaceError, ValueError):
+    """The :class:`Carespace` object was closed (``close()`` or the end of its ``with``
+    block); open another. Like a closed file, also a :class:`ValueError`."""
 
 
 class InvalidInputError(CarespaceError, ValueError):
@@ -94,17 +99,13 @@ class WorkspaceNameTakenError(AlreadyExistsError):
 
 
 class ForbiddenError(CarespaceError, PermissionError):
-    """The permission table denied the action (R34); ``action`` names it."""
+    """A refusal for lack of rights (R34), whatever its reason: not in the organisation,
+    creation not allowed for its kind, not the invitee, not an admin, …. ``action`` is
+    the :class:`Action` refused; ``reason`` a stable code saying why (``"not_in_organisation"``,
+    ``"creation_not_allowed"``, ``"not_the_invitee"``, ``"not_an_admin"``, …)."""
 
     action: object
-
-
-class NotInOrganisationError(CarespaceError, PermissionError):
-    """The actor is not a member of the organisation (R7, R11)."""
-
-
-class CreationNotAllowedError(CarespaceError, PermissionError):
-    """Members of this kind of organisation may not create workspaces (R7)."""
+    reason: str
 
 
 class MembershipError(CarespaceError):
@@ -153,10 +154,6 @@ class EndDateNotInFutureError(MembershipError):
 
 class InviteError(CarespaceError):
     """An invite cannot be used."""
-
-
-class InviteNotForYouError(InviteError):
-    """The invite is addressed to another email (R19)."""
 
 
 class InviteExpiredError(InviteError):
