@@ -119,11 +119,25 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
             plan.push((user, j as u32, state));
         }
     }
-    // R27: a user's first shared membership (creating or requesting) archives their My Workspace.
-    let mut entered = vec![false; scale.users];
-    let mut first = |user: u32| !std::mem::replace(&mut entered[user as usize], true);
-    let creator_enters: Vec<bool> = creators.iter().map(|&c| first(c)).collect();
-    let member_enters: Vec<bool> = plan.iter().map(|&(u, _, _)| first(u)).collect();
+    // R27: a shared membership (creating or requesting) archives an active My Workspace;
+    // R41: an archived member left with no current membership has it back. Every user
+    // belongs to one trust, so counting their current memberships is enough.
+    let mut current = vec![0u32; scale.users];
+    let enter = |current: &mut [u32], user: u32| {
+        current[user as usize] += 1;
+        current[user as usize] == 1
+    };
+    let creator_enters: Vec<bool> = creators.iter().map(|&c| enter(&mut current, c)).collect();
+    let mut member_enters = Vec::with_capacity(plan.len());
+    let mut member_returns = Vec::with_capacity(plan.len());
+    for &(user, _, state) in &plan {
+        member_enters.push(enter(&mut current, user));
+        let archived = state == MembershipState::Archived;
+        if archived {
+            current[user as usize] -= 1;
+        }
+        member_returns.push(archived && current[user as usize] == 0);
+    }
 
     w.batches("trusts", scale.trusts, progress, |tx, t, now| {
         let organisation = Organisation {
@@ -159,20 +173,27 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
         )
     })?;
 
-    let archive_mine = |tx: &mut dyn WriteTx, user: usize, now: OffsetDateTime| -> Result<(), Error> {
-        let organisation = trusts[user % scale.trusts];
-        let mine = PersonalWorkspace {
-            id: personal[user],
-            organisation,
-            owner: users[user],
-            // Written by the users phase, one microsecond per item after the trusts.
-            created_at: START + time::Duration::microseconds((scale.trusts + user + 1) as i64),
-            archived_at: Some(now),
+    // Archives a user's My Workspace as they enter (R27), or brings it back when `by`
+    // archived their last membership (R41), with its event.
+    let settle_mine =
+        |tx: &mut dyn WriteTx, user: usize, now: OffsetDateTime, by: Option<UserId>| -> Result<(), Error> {
+            let archive = by.is_none();
+            let organisation = trusts[user % scale.trusts];
+            let mine = PersonalWorkspace {
+                id: personal[user],
+                organisation,
+                owner: users[user],
+                // Written by the users phase, one microsecond per item after the trusts.
+                created_at: START + time::Duration::microseconds((scale.trusts + user + 1) as i64),
+                archived_at: archive.then_some(now),
+            };
+            tx.put_personal_workspace(&mine)?;
+            let (workspace, user) = (mine.id, mine.owner);
+            match by {
+                None => event(tx, now, Some(user), EventKind::MyWorkspaceArchived { workspace, organisation, user }),
+                by => event(tx, now, by, EventKind::MyWorkspaceReactivated { workspace, organisation, user }),
+            }
         };
-        tx.put_personal_workspace(&mine)?;
-        let archived = EventKind::MyWorkspaceArchived { workspace: mine.id, organisation, user: mine.owner };
-        event(tx, now, Some(mine.owner), archived)
-    };
 
     w.batches("workspaces", scale.workspaces, progress, |tx, j, now| {
         let creator = creators[j] as usize;
@@ -196,7 +217,7 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
             from_example: false,
         };
         event(tx, now, Some(users[creator]), created)?;
-        if creator_enters[j] { archive_mine(tx, creator, now) } else { Ok(()) }
+        if creator_enters[j] { settle_mine(tx, creator, now, None) } else { Ok(()) }
     })?;
 
     w.batches("memberships", plan.len(), progress, |tx, k, now| {
@@ -206,18 +227,21 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
         tx.put_membership(&Membership::new(ws, u, state, now))?;
         event(tx, now, Some(u), EventKind::JoinRequested { workspace: ws, user: u, approvers: vec![admin] })?;
         if member_enters[k] {
-            archive_mine(tx, user as usize, now)?;
+            settle_mine(tx, user as usize, now, None)?;
         }
         if state != MembershipState::Unapproved {
             event(tx, now, Some(admin), EventKind::JoinApproved { workspace: ws, user: u })?;
         }
         match state {
-            MembershipState::Archived => event(
-                tx,
-                now,
-                Some(admin),
-                EventKind::MemberArchived { workspace: ws, user: u, reason: ArchiveReason::ByAdmin },
-            ),
+            MembershipState::Archived => {
+                event(
+                    tx,
+                    now,
+                    Some(admin),
+                    EventKind::MemberArchived { workspace: ws, user: u, reason: ArchiveReason::ByAdmin },
+                )?;
+                if member_returns[k] { settle_mine(tx, user as usize, now, Some(admin)) } else { Ok(()) }
+            }
             MembershipState::Admin => {
                 event(tx, now, Some(admin), EventKind::RoleChanged { workspace: ws, user: u, role: Role::Admin })
             }
