@@ -621,6 +621,7 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(values::_dump, m)?)?;
     m.add_function(wrap_pyfunction!(values::_restore, m)?)?;
     m.add("EVENT_TYPES", carespace::EventKind::TYPES.to_vec())?;
+    m.add("VALUE_CLASSES", values::VALUE_CLASSES.to_vec())?;
     m.add_function(wrap_pyfunction!(specialities, m)?)?;
     m.add("CATALOGUE_SOURCE", carespace::CATALOGUE_SOURCE)?;
     m.add("CATALOGUE_VERSION", carespace::CATALOGUE_VERSION)?;

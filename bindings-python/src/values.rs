@@ -719,6 +719,9 @@ impl Left {
 /// the catalogue); a malformed one is a `ValueError`, never a panic.
 macro_rules! picklable {
     ($($rust:ident),* $(,)?) => {
+        /// The names of the value classes `_dump` and `_restore` know: every one.
+        pub(crate) const VALUE_CLASSES: &[&str] = &[$(stringify!($rust)),*];
+
         /// The class name and the JSON of a value's core value.
         #[pyfunction]
         pub(crate) fn _dump(value: &Bound<'_, PyAny>) -> PyResult<(&'static str, String)> {

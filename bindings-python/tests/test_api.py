@@ -70,6 +70,9 @@ def test_values_copy_deepcopy_and_pickle(world: World) -> None:
         w.cs.leave(w.bob.id, workspace=w.ward.id),
         *w.cs.events_since(),
     ]
+    native = carespace._carespace
+    classes = {n for n in dir(native) if isinstance(getattr(native, n), type)} - {"Carespace", "ManualClock"}
+    assert set(native.VALUE_CLASSES) == classes, "every value class pickles"
     for value in values:
         for twin in (copy.copy(value), copy.deepcopy(value), pickle.loads(pickle.dumps(value))):
             assert type(twin) is type(value) and twin == value and hash(twin) == hash(value), repr(value)

@@ -180,26 +180,5 @@ def _reduce(value: object) -> tuple[_Callable[[str, str], object], tuple[str, st
     return (_carespace._restore, _carespace._dump(value))
 
 
-for _class in (
-    Conversation,
-    DiscoveryEntry,
-    Event,
-    Invite,
-    Joined,
-    Left,
-    Member,
-    MemberList,
-    Membership,
-    Organisation,
-    PendingRequest,
-    Person,
-    PersonalWorkspace,
-    SwitcherEntry,
-    Swept,
-    User,
-    Viewer,
-    VisibleWorkspace,
-    Workspace,
-    WorkspaceOutcome,
-):
-    _copyreg.pickle(_class, _reduce)
+for _name in _carespace.VALUE_CLASSES:
+    _copyreg.pickle(getattr(_carespace, _name), _reduce)

@@ -24,6 +24,7 @@ __all__ = [
     "CATALOGUE_SOURCE",
     "CATALOGUE_VERSION",
     "EVENT_TYPES",
+    "VALUE_CLASSES",
     "Carespace",
     "Conversation",
     "DiscoveryEntry",
@@ -55,6 +56,7 @@ __all__ = [
 CATALOGUE_SOURCE: str
 CATALOGUE_VERSION: str
 EVENT_TYPES: list[str]
+VALUE_CLASSES: list[str]
 
 def speciality_name(code: int) -> str:
     """The name of a catalogue speciality (R10)."""
