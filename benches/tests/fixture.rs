@@ -52,8 +52,8 @@ fn fixture_and_baseline_agree_with_the_service() {
     }
 }
 
-/// With the `postgres-tests` feature, which `make test-postgres` turns on inside its
-/// cluster (the test needs `CARESPACE_PG_URL`).
+/// With the `postgres-tests` feature, which `make test` and `make test-postgres` turn on
+/// inside their cluster (the test needs `CARESPACE_PG_URL`).
 #[cfg(feature = "postgres-tests")]
 #[test]
 fn postgres_fixture_and_baseline_agree_with_the_service() {

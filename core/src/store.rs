@@ -100,7 +100,7 @@ pub trait ReadTx {
     fn organisation(&self, id: OrganisationId) -> StoreResult<Option<Organisation>>;
     /// An organisation by ODS code.
     fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>>;
-    /// Every organisation.
+    /// Every organisation, by id.
     fn organisations(&self) -> StoreResult<Vec<Organisation>>;
 
     /// A user by id.
@@ -110,14 +110,14 @@ pub trait ReadTx {
 
     /// Whether the user belongs to the organisation (R4).
     fn is_organisation_member(&self, organisation: OrganisationId, user: UserId) -> StoreResult<bool>;
-    /// The organisations a user belongs to.
+    /// The organisations a user belongs to, by id.
     fn organisations_of(&self, user: UserId) -> StoreResult<Vec<OrganisationId>>;
 
     /// A shared workspace by id.
     fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<Workspace>>;
     /// The active shared workspace of an organisation whose name key is `name_key` (R6).
     fn active_workspace_named(&self, organisation: OrganisationId, name_key: &str) -> StoreResult<Option<Workspace>>;
-    /// Every shared workspace of an organisation, active and archived.
+    /// Every shared workspace of an organisation, active and archived, by id.
     fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>>;
 
     /// A My Workspace by id.
@@ -128,27 +128,28 @@ pub trait ReadTx {
         user: UserId,
         organisation: OrganisationId,
     ) -> StoreResult<Option<PersonalWorkspace>>;
-    /// Every My Workspace of a user.
+    /// Every My Workspace of a user, by organisation id.
     fn personal_workspaces_of(&self, user: UserId) -> StoreResult<Vec<PersonalWorkspace>>;
 
     /// One user's membership of one workspace.
     fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Membership>>;
-    /// Every membership of a workspace, archived ones included.
+    /// Every membership of a workspace, archived ones included, by user id.
     fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>>;
-    /// Every membership of a user, archived ones included.
+    /// Every membership of a user, archived ones included, by workspace id.
     fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>>;
 
     /// An invite by id.
     fn invite(&self, id: InviteId) -> StoreResult<Option<Invite>>;
-    /// The invites of a workspace whose status is `Pending` (some may be past expiry).
+    /// The invites of a workspace whose status is `Pending` (some may be past expiry), by
+    /// id.
     fn pending_invites_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Invite>>;
-    /// The invites addressed to an email whose status is `Pending`.
+    /// The invites addressed to an email whose status is `Pending`, by id.
     fn pending_invites_for(&self, email: &NhsEmail) -> StoreResult<Vec<Invite>>;
 
     /// The latest declined request of a user to a workspace (R17).
     fn decline(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Decline>>;
 
-    /// Every conversation of a workspace.
+    /// Every conversation of a workspace, by start time, then id.
     fn conversations_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Conversation>>;
 
     /// Up to `limit` events with `seq > after`, in order.
@@ -185,7 +186,7 @@ pub trait ReadTx {
     }
 
     /// The memberships of a workspace in the admin state (R21, R23), so that the last-admin
-    /// rules and the approvers of a request (R16) need not read every member.
+    /// rules and the approvers of a request (R16) need not read every member. By user id.
     fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
         let mut all = self.memberships_of_workspace(workspace)?;
         all.retain(|m| m.state == MembershipState::Admin);
@@ -193,7 +194,7 @@ pub trait ReadTx {
     }
 
     /// The memberships of a workspace in one state (the approvals prompt reads the
-    /// unapproved ones, R33).
+    /// unapproved ones, R33), by user id.
     fn memberships_in_state(&self, workspace: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
         let mut all = self.memberships_of_workspace(workspace)?;
         all.retain(|m| m.state == state);

@@ -453,6 +453,7 @@ macro_rules! conformance_suite {
             r38_r39_times_outside_the_supported_range_are_refused_alike,
             r18_r38_policy_durations_past_the_supported_times_mean_never,
             r41_no_one_is_stranded,
+            store_lists_keep_their_documented_orders,
         );
         $crate::conformance_suite!(@factory_cases $new_store;
             r34_permission_matrix,

@@ -387,7 +387,7 @@ impl ReadTx for PgTx<'_> {
     }
 
     fn personal_workspaces_of(&self, user_: UserId) -> StoreResult<Vec<PersonalWorkspace>> {
-        self.all(&format!("{PERSONAL} WHERE owner = $1 ORDER BY id"), &[&id(user_)], personal)
+        self.all(&format!("{PERSONAL} WHERE owner = $1 ORDER BY organisation"), &[&id(user_)], personal)
     }
 
     fn membership(&self, workspace_: WorkspaceId, user_: UserId) -> StoreResult<Option<Membership>> {

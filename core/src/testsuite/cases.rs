@@ -1348,3 +1348,67 @@ pub fn r11_r15_lookups_of_a_workspace_a_membership_and_organisations(store: Arc<
     let err = h.err(|s| s.organisations_of(crate::UserId::from_uuid(uuid::Uuid::nil())));
     assert!(matches!(err, Error::NotFound { entity: crate::Entity::User, .. }), "{err}");
 }
+
+/// The store's lists come in the orders `ReadTx` documents, on every backend alike (a
+/// backend once listed a user's My Workspaces by id where the others went by
+/// organisation). The world is built so that creation order and each documented order
+/// differ.
+pub fn store_lists_keep_their_documented_orders(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let first = h.trust("First Trust");
+    let second = h.trust("Second Trust");
+    let (anna, ben) = (h.user("Anna", "anna@nhs.net"), h.user("Ben", "ben@nhs.net"));
+    // Ben joins first, and Anna joins the second trust before the first.
+    for (user, org) in [(&ben, &first), (&anna, &second), (&anna, &first), (&ben, &second)] {
+        h.ok(|s| s.join_organisation(user.id, org.id));
+    }
+    let ward = h.workspace(&ben, &first, "Ward 1");
+    let clinic = h.workspace(&ben, &first, "Clinic 2");
+    h.approved(&clinic, &ben, &anna);
+    h.approved(&ward, &ben, &anna);
+    h.ok(|s| s.promote(ben.id, ward.id, anna.id));
+    for to in ["zed@nhs.net", "amy@nhs.net"] {
+        h.ok(|s| s.invite(ben.id, ward.id, email(to)));
+    }
+    h.ok(|s| s.invite(ben.id, clinic.id, email("amy@nhs.net")));
+    h.clock.advance(Duration::minutes(1));
+    h.ok(|s| s.start_conversation(anna.id, ward.id));
+    h.ok(|s| s.start_conversation(ben.id, ward.id));
+
+    fn sorted<T, K: Ord>(list: &[T], key: impl Fn(&T) -> K) -> bool {
+        list.windows(2).all(|pair| key(&pair[0]) <= key(&pair[1]))
+    }
+    let mut checked = 0;
+    let mut check = |what: &str, in_order: bool, len: usize| {
+        assert!(len >= 2, "{what}: the world should list at least two");
+        assert!(in_order, "{what} is not in its documented order");
+        checked += 1;
+    };
+    h.store
+        .read(&mut |r| {
+            let orgs = r.organisations()?;
+            check("organisations", sorted(&orgs, |o| o.id), orgs.len());
+            let of = r.organisations_of(anna.id)?;
+            check("organisations_of", sorted(&of, |o| *o), of.len());
+            let spaces = r.workspaces_of(first.id)?;
+            check("workspaces_of", sorted(&spaces, |w| w.id), spaces.len());
+            let mine = r.personal_workspaces_of(anna.id)?;
+            check("personal_workspaces_of", sorted(&mine, |p| p.organisation), mine.len());
+            let members = r.memberships_of_workspace(ward.id)?;
+            check("memberships_of_workspace", sorted(&members, |m| m.user), members.len());
+            let hers = r.memberships_of_user(anna.id)?;
+            check("memberships_of_user", sorted(&hers, |m| m.workspace), hers.len());
+            let admins = r.admins_of(ward.id)?;
+            check("admins_of", sorted(&admins, |m| m.user), admins.len());
+            let invites = r.pending_invites_of_workspace(ward.id)?;
+            check("pending_invites_of_workspace", sorted(&invites, |i| i.id), invites.len());
+            let amys = r.pending_invites_for(&email("amy@nhs.net"))?;
+            check("pending_invites_for", sorted(&amys, |i| i.id), amys.len());
+            let talks = r.conversations_of(ward.id)?;
+            check("conversations_of", sorted(&talks, |c| (c.started_at, c.id)), talks.len());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(checked, 10);
+    h.check();
+}
