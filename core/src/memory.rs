@@ -570,18 +570,26 @@ impl Drop for MemoryTx<'_> {
     }
 }
 
+/// Refuses, as the SQL backends do, an instant no backend stores
+/// ([`stored_nanos`](crate::store::stored_nanos)), so that every store answers alike.
+fn held(instants: impl IntoIterator<Item = OffsetDateTime>) -> StoreResult<()> {
+    instants.into_iter().try_for_each(|at| crate::store::stored_nanos(at).map(drop))
+}
+
 impl WriteTx for MemoryTx<'_> {
     fn reader(&self) -> &dyn ReadTx {
         &*self.state
     }
 
     fn put_organisation(&mut self, organisation: &Organisation) -> StoreResult<()> {
+        held([organisation.registered_at])?;
         let old = self.state.set_organisation(organisation.id, Some(organisation.clone()));
         self.undo.push(Undo::Organisation(organisation.id, old));
         Ok(())
     }
 
     fn put_user(&mut self, user: &User) -> StoreResult<()> {
+        held([user.registered_at])?;
         let old = self.state.set_user(user.id, Some(user.clone()));
         self.undo.push(Undo::User(user.id, old));
         Ok(())
@@ -591,8 +599,9 @@ impl WriteTx for MemoryTx<'_> {
         &mut self,
         organisation: OrganisationId,
         user: UserId,
-        _joined_at: OffsetDateTime,
+        joined_at: OffsetDateTime,
     ) -> StoreResult<()> {
+        held([joined_at])?;
         if self.state.organisation_members.insert((organisation, user)) {
             self.state.organisations_by_user.insert((user, organisation));
             self.undo.push(Undo::OrganisationMember(organisation, user));
@@ -601,18 +610,22 @@ impl WriteTx for MemoryTx<'_> {
     }
 
     fn put_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
+        held([workspace.created_at])?;
         let old = self.state.set_workspace(workspace.id, Some(workspace.clone()));
         self.undo.push(Undo::Workspace(workspace.id, old));
         Ok(())
     }
 
     fn put_personal_workspace(&mut self, workspace: &PersonalWorkspace) -> StoreResult<()> {
+        held([Some(workspace.created_at), workspace.archived_at].into_iter().flatten())?;
         let old = self.state.set_personal(workspace.id, Some(workspace.clone()));
         self.undo.push(Undo::Personal(workspace.id, old));
         Ok(())
     }
 
     fn put_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+        let m = membership;
+        held([Some(m.joined_at), Some(m.updated_at), m.ends_at, m.escalated_at].into_iter().flatten())?;
         let (workspace, user) = (membership.workspace, membership.user);
         let old = self.state.set_membership(workspace, user, Some(membership.clone()));
         self.undo.push(Undo::Membership(workspace, user, old));
@@ -626,12 +639,14 @@ impl WriteTx for MemoryTx<'_> {
     }
 
     fn put_invite(&mut self, invite: &Invite) -> StoreResult<()> {
+        held([Some(invite.created_at), Some(invite.expires_at), invite.resolved_at].into_iter().flatten())?;
         let old = self.state.set_invite(invite.id, Some(invite.clone()));
         self.undo.push(Undo::Invite(invite.id, old));
         Ok(())
     }
 
     fn put_decline(&mut self, decline: &Decline) -> StoreResult<()> {
+        held([decline.declined_at])?;
         let (workspace, user) = (decline.workspace, decline.user);
         let old = self.state.set_decline(workspace, user, Some(decline.clone()));
         self.undo.push(Undo::Decline(workspace, user, old));
@@ -639,12 +654,14 @@ impl WriteTx for MemoryTx<'_> {
     }
 
     fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()> {
+        held([conversation.started_at])?;
         let old = self.state.set_conversation(conversation.id, Some(conversation.clone()));
         self.undo.push(Undo::Conversation(conversation.id, old));
         Ok(())
     }
 
     fn append_event(&mut self, event: NewEvent) -> StoreResult<Event> {
+        held([event.at])?;
         let seq = self.state.events.last().map_or(0, |e| e.seq) + 1;
         let event = event.with_seq(seq);
         self.state.push_event(event.clone());

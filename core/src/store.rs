@@ -27,6 +27,30 @@ use crate::{
 /// The result of a row-level store method.
 pub type StoreResult<T> = Result<T, StorageError>;
 
+/// An instant as every backend stores it: UTC nanoseconds since the epoch. Only instants
+/// within [`SUPPORTED_TIMES`](crate::SUPPORTED_TIMES) are stored; core refuses any
+/// other with [`Error::TimeOutOfRange`] before it reaches
+/// a store, so one that does is a bug, and every backend refuses it alike, as a
+/// [`StorageErrorKind::Constraint`] naming it.
+///
+/// ```
+/// use carespace::{StorageErrorKind, store::stored_nanos};
+/// use time::macros::datetime;
+///
+/// assert_eq!(stored_nanos(datetime!(1970-01-01 0:00:01 UTC)).unwrap(), 1_000_000_000);
+/// assert_eq!(stored_nanos(datetime!(2300-01-01 0:00 UTC)).unwrap_err().kind(), StorageErrorKind::Constraint);
+/// ```
+pub fn stored_nanos(at: OffsetDateTime) -> StoreResult<i64> {
+    crate::SUPPORTED_TIMES.contains(&at).then(|| i64::try_from(at.unix_timestamp_nanos()).ok()).flatten().ok_or_else(
+        || {
+            StorageError::new(
+                StorageErrorKind::Constraint,
+                format!("{at} is outside the times Carespace stores (from 1900 up to 2200, UTC)"),
+            )
+        },
+    )
+}
+
 /// A storage backend.
 pub trait Store: Send + Sync {
     /// Runs `f` in a read-only transaction that sees one consistent snapshot.

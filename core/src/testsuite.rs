@@ -454,6 +454,7 @@ macro_rules! conformance_suite {
             r18_r38_policy_durations_past_the_supported_times_mean_never,
             r41_no_one_is_stranded,
             store_lists_keep_their_documented_orders,
+            r35_r38_an_instant_no_store_holds_is_refused_alike,
         );
         $crate::conformance_suite!(@factory_cases $new_store;
             r34_permission_matrix,

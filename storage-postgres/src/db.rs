@@ -87,10 +87,8 @@ fn from_nanos(nanos: i64) -> StoreResult<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(|e| corrupt("time", e))
 }
 
-/// An instant as stored: UTC nanoseconds since the epoch (refused beyond 64 bits).
-pub(crate) fn nanos(at: OffsetDateTime) -> StoreResult<i64> {
-    i64::try_from(at.unix_timestamp_nanos()).map_err(|_| corrupt("time", format!("{at} is out of range")))
-}
+/// An instant as stored: core's one encoding, refusing what no backend stores.
+pub(crate) use carespace::store::stored_nanos as nanos;
 
 fn opt_nanos(at: Option<OffsetDateTime>) -> StoreResult<Option<i64>> {
     at.map(nanos).transpose()

@@ -7,8 +7,8 @@ use carespace::store::{Access, ReadTx, StoreResult, WriteTx};
 use carespace::{
     Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event, EventKind, Invite, InviteId,
     InviteStatus, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
-    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, StorageError, SwitcherRows,
-    User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
+    OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, SwitcherRows, User, UserId,
+    Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use time::OffsetDateTime;
@@ -77,12 +77,8 @@ fn from_nanos(nanos: i64) -> StoreResult<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(|e| corrupt("timestamp", e))
 }
 
-/// An instant as stored: UTC nanoseconds since the epoch (years 1677 to 2262).
-pub(crate) fn nanos(at: OffsetDateTime) -> StoreResult<i64> {
-    i64::try_from(at.unix_timestamp_nanos()).map_err(|_| {
-        StorageError::new(carespace::StorageErrorKind::Other, format!("{at} is outside the years SQLite storage holds"))
-    })
-}
+/// An instant as stored: core's one encoding, refusing what no backend stores.
+pub(crate) use carespace::store::stored_nanos as nanos;
 
 fn opt_nanos(at: Option<OffsetDateTime>) -> StoreResult<Option<i64>> {
     at.map(nanos).transpose()

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::{Harness, START};
@@ -582,5 +583,33 @@ pub fn r41_no_one_is_stranded(store: Arc<dyn Store>) {
     // The last member leaving archives the workspace and gives Alice hers back.
     h.ok(|s| s.leave(alice.id, clinic.id));
     assert_eq!(my_workspace_events(&h, |s| s.leave(alice.id, ward.id)), back(&alice));
+    h.check();
+}
+
+/// R35, R38: an instant outside the supported times that reaches a store directly (core
+/// refuses it before, with `TimeOutOfRange`) is refused by every backend alike: a
+/// `Constraint` storage error naming it, and nothing written.
+pub fn r35_r38_an_instant_no_store_holds_is_refused_alike(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    for at in [datetime!(1800-01-01 0:00 UTC), datetime!(2300-01-01 0:00 UTC)] {
+        let organisation = crate::Organisation {
+            id: crate::OrganisationId::from_uuid(uuid::Uuid::now_v7()),
+            name: "Far Off Trust".parse().unwrap(),
+            kind: crate::OrganisationKind::NhsTrust,
+            ods_code: None,
+            registered_at: at,
+        };
+        let err = h.store.write(&mut |tx| Ok(tx.put_organisation(&organisation)?)).unwrap_err();
+        assert!(matches!(&err, Error::Storage(e) if e.kind() == crate::StorageErrorKind::Constraint), "{at}: {err}");
+        assert!(err.to_string().contains("outside the times Carespace stores"), "{err}");
+        let mut found = None;
+        h.store
+            .read(&mut |r| {
+                found = r.organisation(organisation.id)?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(found, None, "{at}: nothing written");
+    }
     h.check();
 }
