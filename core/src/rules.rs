@@ -8,6 +8,7 @@
 use time::OffsetDateTime;
 
 use crate::permission::{Action, Denial, Standing, Target, permits, permits_in_organisation};
+pub(crate) use crate::store::{Change, Plan};
 use crate::views::{JoinOutcome, NameWarning, NewWorkspace, SettingsChange};
 use crate::{
     ArchiveReason, Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus, Membership,
@@ -20,48 +21,6 @@ use crate::{
 pub(crate) struct Ctx<'a> {
     pub(crate) now: OffsetDateTime,
     pub(crate) policy: &'a Policy,
-}
-
-/// One row to write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Change {
-    Organisation(Organisation),
-    User(User),
-    OrganisationMember(OrganisationId, UserId),
-    Workspace(Workspace),
-    Personal(PersonalWorkspace),
-    Membership(Membership),
-    RemoveMembership(WorkspaceId, UserId),
-    Invite(Invite),
-    Decline(Decline),
-    Conversation(Conversation),
-}
-
-/// What a command writes: rows, then events, all in one transaction.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Plan {
-    pub(crate) changes: Vec<Change>,
-    pub(crate) events: Vec<EventKind>,
-}
-
-impl Plan {
-    pub(crate) fn change(&mut self, change: Change) {
-        self.changes.push(change);
-    }
-
-    pub(crate) fn event(&mut self, event: EventKind) {
-        self.events.push(event);
-    }
-
-    /// Whether `user` holds a current membership of `workspace` once the plan is applied:
-    /// `None` when the plan does not touch that membership.
-    pub(crate) fn current_after(&self, workspace: WorkspaceId, user: UserId) -> Option<bool> {
-        self.changes.iter().rev().find_map(|change| match change {
-            Change::Membership(m) if m.workspace == workspace && m.user == user => Some(m.state.is_current()),
-            Change::RemoveMembership(w, u) if *w == workspace && *u == user => Some(false),
-            _ => None,
-        })
-    }
 }
 
 /// The acting user, seen from one organisation.

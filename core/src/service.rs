@@ -11,9 +11,9 @@ use crate::views::{
     NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
-    Approvers, Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NewEvent,
-    NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace,
-    Policy, Speciality, SystemClock, User, UserId, Workspace, WorkspaceId, WorkspaceName,
+    Approvers, Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode,
+    Organisation, OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace, Policy,
+    Speciality, SystemClock, User, UserId, Workspace, WorkspaceId, WorkspaceName,
 };
 
 /// The Carespace service: every command and query of the rules over one [`Store`].
@@ -810,24 +810,7 @@ impl Carespace {
 
 /// Writes a plan's rows, then its events, stamped with the command's time and actor.
 pub(crate) fn apply(tx: &mut dyn WriteTx, ctx: Ctx<'_>, actor: Option<UserId>, plan: Plan) -> Result<(), Error> {
-    for change in plan.changes {
-        match change {
-            Change::Organisation(o) => tx.put_organisation(&o)?,
-            Change::User(u) => tx.put_user(&u)?,
-            Change::OrganisationMember(o, u) => tx.add_organisation_member(o, u, ctx.now)?,
-            Change::Workspace(w) => tx.put_workspace(&w)?,
-            Change::Personal(p) => tx.put_personal_workspace(&p)?,
-            Change::Membership(m) => tx.put_membership(&m)?,
-            Change::RemoveMembership(w, u) => tx.delete_membership(w, u)?,
-            Change::Invite(i) => tx.put_invite(&i)?,
-            Change::Decline(d) => tx.put_decline(&d)?,
-            Change::Conversation(c) => tx.put_conversation(&c)?,
-        }
-    }
-    for kind in plan.events {
-        tx.append_event(NewEvent { at: ctx.now, actor, kind })?;
-    }
-    Ok(())
+    Ok(tx.apply(&plan, ctx.now, actor)?)
 }
 
 /// Settles `user`'s My Workspace in the organisation of `workspace` (R27, R41) when

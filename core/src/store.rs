@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 use crate::permission::{Standing, Target};
 use crate::views::{DiscoveryRow, Person, SwitcherRows};
 use crate::{
-    Conversation, Decline, Error, Event, Invite, InviteId, Membership, MembershipState, NewEvent, NhsEmail, OdsCode,
-    Organisation, OrganisationId, PersonalWorkspace, StorageError, StorageErrorKind, User, UserId, Workspace,
+    Conversation, Decline, Error, Event, EventKind, Invite, InviteId, Membership, MembershipState, NewEvent, NhsEmail,
+    OdsCode, Organisation, OrganisationId, PersonalWorkspace, StorageError, StorageErrorKind, User, UserId, Workspace,
     WorkspaceId,
 };
 
@@ -346,6 +346,61 @@ fn all_memberships<R: ReadTx + ?Sized>(r: &R, keep: &dyn Fn(&Membership) -> bool
     Ok(out)
 }
 
+/// One row to write: a part of a [`Plan`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Insert or replace an organisation.
+    Organisation(Organisation),
+    /// Insert or replace a user.
+    User(User),
+    /// Record that a user belongs to an organisation (from the plan's time on).
+    OrganisationMember(OrganisationId, UserId),
+    /// Insert or replace a shared workspace.
+    Workspace(Workspace),
+    /// Insert or replace a My Workspace.
+    Personal(PersonalWorkspace),
+    /// Insert or replace a membership (keyed by workspace and user).
+    Membership(Membership),
+    /// Delete a membership (leave, decline).
+    RemoveMembership(WorkspaceId, UserId),
+    /// Insert or replace an invite.
+    Invite(Invite),
+    /// Insert or replace a declined request (keyed by workspace and user).
+    Decline(Decline),
+    /// Insert a conversation header.
+    Conversation(Conversation),
+}
+
+/// What one command writes, as its rule decided it: rows in order, then events in
+/// order, all in one transaction ([`WriteTx::apply`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The rows to write, in order (a later change of the same row wins).
+    pub changes: Vec<Change>,
+    /// The events to append after the rows, in order.
+    pub events: Vec<EventKind>,
+}
+
+impl Plan {
+    pub(crate) fn change(&mut self, change: Change) {
+        self.changes.push(change);
+    }
+
+    pub(crate) fn event(&mut self, event: EventKind) {
+        self.events.push(event);
+    }
+
+    /// Whether `user` holds a current membership of `workspace` once the plan is applied:
+    /// `None` when the plan does not touch that membership.
+    pub(crate) fn current_after(&self, workspace: WorkspaceId, user: UserId) -> Option<bool> {
+        self.changes.iter().rev().find_map(|change| match change {
+            Change::Membership(m) if m.workspace == workspace && m.user == user => Some(m.state.is_current()),
+            Change::RemoveMembership(w, u) if *w == workspace && *u == user => Some(false),
+            _ => None,
+        })
+    }
+}
+
 /// Reads and writes inside a read-write transaction. `put_*` inserts or replaces the
 /// row with the same key. Reads see the transaction's own writes.
 pub trait WriteTx {
@@ -379,4 +434,29 @@ pub trait WriteTx {
     fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()>;
     /// Appends an event with the next sequence number (last + 1) and returns it.
     fn append_event(&mut self, event: NewEvent) -> StoreResult<Event>;
+
+    /// Writes a command's whole plan: its rows in order, then its events in order, each
+    /// stamped with `at` and `actor`. This is the one write every command makes; the
+    /// default puts row by row, and a backend that can batch (PostgreSQL pipelines the
+    /// statements in one round trip) overrides it.
+    fn apply(&mut self, plan: &Plan, at: OffsetDateTime, actor: Option<UserId>) -> StoreResult<()> {
+        for change in &plan.changes {
+            match change {
+                Change::Organisation(o) => self.put_organisation(o)?,
+                Change::User(u) => self.put_user(u)?,
+                Change::OrganisationMember(o, u) => self.add_organisation_member(*o, *u, at)?,
+                Change::Workspace(w) => self.put_workspace(w)?,
+                Change::Personal(p) => self.put_personal_workspace(p)?,
+                Change::Membership(m) => self.put_membership(m)?,
+                Change::RemoveMembership(w, u) => self.delete_membership(*w, *u)?,
+                Change::Invite(i) => self.put_invite(i)?,
+                Change::Decline(d) => self.put_decline(d)?,
+                Change::Conversation(c) => self.put_conversation(c)?,
+            }
+        }
+        for kind in &plan.events {
+            self.append_event(NewEvent { at, actor, kind: kind.clone() })?;
+        }
+        Ok(())
+    }
 }

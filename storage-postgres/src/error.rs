@@ -45,8 +45,3 @@ pub(crate) fn sqlstate(err: &StorageError) -> Option<&str> {
     let source = std::error::Error::source(err)?;
     Some(source.downcast_ref::<tokio_postgres::Error>()?.code()?.code())
 }
-
-/// Data read back that Carespace does not write.
-pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
-    StorageError::new(StorageErrorKind::Corrupt, format!("unreadable {what} in the database: {detail}"))
-}

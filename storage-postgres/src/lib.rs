@@ -46,7 +46,6 @@ mod db;
 mod error;
 mod tls;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -56,7 +55,6 @@ use carespace::{Error, StorageError, StorageErrorKind, UserId, WorkspaceId};
 use tokio_postgres::{Client, IsolationLevel, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::db::PgTx;
 use crate::error::{PgResultExt, pool};
 use crate::tls::SslMode;
 
@@ -363,9 +361,8 @@ impl Store for PostgresStore {
         let tx =
             wait(client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start())
                 .pg()?;
-        let tx = PgTx { tx, statements: RefCell::new(statements) };
-        f(&tx)?;
-        wait(tx.tx.commit()).pg()?;
+        f(&db::view(tx.client(), statements))?;
+        wait(tx.commit()).pg()?;
         *answered = Some(Instant::now());
         Ok(())
     }
@@ -443,9 +440,8 @@ fn run_serializable(
     loop {
         let result = (|| -> Result<(), Error> {
             let tx = wait(client.build_transaction().isolation_level(IsolationLevel::Serializable).start()).pg()?;
-            let mut tx = PgTx { tx, statements: RefCell::new(&mut *statements) };
-            f(&mut tx)?;
-            wait(tx.tx.commit()).pg()?;
+            f(&mut db::view(tx.client(), statements))?;
+            wait(tx.commit()).pg()?;
             Ok(())
         })();
         match result {

@@ -15,11 +15,6 @@ pub(crate) fn storage(err: rusqlite::Error) -> StorageError {
     StorageError::new(kind, format!("SQLite: {err}")).with_source(err)
 }
 
-/// A value read back that Carespace could not have written.
-pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
-    StorageError::new(StorageErrorKind::Corrupt, format!("unexpected {what} in the database: {detail}"))
-}
-
 /// Converts rusqlite results.
 pub(crate) trait SqlResultExt<T> {
     /// Wraps the error with [`storage`].

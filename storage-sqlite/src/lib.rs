@@ -40,7 +40,7 @@ use carespace::{Error, StorageError, UserId, WorkspaceId};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::db::SqliteTx;
+use crate::db::view;
 use crate::error::SqlResultExt;
 pub use crate::schema::{SCHEMA_VERSION, schema_of};
 
@@ -253,7 +253,7 @@ impl Store for SqliteStore {
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
         let conn = self.read_connection();
         let tx = Tx::begin(&conn, "BEGIN DEFERRED")?;
-        f(&SqliteTx { conn: &conn })?;
+        f(&view(&conn))?;
         // It wrote nothing: ending it either way is the same.
         tx.end("COMMIT")
     }
@@ -261,7 +261,7 @@ impl Store for SqliteStore {
     fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
         // One statement sees one snapshot by itself: no BEGIN/COMMIT around it.
         let conn = self.read_connection();
-        Ok(SqliteTx { conn: &conn }.access(workspace, user)?)
+        Ok(view(&conn).access(workspace, user)?)
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
@@ -270,7 +270,7 @@ impl Store for SqliteStore {
         loop {
             let result = (|| -> Result<(), Error> {
                 let tx = Tx::begin(&conn, "BEGIN IMMEDIATE")?;
-                f(&mut SqliteTx { conn: &conn })?;
+                f(&mut view(&conn))?;
                 tx.end("COMMIT")
             })();
             match result {

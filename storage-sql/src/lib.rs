@@ -1,0 +1,15 @@
+//! `carespace-sql`: the row layer Carespace's SQLite and PostgreSQL backends share.
+//!
+//! A backend implements [`Row`] for its driver's rows, [`Conn`] over its open
+//! transaction (prepared-statement cache, value binding, error mapping), and [`Dialect`]
+//! for the few statements it writes its own way; [`SqlTx`] then gives it every
+//! [`ReadTx`](carespace::ReadTx) and [`WriteTx`](carespace::WriteTx) method, with one set
+//! of column lists, one decoding of each record and one encoding of ids, instants and
+//! enums. Connections, transactions, retries and migrations stay in the backend.
+#![forbid(unsafe_code)]
+
+mod row;
+mod tx;
+
+pub use row::{Row, Value, corrupt};
+pub use tx::{Conn, Decode, Dialect, SqlTx, Statement};

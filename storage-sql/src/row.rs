@@ -1,0 +1,366 @@
+//! Rows and values: the [`Row`] trait each driver implements, the [`Value`]s a statement
+//! binds, and the one decoding of rows into core's records (and of records into values).
+
+use std::borrow::Cow;
+use std::fmt::Display;
+
+use carespace::store::{Access, StoreResult, stored_nanos};
+use carespace::{
+    Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event, EventKind, Invite, InviteId,
+    InviteStatus, Membership, MembershipState, NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind,
+    OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, StorageError, StorageErrorKind, TextError,
+    User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// One result row, as a driver gives it: the four kinds of column Carespace stores.
+/// A column of the wrong type is a [`corrupt`] error, never a panic.
+pub trait Row {
+    /// A uuid column (a 16-byte blob on SQLite, `uuid` on PostgreSQL); `None` when NULL.
+    fn id(&self, i: usize) -> StoreResult<Option<Uuid>>;
+    /// An integer column (instants as nanoseconds, counts, codes, sequence numbers);
+    /// `None` when NULL.
+    fn int(&self, i: usize) -> StoreResult<Option<i64>>;
+    /// A text column; `None` when NULL.
+    fn text(&self, i: usize) -> StoreResult<Option<&str>>;
+    /// A truth value (an integer on SQLite, `boolean` on PostgreSQL).
+    fn flag(&self, i: usize) -> StoreResult<bool>;
+}
+
+/// A value a statement binds: the kinds of column above, text by reference where it
+/// can be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// A uuid, or NULL.
+    Id(Option<Uuid>),
+    /// An integer, or NULL.
+    Int(Option<i64>),
+    /// Text, or NULL.
+    Text(Option<Cow<'a, str>>),
+}
+
+/// A value read back that Carespace could not have written: a [`StorageErrorKind::Corrupt`]
+/// error naming what was unreadable (never the value's personal data: `detail` is a
+/// parse error or a code).
+pub fn corrupt(what: &str, detail: impl Display) -> StorageError {
+    StorageError::new(StorageErrorKind::Corrupt, format!("unreadable {what} in the database: {detail}"))
+}
+
+// ----- Values ---------------------------------------------------------------------------
+
+pub(crate) fn id(value: impl Into<Uuid>) -> Value<'static> {
+    Value::Id(Some(value.into()))
+}
+
+pub(crate) fn opt_id(value: Option<impl Into<Uuid>>) -> Value<'static> {
+    Value::Id(value.map(Into::into))
+}
+
+pub(crate) fn text(value: &str) -> Value<'_> {
+    Value::Text(Some(Cow::Borrowed(value)))
+}
+
+pub(crate) fn owned(value: String) -> Value<'static> {
+    Value::Text(Some(Cow::Owned(value)))
+}
+
+pub(crate) fn opt_text(value: Option<&str>) -> Value<'_> {
+    Value::Text(value.map(Cow::Borrowed))
+}
+
+pub(crate) fn int(value: i64) -> Value<'static> {
+    Value::Int(Some(value))
+}
+
+/// An instant in core's one stored encoding ([`stored_nanos`]).
+pub(crate) fn at(value: OffsetDateTime) -> StoreResult<Value<'static>> {
+    Ok(int(stored_nanos(value)?))
+}
+
+pub(crate) fn opt_at(value: Option<OffsetDateTime>) -> StoreResult<Value<'static>> {
+    Ok(Value::Int(value.map(stored_nanos).transpose()?))
+}
+
+// ----- Columns --------------------------------------------------------------------------
+
+fn required<T>(value: Option<T>, what: &str) -> StoreResult<T> {
+    value.ok_or_else(|| corrupt(what, "NULL"))
+}
+
+fn uuid(row: &dyn Row, i: usize, what: &str) -> StoreResult<Uuid> {
+    required(row.id(i)?, what)
+}
+
+fn integer(row: &dyn Row, i: usize, what: &str) -> StoreResult<i64> {
+    required(row.int(i)?, what)
+}
+
+fn str_of<'r>(row: &'r dyn Row, i: usize, what: &str) -> StoreResult<&'r str> {
+    required(row.text(i)?, what)
+}
+
+fn from_nanos(nanos: i64) -> StoreResult<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(|e| corrupt("time", e))
+}
+
+fn instant(row: &dyn Row, i: usize) -> StoreResult<OffsetDateTime> {
+    from_nanos(integer(row, i, "time")?)
+}
+
+fn opt_instant(row: &dyn Row, i: usize) -> StoreResult<Option<OffsetDateTime>> {
+    row.int(i)?.map(from_nanos).transpose()
+}
+
+fn parsed<T>(row: &dyn Row, i: usize, what: &str, parse: fn(&str) -> Result<T, TextError>) -> StoreResult<T> {
+    parse(str_of(row, i, what)?).map_err(|e| corrupt(what, e))
+}
+
+/// An enum stored as its text.
+fn named<T>(row: &dyn Row, i: usize, what: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let s = str_of(row, i, what)?;
+    parse(s).ok_or_else(|| corrupt(what, format!("{s:?}")))
+}
+
+fn email(row: &dyn Row, i: usize) -> StoreResult<NhsEmail> {
+    NhsEmail::parse(str_of(row, i, "email")?).map_err(|e| corrupt("email", e))
+}
+
+fn speciality(row: &dyn Row, i: usize) -> StoreResult<Speciality> {
+    let code = integer(row, i, "speciality")?;
+    u16::try_from(code).ok().and_then(|c| Speciality::from_code(c).ok()).ok_or_else(|| corrupt("speciality", code))
+}
+
+fn membership_state(role: &str, status: &str) -> StoreResult<MembershipState> {
+    MembershipState::from_stored(role, status).ok_or_else(|| corrupt("membership", format!("{role:?} {status:?}")))
+}
+
+fn sequence(value: i64) -> StoreResult<u64> {
+    u64::try_from(value).map_err(|e| corrupt("event number", e))
+}
+
+// ----- Records --------------------------------------------------------------------------
+
+/// The columns of an organisation, in [`organisation`]'s order.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! select_organisation {
+    () => {
+        "SELECT id, name, kind, ods_code, registered_at FROM organisations"
+    };
+}
+
+pub(crate) fn organisation(row: &dyn Row) -> StoreResult<Organisation> {
+    Ok(Organisation {
+        id: OrganisationId::from_uuid(uuid(row, 0, "organisation id")?),
+        name: parsed(row, 1, "organisation name", OrganisationName::parse)?,
+        kind: named(row, 2, "organisation kind", OrganisationKind::from_str_opt)?,
+        ods_code: row.text(3)?.map(|c| OdsCode::parse(c).map_err(|e| corrupt("ODS code", e))).transpose()?,
+        registered_at: instant(row, 4)?,
+    })
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! select_user {
+    () => {
+        "SELECT id, email, name, registered_at FROM users"
+    };
+}
+
+pub(crate) fn user(row: &dyn Row) -> StoreResult<User> {
+    Ok(User {
+        id: UserId::from_uuid(uuid(row, 0, "user id")?),
+        email: email(row, 1)?,
+        name: parsed(row, 2, "person name", PersonName::parse)?,
+        registered_at: instant(row, 3)?,
+    })
+}
+
+/// The eight columns of a shared workspace, unqualified; `w.`-qualified in joins.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! select_workspace {
+    () => {
+        "SELECT id, organisation, name, speciality, description, status, created_by, created_at FROM workspaces"
+    };
+}
+
+pub(crate) fn workspace(row: &dyn Row) -> StoreResult<Workspace> {
+    workspace_at(row, 0)
+}
+
+/// A workspace from its eight columns starting at column `at`.
+pub(crate) fn workspace_at(row: &dyn Row, at: usize) -> StoreResult<Workspace> {
+    Ok(Workspace {
+        id: WorkspaceId::from_uuid(uuid(row, at, "workspace id")?),
+        organisation: OrganisationId::from_uuid(uuid(row, at + 1, "organisation id")?),
+        name: parsed(row, at + 2, "workspace name", WorkspaceName::parse)?,
+        speciality: speciality(row, at + 3)?,
+        description: parsed(row, at + 4, "description", Description::parse)?,
+        status: named(row, at + 5, "workspace status", WorkspaceStatus::from_str_opt)?,
+        created_by: UserId::from_uuid(uuid(row, at + 6, "user id")?),
+        created_at: instant(row, at + 7)?,
+    })
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! select_personal {
+    () => {
+        "SELECT id, organisation, owner, created_at, archived_at FROM personal_workspaces"
+    };
+}
+
+pub(crate) fn personal(row: &dyn Row) -> StoreResult<PersonalWorkspace> {
+    Ok(PersonalWorkspace {
+        id: WorkspaceId::from_uuid(uuid(row, 0, "workspace id")?),
+        organisation: OrganisationId::from_uuid(uuid(row, 1, "organisation id")?),
+        owner: UserId::from_uuid(uuid(row, 2, "user id")?),
+        created_at: instant(row, 3)?,
+        archived_at: opt_instant(row, 4)?,
+    })
+}
+
+/// The nine columns of a membership. SQLite needs nothing quoted; PostgreSQL needs
+/// `"user"`, which SQLite reads as the same column.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! select_membership {
+    () => {
+        "SELECT workspace, \"user\", role, status, joined_at, updated_at, ends_at, end_notice, escalated_at \
+         FROM memberships"
+    };
+}
+
+pub(crate) fn membership(row: &dyn Row) -> StoreResult<Membership> {
+    membership_at(row, 0)
+}
+
+/// A membership from its nine columns starting at column `at`.
+pub(crate) fn membership_at(row: &dyn Row, at: usize) -> StoreResult<Membership> {
+    let notice = row.text(at + 7)?;
+    Ok(Membership {
+        workspace: WorkspaceId::from_uuid(uuid(row, at, "workspace id")?),
+        user: UserId::from_uuid(uuid(row, at + 1, "user id")?),
+        state: membership_state(str_of(row, at + 2, "role")?, str_of(row, at + 3, "member status")?)?,
+        joined_at: instant(row, at + 4)?,
+        updated_at: instant(row, at + 5)?,
+        ends_at: opt_instant(row, at + 6)?,
+        end_notice: notice.map(|n| EndNotice::from_str_opt(n).ok_or_else(|| corrupt("end notice", n))).transpose()?,
+        escalated_at: opt_instant(row, at + 8)?,
+    })
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! select_invite {
+    () => {
+        "SELECT id, workspace, email, invited_by, created_at, expires_at, status, resolved_at, resolved_by \
+         FROM invites"
+    };
+}
+
+pub(crate) fn invite(row: &dyn Row) -> StoreResult<Invite> {
+    Ok(Invite {
+        id: InviteId::from_uuid(uuid(row, 0, "invite id")?),
+        workspace: WorkspaceId::from_uuid(uuid(row, 1, "workspace id")?),
+        email: email(row, 2)?,
+        invited_by: UserId::from_uuid(uuid(row, 3, "user id")?),
+        created_at: instant(row, 4)?,
+        expires_at: instant(row, 5)?,
+        status: named(row, 6, "invite status", InviteStatus::from_str_opt)?,
+        resolved_at: opt_instant(row, 7)?,
+        resolved_by: row.id(8)?.map(UserId::from_uuid),
+    })
+}
+
+pub(crate) fn decline(row: &dyn Row) -> StoreResult<Decline> {
+    Ok(Decline {
+        workspace: WorkspaceId::from_uuid(uuid(row, 0, "workspace id")?),
+        user: UserId::from_uuid(uuid(row, 1, "user id")?),
+        declined_at: instant(row, 2)?,
+    })
+}
+
+pub(crate) fn conversation(row: &dyn Row) -> StoreResult<Conversation> {
+    Ok(Conversation {
+        id: ConversationId::from_uuid(uuid(row, 0, "conversation id")?),
+        workspace: WorkspaceId::from_uuid(uuid(row, 1, "workspace id")?),
+        started_by: UserId::from_uuid(uuid(row, 2, "user id")?),
+        started_at: instant(row, 3)?,
+    })
+}
+
+/// An event from `seq, at, actor, payload` (the payload as JSON text).
+pub(crate) fn event(row: &dyn Row) -> StoreResult<Event> {
+    let payload = str_of(row, 3, "event payload")?;
+    Ok(Event {
+        seq: sequence(integer(row, 0, "event number")?)?,
+        at: instant(row, 1)?,
+        actor: row.id(2)?.map(UserId::from_uuid),
+        kind: serde_json::from_str::<EventKind>(payload).map_err(|e| corrupt("event payload", e))?,
+    })
+}
+
+/// [`Access`] from the dialect's access statement: organisation, personal, active,
+/// role, status, owner, in organisation, user exists.
+pub(crate) fn access(row: &dyn Row) -> StoreResult<Access> {
+    let state = match (row.text(3)?, row.text(4)?) {
+        (Some(role), Some(status)) => Some(membership_state(role, status)?),
+        _ => None,
+    };
+    Ok(Access {
+        organisation: OrganisationId::from_uuid(uuid(row, 0, "organisation id")?),
+        personal: row.flag(1)?,
+        active: row.flag(2)?,
+        state,
+        owner: row.flag(5)?,
+        in_organisation: row.flag(6)?,
+        user_exists: row.flag(7)?,
+    })
+}
+
+/// A My Workspace and its organisation's name (the switcher).
+pub(crate) fn personal_row(row: &dyn Row) -> StoreResult<(PersonalWorkspace, OrganisationName)> {
+    Ok((personal(row)?, parsed(row, 5, "organisation name", OrganisationName::parse)?))
+}
+
+/// A workspace, the user's membership there and the organisation's name (the switcher).
+pub(crate) fn shared_row(row: &dyn Row) -> StoreResult<(Membership, Workspace, OrganisationName)> {
+    Ok((membership_at(row, 8)?, workspace_at(row, 0)?, parsed(row, 17, "organisation name", OrganisationName::parse)?))
+}
+
+/// A workspace and its count of current members (discovery; admins come separately).
+pub(crate) fn discovery_row(row: &dyn Row) -> StoreResult<DiscoveryRow> {
+    let member_count = integer(row, 8, "member count")?;
+    Ok(DiscoveryRow {
+        workspace: workspace(row)?,
+        member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
+        admins: Vec::new(),
+    })
+}
+
+/// A workspace id and one of its admins.
+pub(crate) fn admin_row(row: &dyn Row) -> StoreResult<(WorkspaceId, Person)> {
+    Ok((
+        WorkspaceId::from_uuid(uuid(row, 0, "workspace id")?),
+        Person {
+            id: UserId::from_uuid(uuid(row, 1, "user id")?),
+            name: parsed(row, 2, "person name", PersonName::parse)?,
+        },
+    ))
+}
+
+pub(crate) fn organisation_id(row: &dyn Row) -> StoreResult<OrganisationId> {
+    uuid(row, 0, "organisation id").map(OrganisationId::from_uuid)
+}
+
+pub(crate) fn flag(row: &dyn Row) -> StoreResult<bool> {
+    row.flag(0)
+}
+
+/// An event sequence number in the first column.
+pub(crate) fn seq(row: &dyn Row) -> StoreResult<u64> {
+    sequence(integer(row, 0, "event number")?)
+}

@@ -1,0 +1,511 @@
+//! The queries: [`ReadTx`] and [`WriteTx`] once, over any [`Conn`] that speaks a
+//! [`Dialect`]. Statements use PostgreSQL's `$1` placeholders, which SQLite reads as named
+//! parameters numbered in order of first appearance: every statement here names `$1`
+//! first, then `$2`, and so on (the SQLite backend checks this when it prepares one).
+
+use std::collections::HashMap;
+
+use carespace::store::{Access, Change, Plan, ReadTx, StoreResult, WriteTx};
+use carespace::{
+    Conversation, Decline, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership, MembershipState, NewEvent,
+    NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace, SwitcherRows, User, UserId, Workspace,
+    WorkspaceId,
+};
+use time::OffsetDateTime;
+
+use crate::row::{self, Row, Value, at, corrupt, id, int, opt_at, opt_id, opt_text, owned, text};
+use crate::{select_invite, select_membership, select_organisation, select_personal, select_user, select_workspace};
+
+/// How a [`Conn`] turns a row into a record.
+pub type Decode<T> = fn(&dyn Row) -> StoreResult<T>;
+
+/// One statement with its values, as [`Conn::exec_all`] runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// The SQL text.
+    pub sql: &'static str,
+    /// The values of `$1`, `$2`, … in order.
+    pub params: Vec<Value<'a>>,
+}
+
+/// A backend's connection inside its open transaction: what the shared queries need.
+/// Implementations cache prepared statements by their text.
+pub trait Conn {
+    /// The first row `sql` returns, decoded; `None` when it returns none.
+    fn one<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Option<T>>;
+    /// Every row `sql` returns, decoded, in the order it returns them.
+    fn all<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Vec<T>>;
+    /// Runs `sql`, ignoring any rows it returns.
+    fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()>;
+    /// Runs `statements` in order, stopping at the first error. The default runs them one
+    /// by one; a backend that can send them together (PostgreSQL pipelines them in one
+    /// round trip) overrides it.
+    fn exec_all(&self, statements: &[Statement<'_>]) -> StoreResult<()> {
+        statements.iter().try_for_each(|s| self.exec(s.sql, &s.params))
+    }
+}
+
+/// The statements a backend writes in its own dialect. The defaults are the portable
+/// forms; SQLite overrides the ones it plans better with an `INDEXED BY` hint.
+pub trait Dialect {
+    /// [`ReadTx::access`]: one row of organisation, personal, active, role, status,
+    /// owner, in organisation, user exists, for `$1` the workspace and `$2` the user.
+    const ACCESS: &'static str;
+    /// The last event's number, 0 when there is none.
+    const LAST_EVENT_SEQ: &'static str;
+    /// Appends the event `$1` at, `$2` actor, `$3` type, `$4` payload (JSON text) with
+    /// the next number, returning the number.
+    const APPEND_EVENT: &'static str;
+    /// `seq, at, actor, payload` of up to `$2` events after `$1`, in order.
+    const EVENTS_AFTER: &'static str;
+    /// The events whose payload's `workspace` is `$1` (the id as text), in order.
+    const EVENTS_OF_WORKSPACE: &'static str;
+    /// The events whose payload's `user` is `$1` (the id as text) and the workspace
+    /// creations whose actor is `$2`, in order.
+    const EVENTS_OF_USER: &'static str;
+
+    /// The admins of workspace `$1`, by user.
+    const ADMINS_OF: &'static str =
+        concat!(select_membership!(), " WHERE workspace = $1 AND role = 'admin' ORDER BY \"user\"");
+    /// The pending invites expiring at or before `$1`, by expiry then id.
+    const INVITES_EXPIRED_BY: &'static str =
+        concat!(select_invite!(), " WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at, id");
+    /// The unescalated requests made at or before `$1`, oldest first.
+    const REQUESTS_WAITING_SINCE: &'static str = concat!(
+        select_membership!(),
+        " WHERE status = 'unapproved' AND escalated_at IS NULL AND joined_at <= $1 \
+         ORDER BY joined_at, workspace, \"user\""
+    );
+    /// The current memberships ending at or before `$1`, soonest first.
+    const MEMBERSHIPS_ENDING_BY: &'static str = concat!(
+        select_membership!(),
+        " WHERE ends_at IS NOT NULL AND ends_at <= $1 AND status != 'archived' ORDER BY ends_at, workspace, \"user\""
+    );
+    /// Workspace id, admin id and admin name of every active workspace of organisation `$1`.
+    const DISCOVERY_ADMINS: &'static str = "SELECT a.workspace, u.id, u.name FROM workspaces w \
+         JOIN memberships a ON a.workspace = w.id AND a.role = 'admin' \
+         JOIN users u ON u.id = a.\"user\" \
+         WHERE w.organisation = $1 AND w.status = 'active'";
+}
+
+/// [`ReadTx`] and [`WriteTx`] over a backend's [`Conn`].
+#[derive(Debug)]
+pub struct SqlTx<C>(pub C);
+
+const ORGANISATION: &str = concat!(select_organisation!(), " WHERE id = $1");
+const ORGANISATION_BY_ODS: &str = concat!(select_organisation!(), " WHERE ods_code = $1");
+const ORGANISATIONS: &str = concat!(select_organisation!(), " ORDER BY id");
+const USER: &str = concat!(select_user!(), " WHERE id = $1");
+const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE email = $1");
+const IS_ORGANISATION_MEMBER: &str =
+    "SELECT EXISTS (SELECT 1 FROM organisation_members WHERE organisation = $1 AND \"user\" = $2)";
+const ORGANISATIONS_OF: &str =
+    "SELECT organisation FROM organisation_members WHERE \"user\" = $1 ORDER BY organisation";
+const WORKSPACE: &str = concat!(select_workspace!(), " WHERE id = $1");
+const ACTIVE_WORKSPACE_NAMED: &str =
+    concat!(select_workspace!(), " WHERE organisation = $1 AND name_key = $2 AND status = 'active'");
+const WORKSPACES_OF: &str = concat!(select_workspace!(), " WHERE organisation = $1 ORDER BY id");
+const PERSONAL: &str = concat!(select_personal!(), " WHERE id = $1");
+const PERSONAL_OF: &str = concat!(select_personal!(), " WHERE owner = $1 AND organisation = $2");
+const PERSONALS_OF: &str = concat!(select_personal!(), " WHERE owner = $1 ORDER BY organisation");
+const MEMBERSHIP: &str = concat!(select_membership!(), " WHERE workspace = $1 AND \"user\" = $2");
+const MEMBERSHIPS_OF_WORKSPACE: &str = concat!(select_membership!(), " WHERE workspace = $1 ORDER BY \"user\"");
+const MEMBERSHIPS_OF_USER: &str = concat!(select_membership!(), " WHERE \"user\" = $1 ORDER BY workspace");
+const MEMBERSHIPS_IN_STATE: &str =
+    concat!(select_membership!(), " WHERE workspace = $1 AND role = $2 AND status = $3 ORDER BY \"user\"");
+const INVITE: &str = concat!(select_invite!(), " WHERE id = $1");
+const PENDING_INVITES_OF: &str = concat!(select_invite!(), " WHERE workspace = $1 AND status = 'pending' ORDER BY id");
+const PENDING_INVITES_FOR: &str = concat!(select_invite!(), " WHERE email = $1 AND status = 'pending' ORDER BY id");
+const PENDING_INVITE_TO: &str =
+    concat!(select_invite!(), " WHERE workspace = $1 AND email = $2 AND status = 'pending'");
+const DECLINE: &str = "SELECT workspace, \"user\", declined_at FROM declines WHERE workspace = $1 AND \"user\" = $2";
+const CONVERSATIONS_OF: &str =
+    "SELECT id, workspace, started_by, started_at FROM conversations WHERE workspace = $1 ORDER BY started_at, id";
+const SWITCHER_PERSONAL: &str = "SELECT p.id, p.organisation, p.owner, p.created_at, p.archived_at, o.name \
+     FROM personal_workspaces p JOIN organisations o ON o.id = p.organisation WHERE p.owner = $1";
+const SWITCHER_SHARED: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, \
+       w.created_by, w.created_at, m.workspace, m.\"user\", m.role, m.status, m.joined_at, m.updated_at, m.ends_at, \
+       m.end_notice, m.escalated_at, o.name \
+     FROM memberships m JOIN workspaces w ON w.id = m.workspace \
+     JOIN organisations o ON o.id = w.organisation WHERE m.\"user\" = $1 AND m.status != 'archived'";
+const DISCOVERY_WORKSPACES: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, \
+       w.created_by, w.created_at, \
+       (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived') \
+     FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active'";
+
+impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
+    fn organisation(&self, organisation: OrganisationId) -> StoreResult<Option<Organisation>> {
+        self.0.one(ORGANISATION, &[id(organisation)], row::organisation)
+    }
+
+    fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>> {
+        self.0.one(ORGANISATION_BY_ODS, &[text(code.as_str())], row::organisation)
+    }
+
+    fn organisations(&self) -> StoreResult<Vec<Organisation>> {
+        self.0.all(ORGANISATIONS, &[], row::organisation)
+    }
+
+    fn user(&self, user: UserId) -> StoreResult<Option<User>> {
+        self.0.one(USER, &[id(user)], row::user)
+    }
+
+    fn user_by_email(&self, email: &NhsEmail) -> StoreResult<Option<User>> {
+        self.0.one(USER_BY_EMAIL, &[text(email.as_str())], row::user)
+    }
+
+    fn is_organisation_member(&self, organisation: OrganisationId, user: UserId) -> StoreResult<bool> {
+        Ok(self.0.one(IS_ORGANISATION_MEMBER, &[id(organisation), id(user)], row::flag)?.unwrap_or(false))
+    }
+
+    fn organisations_of(&self, user: UserId) -> StoreResult<Vec<OrganisationId>> {
+        self.0.all(ORGANISATIONS_OF, &[id(user)], row::organisation_id)
+    }
+
+    fn workspace(&self, workspace: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        self.0.one(WORKSPACE, &[id(workspace)], row::workspace)
+    }
+
+    fn active_workspace_named(&self, organisation: OrganisationId, name_key: &str) -> StoreResult<Option<Workspace>> {
+        self.0.one(ACTIVE_WORKSPACE_NAMED, &[id(organisation), text(name_key)], row::workspace)
+    }
+
+    fn workspaces_of(&self, organisation: OrganisationId) -> StoreResult<Vec<Workspace>> {
+        self.0.all(WORKSPACES_OF, &[id(organisation)], row::workspace)
+    }
+
+    fn personal_workspace(&self, workspace: WorkspaceId) -> StoreResult<Option<PersonalWorkspace>> {
+        self.0.one(PERSONAL, &[id(workspace)], row::personal)
+    }
+
+    fn personal_workspace_of(
+        &self,
+        user: UserId,
+        organisation: OrganisationId,
+    ) -> StoreResult<Option<PersonalWorkspace>> {
+        self.0.one(PERSONAL_OF, &[id(user), id(organisation)], row::personal)
+    }
+
+    fn personal_workspaces_of(&self, user: UserId) -> StoreResult<Vec<PersonalWorkspace>> {
+        self.0.all(PERSONALS_OF, &[id(user)], row::personal)
+    }
+
+    fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Membership>> {
+        self.0.one(MEMBERSHIP, &[id(workspace), id(user)], row::membership)
+    }
+
+    fn memberships_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
+        self.0.all(MEMBERSHIPS_OF_WORKSPACE, &[id(workspace)], row::membership)
+    }
+
+    fn memberships_of_user(&self, user: UserId) -> StoreResult<Vec<Membership>> {
+        self.0.all(MEMBERSHIPS_OF_USER, &[id(user)], row::membership)
+    }
+
+    fn invite(&self, invite: InviteId) -> StoreResult<Option<Invite>> {
+        self.0.one(INVITE, &[id(invite)], row::invite)
+    }
+
+    fn pending_invites_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Invite>> {
+        self.0.all(PENDING_INVITES_OF, &[id(workspace)], row::invite)
+    }
+
+    fn pending_invites_for(&self, email: &NhsEmail) -> StoreResult<Vec<Invite>> {
+        self.0.all(PENDING_INVITES_FOR, &[text(email.as_str())], row::invite)
+    }
+
+    fn decline(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Decline>> {
+        self.0.one(DECLINE, &[id(workspace), id(user)], row::decline)
+    }
+
+    fn conversations_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Conversation>> {
+        self.0.all(CONVERSATIONS_OF, &[id(workspace)], row::conversation)
+    }
+
+    fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.0.all(C::EVENTS_AFTER, &[int(after), int(limit)], row::event)
+    }
+
+    fn last_event_seq(&self) -> StoreResult<u64> {
+        Ok(self.0.one(C::LAST_EVENT_SEQ, &[], row::seq)?.unwrap_or(0))
+    }
+
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
+        self.0.one(C::ACCESS, &[id(workspace), id(user)], row::access)
+    }
+
+    fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
+        self.0.all(C::ADMINS_OF, &[id(workspace)], row::membership)
+    }
+
+    fn memberships_in_state(&self, workspace: WorkspaceId, state: MembershipState) -> StoreResult<Vec<Membership>> {
+        let params = [id(workspace), text(state.role().as_str()), text(state.status().as_str())];
+        self.0.all(MEMBERSHIPS_IN_STATE, &params, row::membership)
+    }
+
+    fn pending_invite_to(&self, workspace: WorkspaceId, email: &NhsEmail) -> StoreResult<Option<Invite>> {
+        self.0.one(PENDING_INVITE_TO, &[id(workspace), text(email.as_str())], row::invite)
+    }
+
+    fn invites_expired_by(&self, now: OffsetDateTime) -> StoreResult<Vec<Invite>> {
+        self.0.all(C::INVITES_EXPIRED_BY, &[at(now)?], row::invite)
+    }
+
+    fn requests_waiting_since(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        self.0.all(C::REQUESTS_WAITING_SINCE, &[at(cutoff)?], row::membership)
+    }
+
+    fn memberships_ending_by(&self, cutoff: OffsetDateTime) -> StoreResult<Vec<Membership>> {
+        self.0.all(C::MEMBERSHIPS_ENDING_BY, &[at(cutoff)?], row::membership)
+    }
+
+    fn events_of_workspace(&self, workspace: WorkspaceId) -> StoreResult<Vec<Event>> {
+        self.0.all(C::EVENTS_OF_WORKSPACE, &[text(&workspace.to_string())], row::event)
+    }
+
+    fn events_of_user(&self, user: UserId) -> StoreResult<Vec<Event>> {
+        self.0.all(C::EVENTS_OF_USER, &[text(&user.to_string()), id(user)], row::event)
+    }
+
+    fn switcher_rows(&self, user: UserId) -> StoreResult<SwitcherRows> {
+        let personal = self.0.all(SWITCHER_PERSONAL, &[id(user)], row::personal_row)?;
+        let shared = self.0.all(SWITCHER_SHARED, &[id(user)], row::shared_row)?;
+        Ok(SwitcherRows { personal, shared })
+    }
+
+    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
+        // Two statements however many workspaces: the workspaces with their counts, then
+        // every admin of those workspaces by name.
+        let mut rows = self.0.all(DISCOVERY_WORKSPACES, &[id(organisation)], row::discovery_row)?;
+        let mut admins: HashMap<WorkspaceId, Vec<Person>> = HashMap::new();
+        for (workspace, person) in self.0.all(C::DISCOVERY_ADMINS, &[id(organisation)], row::admin_row)? {
+            admins.entry(workspace).or_default().push(person);
+        }
+        for row in &mut rows {
+            row.admins = admins.remove(&row.workspace.id).unwrap_or_default();
+        }
+        Ok(rows)
+    }
+}
+
+// ----- Writes -----------------------------------------------------------------------------
+
+const PUT_ORGANISATION: &str = "INSERT INTO organisations (id, name, kind, ods_code, registered_at) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, ods_code = excluded.ods_code";
+const PUT_USER: &str = "INSERT INTO users (id, email, name, registered_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name";
+const ADD_ORGANISATION_MEMBER: &str = "INSERT INTO organisation_members (organisation, \"user\", joined_at) \
+     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const PUT_WORKSPACE: &str = "INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, \
+       status, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, \
+     speciality = excluded.speciality, description = excluded.description, status = excluded.status";
+const PUT_PERSONAL: &str = "INSERT INTO personal_workspaces (id, organisation, owner, created_at, archived_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at";
+const PUT_MEMBERSHIP: &str = "INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, \
+       ends_at, end_notice, escalated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (workspace, \"user\") DO UPDATE SET role = excluded.role, status = excluded.status, \
+     joined_at = excluded.joined_at, updated_at = excluded.updated_at, ends_at = excluded.ends_at, \
+     end_notice = excluded.end_notice, escalated_at = excluded.escalated_at";
+const DELETE_MEMBERSHIP: &str = "DELETE FROM memberships WHERE workspace = $1 AND \"user\" = $2";
+const PUT_INVITE: &str = "INSERT INTO invites (id, workspace, email, invited_by, created_at, expires_at, status, \
+       resolved_at, resolved_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (id) DO UPDATE SET invited_by = excluded.invited_by, expires_at = excluded.expires_at, \
+     status = excluded.status, resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by";
+const PUT_DECLINE: &str = "INSERT INTO declines (workspace, \"user\", declined_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (workspace, \"user\") DO UPDATE SET declined_at = excluded.declined_at";
+const PUT_CONVERSATION: &str =
+    "INSERT INTO conversations (id, workspace, started_by, started_at) VALUES ($1, $2, $3, $4)";
+
+/// The statement that writes one change, at the plan's time `when`.
+fn write_of(change: &Change, when: OffsetDateTime) -> StoreResult<Statement<'_>> {
+    match change {
+        Change::Organisation(o) => put_organisation(o),
+        Change::User(u) => put_user(u),
+        Change::OrganisationMember(organisation, user) => add_organisation_member(*organisation, *user, when),
+        Change::Workspace(w) => put_workspace(w),
+        Change::Personal(p) => put_personal(p),
+        Change::Membership(m) => put_membership(m),
+        Change::RemoveMembership(workspace, user) => Ok(delete_membership(*workspace, *user)),
+        Change::Invite(i) => put_invite(i),
+        Change::Decline(d) => put_decline(d),
+        Change::Conversation(c) => put_conversation(c),
+    }
+}
+
+fn statement<'a>(sql: &'static str, params: Vec<Value<'a>>) -> StoreResult<Statement<'a>> {
+    Ok(Statement { sql, params })
+}
+
+fn put_organisation(o: &Organisation) -> StoreResult<Statement<'_>> {
+    let ods = opt_text(o.ods_code.as_ref().map(OdsCode::as_str));
+    statement(PUT_ORGANISATION, vec![id(o.id), text(o.name.as_str()), text(o.kind.as_str()), ods, at(o.registered_at)?])
+}
+
+fn put_user(u: &User) -> StoreResult<Statement<'_>> {
+    statement(PUT_USER, vec![id(u.id), text(u.email.as_str()), text(u.name.as_str()), at(u.registered_at)?])
+}
+
+fn add_organisation_member(
+    organisation: OrganisationId,
+    user: UserId,
+    joined_at: OffsetDateTime,
+) -> StoreResult<Statement<'static>> {
+    statement(ADD_ORGANISATION_MEMBER, vec![id(organisation), id(user), at(joined_at)?])
+}
+
+fn put_workspace(w: &Workspace) -> StoreResult<Statement<'_>> {
+    statement(
+        PUT_WORKSPACE,
+        vec![
+            id(w.id),
+            id(w.organisation),
+            text(w.name.as_str()),
+            owned(w.name.key()),
+            int(i64::from(w.speciality.code())),
+            text(w.description.as_str()),
+            text(w.status.as_str()),
+            id(w.created_by),
+            at(w.created_at)?,
+        ],
+    )
+}
+
+fn put_personal(p: &PersonalWorkspace) -> StoreResult<Statement<'_>> {
+    statement(PUT_PERSONAL, vec![id(p.id), id(p.organisation), id(p.owner), at(p.created_at)?, opt_at(p.archived_at)?])
+}
+
+fn put_membership(m: &Membership) -> StoreResult<Statement<'_>> {
+    statement(
+        PUT_MEMBERSHIP,
+        vec![
+            id(m.workspace),
+            id(m.user),
+            text(m.state.role().as_str()),
+            text(m.state.status().as_str()),
+            at(m.joined_at)?,
+            at(m.updated_at)?,
+            opt_at(m.ends_at)?,
+            opt_text(m.end_notice.map(EndNotice::as_str)),
+            opt_at(m.escalated_at)?,
+        ],
+    )
+}
+
+fn delete_membership(workspace: WorkspaceId, user: UserId) -> Statement<'static> {
+    Statement { sql: DELETE_MEMBERSHIP, params: vec![id(workspace), id(user)] }
+}
+
+fn put_invite(i: &Invite) -> StoreResult<Statement<'_>> {
+    statement(
+        PUT_INVITE,
+        vec![
+            id(i.id),
+            id(i.workspace),
+            text(i.email.as_str()),
+            id(i.invited_by),
+            at(i.created_at)?,
+            at(i.expires_at)?,
+            text(i.status.as_str()),
+            opt_at(i.resolved_at)?,
+            opt_id(i.resolved_by),
+        ],
+    )
+}
+
+fn put_decline(d: &Decline) -> StoreResult<Statement<'_>> {
+    statement(PUT_DECLINE, vec![id(d.workspace), id(d.user), at(d.declined_at)?])
+}
+
+fn put_conversation(c: &Conversation) -> StoreResult<Statement<'_>> {
+    statement(PUT_CONVERSATION, vec![id(c.id), id(c.workspace), id(c.started_by), at(c.started_at)?])
+}
+
+/// The values of [`Dialect::APPEND_EVENT`] for one event.
+fn event_params(
+    when: OffsetDateTime,
+    actor: Option<UserId>,
+    kind: &carespace::EventKind,
+) -> StoreResult<Vec<Value<'static>>> {
+    let payload = serde_json::to_string(kind).map_err(|e| corrupt("event", e))?;
+    Ok(vec![at(when)?, opt_id(actor), text(kind.type_name()), owned(payload)])
+}
+
+impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
+    fn reader(&self) -> &dyn ReadTx {
+        self
+    }
+
+    fn put_organisation(&mut self, organisation: &Organisation) -> StoreResult<()> {
+        self.run(put_organisation(organisation)?)
+    }
+
+    fn put_user(&mut self, user: &User) -> StoreResult<()> {
+        self.run(put_user(user)?)
+    }
+
+    fn add_organisation_member(
+        &mut self,
+        organisation: OrganisationId,
+        user: UserId,
+        joined_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.run(add_organisation_member(organisation, user, joined_at)?)
+    }
+
+    fn put_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
+        self.run(put_workspace(workspace)?)
+    }
+
+    fn put_personal_workspace(&mut self, workspace: &PersonalWorkspace) -> StoreResult<()> {
+        self.run(put_personal(workspace)?)
+    }
+
+    fn put_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+        self.run(put_membership(membership)?)
+    }
+
+    fn delete_membership(&mut self, workspace: WorkspaceId, user: UserId) -> StoreResult<()> {
+        self.run(delete_membership(workspace, user))
+    }
+
+    fn put_invite(&mut self, invite: &Invite) -> StoreResult<()> {
+        self.run(put_invite(invite)?)
+    }
+
+    fn put_decline(&mut self, decline: &Decline) -> StoreResult<()> {
+        self.run(put_decline(decline)?)
+    }
+
+    fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()> {
+        self.run(put_conversation(conversation)?)
+    }
+
+    fn append_event(&mut self, event: NewEvent) -> StoreResult<Event> {
+        let params = event_params(event.at, event.actor, &event.kind)?;
+        let seq =
+            self.0.one(C::APPEND_EVENT, &params, row::seq)?.ok_or_else(|| corrupt("event number", "none returned"))?;
+        Ok(event.with_seq(seq))
+    }
+
+    /// The plan's rows, then its events, as one batch of statements ([`Conn::exec_all`]).
+    fn apply(&mut self, plan: &Plan, when: OffsetDateTime, actor: Option<UserId>) -> StoreResult<()> {
+        let mut statements = Vec::with_capacity(plan.changes.len() + plan.events.len());
+        for change in &plan.changes {
+            statements.push(write_of(change, when)?);
+        }
+        for kind in &plan.events {
+            statements.push(Statement { sql: C::APPEND_EVENT, params: event_params(when, actor, kind)? });
+        }
+        self.0.exec_all(&statements)
+    }
+}
+
+impl<C: Conn> SqlTx<C> {
+    fn run(&self, statement: Statement<'_>) -> StoreResult<()> {
+        self.0.exec(statement.sql, &statement.params)
+    }
+}
