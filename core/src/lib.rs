@@ -77,7 +77,9 @@ pub use permission::{Action, On, Standing};
 pub use policy::{Approvers, Policy};
 pub use service::{Carespace, MAX_EVENT_PAGE};
 pub use speciality::{CATALOGUE, CATALOGUE_SOURCE, CATALOGUE_VERSION, Speciality, SpecialityEntry};
-pub use store::{Access, Change, Plan, ReadTx, Store, WriteTx};
+pub use store::{
+    Access, Change, Context, ContextQuery, Invites, Members, PersonInOrganisation, Plan, ReadTx, Store, WriteTx,
+};
 pub use sweep::Swept;
 pub use text::{Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{

@@ -186,6 +186,31 @@ impl Standing {
         Self::Archived,
         Self::Owner,
     ];
+
+    /// Where someone stands towards a shared workspace, from their membership state
+    /// there (if any) and whether they belong to its organisation. With
+    /// [`Standing::in_personal`], the one place a standing is derived.
+    pub fn in_shared(state: Option<crate::MembershipState>, in_organisation: bool) -> Self {
+        use crate::MembershipState as S;
+        match state {
+            Some(S::Unapproved) => Self::Unapproved,
+            Some(S::Member) => Self::Member,
+            Some(S::Admin) => Self::Admin,
+            Some(S::Archived) => Self::Archived,
+            None if in_organisation => Self::OrganisationMember,
+            None => Self::Outsider,
+        }
+    }
+
+    /// Where someone stands towards a My Workspace: its owner, or anyone else in its
+    /// organisation or outside it.
+    pub fn in_personal(owner: bool, in_organisation: bool) -> Self {
+        match (owner, in_organisation) {
+            (true, _) => Self::Owner,
+            (false, true) => Self::OrganisationMember,
+            (false, false) => Self::Outsider,
+        }
+    }
 }
 
 /// The kind and state of the workspace an action is aimed at.

@@ -28,16 +28,17 @@ pub(crate) struct Ctx<'a> {
 pub(crate) struct Actor {
     pub(crate) user: User,
     pub(crate) in_organisation: bool,
-    /// Their My Workspace there. The service reads it only for commands that can make
-    /// the actor enter a shared workspace (create, join, request, accept: R27); for the
-    /// others it is `None` and no rule looks at it.
+    /// Their My Workspace there, when the command read it: every command on a shared
+    /// workspace does (its context read), and those in an organisation that can make the
+    /// actor enter a shared workspace (create, join an example: R27).
     pub(crate) personal: Option<PersonalWorkspace>,
 }
 
 /// A shared workspace with what a command on it needs to decide.
 ///
 /// Loading every member for every command would make a command's cost grow with the
-/// ward, so the service loads what the command's rule reads (its `Scope`): always the
+/// ward, so the service reads what the command's rule reads (its
+/// [`ContextQuery`](crate::ContextQuery)): always the
 /// actor's membership, the memberships of the users the command names, and those of
 /// everyone who may approve (so [`Shared::admins`] and [`Shared::approvers`] are whole);
 /// every membership and pending invite only when `complete`.
@@ -71,29 +72,6 @@ pub(crate) fn authorise_in_organisation(
     })
 }
 
-/// Where someone stands towards a My Workspace.
-pub(crate) fn personal_standing(workspace: &PersonalWorkspace, user: UserId, in_organisation: bool) -> Standing {
-    if workspace.owner == user {
-        Standing::Owner
-    } else if in_organisation {
-        Standing::OrganisationMember
-    } else {
-        Standing::Outsider
-    }
-}
-
-/// Where someone stands towards a shared workspace, from their membership state there.
-pub(crate) fn standing_of(state: Option<MembershipState>, in_organisation: bool) -> Standing {
-    match state {
-        Some(MembershipState::Unapproved) => Standing::Unapproved,
-        Some(MembershipState::Member) => Standing::Member,
-        Some(MembershipState::Admin) => Standing::Admin,
-        Some(MembershipState::Archived) => Standing::Archived,
-        None if in_organisation => Standing::OrganisationMember,
-        None => Standing::Outsider,
-    }
-}
-
 /// Checks the permission table for a My Workspace.
 pub(crate) fn authorise_personal(
     ctx: Ctx<'_>,
@@ -101,7 +79,7 @@ pub(crate) fn authorise_personal(
     actor: &Actor,
     action: Action,
 ) -> Result<(), Error> {
-    let standing = personal_standing(workspace, actor.user.id, actor.in_organisation);
+    let standing = Standing::in_personal(workspace.owner == actor.user.id, actor.in_organisation);
     let target = Target { personal: true, active: workspace.is_active() };
     permits(standing, target, ctx.policy.approvers(), action)
         .map_err(|denial| forbidden(action, denial, &actor.user, PersonalWorkspace::NAME))
@@ -117,7 +95,7 @@ impl Shared {
     }
 
     pub(crate) fn standing(&self, user: UserId, in_organisation: bool) -> Standing {
-        standing_of(self.state_of(user), in_organisation)
+        Standing::in_shared(self.state_of(user), in_organisation)
     }
 
     pub(crate) fn target(&self) -> Target {

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use crate::permission::{Action, On, Standing};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
-use crate::store::{ReadTx, Store, WriteTx};
+use crate::store::{Context, ContextQuery, Invites, Members, PersonInOrganisation, ReadTx, Store, WriteTx};
 use crate::views::{
     DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
     NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
-    Approvers, Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode,
+    Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode,
     Organisation, OrganisationId, OrganisationKind, OrganisationName, PersonName, PersonalWorkspace, Policy,
     Speciality, SystemClock, User, UserId, Workspace, WorkspaceId, WorkspaceName,
 };
@@ -252,9 +252,10 @@ impl Carespace {
             let actor = load_actor(r, actor, org.id)?;
             let name = WorkspaceName::parse(speciality.example_name())?;
             if let Some(existing) = r.active_workspace_named(org.id, &name.key())? {
-                let scope = Scope::Named { others: &[], invite_to: InviteTo::Actor };
-                let shared = load_shared_parts(r, ctx, existing, org.clone(), &actor.user, scope)?;
-                return request_in(tx, ctx, &shared, &actor);
+                let query =
+                    ContextQuery { invites: Invites::ToActor, decline: true, ..about(existing.id, actor.user.id, ctx) };
+                let loaded = shared_command(r, ctx, query, Action::RequestToJoin)?;
+                return request_in(tx, ctx, &loaded);
             }
             let new = NewWorkspace { name, speciality, description: Description::default() };
             let (plan, workspace, membership) = rules::create_workspace(ctx, &actor, &org, None, new, true)?;
@@ -351,7 +352,8 @@ impl Carespace {
     ) -> Result<WorkspaceOutcome, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::ChangeSettings, Scope::ACTOR)?;
+            let Loaded { shared, actor, .. } =
+                shared_command(r, ctx, about(workspace, actor, ctx), Action::ChangeSettings)?;
             let taken = match &change.name {
                 Some(name) => r.active_workspace_named(shared.organisation.id, &name.key())?,
                 None => None,
@@ -371,9 +373,9 @@ impl Carespace {
     pub fn request_to_join(&self, actor: UserId, workspace: WorkspaceId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let scope = Scope::Named { others: &[], invite_to: InviteTo::Actor };
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::RequestToJoin, scope)?;
-            request_in(tx, ctx, &shared, &actor)
+            let query = ContextQuery { invites: Invites::ToActor, decline: true, ..about(workspace, actor, ctx) };
+            let loaded = shared_command(r, ctx, query, Action::RequestToJoin)?;
+            request_in(tx, ctx, &loaded)
         })
     }
 
@@ -466,17 +468,21 @@ impl Carespace {
     ) -> Result<T, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            // Archiving a member revokes the invites they sent (R22): every invite is read.
-            let scope = match action {
-                Action::ArchiveMember => Scope::Everything,
-                _ => Scope::Named { others: &[user], invite_to: InviteTo::Nobody },
+            let query = match action {
+                // Archiving a member revokes the invites they sent (R22): every invite is read.
+                Action::ArchiveMember => everything(workspace, actor),
+                _ => about(workspace, actor, ctx),
             };
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, action, scope)?;
-            let target = load_user(r, user)?;
-            let (mut plan, out) = rule(ctx, &shared, &actor, &target)?;
-            let was_current = shared.state_of(target.id).is_some_and(|s| s.is_current());
-            settle_personal(r, ctx, &mut plan, &shared.workspace, target.id, was_current)?;
-            apply(tx, ctx, Some(actor.user.id), plan)?;
+            let loaded = shared_command(r, ctx, ContextQuery { people: &[user], ..query }, action)?;
+            let Some(target) = loaded.person(user) else {
+                // Whether a user exists is told only to those who may act here.
+                loaded.shared.authorise(ctx, &loaded.actor, action)?;
+                return Err(not_found(Entity::User, user));
+            };
+            let (mut plan, out) = rule(ctx, &loaded.shared, &loaded.actor, &target.user)?;
+            let was_current = loaded.shared.state_of(user).is_some_and(|s| s.is_current());
+            settle_personal(ctx, &mut plan, &loaded.shared.workspace, target, was_current);
+            apply(tx, ctx, Some(loaded.actor.user.id), plan)?;
             Ok(out)
         })
     }
@@ -487,10 +493,12 @@ impl Carespace {
     pub fn leave(&self, actor: UserId, workspace: WorkspaceId) -> Result<Left, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Leave, Scope::Everything)?;
-            let (mut plan, workspace_archived) = rules::leave(ctx, &shared, &actor)?;
-            settle_personal(r, ctx, &mut plan, &shared.workspace, actor.user.id, true)?;
-            apply(tx, ctx, Some(actor.user.id), plan)?;
+            let loaded = shared_command(r, ctx, everything(workspace, actor), Action::Leave)?;
+            let (mut plan, workspace_archived) = rules::leave(ctx, &loaded.shared, &loaded.actor)?;
+            if let Some(me) = loaded.person(actor) {
+                settle_personal(ctx, &mut plan, &loaded.shared.workspace, me, true);
+            }
+            apply(tx, ctx, Some(actor), plan)?;
             Ok(Left { workspace_archived })
         })
     }
@@ -505,8 +513,8 @@ impl Carespace {
             let r = tx.reader();
             let invitee = r.user_by_email(&email)?;
             let others: Vec<UserId> = invitee.iter().map(|u| u.id).collect();
-            let scope = Scope::Named { others: &others, invite_to: InviteTo::Address(&email) };
-            let (shared, actor) = authorise_shared(r, ctx, workspace, actor, Action::Invite, scope)?;
+            let query = ContextQuery { people: &others, invites: Invites::To(&email), ..about(workspace, actor, ctx) };
+            let Loaded { shared, actor, .. } = shared_command(r, ctx, query, Action::Invite)?;
             let (plan, invite) = rules::invite(ctx, &shared, &actor, email.clone(), invitee.as_ref())?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(invite)
@@ -520,8 +528,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
-            let scope = Scope::Named { others: &[], invite_to: InviteTo::Address(&found.email) };
-            let (shared, actor) = load_shared(r, ctx, found.workspace, actor, scope)?;
+            let query = ContextQuery { invites: Invites::To(&found.email), ..about(found.workspace, actor, ctx) };
+            let Loaded { shared, actor, .. } = shared_command(r, ctx, query, Action::AcceptInvite)?;
             let (plan, membership) = rules::accept_invite(ctx, &shared, &actor, &found)?;
             let outcome = if plan.events.is_empty() { JoinOutcome::AlreadyMember } else { JoinOutcome::AcceptedInvite };
             apply(tx, ctx, Some(actor.user.id), plan)?;
@@ -535,8 +543,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
-            let scope = Scope::Named { others: &[], invite_to: InviteTo::Address(&found.email) };
-            let (shared, actor) = load_shared(r, ctx, found.workspace, actor, scope)?;
+            let query = ContextQuery { invites: Invites::To(&found.email), ..about(found.workspace, actor, ctx) };
+            let Loaded { shared, actor, .. } = shared_command(r, ctx, query, Action::RevokeAnyInvite)?;
             let (plan, revoked) = rules::revoke_invite(ctx, &shared, &actor, &found)?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
             Ok(revoked)
@@ -563,7 +571,7 @@ impl Carespace {
         self.read(|r, ctx| {
             let mut found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
             if load_user(r, actor)?.email != found.email {
-                authorise_shared(r, ctx, found.workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
+                authorise_shared(r, ctx, about(found.workspace, actor, ctx), Action::ViewMembers)?;
             }
             if found.status == crate::InviteStatus::Pending && ctx.now >= found.expires_at {
                 found.status = crate::InviteStatus::Expired;
@@ -576,9 +584,10 @@ impl Carespace {
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn pending_invites(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Invite>, Error> {
         self.read(|r, ctx| {
-            authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
+            let query = ContextQuery { invites: Invites::Every, ..about(workspace, actor, ctx) };
+            let loaded = authorise_shared(r, ctx, query, Action::ViewMembers)?;
             let mut invites: Vec<Invite> =
-                r.pending_invites_of_workspace(workspace)?.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
+                loaded.shared.invites.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
             invites.sort_by_key(|i| (i.created_at, i.id));
             Ok(invites)
         })
@@ -614,8 +623,12 @@ impl Carespace {
             if actor == user {
                 load_workspace_for(r, ctx, actor, workspace)?;
             } else {
-                authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::ACTOR)?;
-                load_user(r, user)?;
+                let query = ContextQuery { people: &[user], ..about(workspace, actor, ctx) };
+                let loaded = authorise_shared(r, ctx, query, Action::ViewMembers)?;
+                if loaded.person(user).is_none() {
+                    return Err(not_found(Entity::User, user));
+                }
+                return Ok(loaded.shared.membership(user).cloned());
             }
             Ok(r.membership(workspace, user)?)
         })
@@ -725,9 +738,9 @@ impl Carespace {
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn members(&self, actor: UserId, workspace: WorkspaceId) -> Result<MemberList, Error> {
         self.read(|r, ctx| {
-            let (shared, _) = authorise_shared(r, ctx, workspace, actor, Action::ViewMembers, Scope::Everything)?;
+            let loaded = authorise_shared(r, ctx, everything(workspace, actor), Action::ViewMembers)?;
             let mut list = MemberList::default();
-            for m in shared.members {
+            for m in loaded.shared.members {
                 let member =
                     Member { user: load_user(r, m.user)?, state: m.state, joined_at: m.joined_at, ends_at: m.ends_at };
                 if m.state.is_current() { list.current.push(member) } else { list.archived.push(member) }
@@ -781,7 +794,7 @@ impl Carespace {
             for m in r.memberships_of_user(user.id)?.into_iter().filter(|m| m.state.is_approved()) {
                 let workspace = r.workspace(m.workspace)?.ok_or_else(|| not_found(Entity::Workspace, m.workspace))?;
                 let target = crate::permission::Target { personal: false, active: workspace.is_active() };
-                let standing = rules::standing_of(Some(m.state), true);
+                let standing = Standing::in_shared(Some(m.state), true);
                 if crate::permission::permits(standing, target, ctx.policy.approvers(), Action::Approve).is_err() {
                     continue;
                 }
@@ -813,50 +826,33 @@ pub(crate) fn apply(tx: &mut dyn WriteTx, ctx: Ctx<'_>, actor: Option<UserId>, p
     Ok(tx.apply(&plan, ctx.now, actor)?)
 }
 
-/// Settles `user`'s My Workspace in the organisation of `workspace` (R27, R41) when
+/// Settles `person`'s My Workspace in the organisation of `workspace` (R27, R41) when
 /// `plan` changes whether they hold a current membership of it (`was_current` before):
 /// ending their last current shared membership there brings it back; a membership
 /// made current again (unarchiving) archives it.
 pub(crate) fn settle_personal(
-    r: &dyn ReadTx,
     ctx: Ctx<'_>,
     plan: &mut Plan,
     workspace: &Workspace,
-    user: UserId,
+    person: &PersonInOrganisation,
     was_current: bool,
-) -> Result<(), Error> {
-    let Some(current) = plan.current_after(workspace.id, user) else { return Ok(()) };
+) {
+    let Some(current) = plan.current_after(workspace.id, person.user.id) else { return };
     if current == was_current {
-        return Ok(());
+        return;
     }
-    let holds_current = current || holds_current_elsewhere(r, workspace, user)?;
-    if let Some(personal) = r.personal_workspace_of(user, workspace.organisation)? {
-        rules::settle_personal(plan, ctx, &personal, holds_current);
+    if let Some(personal) = &person.personal {
+        rules::settle_personal(plan, ctx, personal, current || person.current_elsewhere);
     }
-    Ok(())
-}
-
-/// Whether `user` holds a current membership of a shared workspace of `workspace`'s
-/// organisation other than `workspace` itself.
-fn holds_current_elsewhere(r: &dyn ReadTx, workspace: &Workspace, user: UserId) -> Result<bool, Error> {
-    for m in r.memberships_of_user(user)? {
-        if m.workspace != workspace.id
-            && m.state.is_current()
-            && r.workspace(m.workspace)?.is_some_and(|w| w.organisation == workspace.organisation)
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// The request-to-join path shared by [`Carespace::request_to_join`] and
 /// [`Carespace::join_example`].
-fn request_in(tx: &mut dyn WriteTx, ctx: Ctx<'_>, shared: &Shared, actor: &Actor) -> Result<Joined, Error> {
-    let decline = tx.reader().decline(shared.workspace.id, actor.user.id)?;
-    let (plan, membership, outcome) = rules::request_to_join(ctx, shared, actor, decline.as_ref())?;
-    apply(tx, ctx, Some(actor.user.id), plan)?;
-    Ok(Joined { outcome, workspace: shared.workspace.clone(), membership })
+fn request_in(tx: &mut dyn WriteTx, ctx: Ctx<'_>, loaded: &Loaded) -> Result<Joined, Error> {
+    let (plan, membership, outcome) =
+        rules::request_to_join(ctx, &loaded.shared, &loaded.actor, loaded.decline.as_ref())?;
+    apply(tx, ctx, Some(loaded.actor.user.id), plan)?;
+    Ok(Joined { outcome, workspace: loaded.shared.workspace.clone(), membership })
 }
 
 /// Records a failed command or query in its span: the error's code only, since its
@@ -906,85 +902,65 @@ fn load_actor_with(r: &dyn ReadTx, id: UserId, organisation: OrganisationId, per
     Ok(Actor { user, in_organisation, personal })
 }
 
-/// Which of a shared workspace's memberships and pending invites a command reads, so
-/// that a command costs the same in a ward of five as in a ward of five thousand.
-#[derive(Debug, Clone, Copy)]
-enum Scope<'a> {
-    /// Every membership and every pending invite: the member list, and the commands whose
-    /// rule counts members or revokes invites by sender (leave, archive a member).
-    Everything,
-    /// The memberships of the actor and of `others`, the memberships of everyone who may
-    /// approve (the admins under the default policy; every membership when approved
-    /// members may approve), and the pending invite to `invite_to`.
-    Named { others: &'a [UserId], invite_to: InviteTo<'a> },
+/// A context query for `actor` on `workspace` reading the memberships of the approvers
+/// (per the policy), of the actor and of the people it names; no invites, no decline.
+fn about(workspace: WorkspaceId, actor: UserId, ctx: Ctx<'_>) -> ContextQuery<'static> {
+    ContextQuery {
+        workspace,
+        actor,
+        people: &[],
+        members: Members::Approvers(ctx.policy.approvers()),
+        invites: Invites::Nobody,
+        decline: false,
+    }
 }
 
-/// Whose pending invite a [`Scope::Named`] command reads.
-#[derive(Debug, Clone, Copy)]
-enum InviteTo<'a> {
-    Nobody,
-    /// The actor's own address (a request to join accepts it instead, R19).
-    Actor,
-    Address(&'a NhsEmail),
+/// A context query reading every membership and every pending invite: the member list,
+/// and the commands whose rule counts members or revokes invites by sender.
+fn everything(workspace: WorkspaceId, actor: UserId) -> ContextQuery<'static> {
+    ContextQuery { workspace, actor, people: &[], members: Members::Every, invites: Invites::Every, decline: false }
 }
 
-impl Scope<'_> {
-    /// The actor's own membership (and the approvers'), no invites.
-    const ACTOR: Scope<'static> = Scope::Named { others: &[], invite_to: InviteTo::Nobody };
+/// A shared-workspace command's context, as the rules take it.
+struct Loaded {
+    shared: Shared,
+    actor: Actor,
+    /// The actor and the people the query named, where they exist.
+    people: Vec<PersonInOrganisation>,
+    decline: Option<crate::Decline>,
 }
 
-fn load_shared_parts(
-    r: &dyn ReadTx,
-    ctx: Ctx<'_>,
-    workspace: crate::Workspace,
-    organisation: Organisation,
-    actor: &User,
-    scope: Scope<'_>,
-) -> Result<Shared, Error> {
-    let id = workspace.id;
-    let (members, invites, complete) = match scope {
-        Scope::Everything => (r.memberships_of_workspace(id)?, r.pending_invites_of_workspace(id)?, true),
-        Scope::Named { others, invite_to } => {
-            let mut members = match ctx.policy.approvers() {
-                Approvers::Admins => r.admins_of(id)?,
-                Approvers::ApprovedMembers => r.memberships_of_workspace(id)?,
-            };
-            for &user in std::iter::once(&actor.id).chain(others) {
-                if !members.iter().any(|m| m.user == user)
-                    && let Some(m) = r.membership(id, user)?
-                {
-                    members.push(m);
-                }
-            }
-            members.sort_by_key(|m| m.user);
-            let email = match invite_to {
-                InviteTo::Nobody => None,
-                InviteTo::Actor => Some(&actor.email),
-                InviteTo::Address(email) => Some(email),
-            };
-            let invites = match email {
-                Some(email) => r.pending_invite_to(id, email)?.into_iter().collect(),
-                None => Vec::new(),
-            };
-            (members, invites, false)
-        }
+impl Loaded {
+    fn person(&self, user: UserId) -> Option<&PersonInOrganisation> {
+        self.people.iter().find(|p| p.user.id == user)
+    }
+}
+
+/// Loads a shared workspace's context for `action` in one read ([`ReadTx::context`]).
+/// The rule checks the permission table, once; a My Workspace is refused here (R26),
+/// with the action named, since none of these actions exists there.
+fn shared_command(r: &dyn ReadTx, ctx: Ctx<'_>, query: ContextQuery<'_>, action: Action) -> Result<Loaded, Error> {
+    let Some(Context { workspace, organisation, people, members, invites, decline }) = r.context(&query)? else {
+        let personal =
+            r.personal_workspace(query.workspace)?.ok_or_else(|| not_found(Entity::Workspace, query.workspace))?;
+        let actor = load_actor_with(r, query.actor, personal.organisation, false)?;
+        rules::authorise_personal(ctx, &personal, &actor, action)?;
+        // The table allows nothing that exists only in shared workspaces; should it ever
+        // do so, a My Workspace still refuses it (R26).
+        let denial = crate::permission::Denial::PersonalWorkspace;
+        return Err(rules::forbidden(action, denial, &actor.user, PersonalWorkspace::NAME));
     };
-    Ok(Shared { workspace, organisation, members, invites, complete })
+    let me = people.iter().find(|p| p.user.id == query.actor).ok_or_else(|| not_found(Entity::User, query.actor))?;
+    let actor = Actor { user: me.user.clone(), in_organisation: me.in_organisation, personal: me.personal.clone() };
+    let complete = query.members == Members::Every && query.invites == Invites::Every;
+    Ok(Loaded { shared: Shared { workspace, organisation, members, invites, complete }, actor, people, decline })
 }
 
-/// Loads a shared workspace found by an invite, with the actor seen from its organisation.
-fn load_shared(
-    r: &dyn ReadTx,
-    ctx: Ctx<'_>,
-    id: WorkspaceId,
-    actor: UserId,
-    scope: Scope<'_>,
-) -> Result<(Shared, Actor), Error> {
-    let workspace = r.workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
-    let organisation = load_organisation(r, workspace.organisation)?;
-    let actor = load_actor(r, actor, organisation.id)?;
-    let shared = load_shared_parts(r, ctx, workspace, organisation, &actor.user, scope)?;
-    Ok((shared, actor))
+/// [`shared_command`] for a read with no rule of its own: checks `action` here.
+fn authorise_shared(r: &dyn ReadTx, ctx: Ctx<'_>, query: ContextQuery<'_>, action: Action) -> Result<Loaded, Error> {
+    let loaded = shared_command(r, ctx, query, action)?;
+    loaded.shared.authorise(ctx, &loaded.actor, action)?;
+    Ok(loaded)
 }
 
 /// The permission table's inputs for the actor and a workspace of either kind, in one
@@ -1023,35 +999,6 @@ fn authorise_access(
             Err(rules::forbidden(action, denial, &user, &name))
         }
     }
-}
-
-/// Loads a shared workspace for an action that only exists there, with what `scope`
-/// names, and checks the permission table; a My Workspace is refused (R26) with the
-/// action named. The rules check again for themselves, so that they stay correct on
-/// their own.
-fn authorise_shared(
-    r: &dyn ReadTx,
-    ctx: Ctx<'_>,
-    id: WorkspaceId,
-    actor: UserId,
-    action: Action,
-    scope: Scope<'_>,
-) -> Result<(Shared, Actor), Error> {
-    let Some(workspace) = r.workspace(id)? else {
-        let personal = r.personal_workspace(id)?.ok_or_else(|| not_found(Entity::Workspace, id))?;
-        let actor = load_actor_with(r, actor, personal.organisation, false)?;
-        rules::authorise_personal(ctx, &personal, &actor, action)?;
-        // The table allows nothing that exists only in shared workspaces; should it ever
-        // do so, a My Workspace still refuses it (R26).
-        let denial = crate::permission::Denial::PersonalWorkspace;
-        return Err(rules::forbidden(action, denial, &actor.user, PersonalWorkspace::NAME));
-    };
-    let organisation = load_organisation(r, workspace.organisation)?;
-    // Of the shared-workspace actions, only a request can make the actor enter (R27).
-    let actor = load_actor_with(r, actor, organisation.id, action == Action::RequestToJoin)?;
-    let shared = load_shared_parts(r, ctx, workspace, organisation, &actor.user, scope)?;
-    shared.authorise(ctx, &actor, action)?;
-    Ok((shared, actor))
 }
 
 #[cfg(test)]

@@ -97,20 +97,96 @@ pub struct Access {
 impl Access {
     /// Where the user stands, as the permission table sees it.
     pub fn standing(&self) -> Standing {
-        match (self.personal, self.state) {
-            (true, _) if self.owner => Standing::Owner,
-            (false, Some(MembershipState::Unapproved)) => Standing::Unapproved,
-            (false, Some(MembershipState::Member)) => Standing::Member,
-            (false, Some(MembershipState::Admin)) => Standing::Admin,
-            (false, Some(MembershipState::Archived)) => Standing::Archived,
-            _ if self.in_organisation => Standing::OrganisationMember,
-            _ => Standing::Outsider,
+        if self.personal {
+            Standing::in_personal(self.owner, self.in_organisation)
+        } else {
+            Standing::in_shared(self.state, self.in_organisation)
         }
     }
 
     /// The workspace as the permission table sees it.
     pub fn target(&self) -> Target {
         Target { personal: self.personal, active: self.active }
+    }
+}
+
+/// What a command on a shared workspace reads before its rule decides, as the command
+/// declares it; [`ReadTx::context`] returns it in one read ([`Context`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContextQuery<'a> {
+    /// The shared workspace.
+    pub workspace: WorkspaceId,
+    /// The acting user.
+    pub actor: UserId,
+    /// The other people the command names (its target, the invitee).
+    pub people: &'a [UserId],
+    /// Which memberships.
+    pub members: Members,
+    /// Which pending invites.
+    pub invites: Invites<'a>,
+    /// Whether to read the actor's latest declined request (a request to join, R17).
+    pub decline: bool,
+}
+
+/// Which memberships of the workspace a [`ContextQuery`] reads, so that a command costs
+/// the same in a ward of five as in a ward of five thousand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Members {
+    /// Every one (the member list; the rules that count members or revoke by sender).
+    Every,
+    /// Those of everyone who may approve under this setting (R16: the admins, or every
+    /// approved member), and those of the actor and the people named.
+    Approvers(crate::Approvers),
+}
+
+/// Which pending invites of the workspace a [`ContextQuery`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invites<'a> {
+    /// None.
+    Nobody,
+    /// Every pending invite.
+    Every,
+    /// The pending invite to the actor's own address (a request accepts it, R19).
+    ToActor,
+    /// The pending invite to this address.
+    To(&'a NhsEmail),
+}
+
+/// A person as a command sees them from the workspace's organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonInOrganisation {
+    /// The user.
+    pub user: User,
+    /// Whether they belong to the organisation (R4).
+    pub in_organisation: bool,
+    /// Their My Workspace there, if they have one (R26).
+    pub personal: Option<PersonalWorkspace>,
+    /// Whether they hold a current membership of another shared workspace there (R41).
+    pub current_elsewhere: bool,
+}
+
+/// What [`ReadTx::context`] returns: everything the rules of one command on a shared
+/// workspace look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// Its organisation.
+    pub organisation: Organisation,
+    /// The actor, then the people named, each once, where they exist.
+    pub people: Vec<PersonInOrganisation>,
+    /// The memberships asked for, archived ones included, by user.
+    pub members: Vec<Membership>,
+    /// The pending invites asked for (some may be past expiry), by id.
+    pub invites: Vec<Invite>,
+    /// The actor's latest declined request, if asked for and there is one.
+    pub decline: Option<Decline>,
+}
+
+impl Context {
+    /// One of the people, if they exist.
+    pub fn person(&self, user: UserId) -> Option<&PersonInOrganisation> {
+        self.people.iter().find(|p| p.user.id == user)
     }
 }
 
@@ -207,6 +283,65 @@ pub trait ReadTx {
             in_organisation: self.is_organisation_member(personal.organisation, user)?,
             user_exists,
         }))
+    }
+
+    /// What a command on a shared workspace needs ([`ContextQuery`]); `None` when there
+    /// is no shared workspace with that id. The default composes the row reads; the SQL
+    /// backends send its statements together (PostgreSQL in one round trip).
+    fn context(&self, query: &ContextQuery<'_>) -> StoreResult<Option<Context>> {
+        let Some(workspace) = self.workspace(query.workspace)? else { return Ok(None) };
+        let organisation = self.organisation(workspace.organisation)?.ok_or_else(|| {
+            StorageError::new(StorageErrorKind::Corrupt, format!("organisation {} is missing", workspace.organisation))
+        })?;
+        let named: Vec<UserId> = std::iter::once(query.actor).chain(query.people.iter().copied()).collect();
+        let mut people: Vec<PersonInOrganisation> = Vec::new();
+        for &id in &named {
+            if people.iter().any(|p| p.user.id == id) {
+                continue;
+            }
+            let Some(user) = self.user(id)? else { continue };
+            let mut current_elsewhere = false;
+            for m in self.memberships_of_user(id)? {
+                if m.workspace != workspace.id
+                    && m.state.is_current()
+                    && self.workspace(m.workspace)?.is_some_and(|w| w.organisation == workspace.organisation)
+                {
+                    current_elsewhere = true;
+                    break;
+                }
+            }
+            people.push(PersonInOrganisation {
+                in_organisation: self.is_organisation_member(workspace.organisation, id)?,
+                personal: self.personal_workspace_of(id, workspace.organisation)?,
+                current_elsewhere,
+                user,
+            });
+        }
+        let mut members = match query.members {
+            Members::Every | Members::Approvers(crate::Approvers::ApprovedMembers) => {
+                self.memberships_of_workspace(workspace.id)?
+            }
+            Members::Approvers(crate::Approvers::Admins) => self.admins_of(workspace.id)?,
+        };
+        for &id in &named {
+            if !members.iter().any(|m| m.user == id)
+                && let Some(m) = self.membership(workspace.id, id)?
+            {
+                members.push(m);
+            }
+        }
+        members.sort_by_key(|m| m.user);
+        let invites = match query.invites {
+            Invites::Nobody => Vec::new(),
+            Invites::Every => self.pending_invites_of_workspace(workspace.id)?,
+            Invites::ToActor => match people.iter().find(|p| p.user.id == query.actor) {
+                Some(actor) => self.pending_invite_to(workspace.id, &actor.user.email)?.into_iter().collect(),
+                None => Vec::new(),
+            },
+            Invites::To(email) => self.pending_invite_to(workspace.id, email)?.into_iter().collect(),
+        };
+        let decline = if query.decline { self.decline(workspace.id, query.actor)? } else { None };
+        Ok(Some(Context { workspace, organisation, people, members, invites, decline }))
     }
 
     /// The memberships of a workspace in the admin state (R21, R23), so that the last-admin

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::rules::{Change, Ctx, Plan, Shared, with_state};
 use crate::service::{apply, settle_personal};
-use crate::store::{ReadTx, WriteTx};
+use crate::store::{Context, ContextQuery, Invites, Members, PersonInOrganisation, ReadTx, WriteTx};
 use crate::{
     ArchiveReason, Carespace, EndNotice, Error, EventKind, Invite, InviteStatus, Membership, MembershipState, Role,
     StorageError, StorageErrorKind, WorkspaceId,
@@ -141,7 +141,7 @@ fn escalate_requests(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> R
     let due = tx.reader().requests_waiting_since(cutoff)?;
     let mut plan = Plan::default();
     for request in due {
-        let shared = load_whole(tx.reader(), request.workspace)?;
+        let (shared, _) = load_whole(tx.reader(), request.workspace, request.user)?;
         plan.event(EventKind::JoinRequestEscalated {
             workspace: request.workspace,
             user: request.user,
@@ -155,16 +155,30 @@ fn escalate_requests(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> R
     apply(tx, ctx, None, plan)
 }
 
-/// A shared workspace with every membership and pending invite.
-fn load_whole(r: &dyn ReadTx, id: WorkspaceId) -> Result<Shared, Error> {
-    let corrupt = |what: String| Error::Storage(StorageError::new(StorageErrorKind::Corrupt, what));
-    let workspace = r.workspace(id)?.ok_or_else(|| corrupt(format!("membership of missing workspace {id}")))?;
-    let organisation = r
-        .organisation(workspace.organisation)?
-        .ok_or_else(|| corrupt(format!("workspace {id} of missing organisation {}", workspace.organisation)))?;
-    let members = r.memberships_of_workspace(id)?;
-    let invites = r.pending_invites_of_workspace(id)?;
-    Ok(Shared { workspace, organisation, members, invites, complete: true })
+/// A shared workspace with every membership and pending invite, and `user` as seen
+/// from its organisation (one [`ReadTx::context`] read).
+fn load_whole(
+    r: &dyn ReadTx,
+    id: WorkspaceId,
+    user: crate::UserId,
+) -> Result<(Shared, Option<PersonInOrganisation>), Error> {
+    let query = ContextQuery {
+        workspace: id,
+        actor: user,
+        people: &[],
+        members: Members::Every,
+        invites: Invites::Every,
+        decline: false,
+    };
+    let Context { workspace, organisation, mut people, members, invites, .. } =
+        r.context(&query)?.ok_or_else(|| {
+            Error::Storage(StorageError::new(
+                StorageErrorKind::Corrupt,
+                format!("membership of missing workspace {id}"),
+            ))
+        })?;
+    let person = people.pop();
+    Ok((Shared { workspace, organisation, members, invites, complete: true }, person))
 }
 
 fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Result<(), Error> {
@@ -222,7 +236,10 @@ fn end_one(r: &dyn ReadTx, plan: &mut Plan, ctx: Ctx<'_>, m: &Membership) -> Res
         user: m.user,
         reason: ArchiveReason::MembershipEnded,
     });
-    let shared = load_whole(r, m.workspace)?;
+    let (shared, person) = load_whole(r, m.workspace, m.user)?;
     shared.revoke_invites(plan, ctx, None, |i| i.invited_by == m.user);
-    settle_personal(r, ctx, plan, &shared.workspace, m.user, true)
+    if let Some(person) = person {
+        settle_personal(ctx, plan, &shared.workspace, &person, true);
+    }
+    Ok(())
 }

@@ -611,6 +611,30 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
                 }
                 answers.push((ws, user, expected));
             }
+            // A command's context read, in each of its shapes, for a few actors (and one
+            // who does not exist), each naming the next user as the person it concerns.
+            let invitee = r.pending_invites_of_workspace(ws).map_err(e)?.into_iter().next().map(|i| i.email);
+            let nobody = NhsEmail::parse("nobody.invited@nhs.net").map_err(|err| err.to_string())?;
+            let actors = users.iter().take(12).chain(users.last());
+            for (n, &actor) in actors.enumerate() {
+                let named = [users.get(n + 1).copied().unwrap_or(actor)];
+                let shapes = [
+                    (crate::Members::Every, crate::Invites::Every, true),
+                    (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::ToActor, false),
+                    (
+                        crate::Members::Approvers(crate::Approvers::ApprovedMembers),
+                        crate::Invites::To(invitee.as_ref().unwrap_or(&nobody)),
+                        true,
+                    ),
+                    (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::Nobody, false),
+                ];
+                for (members, invites, decline) in shapes {
+                    let query = crate::ContextQuery { workspace: ws, actor, people: &named, members, invites, decline };
+                    if r.context(&query).map_err(e)? != composed.context(&query).map_err(e)? {
+                        return Err(format!("context({query:?}) disagrees with its composition"));
+                    }
+                }
+            }
             if r.admins_of(ws).map_err(e)? != composed.admins_of(ws).map_err(e)? {
                 return Err(format!("admins_of({ws}) disagrees with its composition"));
             }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use carespace::store::{Access, ReadTx, StoreResult};
 use carespace::{UserId, WorkspaceId};
-use carespace_sql::{Conn, Decode, Dialect, Row, SqlTx, Statement as Write, Value, corrupt};
+use carespace_sql::{Conn, Dialect, Row, SqlTx, Statement as Write, Value, corrupt};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
@@ -64,18 +64,16 @@ fn binds<'v, 'a>(params: &'v [Value<'a>]) -> Vec<Bind<'v, 'a>> {
 }
 
 impl Conn for PgConn<'_> {
-    fn one<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Option<T>> {
-        let statement = self.statement(sql)?;
-        let binds = binds(params);
-        let row = wait(self.client.query_opt(&statement, &bound(&binds))).pg()?;
-        row.as_ref().map(|row| decode(&PgRow(row))).transpose()
-    }
-
-    fn all<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Vec<T>> {
+    fn each(
+        &self,
+        sql: &'static str,
+        params: &[Value<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         let statement = self.statement(sql)?;
         let binds = binds(params);
         let rows = wait(self.client.query(&statement, &bound(&binds))).pg()?;
-        rows.iter().map(|row| decode(&PgRow(row))).collect()
+        rows.iter().try_for_each(|row| f(&PgRow(row)))
     }
 
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()> {
@@ -87,12 +85,32 @@ impl Conn for PgConn<'_> {
     /// in order; after the first failure the rest fail too, and the first error is the
     /// one returned.
     fn exec_all(&self, writes: &[Write<'_>]) -> StoreResult<()> {
-        let statements = writes.iter().map(|w| self.statement(w.sql)).collect::<StoreResult<Vec<_>>>()?;
+        let statements = self.prepared(writes)?;
         let binds: Vec<Vec<Bind<'_, '_>>> = writes.iter().map(|w| binds(&w.params)).collect();
         let params: Vec<Vec<&(dyn ToSql + Sync)>> = binds.iter().map(|b| bound(b)).collect();
         let sent = statements.iter().zip(&params).map(|(statement, params)| self.client.execute(statement, params));
         wait(futures_util::future::try_join_all(sent)).pg()?;
         Ok(())
+    }
+
+    /// Pipelined as [`PgConn::exec_all`] is: a command's context in one round trip.
+    fn batch(&self, queries: &[Write<'_>], f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>) -> StoreResult<()> {
+        let statements = self.prepared(queries)?;
+        let binds: Vec<Vec<Bind<'_, '_>>> = queries.iter().map(|q| binds(&q.params)).collect();
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = binds.iter().map(|b| bound(b)).collect();
+        let sent = statements.iter().zip(&params).map(|(statement, params)| self.client.query(statement, params));
+        let answers = wait(futures_util::future::try_join_all(sent)).pg()?;
+        for (i, rows) in answers.iter().enumerate() {
+            rows.iter().try_for_each(|row| f(i, &PgRow(row)))?;
+        }
+        Ok(())
+    }
+}
+
+impl PgConn<'_> {
+    /// The statements of `batch`, each prepared once per connection.
+    fn prepared(&self, batch: &[Write<'_>]) -> StoreResult<Vec<Statement>> {
+        batch.iter().map(|w| self.statement(w.sql)).collect()
     }
 }
 

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt::Display;
 
-use carespace::store::{Access, StoreResult, stored_nanos};
+use carespace::store::{Access, PersonInOrganisation, StoreResult, stored_nanos};
 use carespace::{
     Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event, EventKind, Invite, InviteId,
     InviteStatus, Membership, MembershipState, NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind,
@@ -151,12 +151,17 @@ macro_rules! select_organisation {
 }
 
 pub(crate) fn organisation(row: &dyn Row) -> StoreResult<Organisation> {
+    organisation_at(row, 0)
+}
+
+/// An organisation from its five columns starting at column `at`.
+pub(crate) fn organisation_at(row: &dyn Row, at: usize) -> StoreResult<Organisation> {
     Ok(Organisation {
-        id: OrganisationId::from_uuid(uuid(row, 0, "organisation id")?),
-        name: parsed(row, 1, "organisation name", OrganisationName::parse)?,
-        kind: named(row, 2, "organisation kind", OrganisationKind::from_str_opt)?,
-        ods_code: row.text(3)?.map(|c| OdsCode::parse(c).map_err(|e| corrupt("ODS code", e))).transpose()?,
-        registered_at: instant(row, 4)?,
+        id: OrganisationId::from_uuid(uuid(row, at, "organisation id")?),
+        name: parsed(row, at + 1, "organisation name", OrganisationName::parse)?,
+        kind: named(row, at + 2, "organisation kind", OrganisationKind::from_str_opt)?,
+        ods_code: row.text(at + 3)?.map(|c| OdsCode::parse(c).map_err(|e| corrupt("ODS code", e))).transpose()?,
+        registered_at: instant(row, at + 4)?,
     })
 }
 
@@ -213,12 +218,28 @@ macro_rules! select_personal {
 }
 
 pub(crate) fn personal(row: &dyn Row) -> StoreResult<PersonalWorkspace> {
+    personal_at(row, 0)
+}
+
+/// A My Workspace from its five columns starting at column `at`.
+fn personal_at(row: &dyn Row, at: usize) -> StoreResult<PersonalWorkspace> {
     Ok(PersonalWorkspace {
-        id: WorkspaceId::from_uuid(uuid(row, 0, "workspace id")?),
-        organisation: OrganisationId::from_uuid(uuid(row, 1, "organisation id")?),
-        owner: UserId::from_uuid(uuid(row, 2, "user id")?),
-        created_at: instant(row, 3)?,
-        archived_at: opt_instant(row, 4)?,
+        id: WorkspaceId::from_uuid(uuid(row, at, "workspace id")?),
+        organisation: OrganisationId::from_uuid(uuid(row, at + 1, "organisation id")?),
+        owner: UserId::from_uuid(uuid(row, at + 2, "user id")?),
+        created_at: instant(row, at + 3)?,
+        archived_at: opt_instant(row, at + 4)?,
+    })
+}
+
+/// A user seen from an organisation: the user, whether they belong, their My Workspace
+/// there (NULL columns when none) and whether they are current elsewhere there.
+pub(crate) fn person_in_organisation(row: &dyn Row) -> StoreResult<PersonInOrganisation> {
+    Ok(PersonInOrganisation {
+        user: user(row)?,
+        in_organisation: row.flag(4)?,
+        personal: if row.id(5)?.is_some() { Some(personal_at(row, 5)?) } else { None },
+        current_elsewhere: row.flag(10)?,
     })
 }
 

@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use carespace::store::{Access, Change, Plan, ReadTx, StoreResult, WriteTx};
+use carespace::store::{Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx};
 use carespace::{
-    Conversation, Decline, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership, MembershipState, NewEvent,
-    NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace, SwitcherRows, User, UserId, Workspace,
-    WorkspaceId,
+    Approvers, Conversation, Decline, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership, MembershipState,
+    NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace, SwitcherRows, User, UserId,
+    Workspace, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -31,17 +31,57 @@ pub struct Statement<'a> {
 /// A backend's connection inside its open transaction: what the shared queries need.
 /// Implementations cache prepared statements by their text.
 pub trait Conn {
-    /// The first row `sql` returns, decoded; `None` when it returns none.
-    fn one<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Option<T>>;
-    /// Every row `sql` returns, decoded, in the order it returns them.
-    fn all<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Vec<T>>;
+    /// Runs `sql` and hands each row it returns to `f`, in order.
+    fn each(
+        &self,
+        sql: &'static str,
+        params: &[Value<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> StoreResult<()>,
+    ) -> StoreResult<()>;
+
     /// Runs `sql`, ignoring any rows it returns.
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()>;
+
     /// Runs `statements` in order, stopping at the first error. The default runs them one
     /// by one; a backend that can send them together (PostgreSQL pipelines them in one
     /// round trip) overrides it.
     fn exec_all(&self, statements: &[Statement<'_>]) -> StoreResult<()> {
         statements.iter().try_for_each(|s| self.exec(s.sql, &s.params))
+    }
+
+    /// Runs the read-only `queries` in order, handing each row to `f` with its query's
+    /// index. The default runs them one by one; PostgreSQL pipelines them.
+    fn batch(
+        &self,
+        queries: &[Statement<'_>],
+        f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        for (i, query) in queries.iter().enumerate() {
+            self.each(query.sql, &query.params, &mut |row| f(i, row))?;
+        }
+        Ok(())
+    }
+
+    /// The first row `sql` returns, decoded; `None` when it returns none.
+    fn one<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Option<T>> {
+        let mut out = None;
+        self.each(sql, params, &mut |row| {
+            if out.is_none() {
+                out = Some(decode(row)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every row `sql` returns, decoded, in the order it returns them.
+    fn all<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(sql, params, &mut |row| {
+            out.push(decode(row)?);
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -88,6 +128,16 @@ pub trait Dialect {
          WHERE w.organisation = $1 AND w.status = 'active'";
 }
 
+/// Which part of a [`Context`] a statement of its batch reads.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Workspace,
+    Person,
+    Member,
+    Invite,
+    Decline,
+}
+
 /// [`ReadTx`] and [`WriteTx`] over a backend's [`Conn`].
 #[derive(Debug)]
 pub struct SqlTx<C>(pub C);
@@ -128,6 +178,26 @@ const SWITCHER_SHARED: &str = "SELECT w.id, w.organisation, w.name, w.speciality
        m.end_notice, m.escalated_at, o.name \
      FROM memberships m JOIN workspaces w ON w.id = m.workspace \
      JOIN organisations o ON o.id = w.organisation WHERE m.\"user\" = $1 AND m.status != 'archived'";
+/// A shared workspace with its organisation's five columns after its eight.
+const WORKSPACE_IN_ORGANISATION: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, \
+       w.status, w.created_by, w.created_at, o.id, o.name, o.kind, o.ods_code, o.registered_at \
+     FROM workspaces w JOIN organisations o ON o.id = w.organisation WHERE w.id = $1";
+/// User `$2` seen from the organisation of workspace `$1`: the user's four columns,
+/// whether they belong, their My Workspace's five (NULL when none), and whether they hold
+/// a current membership of another of its shared workspaces.
+const PERSON_IN_ORGANISATION: &str = "SELECT u.id, u.email, u.name, u.registered_at, \
+       EXISTS (SELECT 1 FROM organisation_members om WHERE om.organisation = w.organisation AND om.\"user\" = u.id), \
+       p.id, p.organisation, p.owner, p.created_at, p.archived_at, \
+       EXISTS (SELECT 1 FROM memberships m JOIN workspaces o ON o.id = m.workspace \
+         WHERE m.\"user\" = u.id AND m.workspace != w.id AND m.status != 'archived' \
+           AND o.organisation = w.organisation) \
+     FROM workspaces w JOIN users u ON u.id = $2 \
+     LEFT JOIN personal_workspaces p ON p.owner = u.id AND p.organisation = w.organisation \
+     WHERE w.id = $1";
+const PENDING_INVITE_TO_USER: &str = concat!(
+    select_invite!(),
+    " WHERE workspace = $1 AND email = (SELECT email FROM users WHERE id = $2) AND status = 'pending'"
+);
 const DISCOVERY_WORKSPACES: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, \
        w.created_by, w.created_at, \
        (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived') \
@@ -273,6 +343,75 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         let personal = self.0.all(SWITCHER_PERSONAL, &[id(user)], row::personal_row)?;
         let shared = self.0.all(SWITCHER_SHARED, &[id(user)], row::shared_row)?;
         Ok(SwitcherRows { personal, shared })
+    }
+
+    fn context(&self, query: &ContextQuery<'_>) -> StoreResult<Option<Context>> {
+        let workspace = id(query.workspace);
+        let actor = id(query.actor);
+        let mut named: Vec<UserId> = Vec::with_capacity(query.people.len() + 1);
+        for user in std::iter::once(query.actor).chain(query.people.iter().copied()) {
+            if !named.contains(&user) {
+                named.push(user);
+            }
+        }
+        // Every statement depends on the ids alone, so all go at once.
+        let mut queries = vec![Statement { sql: WORKSPACE_IN_ORGANISATION, params: vec![workspace.clone()] }];
+        let mut parts = vec![Part::Workspace];
+        for &user in &named {
+            queries.push(Statement { sql: PERSON_IN_ORGANISATION, params: vec![workspace.clone(), id(user)] });
+            parts.push(Part::Person);
+        }
+        let every = matches!(query.members, Members::Every | Members::Approvers(Approvers::ApprovedMembers));
+        if every {
+            queries.push(Statement { sql: MEMBERSHIPS_OF_WORKSPACE, params: vec![workspace.clone()] });
+            parts.push(Part::Member);
+        } else {
+            queries.push(Statement { sql: C::ADMINS_OF, params: vec![workspace.clone()] });
+            parts.push(Part::Member);
+            for &user in &named {
+                queries.push(Statement { sql: MEMBERSHIP, params: vec![workspace.clone(), id(user)] });
+                parts.push(Part::Member);
+            }
+        }
+        let invites = match query.invites {
+            Invites::Nobody => None,
+            Invites::Every => Some(Statement { sql: PENDING_INVITES_OF, params: vec![workspace.clone()] }),
+            Invites::ToActor => {
+                Some(Statement { sql: PENDING_INVITE_TO_USER, params: vec![workspace.clone(), actor.clone()] })
+            }
+            Invites::To(email) => {
+                Some(Statement { sql: PENDING_INVITE_TO, params: vec![workspace.clone(), text(email.as_str())] })
+            }
+        };
+        if let Some(invites) = invites {
+            queries.push(invites);
+            parts.push(Part::Invite);
+        }
+        if query.decline {
+            queries.push(Statement { sql: DECLINE, params: vec![workspace, actor] });
+            parts.push(Part::Decline);
+        }
+
+        let mut found: Option<(Workspace, Organisation)> = None;
+        let mut people = Vec::new();
+        let mut members: Vec<Membership> = Vec::new();
+        let mut invites = Vec::new();
+        let mut decline = None;
+        self.0.batch(&queries, &mut |i, r| {
+            match parts.get(i) {
+                Some(Part::Workspace) => found = Some((row::workspace(r)?, row::organisation_at(r, 8)?)),
+                Some(Part::Person) => people.push(row::person_in_organisation(r)?),
+                Some(Part::Member) => members.push(row::membership(r)?),
+                Some(Part::Invite) => invites.push(row::invite(r)?),
+                Some(Part::Decline) => decline = Some(row::decline(r)?),
+                None => {}
+            }
+            Ok(())
+        })?;
+        let Some((workspace, organisation)) = found else { return Ok(None) };
+        members.sort_by_key(|m| m.user);
+        members.dedup_by_key(|m| m.user);
+        Ok(Some(Context { workspace, organisation, people, members, invites, decline }))
     }
 
     fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {

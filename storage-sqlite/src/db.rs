@@ -4,7 +4,7 @@
 
 use carespace::StorageError;
 use carespace::store::StoreResult;
-use carespace_sql::{Conn, Decode, Dialect, Row, SqlTx, Value, corrupt};
+use carespace_sql::{Conn, Dialect, Row, SqlTx, Value, corrupt};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{CachedStatement, Connection, ToSql};
 use uuid::Uuid;
@@ -58,24 +58,20 @@ fn unbound(sql: &str, given: usize) -> StorageError {
 }
 
 impl Conn for SqliteConn<'_> {
-    fn one<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Option<T>> {
+    fn each(
+        &self,
+        sql: &'static str,
+        params: &[Value<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         #[cfg(test)]
         tests::record(sql);
         let mut stmt = self.bound(sql, params)?;
         let mut rows = stmt.raw_query();
-        rows.next().sql()?.map(|row| decode(&SqliteRow(row))).transpose()
-    }
-
-    fn all<T>(&self, sql: &'static str, params: &[Value<'_>], decode: Decode<T>) -> StoreResult<Vec<T>> {
-        #[cfg(test)]
-        tests::record(sql);
-        let mut stmt = self.bound(sql, params)?;
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
         while let Some(row) = rows.next().sql()? {
-            out.push(decode(&SqliteRow(row))?);
+            f(&SqliteRow(row))?;
         }
-        Ok(out)
+        Ok(())
     }
 
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()> {
