@@ -50,6 +50,11 @@ impl Store for MemoryStore {
         f(&*state)
     }
 
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
+        // The permission check's one read, without a transaction's closure around it.
+        Ok(self.state.read().unwrap_or_else(PoisonError::into_inner).access(workspace, user)?)
+    }
+
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let events_len = state.events.len();
@@ -77,6 +82,10 @@ struct State {
     personal: HashMap<WorkspaceId, PersonalWorkspace>,
     personal_by_owner: BTreeMap<(UserId, OrganisationId), WorkspaceId>,
     memberships: HashMap<(WorkspaceId, UserId), Membership>,
+    /// The permission check's answer for each membership, derived from the rows it reads
+    /// (the membership, its workspace, the user, their organisation membership) and
+    /// refreshed whenever one of them changes: checking a member is one lookup.
+    member_access: HashMap<(WorkspaceId, UserId), Access>,
     /// The memberships of each workspace, in user order.
     memberships_by_workspace: BTreeSet<(WorkspaceId, UserId)>,
     memberships_by_user: BTreeSet<(UserId, WorkspaceId)>,
@@ -189,6 +198,7 @@ impl State {
         {
             self.users_by_email.remove(&old.email);
         }
+        self.refresh_access(self.memberships_of(id));
         old
     }
 
@@ -214,6 +224,9 @@ impl State {
         {
             self.workspaces_by_organisation.remove(&(old.organisation, id));
         }
+        let members: Vec<_> =
+            with_first(&self.memberships_by_workspace, id, MIN_USER, MAX_USER).map(|u| (id, u)).collect();
+        self.refresh_access(members);
         old
     }
 
@@ -261,7 +274,7 @@ impl State {
         } else {
             self.admins.remove(&(workspace, user));
         }
-        match row {
+        let old = match row {
             Some(row) => {
                 self.memberships_by_user.insert((user, workspace));
                 self.memberships_by_workspace.insert((workspace, user));
@@ -272,7 +285,40 @@ impl State {
                 self.memberships_by_workspace.remove(&(workspace, user));
                 self.memberships.remove(&(workspace, user))
             }
+        };
+        self.refresh_access([(workspace, user)]);
+        old
+    }
+
+    /// What the permission check reads about `user` and the shared workspace
+    /// `workspace`, from the rows themselves.
+    fn shared_access(&self, workspace: WorkspaceId, user: UserId) -> Option<Access> {
+        let w = self.workspaces.get(&workspace)?;
+        Some(Access {
+            organisation: w.organisation,
+            personal: false,
+            active: w.is_active(),
+            state: self.memberships.get(&(workspace, user)).map(|m| m.state),
+            owner: false,
+            in_organisation: self.organisation_members.contains(&(w.organisation, user)),
+            user_exists: self.users.contains_key(&user),
+        })
+    }
+
+    /// Derives [`State::member_access`] again for these memberships (dropping the
+    /// entries of memberships or workspaces that are gone).
+    fn refresh_access(&mut self, pairs: impl IntoIterator<Item = (WorkspaceId, UserId)>) {
+        for (workspace, user) in pairs {
+            match self.shared_access(workspace, user).filter(|a| a.state.is_some()) {
+                Some(access) => self.member_access.insert((workspace, user), access),
+                None => self.member_access.remove(&(workspace, user)),
+            };
         }
+    }
+
+    /// The memberships of `user`, as `(workspace, user)` pairs.
+    fn memberships_of(&self, user: UserId) -> Vec<(WorkspaceId, UserId)> {
+        with_first(&self.memberships_by_user, user, MIN_WS, MAX_WS).map(|w| (w, user)).collect()
     }
 
     /// The memberships of a workspace, in user order.
@@ -325,6 +371,7 @@ impl State {
             Undo::OrganisationMember(organisation, user) => {
                 self.organisation_members.remove(&(organisation, user));
                 self.organisations_by_user.remove(&(user, organisation));
+                self.refresh_access(self.memberships_of(user));
             }
             Undo::Workspace(id, row) => drop(self.set_workspace(id, row)),
             Undo::Personal(id, row) => drop(self.set_personal(id, row)),
@@ -419,22 +466,22 @@ impl ReadTx for State {
     }
 
     fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
-        // Lookups only, no clones: this is the whole permission check.
-        let (organisation, personal, active, state, owner) = if let Some(w) = self.workspaces.get(&workspace) {
-            let state = self.memberships.get(&(workspace, user)).map(|m| m.state);
-            (w.organisation, false, w.is_active(), state, false)
-        } else if let Some(p) = self.personal.get(&workspace) {
-            (p.organisation, true, p.is_active(), None, p.owner == user)
-        } else {
-            return Ok(None);
-        };
+        // Lookups only, no clones: this is the whole permission check. A member's answer
+        // is kept ready; anyone else's is read from the rows.
+        if let Some(access) = self.member_access.get(&(workspace, user)) {
+            return Ok(Some(*access));
+        }
+        if let Some(access) = self.shared_access(workspace, user) {
+            return Ok(Some(access));
+        }
+        let Some(p) = self.personal.get(&workspace) else { return Ok(None) };
         Ok(Some(Access {
-            organisation,
-            personal,
-            active,
-            state,
-            owner,
-            in_organisation: self.organisation_members.contains(&(organisation, user)),
+            organisation: p.organisation,
+            personal: true,
+            active: p.is_active(),
+            state: None,
+            owner: p.owner == user,
+            in_organisation: self.organisation_members.contains(&(p.organisation, user)),
             user_exists: self.users.contains_key(&user),
         }))
     }
@@ -605,6 +652,7 @@ impl WriteTx for MemoryTx<'_> {
         if self.state.organisation_members.insert((organisation, user)) {
             self.state.organisations_by_user.insert((user, organisation));
             self.undo.push(Undo::OrganisationMember(organisation, user));
+            self.state.refresh_access(self.state.memberships_of(user));
         }
         Ok(())
     }
