@@ -161,7 +161,8 @@ bench:
 	$(WITH_PG) bash -c '\
 	  $(CARGO) bench -p carespace-benches --features peers --bench operations --bench peers \
 	  && $(CARGO) run --quiet --release -p carespace-benches --bin report \
-	  && $(CARGO) run --quiet --release -p carespace-benches --bin ratios'
+	  && $(CARGO) run --quiet --release -p carespace-benches --bin ratios \
+	  && $(CARGO) run --quiet --release -p carespace-benches --bin round_trips'
 
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags. Build output and the growing corpus live

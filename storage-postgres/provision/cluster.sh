@@ -6,7 +6,8 @@
 # connection URL on start. Idempotent: starting a running cluster prints its URL again.
 # TLS is on (issue 15): DIR.tls holds a throwaway CA (ca.crt), the server's certificate
 # for `localhost` signed by it, and a second CA that signed nothing (other-ca.crt), all
-# made with Debian's openssl, installed if missing.
+# made with Debian's openssl, installed if missing. pg_stat_statements is loaded (utility
+# statements tracked too) so that the benchmarks count the statements each operation runs.
 set -euo pipefail
 
 action=${1:?usage: cluster.sh start DIR PORT | stop DIR}
@@ -58,7 +59,8 @@ case "$action" in
     if ! as_postgres "$bin/pg_ctl" -D "$dir" status > /dev/null 2>&1; then
       as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=localhost -c fsync=off -c max_connections=200 \
-            -c ssl=on -c ssl_cert_file=$dir.tls/server.crt -c ssl_key_file=$dir.tls/server.key" start > /dev/null
+            -c ssl=on -c ssl_cert_file=$dir.tls/server.crt -c ssl_key_file=$dir.tls/server.key \
+            -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on" start > /dev/null
     fi
     echo "postgresql://postgres@localhost:$port/postgres"
     ;;

@@ -116,7 +116,18 @@ impl Default for PostgresOptions {
 /// runtime), so this works on any thread; on a tokio runtime's thread it blocks that
 /// thread, as every blocking call does, instead of panicking as a nested runtime would.
 pub(crate) fn wait<F: Future>(future: F) -> F::Output {
+    ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     futures_executor::block_on(future)
+}
+
+static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times this process has waited on a PostgreSQL server so far: each wait is
+/// one round trip (requests sent together, their answers awaited), a connection's start
+/// counting once. A diagnostic for measuring what a command costs in latency: take the
+/// difference across the calls of interest (the benchmarks do).
+pub fn round_trips() -> u64 {
+    ROUND_TRIPS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A pooled connection with its prepared statements.
