@@ -36,7 +36,7 @@ clippy:
 
 # The crates a user depends on package for a registry (metadata, licences, versions on
 # the paths between them); the others say `publish = false`.
-PUBLISHED := -p carespace -p carespace-sqlite -p carespace-postgres
+PUBLISHED := -p carespace -p carespace-sql -p carespace-sqlite -p carespace-postgres
 
 package:
 	$(CARGO) package --no-verify --allow-dirty --quiet $(PUBLISHED)

@@ -252,8 +252,12 @@ impl Carespace {
             let actor = load_actor(r, actor, org.id)?;
             let name = WorkspaceName::parse(speciality.example_name())?;
             if let Some(existing) = r.active_workspace_named(org.id, &name.key())? {
-                let query =
-                    ContextQuery { invites: Invites::ToActor, decline: true, ..about(existing.id, actor.user.id, ctx) };
+                let query = ContextQuery {
+                    invites: Invites::ToActor,
+                    decline: true,
+                    settle: true,
+                    ..about(existing.id, actor.user.id, ctx)
+                };
                 let loaded = shared_command(r, ctx, query, Action::RequestToJoin)?;
                 return request_in(tx, ctx, &loaded);
             }
@@ -373,7 +377,8 @@ impl Carespace {
     pub fn request_to_join(&self, actor: UserId, workspace: WorkspaceId) -> Result<Joined, Error> {
         self.write(|tx, ctx| {
             let r = tx.reader();
-            let query = ContextQuery { invites: Invites::ToActor, decline: true, ..about(workspace, actor, ctx) };
+            let query =
+                ContextQuery { invites: Invites::ToActor, decline: true, settle: true, ..about(workspace, actor, ctx) };
             let loaded = shared_command(r, ctx, query, Action::RequestToJoin)?;
             request_in(tx, ctx, &loaded)
         })
@@ -471,9 +476,14 @@ impl Carespace {
             let query = match action {
                 // Archiving a member revokes the invites they sent (R22): every invite is read.
                 Action::ArchiveMember => everything(workspace, actor),
+                // Declining and unarchiving change whether the target holds a current
+                // membership (R41); approving, promoting, demoting and end dates do not.
+                Action::Decline | Action::UnarchiveMember => {
+                    ContextQuery { settle: true, ..about(workspace, actor, ctx) }
+                }
                 _ => about(workspace, actor, ctx),
             };
-            let loaded = shared_command(r, ctx, ContextQuery { people: &[user], ..query }, action)?;
+            let loaded = shared_command(r, ctx, ContextQuery { target: Some(user), ..query }, action)?;
             let Some(target) = loaded.person(user) else {
                 // Whether a user exists is told only to those who may act here.
                 loaded.shared.authorise(ctx, &loaded.actor, action)?;
@@ -512,8 +522,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let invitee = r.user_by_email(&email)?;
-            let others: Vec<UserId> = invitee.iter().map(|u| u.id).collect();
-            let query = ContextQuery { people: &others, invites: Invites::To(&email), ..about(workspace, actor, ctx) };
+            let target = invitee.as_ref().map(|u| u.id);
+            let query = ContextQuery { target, invites: Invites::To(&email), ..about(workspace, actor, ctx) };
             let Loaded { shared, actor, .. } = shared_command(r, ctx, query, Action::Invite)?;
             let (plan, invite) = rules::invite(ctx, &shared, &actor, email.clone(), invitee.as_ref())?;
             apply(tx, ctx, Some(actor.user.id), plan)?;
@@ -528,7 +538,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             let r = tx.reader();
             let found = r.invite(invite)?.ok_or_else(|| not_found(Entity::Invite, invite))?;
-            let query = ContextQuery { invites: Invites::To(&found.email), ..about(found.workspace, actor, ctx) };
+            let query =
+                ContextQuery { invites: Invites::To(&found.email), settle: true, ..about(found.workspace, actor, ctx) };
             let Loaded { shared, actor, .. } = shared_command(r, ctx, query, Action::AcceptInvite)?;
             let (plan, membership) = rules::accept_invite(ctx, &shared, &actor, &found)?;
             let outcome = if plan.events.is_empty() { JoinOutcome::AlreadyMember } else { JoinOutcome::AcceptedInvite };
@@ -623,7 +634,7 @@ impl Carespace {
             if actor == user {
                 load_workspace_for(r, ctx, actor, workspace)?;
             } else {
-                let query = ContextQuery { people: &[user], ..about(workspace, actor, ctx) };
+                let query = ContextQuery { target: Some(user), ..about(workspace, actor, ctx) };
                 let loaded = authorise_shared(r, ctx, query, Action::ViewMembers)?;
                 if loaded.person(user).is_none() {
                     return Err(not_found(Entity::User, user));
@@ -903,29 +914,39 @@ fn load_actor_with(r: &dyn ReadTx, id: UserId, organisation: OrganisationId, per
 }
 
 /// A context query for `actor` on `workspace` reading the memberships of the approvers
-/// (per the policy), of the actor and of the people it names; no invites, no decline.
+/// (per the policy) and of the actor; no target, no invites, no decline.
 fn about(workspace: WorkspaceId, actor: UserId, ctx: Ctx<'_>) -> ContextQuery<'static> {
     ContextQuery {
         workspace,
         actor,
-        people: &[],
+        target: None,
         members: Members::Approvers(ctx.policy.approvers()),
         invites: Invites::Nobody,
         decline: false,
+        settle: false,
     }
 }
 
-/// A context query reading every membership and every pending invite: the member list,
-/// and the commands whose rule counts members or revokes invites by sender.
+/// A context query reading every membership and every pending invite, and what settling
+/// a My Workspace needs: the member list, and the commands whose rule counts members or
+/// revokes invites by sender (leave, archive a member).
 fn everything(workspace: WorkspaceId, actor: UserId) -> ContextQuery<'static> {
-    ContextQuery { workspace, actor, people: &[], members: Members::Every, invites: Invites::Every, decline: false }
+    ContextQuery {
+        workspace,
+        actor,
+        target: None,
+        members: Members::Every,
+        invites: Invites::Every,
+        decline: false,
+        settle: true,
+    }
 }
 
 /// A shared-workspace command's context, as the rules take it.
 struct Loaded {
     shared: Shared,
     actor: Actor,
-    /// The actor and the people the query named, where they exist.
+    /// The actor and the query's target, where they exist.
     people: Vec<PersonInOrganisation>,
     decline: Option<crate::Decline>,
 }

@@ -118,14 +118,19 @@ pub struct ContextQuery<'a> {
     pub workspace: WorkspaceId,
     /// The acting user.
     pub actor: UserId,
-    /// The other people the command names (its target, the invitee).
-    pub people: &'a [UserId],
+    /// The other person the command concerns, if any (its target, the invitee).
+    pub target: Option<UserId>,
     /// Which memberships.
     pub members: Members,
     /// Which pending invites.
     pub invites: Invites<'a>,
     /// Whether to read the actor's latest declined request (a request to join, R17).
     pub decline: bool,
+    /// Whether to read, for the actor and the target, their My Workspace in the
+    /// organisation and whether they hold a current membership of another of its shared
+    /// workspaces: for the commands that can make someone enter or leave a shared
+    /// workspace (R27, R41). Without it those read as `None` and `false`.
+    pub settle: bool,
 }
 
 /// Which memberships of the workspace a [`ContextQuery`] reads, so that a command costs
@@ -135,7 +140,7 @@ pub enum Members {
     /// Every one (the member list; the rules that count members or revoke by sender).
     Every,
     /// Those of everyone who may approve under this setting (R16: the admins, or every
-    /// approved member), and those of the actor and the people named.
+    /// approved member), and those of the actor and the target.
     Approvers(crate::Approvers),
 }
 
@@ -173,7 +178,7 @@ pub struct Context {
     pub workspace: Workspace,
     /// Its organisation.
     pub organisation: Organisation,
-    /// The actor, then the people named, each once, where they exist.
+    /// The actor, then the target, each once, where they exist.
     pub people: Vec<PersonInOrganisation>,
     /// The memberships asked for, archived ones included, by user.
     pub members: Vec<Membership>,
@@ -293,7 +298,7 @@ pub trait ReadTx {
         let organisation = self.organisation(workspace.organisation)?.ok_or_else(|| {
             StorageError::new(StorageErrorKind::Corrupt, format!("organisation {} is missing", workspace.organisation))
         })?;
-        let named: Vec<UserId> = std::iter::once(query.actor).chain(query.people.iter().copied()).collect();
+        let named: Vec<UserId> = std::iter::once(query.actor).chain(query.target).collect();
         let mut people: Vec<PersonInOrganisation> = Vec::new();
         for &id in &named {
             if people.iter().any(|p| p.user.id == id) {
@@ -301,7 +306,7 @@ pub trait ReadTx {
             }
             let Some(user) = self.user(id)? else { continue };
             let mut current_elsewhere = false;
-            for m in self.memberships_of_user(id)? {
+            for m in if query.settle { self.memberships_of_user(id)? } else { Vec::new() } {
                 if m.workspace != workspace.id
                     && m.state.is_current()
                     && self.workspace(m.workspace)?.is_some_and(|w| w.organisation == workspace.organisation)
@@ -312,7 +317,10 @@ pub trait ReadTx {
             }
             people.push(PersonInOrganisation {
                 in_organisation: self.is_organisation_member(workspace.organisation, id)?,
-                personal: self.personal_workspace_of(id, workspace.organisation)?,
+                personal: match query.settle {
+                    true => self.personal_workspace_of(id, workspace.organisation)?,
+                    false => None,
+                },
                 current_elsewhere,
                 user,
             });

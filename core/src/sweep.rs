@@ -165,10 +165,11 @@ fn load_whole(
     let query = ContextQuery {
         workspace: id,
         actor: user,
-        people: &[],
+        target: None,
         members: Members::Every,
         invites: Invites::Every,
         decline: false,
+        settle: true,
     };
     let Context { workspace, organisation, mut people, members, invites, .. } =
         r.context(&query)?.ok_or_else(|| {

@@ -617,7 +617,7 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
             let nobody = NhsEmail::parse("nobody.invited@nhs.net").map_err(|err| err.to_string())?;
             let actors = users.iter().take(12).chain(users.last());
             for (n, &actor) in actors.enumerate() {
-                let named = [users.get(n + 1).copied().unwrap_or(actor)];
+                let target = users.get(n + 1).copied();
                 let shapes = [
                     (crate::Members::Every, crate::Invites::Every, true),
                     (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::ToActor, false),
@@ -628,8 +628,8 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
                     ),
                     (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::Nobody, false),
                 ];
-                for (members, invites, decline) in shapes {
-                    let query = crate::ContextQuery { workspace: ws, actor, people: &named, members, invites, decline };
+                for ((members, invites, decline), settle) in shapes.into_iter().zip([true, false, true, false]) {
+                    let query = crate::ContextQuery { workspace: ws, actor, target, members, invites, decline, settle };
                     if r.context(&query).map_err(e)? != composed.context(&query).map_err(e)? {
                         return Err(format!("context({query:?}) disagrees with its composition"));
                     }

@@ -1,7 +1,6 @@
 //! The queries: [`ReadTx`] and [`WriteTx`] once, over any [`Conn`] that speaks a
-//! [`Dialect`]. Statements use PostgreSQL's `$1` placeholders, which SQLite reads as named
-//! parameters numbered in order of first appearance: every statement here names `$1`
-//! first, then `$2`, and so on (the SQLite backend checks this when it prepares one).
+//! [`Dialect`]. Statements use PostgreSQL's `$1` placeholders; SQLite reads them as named
+//! parameters, and its backend binds each by the number in its name.
 
 use std::collections::HashMap;
 
@@ -104,6 +103,17 @@ pub trait Dialect {
     /// creations whose actor is `$2`, in order.
     const EVENTS_OF_USER: &'static str;
 
+    /// The memberships of workspace `$1` of its admins and of users `$2` and `$3`, in
+    /// no particular order and possibly twice (the caller sorts and deduplicates): three
+    /// index seeks, no temporary table.
+    const ADMINS_AND_NAMED: &'static str = concat!(
+        select_membership!(),
+        " WHERE workspace = $1 AND role = 'admin' UNION ALL ",
+        select_membership!(),
+        " WHERE workspace = $1 AND \"user\" = $2 UNION ALL ",
+        select_membership!(),
+        " WHERE workspace = $1 AND \"user\" = $3"
+    );
     /// The admins of workspace `$1`, by user.
     const ADMINS_OF: &'static str =
         concat!(select_membership!(), " WHERE workspace = $1 AND role = 'admin' ORDER BY \"user\"");
@@ -182,18 +192,43 @@ const SWITCHER_SHARED: &str = "SELECT w.id, w.organisation, w.name, w.speciality
 const WORKSPACE_IN_ORGANISATION: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, \
        w.status, w.created_by, w.created_at, o.id, o.name, o.kind, o.ods_code, o.registered_at \
      FROM workspaces w JOIN organisations o ON o.id = w.organisation WHERE w.id = $1";
-/// User `$2` seen from the organisation of workspace `$1`: the user's four columns,
-/// whether they belong, their My Workspace's five (NULL when none), and whether they hold
-/// a current membership of another of its shared workspaces.
-const PERSON_IN_ORGANISATION: &str = "SELECT u.id, u.email, u.name, u.registered_at, \
-       EXISTS (SELECT 1 FROM organisation_members om WHERE om.organisation = w.organisation AND om.\"user\" = u.id), \
-       p.id, p.organisation, p.owner, p.created_at, p.archived_at, \
-       EXISTS (SELECT 1 FROM memberships m JOIN workspaces o ON o.id = m.workspace \
-         WHERE m.\"user\" = u.id AND m.workspace != w.id AND m.status != 'archived' \
-           AND o.organisation = w.organisation) \
-     FROM workspaces w JOIN users u ON u.id = $2 \
-     LEFT JOIN personal_workspaces p ON p.owner = u.id AND p.organisation = w.organisation \
-     WHERE w.id = $1";
+/// A user seen from the organisation of workspace `w`: the user's four columns, whether
+/// they belong, their My Workspace's five (NULL when none), and whether they hold a
+/// current membership of another of its shared workspaces.
+macro_rules! select_person {
+    () => {
+        "SELECT u.id, u.email, u.name, u.registered_at, \
+           EXISTS (SELECT 1 FROM organisation_members om \
+             WHERE om.organisation = w.organisation AND om.\"user\" = u.id), \
+           p.id, p.organisation, p.owner, p.created_at, p.archived_at, \
+           EXISTS (SELECT 1 FROM memberships m JOIN workspaces o ON o.id = m.workspace \
+             WHERE m.\"user\" = u.id AND m.workspace != w.id AND m.status != 'archived' \
+               AND o.organisation = w.organisation) \
+         FROM workspaces w CROSS JOIN users u \
+         LEFT JOIN personal_workspaces p ON p.owner = u.id AND p.organisation = w.organisation \
+         WHERE w.id = $1 AND "
+    };
+}
+/// The same columns without the My Workspace and other memberships (NULL and false),
+/// for a query that does not settle. The NULLs are typed for PostgreSQL; SQLite casts a
+/// NULL to NULL whatever the type's name.
+macro_rules! select_person_briefly {
+    () => {
+        "SELECT u.id, u.email, u.name, u.registered_at, \
+           EXISTS (SELECT 1 FROM organisation_members om \
+             WHERE om.organisation = w.organisation AND om.\"user\" = u.id), \
+           CAST(NULL AS uuid), CAST(NULL AS uuid), CAST(NULL AS uuid), CAST(NULL AS bigint), \
+           CAST(NULL AS bigint), false \
+         FROM workspaces w CROSS JOIN users u WHERE w.id = $1 AND "
+    };
+}
+/// Users `$2` and `$3` (the same user twice when there is one) seen from the
+/// organisation of workspace `$1`: one index seek each, no temporary table.
+const PEOPLE_IN_ORGANISATION: &str =
+    concat!(select_person!(), "u.id = $2 UNION ALL ", select_person!(), "u.id = $3 AND $3 != $2");
+/// [`PEOPLE_IN_ORGANISATION`] without what only settling a My Workspace needs.
+const PEOPLE_BRIEFLY: &str =
+    concat!(select_person_briefly!(), "u.id = $2 UNION ALL ", select_person_briefly!(), "u.id = $3 AND $3 != $2");
 const PENDING_INVITE_TO_USER: &str = concat!(
     select_invite!(),
     " WHERE workspace = $1 AND email = (SELECT email FROM users WHERE id = $2) AND status = 'pending'"
@@ -348,31 +383,25 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
     fn context(&self, query: &ContextQuery<'_>) -> StoreResult<Option<Context>> {
         let workspace = id(query.workspace);
         let actor = id(query.actor);
-        let mut named: Vec<UserId> = Vec::with_capacity(query.people.len() + 1);
-        for user in std::iter::once(query.actor).chain(query.people.iter().copied()) {
-            if !named.contains(&user) {
-                named.push(user);
-            }
-        }
+        // The target, or the actor again where there is none: `$2` and `$3` are the two.
+        let target = id(query.target.unwrap_or(query.actor));
         // Every statement depends on the ids alone, so all go at once.
-        let mut queries = vec![Statement { sql: WORKSPACE_IN_ORGANISATION, params: vec![workspace.clone()] }];
-        let mut parts = vec![Part::Workspace];
-        for &user in &named {
-            queries.push(Statement { sql: PERSON_IN_ORGANISATION, params: vec![workspace.clone(), id(user)] });
-            parts.push(Part::Person);
-        }
-        let every = matches!(query.members, Members::Every | Members::Approvers(Approvers::ApprovedMembers));
-        if every {
-            queries.push(Statement { sql: MEMBERSHIPS_OF_WORKSPACE, params: vec![workspace.clone()] });
-            parts.push(Part::Member);
-        } else {
-            queries.push(Statement { sql: C::ADMINS_OF, params: vec![workspace.clone()] });
-            parts.push(Part::Member);
-            for &user in &named {
-                queries.push(Statement { sql: MEMBERSHIP, params: vec![workspace.clone(), id(user)] });
-                parts.push(Part::Member);
-            }
-        }
+        let mut queries = vec![
+            Statement { sql: WORKSPACE_IN_ORGANISATION, params: vec![workspace.clone()] },
+            Statement {
+                sql: if query.settle { PEOPLE_IN_ORGANISATION } else { PEOPLE_BRIEFLY },
+                params: vec![workspace.clone(), actor.clone(), target.clone()],
+            },
+            match query.members {
+                Members::Every | Members::Approvers(Approvers::ApprovedMembers) => {
+                    Statement { sql: MEMBERSHIPS_OF_WORKSPACE, params: vec![workspace.clone()] }
+                }
+                Members::Approvers(Approvers::Admins) => {
+                    Statement { sql: C::ADMINS_AND_NAMED, params: vec![workspace.clone(), actor.clone(), target] }
+                }
+            },
+        ];
+        let mut parts = vec![Part::Workspace, Part::Person, Part::Member];
         let invites = match query.invites {
             Invites::Nobody => None,
             Invites::Every => Some(Statement { sql: PENDING_INVITES_OF, params: vec![workspace.clone()] }),
@@ -409,6 +438,9 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
             Ok(())
         })?;
         let Some((workspace, organisation)) = found else { return Ok(None) };
+        // The actor first, then the target.
+        people.sort_by_key(|p: &carespace::PersonInOrganisation| p.user.id != query.actor);
+        people.dedup_by_key(|p| p.user.id);
         members.sort_by_key(|m| m.user);
         members.dedup_by_key(|m| m.user);
         Ok(Some(Context { workspace, organisation, people, members, invites, decline }))

@@ -158,6 +158,14 @@ impl Dialect for SqliteConn<'_> {
 
     // Without statistics the planner would walk the whole workspace by primary key, or
     // every pending invite, request or membership.
+    const ADMINS_AND_NAMED: &'static str = concat!(
+        carespace_sql::select_membership!(),
+        " INDEXED BY memberships_admins WHERE workspace = $1 AND role = 'admin' UNION ALL ",
+        carespace_sql::select_membership!(),
+        " WHERE workspace = $1 AND user = $2 UNION ALL ",
+        carespace_sql::select_membership!(),
+        " WHERE workspace = $1 AND user = $3"
+    );
     const ADMINS_OF: &'static str = concat!(
         carespace_sql::select_membership!(),
         " INDEXED BY memberships_admins WHERE workspace = $1 AND role = 'admin' ORDER BY user"

@@ -21,8 +21,10 @@ fn main() {
         "approve" => (0..iterations).map(|_| fixture.requester()).collect(),
         _ => Vec::new(),
     };
+    let started = std::time::Instant::now();
     let answers = measured(&fixture, op, iterations, &users);
-    println!("{op} on {}: {iterations} iterations, {answers} answers", backend.name());
+    let each = started.elapsed() / u32::try_from(iterations.max(1)).unwrap_or(u32::MAX);
+    println!("{op} on {}: {iterations} iterations, {answers} answers, {each:?} each", backend.name());
     drop(fixture);
     let _ = std::fs::remove_dir_all(&dir);
 }

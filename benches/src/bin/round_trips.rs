@@ -3,6 +3,7 @@
 //! (`pg_stat_statements`, which the throwaway cluster loads), round trips from
 //! [`carespace_postgres::round_trips`] (the baseline's client sends one statement per
 //! round trip). `make bench` runs it; it needs `CARESPACE_PG_URL`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: a panic is a broken fixture
 
 use carespace::Action;
 use carespace_benches::{Backend, Fixture, POSTGRES_URL};
@@ -18,8 +19,11 @@ fn statements(admin: &mut postgres::Client) -> i64 {
     admin.query_one(sql, &[]).expect("pg_stat_statements is not loaded").get(0)
 }
 
+/// Statements and client round trips per call.
+type Cost = (f64, f64);
+
 /// Statements and client round trips per call of `op`, each call after its `setup`.
-fn measure<T>(admin: &mut postgres::Client, mut setup: impl FnMut() -> T, mut op: impl FnMut(T)) -> (f64, f64) {
+fn measure<T>(admin: &mut postgres::Client, mut setup: impl FnMut() -> T, mut op: impl FnMut(T)) -> Cost {
     let (mut statements_run, mut trips) = (0, 0);
     for _ in 0..CALLS {
         let input = setup();
@@ -28,7 +32,6 @@ fn measure<T>(admin: &mut postgres::Client, mut setup: impl FnMut() -> T, mut op
         trips += carespace_postgres::round_trips() - trips_before;
         statements_run += statements(admin) - before;
     }
-    #[allow(clippy::cast_precision_loss)]
     (statements_run as f64 / CALLS as f64, trips as f64 / CALLS as f64)
 }
 
@@ -51,7 +54,7 @@ fn main() {
     let _ = f.service.my_workspaces(f.switcher.id);
     let _ = f.service.can(f.member.id, f.ward.id, Action::ViewAllConversations);
 
-    let mut rows: Vec<(&str, (f64, f64), (f64, f64))> = Vec::new();
+    let mut rows: Vec<(&str, Cost, Cost)> = Vec::new();
     let can = measure(
         &mut admin,
         || (),
@@ -62,13 +65,31 @@ fn main() {
     let ours = measure(&mut admin, || (), |()| assert_eq!(f.service.my_workspaces(f.switcher.id).unwrap().len(), 6));
     let base = measure(&mut admin, || (), |()| assert_eq!(bl.borrow_mut().my_workspaces(f.switcher.id), 6));
     rows.push(("my_workspaces", ours, base));
-    let ours = measure(&mut admin, || (), |()| drop(f.service.start_conversation(f.member.id, f.ward.id).unwrap()));
+    let ours = measure(
+        &mut admin,
+        || (),
+        |()| {
+            let _ = f.service.start_conversation(f.member.id, f.ward.id).unwrap();
+        },
+    );
     let base = measure(&mut admin, || (), |()| bl.borrow_mut().start_conversation(f.ward.id, f.member.id));
     rows.push(("start_conversation", ours, base));
-    let ours = measure(&mut admin, || f.newcomer(), |u| drop(f.service.request_to_join(u, f.ward.id).unwrap()));
+    let ours = measure(
+        &mut admin,
+        || f.newcomer(),
+        |u| {
+            let _ = f.service.request_to_join(u, f.ward.id).unwrap();
+        },
+    );
     let base = measure(&mut admin, || f.newcomer(), |u| bl.borrow_mut().request_to_join(f.trust.id, f.ward.id, u));
     rows.push(("request_to_join", ours, base));
-    let ours = measure(&mut admin, || f.requester(), |u| drop(f.service.approve(f.admin.id, f.ward.id, u).unwrap()));
+    let ours = measure(
+        &mut admin,
+        || f.requester(),
+        |u| {
+            let _ = f.service.approve(f.admin.id, f.ward.id, u).unwrap();
+        },
+    );
     let base = measure(&mut admin, || f.requester(), |u| bl.borrow_mut().approve(f.ward.id, f.admin.id, u));
     rows.push(("approve", ours, base));
     let ours = measure(
@@ -88,6 +109,14 @@ fn main() {
     );
     for (op, (statements, trips), (base_statements, _)) in rows {
         println!("| {op} | {statements:.1} | {trips:.1} | {base_statements:.1} | {:+.1} |", trips - base_statements);
+    }
+    println!("\n**Server time per statement** (pg_stat_statements, the ten with the most in total)\n");
+    println!("| calls | mean | statement |\n|---|---|---|");
+    let sql = "SELECT calls, mean_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) FROM pg_stat_statements \
+               WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 10";
+    for row in admin.query(sql, &[]).expect("pg_stat_statements") {
+        let (calls, mean, query): (i64, f64, String) = (row.get(0), row.get(1), row.get(2));
+        println!("| {calls} | {:.1} µs | `{query}` |", mean * 1000.0);
     }
     drop(f);
     let _ = std::fs::remove_dir_all(&dir);
