@@ -633,15 +633,14 @@ impl Carespace {
         self.read(|r, ctx| {
             if actor == user {
                 load_workspace_for(r, ctx, actor, workspace)?;
-            } else {
-                let query = ContextQuery { target: Some(user), ..about(workspace, actor, ctx) };
-                let loaded = authorise_shared(r, ctx, query, Action::ViewMembers)?;
-                if loaded.person(user).is_none() {
-                    return Err(not_found(Entity::User, user));
-                }
-                return Ok(loaded.shared.membership(user).cloned());
+                return Ok(r.membership(workspace, user)?);
             }
-            Ok(r.membership(workspace, user)?)
+            let query = ContextQuery { target: Some(user), ..about(workspace, actor, ctx) };
+            let loaded = authorise_shared(r, ctx, query, Action::ViewMembers)?;
+            if loaded.person(user).is_none() {
+                return Err(not_found(Entity::User, user));
+            }
+            Ok(loaded.shared.membership(user).cloned())
         })
     }
 
