@@ -80,22 +80,18 @@ impl Conn for PgConn<'_> {
         self.exec_all(&[Write { sql, params: params.to_vec() }])
     }
 
-    /// Every statement sent before any answer is awaited: one round trip for a whole
-    /// plan (once its statements are prepared on this connection). The server runs them
-    /// in order; after the first failure the rest fail too, and the first error is the
-    /// one returned.
+    /// A plan's statements as one [`PgConn::batch`] (their rows, an event's number,
+    /// ignored).
     fn exec_all(&self, writes: &[Write<'_>]) -> StoreResult<()> {
-        let statements = self.prepared(writes)?;
-        let binds: Vec<Vec<Bind<'_, '_>>> = writes.iter().map(|w| binds(&w.params)).collect();
-        let params: Vec<Vec<&(dyn ToSql + Sync)>> = binds.iter().map(|b| bound(b)).collect();
-        let sent = statements.iter().zip(&params).map(|(statement, params)| self.client.execute(statement, params));
-        wait(futures_util::future::try_join_all(sent)).pg()?;
-        Ok(())
+        self.batch(writes, &mut |_, _| Ok(()))
     }
 
-    /// Pipelined as [`PgConn::exec_all`] is: a command's context in one round trip.
+    /// Every statement sent before any answer is awaited: one round trip for a whole
+    /// context or plan (once its statements are prepared on this connection). The server
+    /// runs them in order; after the first failure the rest fail too, and the first error
+    /// is the one returned.
     fn batch(&self, queries: &[Write<'_>], f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>) -> StoreResult<()> {
-        let statements = self.prepared(queries)?;
+        let statements = queries.iter().map(|q| self.statement(q.sql)).collect::<StoreResult<Vec<_>>>()?;
         let binds: Vec<Vec<Bind<'_, '_>>> = queries.iter().map(|q| binds(&q.params)).collect();
         let params: Vec<Vec<&(dyn ToSql + Sync)>> = binds.iter().map(|b| bound(b)).collect();
         let sent = statements.iter().zip(&params).map(|(statement, params)| self.client.query(statement, params));
@@ -104,13 +100,6 @@ impl Conn for PgConn<'_> {
             rows.iter().try_for_each(|row| f(i, &PgRow(row)))?;
         }
         Ok(())
-    }
-}
-
-impl PgConn<'_> {
-    /// The statements of `batch`, each prepared once per connection.
-    fn prepared(&self, batch: &[Write<'_>]) -> StoreResult<Vec<Statement>> {
-        batch.iter().map(|w| self.statement(w.sql)).collect()
     }
 }
 
