@@ -3,12 +3,15 @@
 //! connection with prepared statements, pipelined batches, and the statements it writes
 //! its own way (the event counter, jsonb paths).
 
-use std::cell::RefCell;
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use carespace::store::{Access, ReadTx, StoreResult};
 use carespace::{UserId, WorkspaceId};
 use carespace_sql::{Conn, Dialect, Row, SqlTx, Statement as Write, Value, corrupt};
+use futures_util::TryFutureExt;
+use futures_util::future::Either;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
@@ -16,41 +19,162 @@ use uuid::Uuid;
 use crate::error::PgResultExt;
 use crate::wait;
 
-/// A transaction's view of the database: the connection the store began the
-/// transaction on (statements sent on it run inside the transaction).
+/// A transaction's view of the database: statements sent on its connection inside the
+/// transaction its [`Bracket`] opens.
 pub(crate) type PgTx<'c> = SqlTx<PgConn<'c>>;
 
-/// The view of `client`, inside the transaction the caller began on it, with the
-/// connection's prepared statements.
-pub(crate) fn view<'c>(client: &'c Client, statements: &'c mut HashMap<String, Statement>) -> PgTx<'c> {
-    SqlTx(PgConn { client, statements: RefCell::new(statements) })
+/// What opens, commits and rolls back a transaction: plain statements (no values), sent
+/// in the same round trip as the statements beside them.
+#[derive(Debug, Default)]
+pub(crate) struct Bracket {
+    /// Sent ahead of the transaction's first statement.
+    pub open: Vec<String>,
+    /// Sent after its last write when it succeeds.
+    pub commit: Vec<String>,
+    /// Sent instead when it fails (or is dropped half-way).
+    pub rollback: Vec<String>,
 }
 
-/// One connection with its prepared statements: a statement is parsed once per
-/// connection, not on every call (which cost a round trip each).
+/// A view of `client` inside the transaction `bracket` opens (none: each statement
+/// alone, in autocommit), with the connection's prepared statements.
+pub(crate) fn view<'c>(
+    client: &'c Client,
+    statements: &'c mut HashMap<String, Statement>,
+    bracket: Bracket,
+) -> PgTx<'c> {
+    SqlTx(PgConn {
+        client,
+        statements: RefCell::new(statements),
+        queued: RefCell::new(bracket.open.iter().cloned().map(Queued::Plain).collect()),
+        bracket,
+        state: Cell::new(State::Unsent),
+    })
+}
+
+/// One connection with its prepared statements, and the statements waiting to go with
+/// the next request: the transaction's opening, then its writes. Nothing waits for a
+/// write's answer until a read needs the database's state or the transaction ends, so a
+/// command's `BEGIN` travels with its context read, and its plan with its `COMMIT`:
+/// two round trips for the whole command.
 pub(crate) struct PgConn<'c> {
     client: &'c Client,
     statements: RefCell<&'c mut HashMap<String, Statement>>,
+    queued: RefCell<Vec<Queued>>,
+    bracket: Bracket,
+    state: Cell<State>,
 }
 
-/// `sql` prepared on `client`'s connection once, and kept in `statements` for its later
-/// calls (inside a transaction or outside: a statement belongs to the connection).
-pub(crate) fn cached(
-    client: &Client,
-    statements: &mut HashMap<String, Statement>,
-    sql: &str,
-) -> Result<Statement, tokio_postgres::Error> {
-    if let Some(statement) = statements.get(sql) {
-        return Ok(statement.clone());
-    }
-    let statement = wait(client.prepare(sql))?;
-    statements.insert(sql.to_owned(), statement.clone());
-    Ok(statement)
+/// A statement waiting for the next round trip.
+enum Queued {
+    /// Without values, by the simple-query protocol (`BEGIN`, `COMMIT`, a lock).
+    Plain(String),
+    /// A write with its values.
+    Write(&'static str, Vec<Value<'static>>),
+}
+
+/// A statement as it is sent.
+enum Request<'q> {
+    Plain(&'q str),
+    Prepared(Statement),
+}
+
+/// Where the transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Nothing sent yet: the server knows of no transaction.
+    Unsent,
+    /// Something sent, not yet committed or rolled back.
+    Open,
+    /// Committed or rolled back (or given up for a failure that ended it).
+    Ended,
 }
 
 impl PgConn<'_> {
+    /// `sql` prepared on this connection once, and kept for its later calls (inside a
+    /// transaction or outside: a statement belongs to the connection); parsing on every
+    /// call would cost a round trip each.
     fn statement(&self, sql: &str) -> StoreResult<Statement> {
-        cached(self.client, &mut self.statements.borrow_mut(), sql).pg()
+        let mut statements = self.statements.borrow_mut();
+        if let Some(statement) = statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = wait(self.client.prepare(sql)).pg()?;
+        statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// The queued statements, then `queries`, all sent before any answer is awaited: one
+    /// round trip. The server runs them in order; after the first failure inside a
+    /// transaction the rest fail too (and a `COMMIT` rolls back), and the first error is
+    /// the one returned. `f` sees the rows of `queries` with each one's index.
+    fn send(&self, queries: &[Write<'_>], f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>) -> StoreResult<()> {
+        let queued = std::mem::take(&mut *self.queued.borrow_mut());
+        if queued.is_empty() && queries.is_empty() {
+            return Ok(());
+        }
+        let mut requests = Vec::with_capacity(queued.len() + queries.len());
+        for q in &queued {
+            requests.push(match q {
+                Queued::Plain(sql) => Request::Plain(sql),
+                Queued::Write(sql, _) => Request::Prepared(self.statement(sql)?),
+            });
+        }
+        for q in queries {
+            requests.push(Request::Prepared(self.statement(q.sql)?));
+        }
+        let values = queued.iter().map(|q| match q {
+            Queued::Plain(_) => &[][..],
+            Queued::Write(_, values) => &values[..],
+        });
+        let binds: Vec<Vec<Bind<'_, '_>>> = values.chain(queries.iter().map(|q| &q.params[..])).map(binds).collect();
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = binds.iter().map(|b| bound(b)).collect();
+        let sent = requests.iter().zip(&params).map(|(request, params)| match request {
+            Request::Plain(sql) => Either::Left(self.client.batch_execute(sql).map_ok(|()| Vec::new())),
+            Request::Prepared(statement) => Either::Right(self.client.query(statement, params)),
+        });
+        if self.state.get() == State::Unsent {
+            self.state.set(State::Open);
+        }
+        let answers = wait(futures_util::future::try_join_all(sent)).pg()?;
+        for (i, rows) in answers.iter().enumerate().skip(queued.len()) {
+            rows.iter().try_for_each(|row| f(i - queued.len(), &PgRow(row)))?;
+        }
+        Ok(())
+    }
+
+    /// Commits: the queued writes and the bracket's commit in one round trip. A
+    /// transaction that sent nothing has nothing to commit.
+    pub(crate) fn commit(&self) -> StoreResult<()> {
+        if self.state.get() == State::Unsent && self.queued.borrow().len() == self.bracket.open.len() {
+            self.state.set(State::Ended);
+            return Ok(());
+        }
+        self.queued.borrow_mut().extend(self.bracket.commit.iter().cloned().map(Queued::Plain));
+        let sent = self.send(&[], &mut |_, _| Ok(()));
+        // Sent (the server ran the rest after any failure, the unlock included) or the
+        // connection failed (and the server ended the session): nothing to roll back.
+        self.state.set(State::Ended);
+        sent
+    }
+
+    /// Rolls back, dropping the queued writes: one round trip, none if nothing was sent.
+    pub(crate) fn rollback(&self) -> StoreResult<()> {
+        self.queued.borrow_mut().clear();
+        if self.state.replace(State::Ended) != State::Open {
+            return Ok(());
+        }
+        self.queued.borrow_mut().extend(self.bracket.rollback.iter().cloned().map(Queued::Plain));
+        self.send(&[], &mut |_, _| Ok(()))
+    }
+}
+
+impl Drop for PgConn<'_> {
+    /// A transaction left open (its caller panicked) is rolled back before the
+    /// connection goes back to the pool, so it never returns holding a lock.
+    fn drop(&mut self) {
+        // Nothing to report to; if this fails the connection is broken, and closing it
+        // ends the transaction and releases the lock.
+        let _ = self.rollback();
     }
 }
 
@@ -63,6 +187,15 @@ fn binds<'v, 'a>(params: &'v [Value<'a>]) -> Vec<Bind<'v, 'a>> {
     params.iter().map(Bind).collect()
 }
 
+/// `value` owning its text, to wait in the queue beyond the plan it came from.
+fn owned(value: &Value<'_>) -> Value<'static> {
+    match value {
+        Value::Id(id) => Value::Id(*id),
+        Value::Int(n) => Value::Int(*n),
+        Value::Text(text) => Value::Text(text.as_ref().map(|t| Cow::Owned(t.clone().into_owned()))),
+    }
+}
+
 impl Conn for PgConn<'_> {
     fn each(
         &self,
@@ -70,49 +203,36 @@ impl Conn for PgConn<'_> {
         params: &[Value<'_>],
         f: &mut dyn FnMut(&dyn Row) -> StoreResult<()>,
     ) -> StoreResult<()> {
-        let statement = self.statement(sql)?;
-        let binds = binds(params);
-        let rows = wait(self.client.query(&statement, &bound(&binds))).pg()?;
-        rows.iter().try_for_each(|row| f(&PgRow(row)))
+        self.send(&[Write { sql, params: params.to_vec() }], &mut |_, row| f(row))
     }
 
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()> {
         self.exec_all(&[Write { sql, params: params.to_vec() }])
     }
 
-    /// A plan's statements as one [`PgConn::batch`] (their rows, an event's number,
-    /// ignored).
+    /// Queued, to go with the next read or the commit: a write's answer is only ever
+    /// its success, and a failure fails that round trip instead, before the commit.
     fn exec_all(&self, writes: &[Write<'_>]) -> StoreResult<()> {
-        self.batch(writes, &mut |_, _| Ok(()))
+        let queued = writes.iter().map(|w| Queued::Write(w.sql, w.params.iter().map(owned).collect()));
+        self.queued.borrow_mut().extend(queued);
+        Ok(())
     }
 
-    /// Every statement sent before any answer is awaited: one round trip for a whole
-    /// context or plan (once its statements are prepared on this connection). The server
-    /// runs them in order; after the first failure the rest fail too, and the first error
-    /// is the one returned.
+    /// One round trip for the queued statements and `queries` ([`PgConn::send`]).
     fn batch(&self, queries: &[Write<'_>], f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>) -> StoreResult<()> {
-        let statements = queries.iter().map(|q| self.statement(q.sql)).collect::<StoreResult<Vec<_>>>()?;
-        let binds: Vec<Vec<Bind<'_, '_>>> = queries.iter().map(|q| binds(&q.params)).collect();
-        let params: Vec<Vec<&(dyn ToSql + Sync)>> = binds.iter().map(|b| bound(b)).collect();
-        let sent = statements.iter().zip(&params).map(|(statement, params)| self.client.query(statement, params));
-        let answers = wait(futures_util::future::try_join_all(sent)).pg()?;
-        for (i, rows) in answers.iter().enumerate() {
-            rows.iter().try_for_each(|row| f(i, &PgRow(row)))?;
-        }
-        Ok(())
+        self.send(queries, f)
     }
 }
 
 /// [`ReadTx::access`] as one statement outside any transaction: in autocommit a single
-/// statement sees one snapshot by itself, and the check saves a `BEGIN` and a `COMMIT`
-/// round trip.
+/// statement sees one snapshot by itself, and the check saves a `BEGIN` and a `COMMIT`.
 pub(crate) fn access_alone(
     client: &Client,
     statements: &mut HashMap<String, Statement>,
     workspace: WorkspaceId,
     user: UserId,
 ) -> StoreResult<Option<Access>> {
-    view(client, statements).access(workspace, user)
+    view(client, statements, Bracket::default()).access(workspace, user)
 }
 
 /// A [`Value`] as the driver binds it: an integer narrowed to `int` where the column is

@@ -36,7 +36,10 @@
 //! A pool of connections (r2d2). Every command is one `SERIALIZABLE` transaction,
 //! retried from the start on a serialization failure (SQLSTATE 40001) or a deadlock
 //! (40P01), a bounded number of times with a growing pause; reads run in a
-//! `REPEATABLE READ READ ONLY` transaction, one consistent snapshot. Event numbers come
+//! `REPEATABLE READ READ ONLY` transaction, one consistent snapshot. Statements are
+//! pipelined: a transaction's `BEGIN` travels with its first read, and its writes
+//! (whose only answer is whether they worked) with its `COMMIT`, so a command is two
+//! round trips: its context, then its plan. Event numbers come
 //! from a one-row counter updated in the writing transaction, so the log has no gaps.
 //! The schema is applied by numbered migrations under an advisory lock, so several
 //! processes starting at once migrate exactly once; the version is kept in a table.
@@ -52,7 +55,7 @@ use std::time::{Duration, Instant};
 
 use carespace::store::{Access, ReadTx, Store, WriteTx};
 use carespace::{Error, StorageError, StorageErrorKind, UserId, WorkspaceId};
-use tokio_postgres::{Client, IsolationLevel, Statement};
+use tokio_postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgResultExt, pool};
@@ -366,14 +369,21 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
 }
 
 impl Store for PostgresStore {
+    /// One `REPEATABLE READ READ ONLY` transaction: its `BEGIN` goes with the first read,
+    /// its `COMMIT` alone.
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut conn = self.connection()?;
         let Connection { client, statements, answered } = &mut *conn;
-        let tx =
-            wait(client.build_transaction().isolation_level(IsolationLevel::RepeatableRead).read_only(true).start())
-                .pg()?;
-        f(&db::view(tx.client(), statements))?;
-        wait(tx.commit()).pg()?;
+        let bracket = db::Bracket {
+            open: vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into()],
+            commit: vec!["COMMIT".into()],
+            rollback: vec!["ROLLBACK".into()],
+        };
+        let tx = db::view(client, statements, bracket);
+        match f(&tx) {
+            Ok(()) => tx.0.commit()?,
+            Err(e) => return Err(rolled_back(&tx.0, e)),
+        }
         *answered = Some(Instant::now());
         Ok(())
     }
@@ -386,56 +396,44 @@ impl Store for PostgresStore {
         Ok(access)
     }
 
+    /// One `SERIALIZABLE` transaction inside the store's write lock, retried on a
+    /// conflict ([`run_serializable`]).
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
-        // Writers take turns on the store's advisory lock, taken before the transaction
-        // begins so that its snapshot is taken after the previous writer committed.
-        // Without it, two busy clients on one ward starved each other: every write
-        // updates the event counter, so overlapping SERIALIZABLE writers abort one
-        // another, and a command could lose 16 times running (seen with 2 processes).
-        let schema = self.schema();
-        let mut locked = WriteLock::take(self.connection()?, schema)?;
-        let Connection { client, statements, .. } = &mut *locked.conn;
-        let result = run_serializable(client, statements, self.options.max_attempts, f);
-        let released = locked.release();
-        result?;
-        released?;
-        locked.conn.answered = Some(Instant::now());
+        let mut conn = self.connection()?;
+        let Connection { client, statements, answered } = &mut *conn;
+        run_serializable(client, statements, self.schema(), self.options.max_attempts, f)?;
+        *answered = Some(Instant::now());
         Ok(())
     }
 }
 
-/// The store's write lock, held by one pooled connection; released when dropped (a
-/// panic in the caller's closure), so a connection never goes back to the pool holding it.
-struct WriteLock<'s> {
-    conn: r2d2::PooledConnection<Manager>,
-    schema: &'s str,
-    held: bool,
+/// `error`, after rolling back the transaction it ended: the error the caller should
+/// see, not a failed rollback's (which means the connection broke, ending the
+/// transaction anyway; the pool replaces it).
+fn rolled_back(tx: &db::PgConn<'_>, error: Error) -> Error {
+    if let Err(e) = tx.rollback() {
+        tracing::info!(target: TARGET, error = %e, "a PostgreSQL rollback failed");
+    }
+    error
 }
 
-impl<'s> WriteLock<'s> {
-    fn take(mut conn: r2d2::PooledConnection<Manager>, schema: &'s str) -> Result<Self, Error> {
-        let Connection { client, statements, .. } = &mut *conn;
-        let lock = db::cached(client, statements, "SELECT pg_advisory_lock($1, hashtext($2))").pg()?;
-        wait(client.execute(&lock, &[&WRITE_LOCK, &schema])).pg()?;
-        Ok(Self { conn, schema, held: true })
-    }
-
-    fn release(&mut self) -> Result<(), Error> {
-        self.held = false;
-        let Connection { client, statements, .. } = &mut *self.conn;
-        let unlock = db::cached(client, statements, "SELECT pg_advisory_unlock($1, hashtext($2))").pg()?;
-        wait(client.execute(&unlock, &[&WRITE_LOCK, &self.schema])).pg()?;
-        Ok(())
-    }
-}
-
-impl Drop for WriteLock<'_> {
-    fn drop(&mut self) {
-        if self.held {
-            // Nothing to report to; if this fails the connection is broken and closing
-            // it releases the lock.
-            let _ = self.release();
-        }
+/// A write's bracket. Writers take turns on the store's advisory lock, taken before the
+/// transaction begins so that its snapshot is taken after the previous writer
+/// committed; the lock and `BEGIN` go with the command's first read, `COMMIT` and the
+/// unlock with its plan. Without the lock, two busy clients on one ward starved each
+/// other: every write updates the event counter, so overlapping `SERIALIZABLE` writers
+/// abort one another, and a command could lose 16 times running (seen with 2 processes).
+/// The schema's name was checked (lower-case letters, digits, `_`), so it can be
+/// written into the statements.
+fn write_bracket(schema: &str) -> db::Bracket {
+    let unlock = format!("SELECT pg_advisory_unlock({WRITE_LOCK}, hashtext('{schema}'))");
+    db::Bracket {
+        open: vec![
+            format!("SELECT pg_advisory_lock({WRITE_LOCK}, hashtext('{schema}'))"),
+            "BEGIN ISOLATION LEVEL SERIALIZABLE".into(),
+        ],
+        commit: vec!["COMMIT".into(), unlock.clone()],
+        rollback: vec!["ROLLBACK".into(), unlock],
     }
 }
 
@@ -444,16 +442,18 @@ impl Drop for WriteLock<'_> {
 fn run_serializable(
     client: &mut Client,
     statements: &mut HashMap<String, Statement>,
+    schema: &str,
     max_attempts: u32,
     f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let mut attempt = 1;
     loop {
         let result = (|| -> Result<(), Error> {
-            let tx = wait(client.build_transaction().isolation_level(IsolationLevel::Serializable).start()).pg()?;
-            f(&mut db::view(tx.client(), statements))?;
-            wait(tx.commit()).pg()?;
-            Ok(())
+            let mut tx = db::view(client, statements, write_bracket(schema));
+            match f(&mut tx) {
+                Ok(()) => Ok(tx.0.commit()?),
+                Err(e) => Err(rolled_back(&tx.0, e)),
+            }
         })();
         match result {
             Err(e) if e.is_retryable() && attempt < max_attempts => {
