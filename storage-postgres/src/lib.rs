@@ -397,7 +397,7 @@ impl Store for PostgresStore {
     }
 
     /// One `SERIALIZABLE` transaction inside the store's write lock, retried on a
-    /// conflict ([`run_serializable`]).
+    /// conflict (`run_serializable`).
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut conn = self.connection()?;
         let Connection { client, statements, answered } = &mut *conn;
