@@ -140,13 +140,8 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
     }
 
     w.batches("trusts", scale.trusts, progress, |tx, t, now| {
-        let organisation = Organisation {
-            id: trusts[t],
-            name: format!("NHS Trust {t:03}").parse()?,
-            kind: OrganisationKind::NhsTrust,
-            ods_code: None,
-            registered_at: now,
-        };
+        let organisation =
+            Organisation::new(trusts[t], format!("NHS Trust {t:03}").parse()?, OrganisationKind::NhsTrust, None, now);
         tx.put_organisation(&organisation)?;
         event(tx, now, None, EventKind::OrganisationRegistered { organisation: organisation.id })
     })?;

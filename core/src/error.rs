@@ -11,8 +11,9 @@
 
 use std::fmt;
 
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
+use crate::directory::Rejected;
 use crate::permission::{Action, Denial};
 use crate::{EmailError, NhsEmail, TextError};
 
@@ -215,9 +216,52 @@ pub enum Error {
         /// The instant.
         at: OffsetDateTime,
     },
+    /// The organisation closed (R40): it accepts no new member, workspace, request or
+    /// invite. What its members already have is unchanged.
+    #[error("“{organisation}” closed on {}: it accepts no new members, workspaces, requests or invites", long_date(*closed_on))]
+    OrganisationClosed {
+        /// Its name.
+        organisation: String,
+        /// The day it closed.
+        closed_on: Date,
+    },
+    /// A strict import found rows it could not read, and wrote nothing (R40).
+    #[error("{} rows of the file cannot be read, so nothing was imported; the first: {}", rejected.len(), rejected.first().map(ToString::to_string).unwrap_or_default())]
+    ImportRejected {
+        /// Each row that cannot be read, with its line and reason.
+        rejected: Vec<Rejected>,
+    },
+    /// A file could not be read at all.
+    #[error("cannot read {what}: {reason}")]
+    Unreadable {
+        /// What was being read.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A page's cursor does not belong to the list or query it was given to (altered,
+    /// cut short, or from another list), R43.
+    #[error("that cursor does not belong to this {list}: start again from the first page")]
+    InvalidCursor {
+        /// The list.
+        list: &'static str,
+    },
+    /// A page's limit is outside 1 to the most a page holds (R43).
+    #[error("a page holds 1 to {max} entries, not {limit}")]
+    InvalidLimit {
+        /// The limit asked for.
+        limit: u32,
+        /// The most a page holds.
+        max: u32,
+    },
     /// The storage backend failed. The command changed nothing.
     #[error("storage failed: {0}")]
     Storage(#[from] StorageError),
+}
+
+/// A day as a person writes it: "31 October 2017".
+fn long_date(day: Date) -> String {
+    format!("{} {} {}", day.day(), day.month(), day.year())
 }
 
 impl Error {
@@ -253,6 +297,11 @@ impl Error {
             Self::CoolDown { .. } => "cool_down",
             Self::EndDateNotInFuture { .. } => "end_date_not_in_future",
             Self::TimeOutOfRange { .. } => "time_out_of_range",
+            Self::OrganisationClosed { .. } => "organisation_closed",
+            Self::ImportRejected { .. } => "import_rejected",
+            Self::Unreadable { .. } => "unreadable",
+            Self::InvalidCursor { .. } => "invalid_cursor",
+            Self::InvalidLimit { .. } => "invalid_limit",
             Self::Storage(e) => e.kind().code(),
         }
     }
@@ -393,6 +442,11 @@ mod tests {
             Error::CoolDown { workspace: text(), until: now },
             Error::EndDateNotInFuture { user: text(), workspace: text(), ends_at: now },
             Error::TimeOutOfRange { at: now },
+            Error::OrganisationClosed { organisation: text(), closed_on: now.date() },
+            Error::ImportRejected { rejected: Vec::new() },
+            Error::Unreadable { what: text(), reason: text() },
+            Error::InvalidCursor { list: "members" },
+            Error::InvalidLimit { limit: 0, max: 1 },
         ];
         all.push(Error::EmailTaken { email });
         for kind in [
@@ -429,6 +483,11 @@ mod tests {
                 | Error::CoolDown { .. }
                 | Error::EndDateNotInFuture { .. }
                 | Error::TimeOutOfRange { .. }
+                | Error::OrganisationClosed { .. }
+                | Error::ImportRejected { .. }
+                | Error::Unreadable { .. }
+                | Error::InvalidCursor { .. }
+                | Error::InvalidLimit { .. }
                 | Error::Storage(_) => {}
             }
         }
@@ -438,7 +497,7 @@ mod tests {
     #[test]
     fn every_kind_has_its_own_stable_snake_case_code() {
         let all = one_of_each();
-        assert_eq!(all.len(), 28, "one error of each of the 22 non-storage variants, and storage in its 6 kinds");
+        assert_eq!(all.len(), 33, "one error of each of the 27 non-storage variants, and storage in its 6 kinds");
         let codes: std::collections::BTreeSet<&str> = all.iter().map(Error::code).collect();
         assert_eq!(codes.len(), all.len(), "two kinds share a code: {codes:?}");
         for code in codes {

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::{
-    ArchiveReason, ConversationId, Description, InviteId, NhsEmail, OrganisationId, Role, Speciality, UserId,
-    WorkspaceId, WorkspaceName,
+    ArchiveReason, ConversationId, Description, InviteId, NhsEmail, OrganisationId, OrganisationName, Role, Speciality,
+    UserId, WorkspaceId, WorkspaceName,
 };
 
 /// One entry of the event log.
@@ -33,6 +33,35 @@ pub struct Event {
 pub enum EventKind {
     /// An organisation was registered.
     OrganisationRegistered {
+        /// The organisation.
+        organisation: OrganisationId,
+    },
+    /// An organisation's name changed in an ODS import (R40).
+    OrganisationRenamed {
+        /// The organisation.
+        organisation: OrganisationId,
+        /// Its new name.
+        name: OrganisationName,
+        /// Its name before.
+        previous: OrganisationName,
+    },
+    /// An ODS import showed an organisation closed (R40): it accepts no new member,
+    /// workspace, request or invite.
+    OrganisationClosed {
+        /// The organisation.
+        organisation: OrganisationId,
+        /// The day it closed.
+        #[serde(with = "crate::text::iso_date")]
+        closed_on: time::Date,
+    },
+    /// An ODS import showed a closed organisation open again (R40).
+    OrganisationReopened {
+        /// The organisation.
+        organisation: OrganisationId,
+    },
+    /// An ODS import changed an organisation's kind, postcode, source spelling or close
+    /// date (R40).
+    OrganisationUpdated {
         /// The organisation.
         organisation: OrganisationId,
     },
@@ -267,8 +296,12 @@ pub enum EventKind {
 impl EventKind {
     /// Every event type name ([`EventKind::type_name`], the `type` of the JSON form), in
     /// declaration order: for hosts and bindings that list them.
-    pub const TYPES: [&'static str; 24] = [
+    pub const TYPES: [&'static str; 28] = [
         "organisation_registered",
+        "organisation_renamed",
+        "organisation_closed",
+        "organisation_reopened",
+        "organisation_updated",
         "user_registered",
         "organisation_joined",
         "workspace_created",
@@ -298,6 +331,10 @@ impl EventKind {
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::OrganisationRegistered { .. } => "organisation_registered",
+            Self::OrganisationRenamed { .. } => "organisation_renamed",
+            Self::OrganisationClosed { .. } => "organisation_closed",
+            Self::OrganisationReopened { .. } => "organisation_reopened",
+            Self::OrganisationUpdated { .. } => "organisation_updated",
             Self::UserRegistered { .. } => "user_registered",
             Self::OrganisationJoined { .. } => "organisation_joined",
             Self::WorkspaceCreated { .. } => "workspace_created",
@@ -330,7 +367,13 @@ impl EventKind {
     /// index the log by it (R37).
     pub fn workspace(&self) -> Option<WorkspaceId> {
         match self {
-            Self::OrganisationRegistered { .. } | Self::UserRegistered { .. } | Self::OrganisationJoined { .. } => None,
+            Self::OrganisationRegistered { .. }
+            | Self::OrganisationRenamed { .. }
+            | Self::OrganisationClosed { .. }
+            | Self::OrganisationReopened { .. }
+            | Self::OrganisationUpdated { .. }
+            | Self::UserRegistered { .. }
+            | Self::OrganisationJoined { .. } => None,
             Self::WorkspaceCreated { workspace, .. }
             | Self::JoinRequested { workspace, .. }
             | Self::JoinApproved { workspace, .. }
@@ -361,6 +404,10 @@ impl EventKind {
     pub fn user(&self) -> Option<UserId> {
         match self {
             Self::OrganisationRegistered { .. }
+            | Self::OrganisationRenamed { .. }
+            | Self::OrganisationClosed { .. }
+            | Self::OrganisationReopened { .. }
+            | Self::OrganisationUpdated { .. }
             | Self::WorkspaceCreated { .. }
             | Self::Invited { .. }
             | Self::InviteRevoked { .. }
@@ -423,6 +470,14 @@ mod tests {
         let at = OffsetDateTime::UNIX_EPOCH;
         let all = vec![
             EventKind::OrganisationRegistered { organisation: o },
+            EventKind::OrganisationRenamed {
+                organisation: o,
+                name: "New Name".parse().unwrap(),
+                previous: "Old Name".parse().unwrap(),
+            },
+            EventKind::OrganisationClosed { organisation: o, closed_on: at.date() },
+            EventKind::OrganisationReopened { organisation: o },
+            EventKind::OrganisationUpdated { organisation: o },
             EventKind::UserRegistered { user: u, email: email() },
             EventKind::OrganisationJoined { organisation: o, user: u, my_workspace: w },
             EventKind::WorkspaceCreated {
@@ -462,6 +517,10 @@ mod tests {
         for kind in &all {
             match kind {
                 EventKind::OrganisationRegistered { .. }
+                | EventKind::OrganisationRenamed { .. }
+                | EventKind::OrganisationClosed { .. }
+                | EventKind::OrganisationReopened { .. }
+                | EventKind::OrganisationUpdated { .. }
                 | EventKind::UserRegistered { .. }
                 | EventKind::OrganisationJoined { .. }
                 | EventKind::WorkspaceCreated { .. }

@@ -41,12 +41,14 @@
 
 mod audit;
 mod clock;
+pub mod directory;
 mod email;
 mod error;
 mod event;
 mod ids;
 mod memory;
 mod model;
+pub mod page;
 pub mod permission;
 mod policy;
 mod rules;

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::{
     ConversationId, Description, InviteId, NhsEmail, OdsCode, OrganisationId, OrganisationName, PersonName, Speciality,
@@ -38,38 +38,102 @@ macro_rules! stored_names {
     };
 }
 
-/// The kind of an NHS organisation (R1).
+/// The kind of an NHS organisation (R1). The ODS files give trusts and, for GP
+/// practices and the other prescribing settings, a setting code
+/// ([`OrganisationKind::from_prescribing_setting`], R40). R7's creation policy is by kind.
+///
+/// Not `#[non_exhaustive]`: the bindings map every kind, and a new one must fail to
+/// compile there until it is mapped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum OrganisationKind {
     /// An NHS trust (the only kind whose members may create workspaces by default, R7).
     NhsTrust,
-    /// A GP practice.
+    /// A GP practice (prescribing setting 4).
     GpPractice,
     /// A pharmacy.
     Pharmacy,
-    /// Any other NHS body.
+    /// Any other NHS body (prescribing setting 0, and codes Carespace does not know).
     Other,
+    /// A walk-in centre (settings 1, and 3: walk-in centre and out-of-hours).
+    WalkInCentre,
+    /// An out-of-hours service (setting 2).
+    OutOfHours,
+    /// Urgent and emergency care (setting 12).
+    UrgentCare,
+    /// A public health or community health service (settings 8, 9).
+    CommunityService,
+    /// A hospital service (setting 10).
+    HospitalService,
+    /// An optometry service (setting 11).
+    Optometry,
+    /// A hospice (setting 13).
+    Hospice,
+    /// A care home or nursing home (setting 14).
+    CareHome,
+    /// Health care in the justice estate: prisons, young offender institutions, secure
+    /// training centres and children's homes, immigration removal centres, courts,
+    /// police custody, sexual assault referral centres, Border Force (settings 15–25).
+    JusticeHealth,
 }
 
 impl OrganisationKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OrganisationKind; 4] = [Self::NhsTrust, Self::GpPractice, Self::Pharmacy, Self::Other];
+    pub const ALL: [OrganisationKind; 13] = [
+        Self::NhsTrust,
+        Self::GpPractice,
+        Self::Pharmacy,
+        Self::Other,
+        Self::WalkInCentre,
+        Self::OutOfHours,
+        Self::UrgentCare,
+        Self::CommunityService,
+        Self::HospitalService,
+        Self::Optometry,
+        Self::Hospice,
+        Self::CareHome,
+        Self::JusticeHealth,
+    ];
 
-    /// A stable lower-case name, used by storage backends and bindings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NhsTrust => "nhs_trust",
-            Self::GpPractice => "gp_practice",
-            Self::Pharmacy => "pharmacy",
-            Self::Other => "other",
+    /// The kind of a prescribing setting code (column 26 of `epraccur.csv`); an unknown
+    /// code is [`OrganisationKind::Other`].
+    ///
+    /// ```
+    /// use carespace::OrganisationKind;
+    /// assert_eq!(OrganisationKind::from_prescribing_setting(4), OrganisationKind::GpPractice);
+    /// assert_eq!(OrganisationKind::from_prescribing_setting(25), OrganisationKind::JusticeHealth);
+    /// ```
+    pub fn from_prescribing_setting(code: u32) -> Self {
+        match code {
+            4 => Self::GpPractice,
+            1 | 3 => Self::WalkInCentre,
+            2 => Self::OutOfHours,
+            8 | 9 => Self::CommunityService,
+            10 => Self::HospitalService,
+            11 => Self::Optometry,
+            12 => Self::UrgentCare,
+            13 => Self::Hospice,
+            14 => Self::CareHome,
+            15..=25 => Self::JusticeHealth,
+            _ => Self::Other,
         }
     }
-
-    /// The inverse of [`OrganisationKind::as_str`].
-    pub fn from_str_opt(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
-    }
 }
+
+stored_names!(OrganisationKind {
+    NhsTrust => "nhs_trust",
+    GpPractice => "gp_practice",
+    Pharmacy => "pharmacy",
+    Other => "other",
+    WalkInCentre => "walk_in_centre",
+    OutOfHours => "out_of_hours",
+    UrgentCare => "urgent_care",
+    CommunityService => "community_service",
+    HospitalService => "hospital_service",
+    Optometry => "optometry",
+    Hospice => "hospice",
+    CareHome => "care_home",
+    JusticeHealth => "justice_health",
+});
 
 impl fmt::Display for OrganisationKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -78,6 +142,15 @@ impl fmt::Display for OrganisationKind {
             Self::GpPractice => "GP practice",
             Self::Pharmacy => "pharmacy",
             Self::Other => "other NHS organisation",
+            Self::WalkInCentre => "walk-in centre",
+            Self::OutOfHours => "out-of-hours service",
+            Self::UrgentCare => "urgent and emergency care service",
+            Self::CommunityService => "community health service",
+            Self::HospitalService => "hospital service",
+            Self::Optometry => "optometry service",
+            Self::Hospice => "hospice",
+            Self::CareHome => "care home",
+            Self::JusticeHealth => "health and justice service",
         })
     }
 }
@@ -96,6 +169,27 @@ pub struct Organisation {
     /// When it was registered.
     #[serde(with = "time::serde::rfc3339")]
     pub registered_at: OffsetDateTime,
+    /// Its name as the ODS file spells it (upper case), when it came from one (R40).
+    pub source_name: Option<String>,
+    /// Its postcode, from the ODS file (R40).
+    pub postcode: Option<String>,
+    /// The day it closed, if it has (R40): it then accepts no new member, workspace,
+    /// request or invite.
+    #[serde(with = "crate::text::iso_date::option")]
+    pub closed_on: Option<Date>,
+}
+
+impl Organisation {
+    /// An open organisation registered by hand at `at` (not from an ODS file).
+    pub fn new(
+        id: OrganisationId,
+        name: OrganisationName,
+        kind: OrganisationKind,
+        ods_code: Option<OdsCode>,
+        at: OffsetDateTime,
+    ) -> Self {
+        Self { id, name, kind, ods_code, registered_at: at, source_name: None, postcode: None, closed_on: None }
+    }
 }
 
 /// A person, identified by their NHS email (R2, R3).

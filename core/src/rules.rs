@@ -187,13 +187,31 @@ pub(crate) fn new_personal(user: UserId, organisation: OrganisationId, now: Offs
     PersonalWorkspace { id: WorkspaceId::new_v7(now), organisation, owner: user, created_at: now, archived_at: None }
 }
 
+/// Refuses a closed organisation anything new (R40): a member, a workspace, a request
+/// or an invite.
+pub(crate) fn refuse_if_closed(organisation: &Organisation) -> Result<(), Error> {
+    match organisation.closed_on {
+        Some(closed_on) => Err(Error::OrganisationClosed { organisation: organisation.name.to_string(), closed_on }),
+        None => Ok(()),
+    }
+}
+
 /// Joining an organisation (R4): membership plus a My Workspace (R26). `None` when the
-/// user already belongs (a no-op).
+/// user already belongs (a no-op); refused when it closed (R40).
 pub(crate) fn join_organisation(
     ctx: Ctx<'_>,
     actor: &Actor,
-    organisation: OrganisationId,
-) -> Option<(Plan, PersonalWorkspace)> {
+    organisation: &Organisation,
+) -> Result<Option<(Plan, PersonalWorkspace)>, Error> {
+    if actor.in_organisation {
+        return Ok(None);
+    }
+    refuse_if_closed(organisation)?;
+    Ok(joining(ctx, actor, organisation.id))
+}
+
+/// What joining an organisation writes, unless the actor already belongs.
+fn joining(ctx: Ctx<'_>, actor: &Actor, organisation: OrganisationId) -> Option<(Plan, PersonalWorkspace)> {
     if actor.in_organisation {
         return None;
     }
@@ -208,7 +226,7 @@ pub(crate) fn join_organisation(
 /// What becoming a member of a shared workspace brings along: the organisation if the
 /// user was not in it (R19, R4), and the archival of their My Workspace (R27).
 fn enter_shared(plan: &mut Plan, ctx: Ctx<'_>, actor: &Actor, organisation: OrganisationId) {
-    let personal = match join_organisation(ctx, actor, organisation) {
+    let personal = match joining(ctx, actor, organisation) {
         Some((joined, personal)) => {
             plan.changes.extend(joined.changes);
             plan.events.extend(joined.events);
@@ -288,6 +306,7 @@ pub(crate) fn create_workspace(
     from_example: bool,
 ) -> Result<(Plan, Workspace, Membership), Error> {
     authorise_in_organisation(ctx, actor, organisation, Action::CreateWorkspace)?;
+    refuse_if_closed(organisation)?;
     if taken.is_some() {
         return Err(Error::WorkspaceNameTaken {
             name: new.name.to_string(),
@@ -331,6 +350,7 @@ pub(crate) fn request_to_join(
     if let Some(existing) = shared.membership(actor.user.id) {
         return Ok((Plan::default(), existing.clone(), JoinOutcome::AlreadyMember));
     }
+    refuse_if_closed(&shared.organisation)?;
     if let Some(invite) = shared.invite_to(&actor.user.email).filter(|i| i.is_pending_at(ctx.now)) {
         let (plan, membership) = accept_invite(ctx, shared, actor, invite)?;
         return Ok((plan, membership, JoinOutcome::AcceptedInvite));
@@ -403,6 +423,7 @@ pub(crate) fn invite(
     invitee: Option<&User>,
 ) -> Result<(Plan, Invite), Error> {
     shared.authorise(ctx, actor, Action::Invite)?;
+    refuse_if_closed(&shared.organisation)?;
     if let Some(state) = invitee.and_then(|u| shared.state_of(u.id)) {
         let who = email.to_string();
         return Err(if state.is_current() {
@@ -490,6 +511,9 @@ pub(crate) fn accept_invite(
         InviteStatus::Pending => {}
     }
     shared.authorise(ctx, actor, Action::AcceptInvite)?;
+    if !current.is_some_and(|m| m.state.is_approved()) {
+        refuse_if_closed(&shared.organisation)?;
+    }
     let mut plan = Plan::default();
     let joined = match current {
         Some(m) if m.state.is_approved() => m.clone(),
@@ -770,13 +794,13 @@ mod tests {
     }
 
     fn trust() -> Organisation {
-        Organisation {
-            id: OrganisationId::new_v7(NOW),
-            name: OrganisationName::parse("East London NHS Foundation Trust").unwrap(),
-            kind: OrganisationKind::NhsTrust,
-            ods_code: None,
-            registered_at: NOW,
-        }
+        Organisation::new(
+            OrganisationId::new_v7(NOW),
+            OrganisationName::parse("East London NHS Foundation Trust").unwrap(),
+            OrganisationKind::NhsTrust,
+            None,
+            NOW,
+        )
     }
 
     fn shared_with(org: &Organisation, members: &[(&User, MembershipState)]) -> Shared {

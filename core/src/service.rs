@@ -1,7 +1,11 @@
 //! [`Carespace`]: the service facade. Each command loads what its rule needs, asks the
 //! rule, and writes the plan and its events in one transaction (the imperative shell).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use crate::directory::{self, ImportOptions, ImportReport, OdsFile, OrganisationSearch, read_ods};
+use crate::page::{Page, PageRequest};
 
 use crate::permission::{Action, On, Standing};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
@@ -140,13 +144,8 @@ impl Carespace {
             {
                 return Err(Error::OdsCodeTaken { code: code.to_string() });
             }
-            let organisation = Organisation {
-                id: OrganisationId::new_v7(ctx.now),
-                name: name.clone(),
-                kind,
-                ods_code: ods_code.clone(),
-                registered_at: ctx.now,
-            };
+            let organisation =
+                Organisation::new(OrganisationId::new_v7(ctx.now), name.clone(), kind, ods_code.clone(), ctx.now);
             let mut plan = Plan::default();
             plan.changes.push(Change::Organisation(organisation.clone()));
             plan.events.push(crate::EventKind::OrganisationRegistered { organisation: organisation.id });
@@ -180,7 +179,7 @@ impl Carespace {
             let r = tx.reader();
             let org = load_organisation(r, organisation)?;
             let actor = load_actor(r, actor, org.id)?;
-            match rules::join_organisation(ctx, &actor, org.id) {
+            match rules::join_organisation(ctx, &actor, &org)? {
                 Some((plan, personal)) => {
                     apply(tx, ctx, Some(actor.user.id), plan)?;
                     Ok(personal)
@@ -200,6 +199,109 @@ impl Carespace {
     #[tracing::instrument(target = "carespace", level = "debug", skip_all)]
     pub fn organisation_by_ods(&self, code: &OdsCode) -> Result<Option<Organisation>, Error> {
         self.read(|r, _| Ok(r.organisation_by_ods(code)?))
+    }
+
+    // ----- The organisation directory (R40) ------------------------------------------------
+
+    /// Imports an ODS file of layout `file` (R40): organisations new to the directory are
+    /// added, and those the file renames, closes or reopens changed, each change one
+    /// event; rows it already matches change nothing, so importing the same file twice
+    /// appends nothing. One transaction. Rows that cannot be read are reported with
+    /// their lines and reasons and the rest import — or, with `strict`, nothing is
+    /// written and [`Error::ImportRejected`] lists them.
+    ///
+    /// ```
+    /// use carespace::{Carespace, MemoryStore};
+    /// use carespace::directory::{ImportOptions, OdsFile};
+    /// let trusts = "RQX,HOMERTON UNIVERSITY HOSPITAL NHS FOUNDATION TRUST,Y56,Q71,HOMERTON ROW,,,LONDON,,E9 6SR,\
+    ///               20040401,,,,,,,,,,,0,,\n";
+    /// let service = Carespace::new(MemoryStore::new());
+    /// let report = service.import_organisations(OdsFile::Trusts, trusts.as_bytes(), ImportOptions::default())?;
+    /// assert_eq!(report.added, 1);
+    /// let again = service.import_organisations(OdsFile::Trusts, trusts.as_bytes(), ImportOptions::default())?;
+    /// assert_eq!((again.added, again.unchanged), (0, 1));
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(file = file.as_str()))]
+    pub fn import_organisations(
+        &self,
+        file: OdsFile,
+        reader: impl std::io::Read,
+        options: ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let rows = read_ods(file, reader)?;
+        if options.strict && !rows.rejected.is_empty() {
+            return Err(Error::ImportRejected { rejected: rows.rejected });
+        }
+        let report = self.write(|tx, ctx| {
+            let existing: HashMap<OdsCode, Organisation> =
+                tx.reader().organisations()?.into_iter().filter_map(|o| Some((o.ods_code.clone()?, o))).collect();
+            let (plan, report) = directory::plan_import(&rows.records, &existing, ctx.now);
+            apply(tx, ctx, None, plan)?;
+            Ok(report)
+        })?;
+        tracing::info!(
+            target: "carespace",
+            added = report.added,
+            renamed = report.renamed,
+            closed = report.closed,
+            reopened = report.reopened,
+            updated = report.updated,
+            unchanged = report.unchanged,
+            rejected = rows.rejected.len(),
+            "imported an ODS file"
+        );
+        Ok(ImportReport { rejected: rows.rejected, windows_1252_lines: rows.windows_1252_lines, ..report })
+    }
+
+    /// Imports the ODS file at `path`, its layout chosen by its name (`etr*.csv` for
+    /// trusts, `epraccur*.csv` for practices; [`OdsFile::from_file_name`]).
+    pub fn import_organisations_from(
+        &self,
+        path: impl AsRef<std::path::Path>,
+        options: ImportOptions,
+    ) -> Result<ImportReport, Error> {
+        let path = path.as_ref();
+        let unreadable = |reason: String| Error::Unreadable { what: path.display().to_string(), reason };
+        let file = OdsFile::from_file_name(&path.to_string_lossy()).ok_or_else(|| {
+            unreadable("the name says neither NHS trusts (etr*.csv) nor GP practices (epraccur*.csv)".into())
+        })?;
+        let reader = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+        self.import_organisations(file, std::io::BufReader::new(reader), options)
+    }
+
+    /// Searches the directory (R40): by name fragment (every word starts a word of the
+    /// name, ignoring case and accents), exact ODS code, or postcode prefix. Open
+    /// organisations first, then those whose name starts with the query, then by name;
+    /// paged (R43).
+    ///
+    /// ```
+    /// use carespace::{Carespace, MemoryStore};
+    /// use carespace::directory::{ImportOptions, OdsFile, OrganisationSearch};
+    /// use carespace::page::PageRequest;
+    /// let trusts = "RJ1,GUY'S AND ST THOMAS' NHS FOUNDATION TRUST,Y56,Q71,ST THOMAS' HOSPITAL,WESTMINSTER BRIDGE ROAD,,\
+    ///               LONDON,,SE1 7EH,19931101,,,,,,,,,,,0,,\n";
+    /// let service = Carespace::new(MemoryStore::new());
+    /// service.import_organisations(OdsFile::Trusts, trusts.as_bytes(), ImportOptions::default())?;
+    /// let page = service.search_organisations(&OrganisationSearch::Name("st thom".into()), &PageRequest::default())?;
+    /// assert_eq!(page.items[0].name.as_str(), "Guy's and St Thomas' NHS Foundation Trust");
+    /// assert!(page.next.is_none());
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all)]
+    pub fn search_organisations(
+        &self,
+        search: &OrganisationSearch,
+        page: &PageRequest,
+    ) -> Result<Page<Organisation>, Error> {
+        let prepared = directory::prepare(search);
+        self.read(|r, _| {
+            let found = match &prepared.candidates {
+                Some(candidates) => r.organisation_candidates(candidates)?,
+                None => Vec::new(),
+            };
+            prepared.page(found, page)
+        })
     }
 
     /// A user by id.

@@ -16,6 +16,7 @@
 
 use time::OffsetDateTime;
 
+use crate::directory::{Candidates, search_words};
 use crate::permission::{Standing, Target};
 use crate::views::{DiscoveryRow, Person, SwitcherRows};
 use crate::{
@@ -207,6 +208,26 @@ pub trait ReadTx {
     fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>>;
     /// Every organisation, by id.
     fn organisations(&self) -> StoreResult<Vec<Organisation>>;
+    /// The organisations a directory search may return (R40), in any order, possibly
+    /// more than once: those having a search word, or a postcode, in the range, or the
+    /// organisation of the code. The service checks each against the whole query. The
+    /// default scans [`ReadTx::organisations`]; the SQL backends read an index.
+    fn organisation_candidates(&self, candidates: &Candidates) -> StoreResult<Vec<Organisation>> {
+        let in_range = |value: &str, from: &str, to: &str| from <= value && value < to;
+        Ok(match candidates {
+            Candidates::OdsCode(code) => self.organisation_by_ods(code)?.into_iter().collect(),
+            Candidates::Word { from, to } => self
+                .organisations()?
+                .into_iter()
+                .filter(|o| search_words(o.name.as_str()).iter().any(|w| in_range(w, from, to)))
+                .collect(),
+            Candidates::Postcode { from, to } => self
+                .organisations()?
+                .into_iter()
+                .filter(|o| o.postcode.as_deref().is_some_and(|p| in_range(p, from, to)))
+                .collect(),
+        })
+    }
 
     /// A user by id.
     fn user(&self, id: UserId) -> StoreResult<Option<User>>;

@@ -24,6 +24,7 @@ use crate::{
 
 mod beyond;
 pub mod cases;
+mod directory;
 mod matrix;
 
 /// The instant every conformance case starts at.
@@ -453,6 +454,10 @@ macro_rules! conformance_suite {
             r38_r39_times_outside_the_supported_range_are_refused_alike,
             r18_r38_policy_durations_past_the_supported_times_mean_never,
             r41_no_one_is_stranded,
+            r40_importing_ods_files_is_idempotent_and_each_change_is_one_event,
+            r40_bad_rows_are_reported_and_strict_imports_write_nothing,
+            r40_search_by_name_code_and_postcode_open_first_and_paged,
+            r40_a_closed_organisation_accepts_nothing_new,
             store_lists_keep_their_documented_orders,
             r35_r38_an_instant_no_store_holds_is_refused_alike,
         );
@@ -585,6 +590,35 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
             || (n < 8 && composed.events_of_workspace(ws).map_err(e)? != expected)
         {
             return Err(format!("events_of_workspace({ws}) disagrees with its composition"));
+        }
+    }
+    // The directory's candidates (R40): by each organisation's words' and postcode's
+    // prefixes (up to 40 organisations: the composition scans them all each time).
+    let ids = |found: Vec<Organisation>| {
+        let mut ids: Vec<_> = found.into_iter().map(|o| o.id).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    for org in r.organisations().map_err(e)?.into_iter().take(40) {
+        let mut queries: Vec<crate::directory::Candidates> = Vec::new();
+        for word in crate::directory::search_words(org.name.as_str()) {
+            let prefix: String = word.chars().take(3).collect();
+            queries.push(crate::directory::Candidates::Word { to: format!("{prefix}\u{10FFFF}"), from: prefix });
+        }
+        if let Some(postcode) = &org.postcode {
+            let prefix: String = postcode.chars().take(3).collect();
+            queries.push(crate::directory::Candidates::Postcode { to: format!("{prefix}\u{10FFFF}"), from: prefix });
+        }
+        if let Some(code) = &org.ods_code {
+            queries.push(crate::directory::Candidates::OdsCode(code.clone()));
+        }
+        for query in queries {
+            if ids(r.organisation_candidates(&query).map_err(e)?)
+                != ids(composed.organisation_candidates(&query).map_err(e)?)
+            {
+                return Err(format!("organisation_candidates({query:?}) disagrees with its composition"));
+            }
         }
     }
     for org in r.organisations().map_err(e)? {

@@ -300,6 +300,9 @@ impl OdsCode {
     }
 }
 
+// A day as `YYYY-MM-DD` in JSON (an organisation's closing day, R40).
+time::serde::format_description!(pub(crate) iso_date, Date, "[year]-[month]-[day]");
+
 #[cfg(test)]
 mod tests {
     use super::*;

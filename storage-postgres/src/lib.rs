@@ -62,7 +62,13 @@ use crate::error::{PgResultExt, pool};
 use crate::tls::SslMode;
 
 /// The migrations, in order; migration `i` (from 0) takes the schema to version `i + 1`.
-const MIGRATIONS: &[(&str, &str)] = &[("001_schema", include_str!("../migrations/001_schema.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_schema", include_str!("../migrations/001_schema.sql")),
+    ("002_directory", include_str!("../migrations/002_directory.sql")),
+];
+
+/// The version whose migration adds `organisation_words`, filled in Rust after it.
+const WORDS: usize = 2;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -359,6 +365,20 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
         let version = i32::try_from(n + 1).unwrap_or(i32::MAX);
         tracing::info!(target: TARGET, migration = name, version, "migrating the schema");
         wait(tx.batch_execute(sql)).pg()?;
+        if n + 1 == WORDS {
+            // The words of the organisations already there: folding a name is Rust's job
+            // (one fold for every backend).
+            for row in wait(tx.query("SELECT id, name FROM organisations", &[])).pg()? {
+                let (id, name): (uuid::Uuid, String) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
+                for word in carespace::directory::search_words(&name) {
+                    wait(tx.execute(
+                        "INSERT INTO organisation_words (word, organisation) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[&word, &id],
+                    ))
+                    .pg()?;
+                }
+            }
+        }
         wait(
             tx.execute("INSERT INTO carespace_schema_version (version, applied_at) VALUES ($1, $2)", &[&version, &now]),
         )

@@ -11,7 +11,7 @@ use carespace::{
     OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, StorageError, StorageErrorKind, TextError,
     User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 /// One result row, as a driver gives it: the four kinds of column Carespace stores.
@@ -146,7 +146,7 @@ fn sequence(value: i64) -> StoreResult<u64> {
 #[doc(hidden)]
 macro_rules! select_organisation {
     () => {
-        "SELECT id, name, kind, ods_code, registered_at FROM organisations"
+        "SELECT id, name, kind, ods_code, registered_at, source_name, postcode, closed_on FROM organisations"
     };
 }
 
@@ -154,7 +154,7 @@ pub(crate) fn organisation(row: &dyn Row) -> StoreResult<Organisation> {
     organisation_at(row, 0)
 }
 
-/// An organisation from its five columns starting at column `at`.
+/// An organisation from its eight columns starting at column `at`.
 pub(crate) fn organisation_at(row: &dyn Row, at: usize) -> StoreResult<Organisation> {
     Ok(Organisation {
         id: OrganisationId::from_uuid(uuid(row, at, "organisation id")?),
@@ -162,7 +162,27 @@ pub(crate) fn organisation_at(row: &dyn Row, at: usize) -> StoreResult<Organisat
         kind: named(row, at + 2, "organisation kind", OrganisationKind::from_str_opt)?,
         ods_code: row.text(at + 3)?.map(|c| OdsCode::parse(c).map_err(|e| corrupt("ODS code", e))).transpose()?,
         registered_at: instant(row, at + 4)?,
+        source_name: row.text(at + 5)?.map(str::to_owned),
+        postcode: row.text(at + 6)?.map(str::to_owned),
+        closed_on: row.text(at + 7)?.map(day).transpose()?,
     })
+}
+
+/// A day stored as `YYYY-MM-DD`.
+fn day(text: &str) -> StoreResult<Date> {
+    Date::parse(text, DAY).map_err(|e| corrupt("date", e))
+}
+
+/// How a day is stored: `YYYY-MM-DD`, which sorts as the days do.
+const DAY: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A day as it is stored, or NULL.
+pub(crate) fn opt_day(value: Option<Date>) -> StoreResult<Value<'static>> {
+    value
+        .map(|d| d.format(DAY).map_err(|e| corrupt("date", e)))
+        .transpose()
+        .map(|text| Value::Text(text.map(Cow::Owned)))
 }
 
 #[macro_export]

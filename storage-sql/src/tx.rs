@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use carespace::directory::Candidates;
 use carespace::store::{Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx};
 use carespace::{
     Approvers, Conversation, Decline, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership, MembershipState,
@@ -155,6 +156,12 @@ pub struct SqlTx<C>(pub C);
 const ORGANISATION: &str = concat!(select_organisation!(), " WHERE id = $1");
 const ORGANISATION_BY_ODS: &str = concat!(select_organisation!(), " WHERE ods_code = $1");
 const ORGANISATIONS: &str = concat!(select_organisation!(), " ORDER BY id");
+/// The organisations having a search word in `[$1, $2)` (once per such word).
+const ORGANISATIONS_BY_WORD: &str = "SELECT o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, \
+       o.postcode, o.closed_on \
+     FROM organisation_words w JOIN organisations o ON o.id = w.organisation WHERE w.word >= $1 AND w.word < $2";
+/// The organisations whose postcode is in `[$1, $2)`.
+const ORGANISATIONS_BY_POSTCODE: &str = concat!(select_organisation!(), " WHERE postcode >= $1 AND postcode < $2");
 const USER: &str = concat!(select_user!(), " WHERE id = $1");
 const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE email = $1");
 const IS_ORGANISATION_MEMBER: &str =
@@ -188,9 +195,10 @@ const SWITCHER_SHARED: &str = "SELECT w.id, w.organisation, w.name, w.speciality
        m.end_notice, m.escalated_at, o.name \
      FROM memberships m JOIN workspaces w ON w.id = m.workspace \
      JOIN organisations o ON o.id = w.organisation WHERE m.\"user\" = $1 AND m.status != 'archived'";
-/// A shared workspace with its organisation's five columns after its eight.
+/// A shared workspace with its organisation's eight columns after its eight.
 const WORKSPACE_IN_ORGANISATION: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, \
-       w.status, w.created_by, w.created_at, o.id, o.name, o.kind, o.ods_code, o.registered_at \
+       w.status, w.created_by, w.created_at, o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, \
+       o.postcode, o.closed_on \
      FROM workspaces w JOIN organisations o ON o.id = w.organisation WHERE w.id = $1";
 /// A user seen from the organisation of workspace `w`: the user's four columns, whether
 /// they belong, their My Workspace's five (NULL when none), and whether they hold a
@@ -249,6 +257,18 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
 
     fn organisations(&self) -> StoreResult<Vec<Organisation>> {
         self.0.all(ORGANISATIONS, &[], row::organisation)
+    }
+
+    fn organisation_candidates(&self, candidates: &Candidates) -> StoreResult<Vec<Organisation>> {
+        match candidates {
+            Candidates::OdsCode(code) => Ok(self.organisation_by_ods(code)?.into_iter().collect()),
+            Candidates::Word { from, to } => {
+                self.0.all(ORGANISATIONS_BY_WORD, &[text(from), text(to)], row::organisation)
+            }
+            Candidates::Postcode { from, to } => {
+                self.0.all(ORGANISATIONS_BY_POSTCODE, &[text(from), text(to)], row::organisation)
+            }
+        }
     }
 
     fn user(&self, user: UserId) -> StoreResult<Option<User>> {
@@ -463,9 +483,13 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
 
 // ----- Writes -----------------------------------------------------------------------------
 
-const PUT_ORGANISATION: &str = "INSERT INTO organisations (id, name, kind, ods_code, registered_at) \
-     VALUES ($1, $2, $3, $4, $5) \
-     ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, ods_code = excluded.ods_code";
+const PUT_ORGANISATION: &str = "INSERT INTO organisations (id, name, kind, ods_code, registered_at, source_name, \
+       postcode, closed_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, ods_code = excluded.ods_code, \
+       source_name = excluded.source_name, postcode = excluded.postcode, closed_on = excluded.closed_on";
+/// An organisation's search words go with it (R40): the old ones out, the new ones in.
+const DELETE_WORDS: &str = "DELETE FROM organisation_words WHERE organisation = $1";
+const PUT_WORD: &str = "INSERT INTO organisation_words (word, organisation) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const PUT_USER: &str = "INSERT INTO users (id, email, name, registered_at) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name";
 const ADD_ORGANISATION_MEMBER: &str = "INSERT INTO organisation_members (organisation, \"user\", joined_at) \
@@ -492,9 +516,11 @@ const PUT_CONVERSATION: &str =
     "INSERT INTO conversations (id, workspace, started_by, started_at) VALUES ($1, $2, $3, $4)";
 
 /// The statement that writes one change, at the plan's time `when`.
-fn write_of(change: &Change, when: OffsetDateTime) -> StoreResult<Statement<'_>> {
-    match change {
-        Change::Organisation(o) => put_organisation(o),
+/// The statements that write `change` (one, or an organisation's row and its words),
+/// added to `out`.
+fn writes_of<'c>(change: &'c Change, when: OffsetDateTime, out: &mut Vec<Statement<'c>>) -> StoreResult<()> {
+    let statement = match change {
+        Change::Organisation(o) => return put_organisation(o, out),
         Change::User(u) => put_user(u),
         Change::OrganisationMember(organisation, user) => add_organisation_member(*organisation, *user, when),
         Change::Workspace(w) => put_workspace(w),
@@ -504,16 +530,35 @@ fn write_of(change: &Change, when: OffsetDateTime) -> StoreResult<Statement<'_>>
         Change::Invite(i) => put_invite(i),
         Change::Decline(d) => put_decline(d),
         Change::Conversation(c) => put_conversation(c),
-    }
+    }?;
+    out.push(statement);
+    Ok(())
 }
 
 fn statement<'a>(sql: &'static str, params: Vec<Value<'a>>) -> StoreResult<Statement<'a>> {
     Ok(Statement { sql, params })
 }
 
-fn put_organisation(o: &Organisation) -> StoreResult<Statement<'_>> {
+/// The organisation's row, then its search words (R40): the old ones deleted, the
+/// words of its name inserted.
+fn put_organisation<'o>(o: &'o Organisation, out: &mut Vec<Statement<'o>>) -> StoreResult<()> {
     let ods = opt_text(o.ods_code.as_ref().map(OdsCode::as_str));
-    statement(PUT_ORGANISATION, vec![id(o.id), text(o.name.as_str()), text(o.kind.as_str()), ods, at(o.registered_at)?])
+    let row = vec![
+        id(o.id),
+        text(o.name.as_str()),
+        text(o.kind.as_str()),
+        ods,
+        at(o.registered_at)?,
+        opt_text(o.source_name.as_deref()),
+        opt_text(o.postcode.as_deref()),
+        row::opt_day(o.closed_on)?,
+    ];
+    out.push(Statement { sql: PUT_ORGANISATION, params: row });
+    out.push(Statement { sql: DELETE_WORDS, params: vec![id(o.id)] });
+    for word in carespace::directory::search_words(o.name.as_str()) {
+        out.push(Statement { sql: PUT_WORD, params: vec![Value::Text(Some(std::borrow::Cow::Owned(word))), id(o.id)] });
+    }
+    Ok(())
 }
 
 fn put_user(u: &User) -> StoreResult<Statement<'_>> {
@@ -611,7 +656,9 @@ impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
     }
 
     fn put_organisation(&mut self, organisation: &Organisation) -> StoreResult<()> {
-        self.run(put_organisation(organisation)?)
+        let mut statements = Vec::new();
+        put_organisation(organisation, &mut statements)?;
+        self.0.exec_all(&statements)
     }
 
     fn put_user(&mut self, user: &User) -> StoreResult<()> {
@@ -666,7 +713,7 @@ impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
     fn apply(&mut self, plan: &Plan, when: OffsetDateTime, actor: Option<UserId>) -> StoreResult<()> {
         let mut statements = Vec::with_capacity(plan.changes.len() + plan.events.len());
         for change in &plan.changes {
-            statements.push(write_of(change, when)?);
+            writes_of(change, when, &mut statements)?;
         }
         for kind in &plan.events {
             statements.push(Statement { sql: C::APPEND_EVENT, params: event_params(when, actor, kind)? });

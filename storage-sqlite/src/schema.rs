@@ -2,7 +2,7 @@
 //! version kept in `PRAGMA user_version`.
 
 use carespace::{StorageError, StorageErrorKind};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::SqlResultExt;
 
@@ -12,7 +12,11 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("002_indexes", include_str!("../migrations/002_indexes.sql")),
     ("003_narrow_reads", include_str!("../migrations/003_narrow_reads.sql")),
     ("004_time_and_audit", include_str!("../migrations/004_time_and_audit.sql")),
+    ("005_directory", include_str!("../migrations/005_directory.sql")),
 ];
+
+/// The version whose migration adds `organisation_words`, filled in Rust after it.
+const WORDS: u32 = 5;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -21,6 +25,17 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// newer than the code. Several processes may call this at once: the `IMMEDIATE`
 /// transaction makes one of them migrate and the others see the result.
 pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StorageError> {
+    // A migration that rebuilds a table others refer to (005) needs foreign keys off;
+    // they are checked before the commit instead, and turned back on after it. The
+    // pragma is a no-op inside a transaction, so it is set around it.
+    let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |row| row.get(0)).sql()?;
+    conn.pragma_update(None, "foreign_keys", false).sql()?;
+    let migrated = migrate_unchecked(conn, target);
+    conn.pragma_update(None, "foreign_keys", enforced).sql()?;
+    migrated
+}
+
+fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).sql()?;
     let current: u32 = tx.query_row("PRAGMA user_version", [], |row| row.get(0)).sql()?;
     if current > SCHEMA_VERSION {
@@ -35,11 +50,37 @@ pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<(), StorageE
     for (n, (name, sql)) in MIGRATIONS.iter().enumerate().take(target as usize).skip(current as usize) {
         tracing::info!(target: "carespace::sqlite", migration = name, version = n + 1, "migrating the schema");
         tx.execute_batch(sql).sql()?;
+        if n as u32 + 1 == WORDS {
+            fill_words(&tx)?;
+        }
+    }
+    let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |row| row.get(0)).optional().sql()?;
+    if let Some(table) = broken {
+        return Err(StorageError::new(
+            StorageErrorKind::Corrupt,
+            format!("the schema migration left a row of {table} referring to nothing; nothing was migrated"),
+        ));
     }
     if target > current {
         tx.pragma_update(None, "user_version", target).sql()?;
     }
     tx.commit().sql()
+}
+
+/// Writes the search words of every organisation (R40), for a database that had
+/// organisations before `organisation_words` existed.
+fn fill_words(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
+    let mut names = tx.prepare("SELECT id, name FROM organisations").sql()?;
+    let mut insert =
+        tx.prepare("INSERT OR IGNORE INTO organisation_words (word, organisation) VALUES (?1, ?2)").sql()?;
+    let mut rows = names.query([]).sql()?;
+    while let Some(row) = rows.next().sql()? {
+        let (id, name): (Vec<u8>, String) = (row.get(0).sql()?, row.get(1).sql()?);
+        for word in carespace::directory::search_words(&name) {
+            insert.execute(rusqlite::params![word, id]).sql()?;
+        }
+    }
+    Ok(())
 }
 
 /// The schema as SQLite describes it, sorted, for comparing two databases.

@@ -71,6 +71,9 @@ fn r25_admins_are_approved_and_enums_are_checked() {
         "UPDATE memberships SET role = 'owner' WHERE workspace = ?3 AND user = ?2",
         "UPDATE workspaces SET status = 'deleted' WHERE id = ?3",
         "UPDATE organisations SET kind = 'hospital' WHERE id = ?1",
+        // R40: a closing day is a date, a postcode upper case.
+        "UPDATE organisations SET closed_on = '4 March 2026' WHERE id = ?1",
+        "UPDATE organisations SET postcode = 'e1 8de' WHERE id = ?1",
         "UPDATE workspaces SET speciality = 42 WHERE id = ?3",
         // R39: the sweep's notes on an end date are one of two words.
         "UPDATE memberships SET end_notice = 'emailed' WHERE workspace = ?3 AND user = ?2",
@@ -107,7 +110,10 @@ fn r3_r1_emails_and_ods_codes_are_unique() {
         ErrorCode::ConstraintViolation
     );
     assert_eq!(
-        refused(&w, "INSERT INTO organisations VALUES (?4, 'Other', 'other', 'RWK', 0)"),
+        refused(
+            &w,
+            "INSERT INTO organisations (id, name, kind, ods_code, registered_at) VALUES (?4, 'Other', 'other', 'RWK', 0)"
+        ),
         ErrorCode::ConstraintViolation
     );
 }
@@ -138,12 +144,14 @@ fn r35_a_panicking_or_failing_transaction_writes_nothing_and_the_store_goes_on()
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(SqliteStore::open(dir.join("r35.sqlite3")).unwrap());
     let service = Carespace::from_arc(store.clone());
-    let org = |name: &str| Organisation {
-        id: OrganisationId::from_uuid(uuid::Uuid::now_v7()),
-        name: name.parse().unwrap(),
-        kind: OrganisationKind::NhsTrust,
-        ods_code: None,
-        registered_at: time::OffsetDateTime::now_utc(),
+    let org = |name: &str| {
+        Organisation::new(
+            OrganisationId::from_uuid(uuid::Uuid::now_v7()),
+            name.parse().unwrap(),
+            OrganisationKind::NhsTrust,
+            None,
+            time::OffsetDateTime::now_utc(),
+        )
     };
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = store.write(&mut |tx: &mut dyn WriteTx| {

@@ -592,13 +592,13 @@ pub fn r41_no_one_is_stranded(store: Arc<dyn Store>) {
 pub fn r35_r38_an_instant_no_store_holds_is_refused_alike(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     for at in [datetime!(1800-01-01 0:00 UTC), datetime!(2300-01-01 0:00 UTC)] {
-        let organisation = crate::Organisation {
-            id: crate::OrganisationId::from_uuid(uuid::Uuid::now_v7()),
-            name: "Far Off Trust".parse().unwrap(),
-            kind: crate::OrganisationKind::NhsTrust,
-            ods_code: None,
-            registered_at: at,
-        };
+        let organisation = crate::Organisation::new(
+            crate::OrganisationId::from_uuid(uuid::Uuid::now_v7()),
+            "Far Off Trust".parse().unwrap(),
+            crate::OrganisationKind::NhsTrust,
+            None,
+            at,
+        );
         let err = h.store.write(&mut |tx| Ok(tx.put_organisation(&organisation)?)).unwrap_err();
         assert!(matches!(&err, Error::Storage(e) if e.kind() == crate::StorageErrorKind::Constraint), "{at}: {err}");
         assert!(err.to_string().contains("outside the times Carespace stores"), "{err}");

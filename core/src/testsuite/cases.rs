@@ -9,6 +9,7 @@ use time::Duration;
 use super::{Harness, START, discovered};
 
 pub use super::beyond::*;
+pub use super::directory::*;
 use crate::permission::{Action, Denial};
 use crate::{
     Approvers, Description, DiscoveryEntry, DiscoveryFilter, Error, EventKind, InviteStatus, JoinOutcome,

@@ -1,0 +1,315 @@
+//! The organisation directory (R40): organisations imported from the NHS Organisation
+//! Data Service's files, with readable names, and searched by name fragment, ODS code or
+//! postcode.
+//!
+//! # Design
+//! Parsing ([`read_ods`]) is pure and runs before any transaction; the import's rule
+//! ([`plan_import`]) compares each row with the organisation of the same code and
+//! returns a [`Plan`] (rows and one event per change) and the counts of the
+//! [`ImportReport`]; the service applies the plan in one transaction. Search asks the
+//! store for *candidates* through an index (organisations having a word, or a postcode,
+//! in a range: [`Candidates`]), then checks every query word, ranks and pages here, so
+//! every backend orders and pages alike.
+
+mod names;
+mod ods;
+
+use std::collections::HashMap;
+
+use time::{Date, OffsetDateTime};
+
+pub use self::names::{readable_name, search_words};
+pub use self::ods::{OdsFile, OdsRecord, OdsRows, OdsStatus, RejectReason, Rejected, read_ods};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::store::{Change, Plan};
+use crate::{Error, EventKind, OdsCode, Organisation, OrganisationId};
+
+/// How an import treats rows it cannot read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Write nothing if any row is rejected ([`Error::ImportRejected`]); otherwise the
+    /// rows that can be read import and the others are reported.
+    pub strict: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct ImportReport {
+    /// Organisations new to the directory.
+    pub added: usize,
+    /// Organisations whose name changed.
+    pub renamed: usize,
+    /// Organisations the file shows closed that were open.
+    pub closed: usize,
+    /// Organisations the file shows open that were closed.
+    pub reopened: usize,
+    /// Organisations whose kind, postcode, source spelling or close date changed.
+    pub updated: usize,
+    /// Rows that changed nothing.
+    pub unchanged: usize,
+    /// Rows that could not be read, with their line numbers and reasons.
+    pub rejected: Vec<Rejected>,
+    /// Lines read as Windows-1252 rather than UTF-8.
+    pub windows_1252_lines: Vec<u64>,
+}
+
+/// The import's rule (R40): for each record, the organisation of the same code (if any)
+/// and what changes, as rows and one event per change. A record the organisation
+/// already matches changes nothing, so importing a file twice appends nothing.
+/// `today` dates a closure the file gives without a date (status C or D), unless the
+/// organisation was already closed.
+pub fn plan_import(
+    records: &[OdsRecord],
+    existing: &HashMap<OdsCode, Organisation>,
+    now: OffsetDateTime,
+) -> (Plan, ImportReport) {
+    let mut plan = Plan::default();
+    let mut report = ImportReport::default();
+    for record in records {
+        let Some(before) = existing.get(&record.code) else {
+            let organisation = Organisation {
+                id: OrganisationId::new_v7(now),
+                name: record.name.clone(),
+                kind: record.kind,
+                ods_code: Some(record.code.clone()),
+                registered_at: now,
+                source_name: Some(record.source_name.clone()),
+                postcode: record.postcode.clone(),
+                closed_on: closed_on(record, None, now.date()),
+            };
+            plan.events.push(EventKind::OrganisationRegistered { organisation: organisation.id });
+            plan.changes.push(Change::Organisation(organisation));
+            report.added += 1;
+            continue;
+        };
+        let after = Organisation {
+            name: record.name.clone(),
+            kind: record.kind,
+            source_name: Some(record.source_name.clone()),
+            postcode: record.postcode.clone(),
+            closed_on: closed_on(record, before.closed_on, now.date()),
+            ..before.clone()
+        };
+        if after == *before {
+            report.unchanged += 1;
+            continue;
+        }
+        let id = before.id;
+        let mut evented = false;
+        if after.name != before.name {
+            let (name, previous) = (after.name.clone(), before.name.clone());
+            plan.events.push(EventKind::OrganisationRenamed { organisation: id, name, previous });
+            report.renamed += 1;
+            evented = true;
+        }
+        match (before.closed_on, after.closed_on) {
+            (None, Some(closed_on)) => {
+                plan.events.push(EventKind::OrganisationClosed { organisation: id, closed_on });
+                report.closed += 1;
+                evented = true;
+            }
+            (Some(_), None) => {
+                plan.events.push(EventKind::OrganisationReopened { organisation: id });
+                report.reopened += 1;
+                evented = true;
+            }
+            _ => {}
+        }
+        // What else changed: the kind, the postcode, the close date, or the spelling when
+        // the name people see stayed the same (a new spelling is part of a rename).
+        let spelling = if after.name == before.name { after.source_name.clone() } else { before.source_name.clone() };
+        let details = Organisation {
+            name: before.name.clone(),
+            source_name: spelling,
+            closed_on: before.closed_on,
+            ..after.clone()
+        };
+        let dated_again =
+            before.closed_on.is_some() && after.closed_on.is_some() && before.closed_on != after.closed_on;
+        if details != *before || dated_again {
+            plan.events.push(EventKind::OrganisationUpdated { organisation: id });
+            report.updated += 1;
+            evented = true;
+        }
+        debug_assert!(evented, "a changed organisation with no event");
+        plan.changes.push(Change::Organisation(after));
+    }
+    (plan, report)
+}
+
+/// The day `record` says the organisation closed: its close date; else, when its status
+/// says closed, the day it was already closed on, or `today`; `None` while open.
+fn closed_on(record: &OdsRecord, already: Option<Date>, today: Date) -> Option<Date> {
+    if !record.closed() {
+        return None;
+    }
+    record.close_date.or(already).or(Some(today))
+}
+
+/// What to search the directory by (R40).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OrganisationSearch {
+    /// A name fragment: every word of it starts a word of the name, ignoring case and
+    /// accents ("st thom" finds Guy's and St Thomas'; "King's Lynn" finds The Queen
+    /// Elizabeth Hospital, King's Lynn).
+    Name(String),
+    /// An exact ODS code (any case).
+    OdsCode(String),
+    /// The start of a postcode (any case; spaces as typed: "TS18" or "TS18 1").
+    Postcode(String),
+}
+
+/// What the store returns candidates by: an index range (R40). The service checks each
+/// candidate against the whole query.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Candidates {
+    /// Organisations having a search word in `[from, to)`.
+    Word {
+        /// The range's start: the query's most selective (longest) word.
+        from: String,
+        /// Its end: `from` followed by the greatest character.
+        to: String,
+    },
+    /// Organisations whose postcode is in `[from, to)`.
+    Postcode {
+        /// The range's start.
+        from: String,
+        /// Its end.
+        to: String,
+    },
+    /// The organisation of one ODS code.
+    OdsCode(OdsCode),
+}
+
+impl Candidates {
+    /// The range of strings that start with `prefix`: `[prefix, prefix + U+10FFFF)`, in
+    /// byte order (SQLite's `BINARY`, PostgreSQL's `"C"`) and in Rust's `str` order alike.
+    fn prefix(prefix: &str) -> (String, String) {
+        (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
+    }
+}
+
+/// An organisation's place in a search's order: open before closed, then relevance
+/// (the name's first word matched before any other), then name ignoring case, then id.
+type SearchKey = (bool, u8, String, OrganisationId);
+
+fn search_key(organisation: &Organisation, first_word_matched: bool) -> SearchKey {
+    (
+        organisation.closed_on.is_some(),
+        u8::from(!first_word_matched),
+        organisation.name.as_str().to_lowercase(),
+        organisation.id,
+    )
+}
+
+/// A search prepared: the store's candidates, and the test and key of each.
+pub(crate) struct PreparedSearch {
+    pub(crate) candidates: Option<Candidates>,
+    words: Vec<String>,
+    postcode: Option<String>,
+    /// What a cursor of this search is bound to.
+    scope: String,
+}
+
+/// Prepares `search`, or refuses it. A query with no word, an empty postcode or an
+/// unreadable code finds nothing (`candidates` is `None`).
+pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
+    match search {
+        OrganisationSearch::Name(text) => {
+            let words = search_words(text);
+            let longest = words.iter().max_by_key(|w| w.chars().count()).cloned();
+            let candidates = longest.map(|w| {
+                let (from, to) = Candidates::prefix(&w);
+                Candidates::Word { from, to }
+            });
+            PreparedSearch { candidates, scope: format!("name:{}", words.join(" ")), words, postcode: None }
+        }
+        OrganisationSearch::OdsCode(code) => {
+            let code = OdsCode::parse(code).ok();
+            let scope = format!("code:{}", code.as_ref().map(OdsCode::as_str).unwrap_or_default());
+            PreparedSearch { candidates: code.map(Candidates::OdsCode), words: Vec::new(), postcode: None, scope }
+        }
+        OrganisationSearch::Postcode(text) => {
+            let postcode = text.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+            let candidates = (!postcode.is_empty()).then(|| {
+                let (from, to) = Candidates::prefix(&postcode);
+                Candidates::Postcode { from, to }
+            });
+            PreparedSearch {
+                candidates,
+                scope: format!("postcode:{postcode}"),
+                words: Vec::new(),
+                postcode: Some(postcode),
+            }
+        }
+    }
+}
+
+impl PreparedSearch {
+    /// The page of `found` (the store's candidates) that `request` asks for: each
+    /// checked against the whole query, ordered by [`SearchKey`], after the cursor's key.
+    pub(crate) fn page(&self, found: Vec<Organisation>, request: &PageRequest) -> Result<Page<Organisation>, Error> {
+        let limit = request.limit()?;
+        let after = match &request.cursor {
+            Some(cursor) => Some(cursor.decode("organisation search", &self.scope)?),
+            None => None,
+        };
+        let after: Option<SearchKey> = match after {
+            Some(fields) => Some(decode_key(&fields).ok_or_else(|| Cursor::invalid("organisation search"))?),
+            None => None,
+        };
+        let mut matched: Vec<(SearchKey, Organisation)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for organisation in found {
+            if !seen.insert(organisation.id) {
+                continue;
+            }
+            let Some(first) = self.matches(&organisation) else { continue };
+            let key = search_key(&organisation, first);
+            if after.as_ref().is_none_or(|after| key > *after) {
+                matched.push((key, organisation));
+            }
+        }
+        matched.sort_by(|a, b| a.0.cmp(&b.0));
+        let more = matched.len() > limit;
+        matched.truncate(limit);
+        let next = match (more, matched.last()) {
+            (true, Some((key, _))) => Some(Cursor::encode("organisation search", &self.scope, &encode_key(key))),
+            _ => None,
+        };
+        Ok(Page { items: matched.into_iter().map(|(_, o)| o).collect(), next })
+    }
+
+    /// Whether `organisation` matches the whole query, and if so whether the name's
+    /// first word matched (for relevance); `None` when it does not match.
+    fn matches(&self, organisation: &Organisation) -> Option<bool> {
+        if let Some(prefix) = &self.postcode {
+            let postcode = organisation.postcode.as_deref()?;
+            return postcode.starts_with(prefix.as_str()).then_some(postcode == prefix);
+        }
+        if self.words.is_empty() {
+            return Some(true); // an ODS code: the store matched it exactly
+        }
+        let name = search_words(organisation.name.as_str());
+        let all = self.words.iter().all(|q| name.iter().any(|w| w.starts_with(q.as_str())));
+        let first = self.words.first().is_some_and(|q| name.first().is_some_and(|w| w.starts_with(q.as_str())));
+        all.then_some(first)
+    }
+}
+
+fn encode_key(key: &SearchKey) -> Vec<String> {
+    vec![u8::from(key.0).to_string(), key.1.to_string(), key.2.clone(), key.3.to_string()]
+}
+
+fn decode_key(fields: &[String]) -> Option<SearchKey> {
+    let [closed, rank, name, id] = fields else { return None };
+    let closed = match closed.as_str() {
+        "0" => false,
+        "1" => true,
+        _ => return None,
+    };
+    Some((closed, rank.parse().ok()?, name.clone(), id.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,24 @@
+-- Carespace on PostgreSQL, version 2: the organisation directory (R40), as SQLite's
+-- version 5. Organisations gain the kinds of the ODS prescribing settings, their name as
+-- the ODS file spells it, their postcode and the day they closed; a table of the words
+-- of their names makes a name-fragment search a range of an index. Words and postcodes
+-- compare byte by byte (COLLATE "C"), so a prefix is a range whatever the database's
+-- locale.
+
+ALTER TABLE organisations DROP CONSTRAINT organisations_kind_check;
+ALTER TABLE organisations ADD CONSTRAINT organisations_kind_check CHECK (kind IN ('nhs_trust', 'gp_practice',
+    'pharmacy', 'other', 'walk_in_centre', 'out_of_hours', 'urgent_care', 'community_service', 'hospital_service',
+    'optometry', 'hospice', 'care_home', 'justice_health'));
+ALTER TABLE organisations
+    ADD COLUMN source_name text CHECK (source_name IS NULL OR length(source_name) BETWEEN 1 AND 200),
+    ADD COLUMN postcode text COLLATE "C" CHECK (postcode IS NULL OR (length(postcode) BETWEEN 1 AND 10 AND postcode = upper(postcode))),
+    ADD COLUMN closed_on text CHECK (closed_on IS NULL OR closed_on ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$');
+
+CREATE INDEX organisations_by_postcode ON organisations (postcode) WHERE postcode IS NOT NULL;
+
+CREATE TABLE organisation_words (
+    word         text COLLATE "C" NOT NULL CHECK (length(word) BETWEEN 1 AND 120),
+    organisation uuid NOT NULL REFERENCES organisations (id),
+    PRIMARY KEY (word, organisation)
+);
+CREATE INDEX organisation_words_of ON organisation_words (organisation);
