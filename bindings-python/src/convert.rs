@@ -64,6 +64,15 @@ pub(crate) const ORGANISATION_KINDS: Table<OrganisationKind> = (
         (OrganisationKind::GpPractice, "gp_practice"),
         (OrganisationKind::Pharmacy, "pharmacy"),
         (OrganisationKind::Other, "other"),
+        (OrganisationKind::WalkInCentre, "walk_in_centre"),
+        (OrganisationKind::OutOfHours, "out_of_hours"),
+        (OrganisationKind::UrgentCare, "urgent_care"),
+        (OrganisationKind::CommunityService, "community_service"),
+        (OrganisationKind::HospitalService, "hospital_service"),
+        (OrganisationKind::Optometry, "optometry"),
+        (OrganisationKind::Hospice, "hospice"),
+        (OrganisationKind::CareHome, "care_home"),
+        (OrganisationKind::JusticeHealth, "justice_health"),
     ],
 );
 

@@ -33,6 +33,11 @@ fn class_of(e: &Error) -> &'static str {
         Error::CoolDown { .. } => "CoolDownError",
         Error::EndDateNotInFuture { .. } => "EndDateNotInFutureError",
         Error::TimeOutOfRange { .. } => "TimeOutOfRangeError",
+        Error::OrganisationClosed { .. } => "OrganisationClosedError",
+        Error::ImportRejected { .. } => "ImportRejectedError",
+        Error::Unreadable { .. } => "UnreadableError",
+        Error::InvalidCursor { .. } => "InvalidCursorError",
+        Error::InvalidLimit { .. } => "InvalidLimitError",
         Error::Storage(_) => "StorageError",
     }
 }
@@ -53,6 +58,8 @@ fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
         Error::CoolDown { until, .. } => exc.setattr("until", *until)?,
         Error::EndDateNotInFuture { ends_at, .. } => exc.setattr("ends_at", *ends_at)?,
         Error::TimeOutOfRange { at } => exc.setattr("at", *at)?,
+        Error::OrganisationClosed { closed_on, .. } => exc.setattr("closed_on", *closed_on)?,
+        Error::ImportRejected { rejected } => exc.setattr("rejected", crate::values::rejected_rows(rejected))?,
         Error::Storage(s) => exc.setattr("retryable", s.is_retryable())?,
         _ => {}
     }

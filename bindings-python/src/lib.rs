@@ -21,9 +21,9 @@ use time::{Duration, OffsetDateTime};
 use crate::convert::{ACTIONS, APPROVERS, Id, ORGANISATION_KINDS, STANDINGS, enum_value, from_py, to_py};
 use crate::errors::to_py_err;
 use crate::values::{
-    Conversation, DiscoveryEntry, Event, Invite, Joined, Left, Member, MemberList, Membership, Organisation,
-    PendingRequest, Person, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace, Workspace,
-    WorkspaceOutcome,
+    Conversation, DiscoveryEntry, Event, ImportReport, Invite, Joined, Left, Member, MemberList, Membership,
+    Organisation, OrganisationPage, PendingRequest, Person, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer,
+    VisibleWorkspace, Workspace, WorkspaceOutcome,
 };
 
 /// Runs `f` without the GIL and converts its error.
@@ -261,6 +261,45 @@ impl Carespace {
     fn organisation_by_ods(&self, py: Python<'_>, code: &str) -> PyResult<Option<Organisation>> {
         let code = parse(py, code)?;
         Ok(self.call(py, |s| s.organisation_by_ods(&code))?.map(Organisation))
+    }
+
+    /// Imports an ODS file (R40): ``etr*.csv`` (NHS trusts) or ``epraccur*.csv`` (GP
+    /// practices and other prescribing settings), told apart by the file's name. One
+    /// transaction; rows that cannot be read are reported, or with ``strict=True`` the
+    /// import raises ``ImportRejectedError`` and writes nothing.
+    #[pyo3(signature = (path, *, strict = false))]
+    fn import_organisations(&self, py: Python<'_>, path: PathBuf, strict: bool) -> PyResult<ImportReport> {
+        let options = carespace::directory::ImportOptions { strict };
+        self.call(py, move |s| s.import_organisations_from(&path, options)).map(ImportReport)
+    }
+
+    /// Searches the directory (R40) by exactly one of ``name`` (word prefixes, any case
+    /// and accents), ``ods_code`` (exact) or ``postcode`` (prefix): open organisations
+    /// first, then by relevance and name; a page of at most ``limit`` (R43), after
+    /// ``cursor`` (the previous page's ``next_cursor``).
+    #[pyo3(signature = (*, name = None, ods_code = None, postcode = None, limit = None, cursor = None))]
+    fn search_organisations(
+        &self,
+        py: Python<'_>,
+        name: Option<String>,
+        ods_code: Option<String>,
+        postcode: Option<String>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> PyResult<OrganisationPage> {
+        use carespace::directory::OrganisationSearch;
+        let search = match (name, ods_code, postcode) {
+            (Some(name), None, None) => OrganisationSearch::Name(name),
+            (None, Some(code), None) => OrganisationSearch::OdsCode(code),
+            (None, None, Some(postcode)) => OrganisationSearch::Postcode(postcode),
+            _ => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(
+                    "search_organisations() takes exactly one of name=, ods_code= and postcode=",
+                ));
+            }
+        };
+        let page = carespace::page::PageRequest { limit, cursor: cursor.map(carespace::page::Cursor::from_text) };
+        self.call(py, move |s| s.search_organisations(&search, &page)).map(OrganisationPage)
     }
 
     /// A user by id.
@@ -595,6 +634,8 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ManualClock>()?;
     for class in [
         m.py().get_type::<Organisation>(),
+        m.py().get_type::<OrganisationPage>(),
+        m.py().get_type::<ImportReport>(),
         m.py().get_type::<User>(),
         m.py().get_type::<Workspace>(),
         m.py().get_type::<PersonalWorkspace>(),

@@ -37,7 +37,7 @@ macro_rules! value_class {
 
 value_class!(
     /// An NHS organisation.
-    Organisation wraps carespace::Organisation as "Organisation", repr ["id", "name", "kind", "ods_code"]
+    Organisation wraps carespace::Organisation as "Organisation", repr ["id", "name", "kind", "ods_code", "closed_on"]
 );
 
 #[pymethods]
@@ -62,9 +62,105 @@ impl Organisation {
     fn registered_at(&self) -> OffsetDateTime {
         self.0.registered_at
     }
+    /// The name as the ODS file spells it (upper case), for imported organisations (R40).
+    #[getter]
+    fn source_name(&self) -> Option<&str> {
+        self.0.source_name.as_deref()
+    }
+    /// The postcode the ODS file gives (R40).
+    #[getter]
+    fn postcode(&self) -> Option<&str> {
+        self.0.postcode.as_deref()
+    }
+    /// The day the organisation closed (R40), or ``None`` while it is open.
+    #[getter]
+    fn closed_on(&self) -> Option<time::Date> {
+        self.0.closed_on
+    }
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         Self::repr(slf)
     }
+}
+
+value_class!(
+    /// One page of a directory search (R40, R43): organisations, and the cursor of the next page.
+    OrganisationPage wraps carespace::page::Page<carespace::Organisation> as "OrganisationPage", repr ["items", "next_cursor"]
+);
+
+#[pymethods]
+impl OrganisationPage {
+    #[getter]
+    fn items(&self) -> Vec<Organisation> {
+        self.0.items.iter().cloned().map(Organisation).collect()
+    }
+    /// The cursor of the next page, or ``None`` on the last page.
+    #[getter]
+    fn next_cursor(&self) -> Option<&str> {
+        self.0.next.as_ref().map(|c| c.as_str())
+    }
+    fn __len__(&self) -> usize {
+        self.0.items.len()
+    }
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Self::repr(slf)
+    }
+}
+
+value_class!(
+    /// What an import of an ODS file did (R40).
+    ImportReport wraps carespace::directory::ImportReport as "ImportReport", repr ["added", "renamed", "closed", "reopened", "updated", "unchanged", "rejected"]
+);
+
+#[pymethods]
+impl ImportReport {
+    /// Organisations new to the directory.
+    #[getter]
+    fn added(&self) -> usize {
+        self.0.added
+    }
+    /// Organisations whose name changed.
+    #[getter]
+    fn renamed(&self) -> usize {
+        self.0.renamed
+    }
+    /// Organisations that closed.
+    #[getter]
+    fn closed(&self) -> usize {
+        self.0.closed
+    }
+    /// Organisations that reopened.
+    #[getter]
+    fn reopened(&self) -> usize {
+        self.0.reopened
+    }
+    /// Organisations whose kind, postcode, source spelling or close date changed.
+    #[getter]
+    fn updated(&self) -> usize {
+        self.0.updated
+    }
+    /// Rows that changed nothing.
+    #[getter]
+    fn unchanged(&self) -> usize {
+        self.0.unchanged
+    }
+    /// The rows that could not be read: ``(line, code or None, reason)``.
+    #[getter]
+    fn rejected(&self) -> Vec<(u64, Option<String>, String)> {
+        rejected_rows(&self.0.rejected)
+    }
+    /// The lines read as Windows-1252 rather than UTF-8.
+    #[getter]
+    fn windows_1252_lines(&self) -> Vec<u64> {
+        self.0.windows_1252_lines.clone()
+    }
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Self::repr(slf)
+    }
+}
+
+/// Rejected rows as Python sees them, in reports and in `ImportRejectedError`.
+pub(crate) fn rejected_rows(rejected: &[carespace::directory::Rejected]) -> Vec<(u64, Option<String>, String)> {
+    rejected.iter().map(|r| (r.line, r.code.clone(), r.reason.to_string())).collect()
 }
 
 value_class!(
@@ -751,6 +847,8 @@ macro_rules! picklable {
 
 picklable!(
     Organisation,
+    OrganisationPage,
+    ImportReport,
     User,
     Workspace,
     PersonalWorkspace,

@@ -4,6 +4,8 @@ hierarchy a Python caller expects."""
 from __future__ import annotations
 
 import datetime
+import os
+import tempfile
 import uuid
 from typing import Callable
 
@@ -53,6 +55,24 @@ def scenarios() -> dict[type[Exception], Callable[[World], object]]:
     def storage(w: World) -> object:
         return carespace.Carespace.open("/proc/no/such/dir/carespace.sqlite3")
 
+    def ods_file(name: str, rows: str) -> str:
+        directory = tempfile.mkdtemp()
+        path = os.path.join(directory, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(rows)
+        return path
+
+    def closed(w: World) -> object:
+        # R40: the trust's row in a later ODS file closes it; nobody new may join.
+        row = "RWK,EAST LONDON NHS FOUNDATION TRUST,Y56,Q71,,,,LONDON,,E1 6LP,20000401,20260301,,,,,,,,,,0,,H\n"
+        w.cs.import_organisations(ods_file("etr.csv", row))
+        newcomer = w.cs.register_user(email="dan@nhs.net", name="Dan Brown")
+        return w.cs.join_organisation(newcomer.id, organisation=w.trust.id)
+
+    def rejected(w: World) -> object:
+        rows = "RJ1,GUY'S AND ST THOMAS' NHS FOUNDATION TRUST,Y56,Q71,,,,LONDON,,SE1 9RT,19930401,,,,,,,,,,,0,,H\nRQX,BAD ROW\n"
+        return w.cs.import_organisations(ods_file("etr.csv", rows), strict=True)
+
     return {
         carespace.InvalidEmailError: lambda w: w.cs.register_user(email="jane@nhs.net.example.com", name="Jane"),
         carespace.InvalidTextError: lambda w: w.cs.create_workspace(actor=w.alice.id, organisation=w.trust.id, name="Ward\n2", speciality=501),
@@ -77,6 +97,11 @@ def scenarios() -> dict[type[Exception], Callable[[World], object]]:
         carespace.TimeOutOfRangeError: lambda w: w.cs.sweep(datetime.datetime(2300, 1, 1, tzinfo=datetime.timezone.utc)),
         carespace.EndDateNotInFutureError: lambda w: w.cs.set_membership_end(actor=w.alice.id, workspace=w.ward.id, user=w.alice.id, ends_at=w.clock.now()),
         carespace.StorageError: storage,
+        carespace.OrganisationClosedError: closed,
+        carespace.ImportRejectedError: rejected,
+        carespace.UnreadableError: lambda w: w.cs.import_organisations("/proc/no/such/dir/etr.csv"),
+        carespace.InvalidCursorError: lambda w: w.cs.search_organisations(name="east", cursor="not a cursor"),
+        carespace.InvalidLimitError: lambda w: w.cs.search_organisations(name="east", limit=5000),
     }
 
 

@@ -16,7 +16,8 @@ approver lets them see everything. Every change appends an event to a gap-free l
 
 Arguments: the acting user comes first and may be given by position (``actor=`` works
 too); every other argument is keyword-only. A method without an actor that takes one
-argument takes it by position (``cs.user(id)``, ``cs.sweep(now)``).
+argument takes it by position (``cs.user(id)``, ``cs.sweep(now)``), with any options
+after it by keyword (``cs.import_organisations(path, strict=True)``).
 
 Values are immutable, compare and hash by content, and support ``copy``, ``deepcopy``
 and ``pickle``. A ``Carespace`` is a context manager: ``with Carespace.open(path) as cs:``
@@ -36,6 +37,7 @@ from carespace._carespace import (
     Conversation,
     DiscoveryEntry,
     Event,
+    ImportReport,
     Invite,
     Joined,
     Left,
@@ -44,6 +46,7 @@ from carespace._carespace import (
     MemberList,
     Membership,
     Organisation,
+    OrganisationPage,
     PendingRequest,
     Person,
     PersonalWorkspace,
@@ -82,9 +85,12 @@ from carespace._errors import (
     EmailTakenError,
     EndDateNotInFutureError,
     ForbiddenError,
+    ImportRejectedError,
+    InvalidCursorError,
     InvalidEmailError,
     InvalidIdError,
     InvalidInputError,
+    InvalidLimitError,
     InvalidTextError,
     InviteAlreadyAcceptedError,
     InviteError,
@@ -96,10 +102,12 @@ from carespace._errors import (
     NotAMemberError,
     NotFoundError,
     OdsCodeTakenError,
+    OrganisationClosedError,
     SelfTargetError,
     StorageError,
     TimeOutOfRangeError,
     UnknownSpecialityError,
+    UnreadableError,
     WorkspaceNameTakenError,
 )
 
@@ -125,9 +133,13 @@ __all__ = [
     "Event",
     "EventType",
     "ForbiddenError",
+    "ImportRejectedError",
+    "ImportReport",
+    "InvalidCursorError",
     "InvalidEmailError",
     "InvalidIdError",
     "InvalidInputError",
+    "InvalidLimitError",
     "InvalidTextError",
     "Invite",
     "InviteAlreadyAcceptedError",
@@ -149,8 +161,10 @@ __all__ = [
     "NotAMemberError",
     "NotFoundError",
     "OdsCodeTakenError",
+    "OrganisationClosedError",
     "Organisation",
     "OrganisationKind",
+    "OrganisationPage",
     "PendingRequest",
     "Person",
     "PersonalWorkspace",
@@ -163,6 +177,7 @@ __all__ = [
     "Swept",
     "TimeOutOfRangeError",
     "UnknownSpecialityError",
+    "UnreadableError",
     "User",
     "Viewer",
     "VisibleWorkspace",

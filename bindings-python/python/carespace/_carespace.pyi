@@ -36,7 +36,9 @@ __all__ = [
     "Member",
     "MemberList",
     "Membership",
+    "ImportReport",
     "Organisation",
+    "OrganisationPage",
     "PendingRequest",
     "Person",
     "PersonalWorkspace",
@@ -96,6 +98,43 @@ class Organisation:
     def ods_code(self) -> Optional[str]: ...
     @property
     def registered_at(self) -> datetime.datetime: ...
+    @property
+    def source_name(self) -> Optional[str]: ...
+    @property
+    def postcode(self) -> Optional[str]: ...
+    @property
+    def closed_on(self) -> Optional[datetime.date]: ...
+
+@final
+class OrganisationPage:
+    """One page of a directory search (R40, R43): organisations, and the cursor of the next page."""
+
+    @property
+    def items(self) -> list[Organisation]: ...
+    @property
+    def next_cursor(self) -> Optional[str]: ...
+    def __len__(self) -> int: ...
+
+@final
+class ImportReport:
+    """What an import of an ODS file did (R40)."""
+
+    @property
+    def added(self) -> int: ...
+    @property
+    def renamed(self) -> int: ...
+    @property
+    def closed(self) -> int: ...
+    @property
+    def reopened(self) -> int: ...
+    @property
+    def updated(self) -> int: ...
+    @property
+    def unchanged(self) -> int: ...
+    @property
+    def rejected(self) -> list[tuple[int, Optional[str], str]]: ...
+    @property
+    def windows_1252_lines(self) -> list[int]: ...
 
 @final
 class User:
@@ -443,6 +482,18 @@ class Carespace:
         """An organisation by id."""
     def organisation_by_ods(self, code: str) -> Optional[Organisation]:
         """An organisation by ODS code, or ``None``."""
+    def import_organisations(self, path: Union[str, os.PathLike[str]], *, strict: bool = False) -> ImportReport:
+        """Imports an ODS file (R40): ``etr*.csv`` (NHS trusts) or ``epraccur*.csv`` (GP practices)."""
+    def search_organisations(
+        self,
+        *,
+        name: Optional[str] = None,
+        ods_code: Optional[str] = None,
+        postcode: Optional[str] = None,
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> OrganisationPage:
+        """Searches the directory (R40) by exactly one of name, ODS code or postcode prefix; paged (R43)."""
     def user(self, id: _Id) -> User:
         """A user by id."""
     def user_by_email(self, email: str) -> Optional[User]:

@@ -27,6 +27,10 @@ __all__ = [
 #: Every ``Event.type`` (R32), as the log writes it; a test holds it to the library's list.
 EventType = Literal[
     "organisation_registered",
+    "organisation_renamed",
+    "organisation_closed",
+    "organisation_reopened",
+    "organisation_updated",
     "user_registered",
     "organisation_joined",
     "workspace_created",
@@ -60,6 +64,15 @@ class OrganisationKind(enum.Enum):
     GP_PRACTICE = "gp_practice"
     PHARMACY = "pharmacy"
     OTHER = "other"
+    WALK_IN_CENTRE = "walk_in_centre"
+    OUT_OF_HOURS = "out_of_hours"
+    URGENT_CARE = "urgent_care"
+    COMMUNITY_SERVICE = "community_service"
+    HOSPITAL_SERVICE = "hospital_service"
+    OPTOMETRY = "optometry"
+    HOSPICE = "hospice"
+    CARE_HOME = "care_home"
+    JUSTICE_HEALTH = "justice_health"
 
 
 class Role(enum.Enum):

@@ -20,9 +20,12 @@ __all__ = [
     "EmailTakenError",
     "EndDateNotInFutureError",
     "ForbiddenError",
+    "ImportRejectedError",
+    "InvalidCursorError",
     "InvalidEmailError",
     "InvalidIdError",
     "InvalidInputError",
+    "InvalidLimitError",
     "InvalidTextError",
     "InviteAlreadyAcceptedError",
     "InviteError",
@@ -34,10 +37,12 @@ __all__ = [
     "NotAMemberError",
     "NotFoundError",
     "OdsCodeTakenError",
+    "OrganisationClosedError",
     "SelfTargetError",
     "StorageError",
     "TimeOutOfRangeError",
     "UnknownSpecialityError",
+    "UnreadableError",
     "WorkspaceNameTakenError",
 ]
 
@@ -76,6 +81,34 @@ class TimeOutOfRangeError(InvalidInputError):
     the clock); ``at`` is the instant."""
 
     at: object
+
+
+class InvalidCursorError(InvalidInputError):
+    """A page's cursor belongs to another list or query, or was altered (R43): start
+    again from the first page."""
+
+
+class InvalidLimitError(InvalidInputError):
+    """A page's limit is outside 1 to 1,000 (R43)."""
+
+
+class ImportRejectedError(InvalidInputError):
+    """A strict import found rows it cannot read and wrote nothing (R40); ``rejected``
+    lists them as ``(line, code, reason)``."""
+
+    rejected: list[tuple[int, str | None, str]]
+
+
+class UnreadableError(CarespaceError, OSError):
+    """A file could not be read at all (missing, unreadable, or a name that says no
+    layout)."""
+
+
+class OrganisationClosedError(CarespaceError):
+    """The organisation closed (R40): it accepts no new member, workspace, request or
+    invite. ``closed_on`` is the day."""
+
+    closed_on: object
 
 
 class NotFoundError(CarespaceError, LookupError):
