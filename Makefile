@@ -147,6 +147,7 @@ test-swift: uniffi-lib uniffi-bindgen
 	cp $(UNIFFI)/swift/Carespace.swift $(SWIFT_ROOT)/carespace-swift/Sources/Carespace/
 	cp $(UNIFFI)/swift/CarespaceFFI.h $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI/
 	cp $(UNIFFI)/swift/CarespaceFFI.modulemap $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI/module.modulemap
+	cp -r data/ods $(SWIFT_ROOT)/carespace-swift/ods
 	bindings-uniffi/provision/in-swift-chroot.sh "cd /carespace-swift && swift test --disable-swift-testing 2>&1" | tee $(UNIFFI)/swift.log
 	@grep -E 'Executed [0-9]+ tests?, with 0 failures' $(UNIFFI)/swift.log | tail -1 \
 	  | awk '{ print "swift: " $$2 " passed, 0 failed" }' | tee -a $(RESULTS)

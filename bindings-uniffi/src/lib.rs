@@ -92,6 +92,21 @@ pub enum CarespaceError {
     /// An instant to be recorded lies outside 1900–2200.
     #[error("{0}")]
     TimeOutOfRange(String),
+    /// The organisation closed: it accepts nothing new.
+    #[error("{0}")]
+    OrganisationClosed(String),
+    /// A strict import found rows it could not read and wrote nothing.
+    #[error("{0}")]
+    ImportRejected(String),
+    /// A file could not be read.
+    #[error("{0}")]
+    Unreadable(String),
+    /// A page's cursor belongs to another list or query.
+    #[error("{0}")]
+    InvalidCursor(String),
+    /// A page's limit is out of range.
+    #[error("{0}")]
+    InvalidLimit(String),
     /// The storage backend failed.
     #[error("{0}")]
     Storage(String),
@@ -126,6 +141,11 @@ impl From<carespace::Error> for CarespaceError {
             E::CoolDown { .. } => Self::CoolDown(message),
             E::EndDateNotInFuture { .. } => Self::EndDateNotInFuture(message),
             E::TimeOutOfRange { .. } => Self::TimeOutOfRange(message),
+            E::OrganisationClosed { .. } => Self::OrganisationClosed(message),
+            E::ImportRejected { .. } => Self::ImportRejected(message),
+            E::Unreadable { .. } => Self::Unreadable(message),
+            E::InvalidCursor { .. } => Self::InvalidCursor(message),
+            E::InvalidLimit { .. } => Self::InvalidLimit(message),
             E::Storage(_) => Self::Storage(message),
         }
     }
@@ -154,6 +174,55 @@ pub enum OrganisationKind {
     Pharmacy,
     /// Any other NHS body.
     Other,
+    /// A walk-in centre.
+    WalkInCentre,
+    /// An out-of-hours service.
+    OutOfHours,
+    /// Urgent and emergency care.
+    UrgentCare,
+    /// A public health or community health service.
+    CommunityService,
+    /// A hospital service.
+    HospitalService,
+    /// An optometry service.
+    Optometry,
+    /// A hospice.
+    Hospice,
+    /// A care home or nursing home.
+    CareHome,
+    /// Health care in the justice estate.
+    JusticeHealth,
+}
+
+/// What to search the organisation directory by.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum OrganisationSearch {
+    /// A name fragment: each word starts a word of the name (any case, accents,
+    /// apostrophes).
+    Name {
+        /// The fragment, e.g. "st thom".
+        text: String,
+    },
+    /// An exact ODS code (any case).
+    OdsCode {
+        /// The code, e.g. "RJ1".
+        code: String,
+    },
+    /// The start of a postcode.
+    Postcode {
+        /// The prefix, e.g. "TS18".
+        prefix: String,
+    },
+}
+
+impl From<OrganisationSearch> for carespace::directory::OrganisationSearch {
+    fn from(search: OrganisationSearch) -> Self {
+        match search {
+            OrganisationSearch::Name { text } => Self::Name(text),
+            OrganisationSearch::OdsCode { code } => Self::OdsCode(code),
+            OrganisationSearch::Postcode { prefix } => Self::Postcode(prefix),
+        }
+    }
 }
 
 /// A member's role.
@@ -321,8 +390,10 @@ macro_rules! to_core {
     };
 }
 
-from_core!(OrganisationKind <= carespace::OrganisationKind: NhsTrust, GpPractice, Pharmacy, Other);
-to_core!(OrganisationKind => carespace::OrganisationKind: NhsTrust, GpPractice, Pharmacy, Other);
+from_core!(OrganisationKind <= carespace::OrganisationKind: NhsTrust, GpPractice, Pharmacy, Other, WalkInCentre, OutOfHours, UrgentCare, CommunityService, HospitalService,
+    Optometry, Hospice, CareHome, JusticeHealth);
+to_core!(OrganisationKind => carespace::OrganisationKind: NhsTrust, GpPractice, Pharmacy, Other, WalkInCentre, OutOfHours, UrgentCare, CommunityService, HospitalService,
+    Optometry, Hospice, CareHome, JusticeHealth);
 from_core!(Role <= carespace::Role: Admin, Member);
 from_core!(MemberStatus <= carespace::MemberStatus: Unapproved, Approved, Archived);
 from_core!(WorkspaceStatus <= carespace::WorkspaceStatus: Active, Archived);

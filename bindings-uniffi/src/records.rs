@@ -19,6 +19,12 @@ pub struct Organisation {
     pub ods_code: Option<String>,
     /// When it was registered.
     pub registered_at: SystemTime,
+    /// Its name as the ODS file spells it (upper case), for imported organisations.
+    pub source_name: Option<String>,
+    /// Its postcode, from the ODS file.
+    pub postcode: Option<String>,
+    /// The day it closed (`YYYY-MM-DD`), or none while it is open.
+    pub closed_on: Option<String>,
 }
 
 impl From<carespace::Organisation> for Organisation {
@@ -29,6 +35,80 @@ impl From<carespace::Organisation> for Organisation {
             kind: o.kind.into(),
             ods_code: o.ods_code.map(Into::into),
             registered_at: o.registered_at.into(),
+            source_name: o.source_name,
+            postcode: o.postcode,
+            closed_on: o.closed_on.map(|day| day.to_string()),
+        }
+    }
+}
+
+/// One page of a directory search: organisations, and the cursor of the next page.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OrganisationPage {
+    /// The organisations, open first, then by relevance and name.
+    pub items: Vec<Organisation>,
+    /// The cursor of the next page, or none on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<carespace::page::Page<carespace::Organisation>> for OrganisationPage {
+    fn from(page: carespace::page::Page<carespace::Organisation>) -> Self {
+        Self {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next.map(|c| c.as_str().to_owned()),
+        }
+    }
+}
+
+/// A row of an ODS file that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RejectedRow {
+    /// Its line (from 1).
+    pub line: i64,
+    /// Its ODS code as written, if it had one.
+    pub code: Option<String>,
+    /// Why it was rejected, as a sentence.
+    pub reason: String,
+}
+
+/// What an import of an ODS file did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ImportReport {
+    /// Organisations new to the directory.
+    pub added: i64,
+    /// Organisations whose name changed.
+    pub renamed: i64,
+    /// Organisations that closed.
+    pub closed: i64,
+    /// Organisations that reopened.
+    pub reopened: i64,
+    /// Organisations whose kind, postcode, source spelling or close date changed.
+    pub updated: i64,
+    /// Rows that changed nothing.
+    pub unchanged: i64,
+    /// The rows that could not be read.
+    pub rejected: Vec<RejectedRow>,
+}
+
+impl From<carespace::directory::ImportReport> for ImportReport {
+    fn from(r: carespace::directory::ImportReport) -> Self {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        Self {
+            added: count(r.added),
+            renamed: count(r.renamed),
+            closed: count(r.closed),
+            reopened: count(r.reopened),
+            updated: count(r.updated),
+            unchanged: count(r.unchanged),
+            rejected: r
+                .rejected
+                .into_iter()
+                .map(|row| RejectedRow {
+                    line: i64::try_from(row.line).unwrap_or(i64::MAX),
+                    reason: row.reason.to_string(),
+                    code: row.code,
+                })
+                .collect(),
         }
     }
 }

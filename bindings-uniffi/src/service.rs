@@ -9,10 +9,11 @@ use carespace_sqlite::{SqliteOptions, SqliteStore};
 use uuid::Uuid;
 
 use crate::records::{
-    Conversation, DiscoveryEntry, Event, Invite, Joined, MemberList, Membership, Organisation, PendingRequest,
-    PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace, Workspace, WorkspaceOutcome,
+    Conversation, DiscoveryEntry, Event, ImportReport, Invite, Joined, MemberList, Membership, Organisation,
+    OrganisationPage, PendingRequest, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace,
+    Workspace, WorkspaceOutcome,
 };
-use crate::{Action, Approvers, CarespaceError, Durability, OrganisationKind, Result, parse};
+use crate::{Action, Approvers, CarespaceError, Durability, OrganisationKind, OrganisationSearch, Result, parse};
 
 /// A clock that stands still until moved, for tests and simulations.
 #[derive(Debug, uniffi::Object)]
@@ -146,6 +147,27 @@ impl Carespace {
     /// Joins an organisation, getting a My Workspace there.
     pub fn join_organisation(&self, user: Uuid, organisation: Uuid) -> Result<PersonalWorkspace> {
         Ok(self.inner.join_organisation(user.into(), organisation.into())?.into())
+    }
+
+    /// Imports an ODS file: `etr*.csv` (NHS trusts) or `epraccur*.csv` (GP practices
+    /// and other prescribing settings), told apart by the file's name. One transaction;
+    /// rows that cannot be read are reported, or with `strict` the import fails with
+    /// `ImportRejected` and writes nothing.
+    pub fn import_organisations(&self, path: String, strict: bool) -> Result<ImportReport> {
+        let options = carespace::directory::ImportOptions { strict };
+        Ok(self.inner.import_organisations_from(path, options)?.into())
+    }
+
+    /// Searches the directory: open organisations first, then by relevance and name; a
+    /// page of at most `limit` (50 if none, at most 1000) after `cursor`.
+    pub fn search_organisations(
+        &self,
+        search: OrganisationSearch,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<OrganisationPage> {
+        let page = carespace::page::PageRequest { limit, cursor: cursor.map(carespace::page::Cursor::from_text) };
+        Ok(self.inner.search_organisations(&search.into(), &page)?.into())
     }
 
     /// A user by email, if registered.

@@ -132,6 +132,15 @@ class CarespaceTest {
             CarespaceException.TimeOutOfRange::class.java to { w -> w.cs.sweep(Instant.parse("2300-01-01T00:00:00Z")) },
             CarespaceException.EndDateNotInFuture::class.java to { w -> w.cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, start) },
             CarespaceException.Storage::class.java to { _ -> Carespace.open("/proc/no/such/dir/carespace.sqlite3", Options()) },
+            CarespaceException.OrganisationClosed::class.java to { w ->
+                val closes = "RWK,EAST LONDON NHS FOUNDATION TRUST,Y56,Q71,,,,LONDON,,E1 6LP,20000401,20260301,,,,,,,,,,0,,H\n"
+                w.cs.importOrganisations(odsFile("etr.csv", closes), false)
+                w.cs.joinOrganisation(w.cs.registerUser("dan@nhs.net", "Dan Brown").id, w.trust.id)
+            },
+            CarespaceException.ImportRejected::class.java to { w -> w.cs.importOrganisations(odsFile("etr.csv", "RQX,BAD ROW\n"), true) },
+            CarespaceException.Unreadable::class.java to { w -> w.cs.importOrganisations("/proc/no/such/dir/etr.csv", false) },
+            CarespaceException.InvalidCursor::class.java to { w -> w.cs.searchOrganisations(OrganisationSearch.Name("east"), null, "not a cursor") },
+            CarespaceException.InvalidLimit::class.java to { w -> w.cs.searchOrganisations(OrganisationSearch.Name("east"), 5000u, null) },
         )
         for ((expected, step) in cases) {
             val w = world()
@@ -245,6 +254,49 @@ class CarespaceTest {
         val other = cs.registerOrganisation("Barts Health NHS Trust", OrganisationKind.NHS_TRUST, null)
         cs.joinOrganisation(w.alice.id, other.id)
         assertEquals(listOf("Barts Health NHS Trust", "East London NHS Foundation Trust"), cs.organisationsOf(w.alice.id).map { it.name })
+    }
+
+    private fun odsFile(name: String, rows: String): String {
+        val path = Files.createTempDirectory("carespace-ods").resolve(name)
+        Files.writeString(path, rows)
+        return path.toString()
+    }
+
+    @Test
+    fun r40DirectoryOnTheRealOdsFiles() {
+        Carespace.inMemory(Options()).use { cs ->
+            val trusts = cs.importOrganisations("data/ods/etr.csv", true)
+            assertEquals(241L, trusts.added)
+            val practices = cs.importOrganisations("data/ods/epraccur.csv", false)
+            assertEquals(14_357L, practices.added)
+            assertEquals(emptyList<RejectedRow>(), practices.rejected)
+            assertEquals(241L, cs.importOrganisations("data/ods/etr.csv", false).unchanged)
+
+            val guys = cs.searchOrganisations(OrganisationSearch.Name("st thom"), null, null).items.single { it.odsCode == "RJ1" }
+            assertEquals("Guy's and St Thomas' NHS Foundation Trust", guys.name)
+            assertEquals("GUY'S AND ST THOMAS' NHS FOUNDATION TRUST", guys.sourceName)
+            assertEquals(OrganisationKind.NHS_TRUST, guys.kind)
+            val closed = cs.searchOrganisations(OrganisationSearch.OdsCode("a81003"), null, null).items.single()
+            assertEquals("2017-10-31", closed.closedOn)
+            val ts18 = cs.searchOrganisations(OrganisationSearch.Postcode("ts18"), null, null).items
+            assertTrue(ts18.isNotEmpty() && ts18.all { it.postcode!!.startsWith("TS18") })
+            assertEquals(ts18.sortedBy { it.closedOn != null }, ts18)
+
+            // Pages follow cursors: every surgery once, the last page says so.
+            val seen = mutableListOf<String>()
+            var cursor: String? = null
+            do {
+                val page = cs.searchOrganisations(OrganisationSearch.Name("surgery"), 250u, cursor)
+                seen += page.items.map { it.odsCode!! }
+                cursor = page.nextCursor
+            } while (cursor != null)
+            assertEquals(seen.size, seen.toSet().size)
+            assertTrue(seen.size > 1000)
+
+            val gp = cs.registerUser("gp@nhs.net", "Gill Pratt")
+            val refused = assertThrows(CarespaceException.OrganisationClosed::class.java) { cs.joinOrganisation(gp.id, closed.id) }
+            assertTrue(refused.message!!.contains("31 October 2017"))
+        }
     }
 
     @Test

@@ -127,6 +127,16 @@ final class CarespaceTests: XCTestCase {
                 try w.cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: self.start)
             }),
             ("Storage", { _ in try Carespace.open(path: "/proc/no/such/dir/carespace.sqlite3", options: Options()) }),
+            ("OrganisationClosed", { w in
+                let closes = "RWK,EAST LONDON NHS FOUNDATION TRUST,Y56,Q71,,,,LONDON,,E1 6LP,20000401,20260301,,,,,,,,,,0,,H\n"
+                _ = try w.cs.importOrganisations(path: try self.odsFile("etr.csv", closes), strict: false)
+                let dan = try w.cs.registerUser(email: "dan@nhs.net", name: "Dan Brown")
+                return try w.cs.joinOrganisation(user: dan.id, organisation: w.trust.id)
+            }),
+            ("ImportRejected", { w in try w.cs.importOrganisations(path: try self.odsFile("etr.csv", "RQX,BAD ROW\n"), strict: true) }),
+            ("Unreadable", { w in try w.cs.importOrganisations(path: "/proc/no/such/dir/etr.csv", strict: false) }),
+            ("InvalidCursor", { w in try w.cs.searchOrganisations(search: .name(text: "east"), limit: nil, cursor: "not a cursor") }),
+            ("InvalidLimit", { w in try w.cs.searchOrganisations(search: .name(text: "east"), limit: 5000, cursor: nil) }),
         ]
         for (expected, step) in cases {
             let w = try world()
@@ -247,6 +257,49 @@ final class CarespaceTests: XCTestCase {
         let other = try cs.registerOrganisation(name: "Barts Health NHS Trust", kind: .nhsTrust, odsCode: nil)
         _ = try cs.joinOrganisation(user: w.alice.id, organisation: other.id)
         XCTAssertEqual(try cs.organisationsOf(user: w.alice.id).map { $0.name }, ["Barts Health NHS Trust", "East London NHS Foundation Trust"])
+    }
+
+    func odsFile(_ name: String, _ rows: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent(name).path
+        try rows.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// `make test-swift` copies the repository's data/ods next to the package.
+    func testR40DirectoryOnTheRealOdsFiles() throws {
+        let cs = Carespace.inMemory(options: Options())
+        XCTAssertEqual(try cs.importOrganisations(path: "/carespace-swift/ods/etr.csv", strict: true).added, 241)
+        let practices = try cs.importOrganisations(path: "/carespace-swift/ods/epraccur.csv", strict: false)
+        XCTAssertEqual(practices.added, 14_357)
+        XCTAssertEqual(practices.rejected, [])
+        XCTAssertEqual(try cs.importOrganisations(path: "/carespace-swift/ods/etr.csv", strict: false).unchanged, 241)
+
+        let guys = try cs.searchOrganisations(search: .name(text: "st thom"), limit: nil, cursor: nil).items.filter { $0.odsCode == "RJ1" }
+        XCTAssertEqual(guys.map { $0.name }, ["Guy's and St Thomas' NHS Foundation Trust"])
+        XCTAssertEqual(guys.first?.sourceName, "GUY'S AND ST THOMAS' NHS FOUNDATION TRUST")
+        let closed = try cs.searchOrganisations(search: .odsCode(code: "a81003"), limit: nil, cursor: nil).items
+        XCTAssertEqual(closed.first?.closedOn, "2017-10-31")
+        let ts18 = try cs.searchOrganisations(search: .postcode(prefix: "ts18"), limit: nil, cursor: nil).items
+        XCTAssertFalse(ts18.isEmpty)
+        XCTAssertTrue(ts18.allSatisfy { $0.postcode?.hasPrefix("TS18") == true })
+
+        var seen: [String] = []
+        var cursor: String? = nil
+        repeat {
+            let page = try cs.searchOrganisations(search: .name(text: "surgery"), limit: 250, cursor: cursor)
+            seen += page.items.compactMap { $0.odsCode }
+            cursor = page.nextCursor
+        } while cursor != nil
+        XCTAssertEqual(seen.count, Set(seen).count)
+        XCTAssertGreaterThan(seen.count, 1000)
+
+        let gp = try cs.registerUser(email: "gp@nhs.net", name: "Gill Pratt")
+        XCTAssertThrowsError(try cs.joinOrganisation(user: gp.id, organisation: closed[0].id)) { error in
+            guard case CarespaceError.OrganisationClosed(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("31 October 2017"), message)
+        }
     }
 
     func testObjectsAreReleasedAndFilesReopen() throws {
