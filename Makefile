@@ -170,7 +170,7 @@ bench:
 # outside the clone; the small seed corpora in fuzz/seeds/ are committed.
 # `make fuzz FUZZ_SECONDS=600` runs each target for ten minutes under AddressSanitizer
 # (the commands target drives SQLite's C code too).
-FUZZ_TARGETS := email workspace_name commands
+FUZZ_TARGETS := email workspace_name commands ods cursor
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= address
 FUZZ_TARGET_DIR ?= $(CACHE)/fuzz-target

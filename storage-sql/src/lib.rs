@@ -12,4 +12,4 @@ mod row;
 mod tx;
 
 pub use row::{Row, Value, corrupt};
-pub use tx::{Conn, Decode, Dialect, SqlTx, Statement};
+pub use tx::{Conn, Decode, Dialect, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_WORD, SqlTx, Statement};

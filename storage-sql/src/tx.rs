@@ -156,12 +156,14 @@ pub struct SqlTx<C>(pub C);
 const ORGANISATION: &str = concat!(select_organisation!(), " WHERE id = $1");
 const ORGANISATION_BY_ODS: &str = concat!(select_organisation!(), " WHERE ods_code = $1");
 const ORGANISATIONS: &str = concat!(select_organisation!(), " ORDER BY id");
-/// The organisations having a search word in `[$1, $2)` (once per such word).
-const ORGANISATIONS_BY_WORD: &str = "SELECT o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, \
+/// The organisations having a search word in `[$1, $2)` (once per such word). Public
+/// for the backends' query-plan tests.
+pub const ORGANISATIONS_BY_WORD: &str = "SELECT o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, \
        o.postcode, o.closed_on \
      FROM organisation_words w JOIN organisations o ON o.id = w.organisation WHERE w.word >= $1 AND w.word < $2";
-/// The organisations whose postcode is in `[$1, $2)`.
-const ORGANISATIONS_BY_POSTCODE: &str = concat!(select_organisation!(), " WHERE postcode >= $1 AND postcode < $2");
+/// The organisations whose postcode is in `[$1, $2)`. Public for the backends'
+/// query-plan tests.
+pub const ORGANISATIONS_BY_POSTCODE: &str = concat!(select_organisation!(), " WHERE postcode >= $1 AND postcode < $2");
 const USER: &str = concat!(select_user!(), " WHERE id = $1");
 const USER_BY_EMAIL: &str = concat!(select_user!(), " WHERE email = $1");
 const IS_ORGANISATION_MEMBER: &str =

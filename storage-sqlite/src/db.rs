@@ -294,4 +294,27 @@ mod tests {
             service.events_since(3, 10).unwrap();
         });
     }
+
+    /// R40: a search by name fragment is a range of the words' primary key, by postcode
+    /// a range of the postcode index, by code the unique index; none scans.
+    #[test]
+    fn r40_directory_searches_use_indexes() {
+        use carespace::directory::{ImportOptions, OdsFile, OrganisationSearch};
+        use carespace::page::PageRequest;
+
+        let store = std::sync::Arc::new(SqliteStore::open_in_memory().unwrap());
+        let service = Carespace::from_arc(store.clone());
+        let practices = include_str!("../../core/src/testsuite/ods/epraccur.csv");
+        service.import_organisations(OdsFile::Practices, practices.as_bytes(), ImportOptions::default()).unwrap();
+        let search = |q: OrganisationSearch| {
+            assert!(!service.search_organisations(&q, &PageRequest::default()).unwrap().items.is_empty(), "{q:?}");
+        };
+        let plans =
+            assert_indexed(&store, "search by name", || search(OrganisationSearch::Name("densham surg".into())));
+        assert!(plans.iter().any(|p| p.contains("SEARCH w USING PRIMARY KEY (word>? AND word<?)")), "{plans:?}");
+        let plans =
+            assert_indexed(&store, "search by postcode", || search(OrganisationSearch::Postcode("TS18".into())));
+        assert!(plans.iter().any(|p| p.contains("organisations_by_postcode (postcode>? AND postcode<?)")), "{plans:?}");
+        assert_indexed(&store, "search by code", || search(OrganisationSearch::OdsCode("a81001".into())));
+    }
 }
