@@ -10,14 +10,22 @@ second run reuses the file and says so instead of writing the story twice.
 from __future__ import annotations
 
 import datetime
+import pathlib
 import sys
 
-from carespace import Action, Carespace, OrganisationKind
+from carespace import Action, Carespace
+
+
+#: The NHS Organisation Data Service's file of NHS trusts (Open Government Licence).
+NHS_TRUSTS = pathlib.Path(__file__).resolve().parent.parent / "data" / "ods" / "etr.csv"
 
 
 def tell_story(cs: Carespace) -> None:
-    trust = cs.register_organisation(name="East London NHS Foundation Trust", kind=OrganisationKind.NHS_TRUST, ods_code="RWK")
-    print(f"Registered {trust.name}.")
+    # The NHS trusts from the ODS file (R40); Alice finds hers by a fragment of its name.
+    report = cs.import_organisations(NHS_TRUSTS)
+    print(f"Imported the NHS trust directory: {report.added} trusts, {len(report.rejected)} rows rejected.")
+    trust = next(o for o in cs.search_organisations(name="east lond", limit=5).items if o.ods_code == "RWK")
+    print(f"Searching “east lond” finds {trust.name} ({trust.ods_code}, {trust.postcode}).")
     alice = cs.register_user(email="alice.smith@nhs.net", name="Alice Smith")
     bob = cs.register_user(email="bob.jones@nhs.net", name="Bob Jones")
     for person in (alice, bob):
@@ -67,7 +75,9 @@ def show(cs: Carespace) -> None:
     bob = cs.user_by_email("bob.jones@nhs.net")
     if trust is None or carol is None or bob is None:
         raise SystemExit("this file holds an unfinished or different story; delete it or pass another path")
-    print(f"\n{carol.name}'s workspaces:")
+    # "Choose the wider organisation": those Carol is currently a member of come first.
+    print(f"\n{carol.name} is currently a member of: {', '.join(o.name for o in cs.organisations_of(carol.id))}.")
+    print(f"{carol.name}'s workspaces:")
     for entry in cs.my_workspaces(carol.id):
         if entry.is_personal:
             print(f"  {entry.organisation_name} / My Workspace: {'archived' if entry.archived else 'active'}")

@@ -5,13 +5,19 @@
 //! `carespace-quickstart.sqlite3`, created if missing). Run it again and it reuses the
 //! file: it says so and shows what the file holds instead of writing the story twice.
 
+use carespace::directory::{ImportOptions, OdsFile, OrganisationSearch};
+use carespace::page::PageRequest;
 use carespace::{
     Action, ArchiveReason, Carespace, DiscoveryEntry, DiscoveryFilter, Entity, Error, Event, EventKind, NewWorkspace,
-    Organisation, OrganisationKind, Speciality, SwitcherEntry, User, UserId, Workspace,
+    Organisation, Speciality, SwitcherEntry, User, UserId, Workspace,
 };
 use carespace_sqlite::SqliteStore;
 use std::process::ExitCode;
 use time::{Duration, OffsetDateTime};
+
+/// The NHS Organisation Data Service's file of NHS trusts (`etr.csv`, Open Government
+/// Licence), as published.
+const NHS_TRUSTS: &[u8] = include_bytes!("../data/ods/etr.csv");
 
 /// The people and places of the story.
 struct Cast {
@@ -51,13 +57,27 @@ fn run(path: &str) -> Result<(), Error> {
 
 /// The first run: every command of the story.
 fn tell_story(service: &Carespace) -> Result<Cast, Error> {
-    // An NHS trust, and two of its staff.
-    let trust = service.register_organisation(
-        "East London NHS Foundation Trust".parse()?,
-        OrganisationKind::NhsTrust,
-        Some("RWK".parse()?),
-    )?;
-    println!("Registered {} ({}).", trust.name, trust.kind);
+    // The NHS trusts, from the Organisation Data Service's published file (R40). Run
+    // again with a later file, the import renames, closes and reopens trusts, one event
+    // each; the same file twice changes nothing.
+    let report = service.import_organisations(OdsFile::Trusts, NHS_TRUSTS, ImportOptions::default())?;
+    println!("Imported the NHS trust directory: {} trusts, {} rows rejected.", report.added, report.rejected.len());
+
+    // Alice looks for her trust by a fragment of its name, as she types it.
+    let search = OrganisationSearch::Name("east lond".into());
+    let found = service.search_organisations(&search, &PageRequest::first(5))?;
+    let trust = found
+        .items
+        .into_iter()
+        .find(|o| o.ods_code.as_ref().is_some_and(|c| c.as_str() == "RWK"))
+        .ok_or_else(|| Error::NotFound { entity: Entity::Organisation, id: "RWK".to_owned() })?;
+    println!(
+        "Searching “east lond” finds {} ({}, {}, {}).",
+        trust.name,
+        trust.kind,
+        trust.ods_code.as_ref().map_or("", |c| c.as_str()),
+        trust.postcode.as_deref().unwrap_or("no postcode")
+    );
     let alice = service.register_user("alice.smith@nhs.net".parse()?, "Alice Smith".parse()?)?;
     let bob = service.register_user("bob.jones@nhs.net".parse()?, "Bob Jones".parse()?)?;
     for user in [&alice, &bob] {
@@ -148,7 +168,10 @@ fn find_cast(service: &Carespace, trust: Organisation) -> Result<Cast, Error> {
 
 /// What every run shows: the switcher, discovery and the events a host acts on.
 fn show(service: &Carespace, cast: &Cast) -> Result<(), Error> {
-    println!("\n{}'s workspaces:", cast.carol.name);
+    // "Choose the wider organisation": those Carol is currently a member of come first.
+    let hers: Vec<String> = service.organisations_of(cast.carol.id)?.iter().map(|o| o.name.to_string()).collect();
+    println!("\n{} is currently a member of: {}.", cast.carol.name, hers.join(", "));
+    println!("{}'s workspaces:", cast.carol.name);
     for entry in service.my_workspaces(cast.carol.id)? {
         match entry {
             SwitcherEntry::Shared { organisation_name, workspace, state } => {
