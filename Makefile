@@ -7,7 +7,7 @@ SHELL := /bin/bash
 RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
-.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
+.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
 	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-kotlin test-swift fuzz-smoke
@@ -164,6 +164,11 @@ bench:
 	  && $(CARGO) run --quiet --release -p carespace-benches --bin report \
 	  && $(CARGO) run --quiet --release -p carespace-benches --bin ratios \
 	  && $(CARGO) run --quiet --release -p carespace-benches --bin round_trips'
+
+# The organisation directory on the real ODS files (issue 18): import against a bulk
+# load, re-import against a read, search latencies on SQLite and PostgreSQL.
+bench-directory:
+	$(WITH_PG) bash -c '$(CARGO) run --quiet --release -p carespace-benches --bin directory'
 
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags. Build output and the growing corpus live

@@ -270,9 +270,13 @@ impl PreparedSearch {
                 matched.push((key, organisation));
             }
         }
-        matched.sort_by(|a, b| a.0.cmp(&b.0));
+        // Only the page and the one after it need ordering: select them, then sort them.
         let more = matched.len() > limit;
-        matched.truncate(limit);
+        if more {
+            matched.select_nth_unstable_by(limit, |a, b| a.0.cmp(&b.0));
+            matched.truncate(limit);
+        }
+        matched.sort_by(|a, b| a.0.cmp(&b.0));
         let next = match (more, matched.last()) {
             (true, Some((key, _))) => Some(Cursor::encode("organisation search", &self.scope, &encode_key(key))),
             _ => None,
