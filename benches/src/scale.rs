@@ -5,10 +5,13 @@
 //! workspace, names are unique, R27's archival happens on the first shared membership),
 //! and `tests/scale.rs` checks the invariants of a small build.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
+use carespace::directory::{OdsFile, plan_import, read_ods};
+use carespace::store::Change;
 use carespace::{
-    ArchiveReason, Description, Error, EventKind, Membership, MembershipState, NewEvent, Organisation, OrganisationId,
+    ArchiveReason, Description, Error, EventKind, Membership, MembershipState, NewEvent, OrganisationId,
     OrganisationKind, PersonalWorkspace, Role, Speciality, Store, User, UserId, Workspace, WorkspaceId,
     WorkspaceStatus, WriteTx,
 };
@@ -20,8 +23,12 @@ use crate::peers::SplitMix;
 /// How big a world to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scale {
-    /// Organisations (NHS trusts).
+    /// NHS trusts with users and workspaces: the first open trusts of the ODS file (all
+    /// of the file's 241 trusts are in the directory).
     pub trusts: usize,
+    /// GP practices and other prescribing settings in the directory: the first of the
+    /// ODS file's 14,357 (R40), without users.
+    pub practices: usize,
     /// Users, spread evenly over the trusts.
     pub users: usize,
     /// Shared workspaces, spread evenly over the trusts.
@@ -31,14 +38,17 @@ pub struct Scale {
 }
 
 impl Scale {
-    /// About NHS England: 220 trusts, 1.5M users, 300k workspaces, 5M memberships.
-    pub const NHS_ENGLAND: Scale = Scale { trusts: 220, users: 1_500_000, workspaces: 300_000, memberships: 5_000_000 };
+    /// About NHS England: 220 trusts, every practice of the ODS file, 1.5M users, 300k
+    /// workspaces, 5M memberships.
+    pub const NHS_ENGLAND: Scale =
+        Scale { trusts: 220, practices: 14_357, users: 1_500_000, workspaces: 300_000, memberships: 5_000_000 };
 
     /// This scale times `factor` (at least one trust, user and workspace each).
     pub fn times(self, factor: f64) -> Scale {
         let f = |n: usize| ((n as f64 * factor).round() as usize).max(1);
         Scale {
             trusts: f(self.trusts),
+            practices: f(self.practices),
             users: f(self.users),
             workspaces: f(self.workspaces),
             memberships: f(self.memberships).max(f(self.workspaces)),
@@ -69,6 +79,11 @@ pub struct Built {
 /// Progress reports: phase name, done, total.
 pub type Progress<'a> = &'a mut dyn FnMut(&str, usize, usize);
 
+/// The NHS Organisation Data Service's files (R40): the world's organisations are the
+/// real trusts and practices, as an import writes them.
+const NHS_TRUSTS: &[u8] = include_bytes!("../../data/ods/etr.csv");
+const GP_PRACTICES: &[u8] = include_bytes!("../../data/ods/epraccur.csv");
+
 /// Rows per transaction.
 const BATCH: usize = 20_000;
 
@@ -85,7 +100,21 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
     // workspaces (workspace j in trust j % trusts, created by a random user of it), and
     // the other memberships, workspace by workspace so the primary key grows in order:
     // 70% approved members, 15% waiting requests, 10% archived, 5% promoted admins.
-    let trusts: Vec<OrganisationId> = (0..scale.trusts).map(|_| OrganisationId::from_uuid(new_id())).collect();
+    // The directory: every organisation of the ODS files, planned as an import plans
+    // them; the world's trusts are the first `scale.trusts` open NHS trusts.
+    let mut records = read_ods(OdsFile::Trusts, NHS_TRUSTS)?.records;
+    records.extend(read_ods(OdsFile::Practices, GP_PRACTICES)?.records.into_iter().take(scale.practices));
+    let (directory, _) = plan_import(&records, &HashMap::new(), START);
+    let trusts: Vec<OrganisationId> = directory
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::Organisation(o) if o.kind == OrganisationKind::NhsTrust && o.closed_on.is_none() => Some(o.id),
+            _ => None,
+        })
+        .take(scale.trusts)
+        .collect();
+    assert_eq!(trusts.len(), scale.trusts, "the ODS file has fewer open trusts than the scale asks for");
     let users: Vec<UserId> = (0..scale.users).map(|_| UserId::from_uuid(new_id())).collect();
     let personal: Vec<WorkspaceId> = (0..scale.users).map(|_| WorkspaceId::from_uuid(new_id())).collect();
     let workspaces: Vec<WorkspaceId> = (0..scale.workspaces).map(|_| WorkspaceId::from_uuid(new_id())).collect();
@@ -139,11 +168,16 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
         member_returns.push(archived && current[user as usize] == 0);
     }
 
-    w.batches("trusts", scale.trusts, progress, |tx, t, now| {
-        let organisation =
-            Organisation::new(trusts[t], format!("NHS Trust {t:03}").parse()?, OrganisationKind::NhsTrust, None, now);
-        tx.put_organisation(&organisation)?;
-        event(tx, now, None, EventKind::OrganisationRegistered { organisation: organisation.id })
+    // One organisation and its `organisation_registered` event per item.
+    assert_eq!(directory.changes.len(), directory.events.len());
+    w.batches("directory", directory.changes.len(), progress, |tx, i, now| {
+        if let Some(Change::Organisation(organisation)) = directory.changes.get(i) {
+            tx.put_organisation(organisation)?;
+        }
+        match directory.events.get(i) {
+            Some(kind) => event(tx, now, None, kind.clone()),
+            None => Ok(()),
+        }
     })?;
 
     w.batches("users", scale.users, progress, |tx, i, now| {

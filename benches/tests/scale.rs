@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use carespace::directory::OrganisationSearch;
+use carespace::page::PageRequest;
 use carespace::testsuite::{check_invariants, check_narrow_reads};
 use carespace::{Action, Carespace, DiscoveryFilter, MemoryStore, Store};
 use carespace_benches::scale::{Scale, build};
@@ -11,8 +13,11 @@ use carespace_sqlite::SqliteStore;
 
 #[test]
 fn r25_r27_a_small_bulk_build_keeps_the_invariants_on_both_backends() {
-    assert_eq!(Scale::NHS_ENGLAND.times(0.0004), Scale { trusts: 1, users: 600, workspaces: 120, memberships: 2000 });
-    let scale = Scale { trusts: 3, users: 600, workspaces: 120, memberships: 2000 };
+    assert_eq!(
+        Scale::NHS_ENGLAND.times(0.0004),
+        Scale { trusts: 1, practices: 6, users: 600, workspaces: 120, memberships: 2000 }
+    );
+    let scale = Scale { trusts: 3, practices: 10, users: 600, workspaces: 120, memberships: 2000 };
     let dir = std::env::temp_dir().join(format!("carespace-scale-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let stores: Vec<Arc<dyn Store>> =
@@ -20,6 +25,14 @@ fn r25_r27_a_small_bulk_build_keeps_the_invariants_on_both_backends() {
     for store in stores {
         let built = build(store.as_ref(), scale, &mut |_, _, _| {}).unwrap();
         assert_eq!(built.states.iter().sum::<usize>(), scale.memberships);
+        // R40: the directory is the ODS files' — every trust, the first practices.
+        let service = Carespace::from_arc(store.clone());
+        let directory = |q: OrganisationSearch| service.search_organisations(&q, &PageRequest::first(5)).unwrap().items;
+        assert_eq!(
+            directory(OrganisationSearch::OdsCode("RWK".into()))[0].name.as_str(),
+            "East London NHS Foundation Trust"
+        );
+        assert_eq!(directory(OrganisationSearch::OdsCode("A81001".into()))[0].name.as_str(), "The Densham Surgery");
         check_invariants(store.as_ref(), time::OffsetDateTime::now_utc()).unwrap();
         check_narrow_reads(store.as_ref()).unwrap();
         let service = Carespace::from_arc(store.clone());

@@ -593,14 +593,15 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
         }
     }
     // The directory's candidates (R40): by each organisation's words' and postcode's
-    // prefixes (up to 40 organisations: the composition scans them all each time).
+    // prefixes (for 8 organisations: the composition reads them all each time, and a
+    // bulk-built world holds the whole directory).
     let ids = |found: Vec<Organisation>| {
         let mut ids: Vec<_> = found.into_iter().map(|o| o.id).collect();
         ids.sort();
         ids.dedup();
         ids
     };
-    for org in r.organisations().map_err(e)?.into_iter().take(40) {
+    for org in r.organisations().map_err(e)?.into_iter().take(8) {
         let mut queries: Vec<crate::directory::Candidates> = Vec::new();
         for word in crate::directory::search_words(org.name.as_str()) {
             let prefix: String = word.chars().take(3).collect();
@@ -621,7 +622,27 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
             }
         }
     }
+    // Who belongs where: a My Workspace is looked for only where its owner joined, and a
+    // workspace that does not exist is asked about once, not once per organisation (a
+    // bulk-built world holds the whole ODS directory: 14,598 organisations).
+    let mut joined = HashSet::new();
+    for &user in &users {
+        for org in r.organisations_of(user).map_err(e)? {
+            joined.insert((org, user));
+        }
+    }
+    let mut nowhere = Some(WorkspaceId::from_uuid(uuid::Uuid::max()));
+    // Organisations nobody joined hold no workspace (creating one takes a member): eight
+    // of them stand for the rest.
+    let populated: HashSet<crate::OrganisationId> = joined.iter().map(|(org, _)| *org).collect();
+    let mut unpopulated = 0;
     for org in r.organisations().map_err(e)? {
+        if !populated.contains(&org.id) {
+            unpopulated += 1;
+            if unpopulated > 8 {
+                continue;
+            }
+        }
         let sorted = |mut rows: Vec<crate::DiscoveryRow>| {
             rows.sort_by_key(|row| row.workspace.id);
             for row in &mut rows {
@@ -633,10 +654,10 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
             return Err(format!("{}: discovery_rows disagrees with its composition", org.name));
         }
         let mut places: Vec<WorkspaceId> = r.workspaces_of(org.id).map_err(e)?.iter().map(|w| w.id).collect();
-        for &user in &users {
+        for &user in users.iter().filter(|&&user| joined.contains(&(org.id, user))) {
             places.extend(r.personal_workspace_of(user, org.id).map_err(e)?.map(|p| p.id));
         }
-        places.push(WorkspaceId::from_uuid(uuid::Uuid::max()));
+        places.extend(nowhere.take());
         for &ws in &places {
             for &user in &users {
                 let expected = composed.access(ws, user).map_err(e)?;

@@ -1,5 +1,6 @@
-//! Builds an NHS-England-sized Carespace on a SQLite file (about 220 trusts, 1.5M users,
-//! 300k workspaces, 5M memberships) through the bulk path of `carespace_benches::scale`,
+//! Builds an NHS-England-sized Carespace on a SQLite file (the real ODS directory — 241
+//! trusts, 14,357 practices — with 1.5M users, 300k workspaces and 5M memberships in 220
+//! of the trusts) through the bulk path of `carespace_benches::scale`,
 //! then reports the build time, the file size, and p50/p99 of each benchmarked operation
 //! on it; or, with `--memory`, the MemoryStore's memory per membership.
 //!
@@ -49,8 +50,8 @@ fn main() {
     let args = args();
     let scale = Scale::NHS_ENGLAND.times(args.scale);
     println!(
-        "scale {}: {} trusts, {} users, {} workspaces, {} memberships",
-        args.scale, scale.trusts, scale.users, scale.workspaces, scale.memberships
+        "scale {}: the ODS directory's 241 trusts and {} practices; {} trusts with {} users, {} workspaces, {} memberships",
+        args.scale, scale.practices, scale.trusts, scale.users, scale.workspaces, scale.memberships
     );
     if args.memory {
         memory(scale);
