@@ -71,6 +71,10 @@ impl Store for MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     organisations: HashMap<OrganisationId, Organisation>,
+    /// The directory's indexes (R40): by ODS code, by search word, by postcode.
+    organisations_by_ods: HashMap<OdsCode, OrganisationId>,
+    organisation_words: BTreeSet<(String, OrganisationId)>,
+    organisations_by_postcode: BTreeSet<(String, OrganisationId)>,
     users: HashMap<UserId, User>,
     users_by_email: HashMap<NhsEmail, UserId>,
     organisation_members: HashSet<(OrganisationId, UserId)>,
@@ -177,10 +181,31 @@ impl State {
     }
 
     fn set_organisation(&mut self, id: OrganisationId, row: Option<Organisation>) -> Option<Organisation> {
-        match row {
-            Some(row) => self.organisations.insert(id, row),
+        let old = match &row {
+            Some(row) => self.organisations.insert(id, row.clone()),
             None => self.organisations.remove(&id),
+        };
+        for (o, present) in [(old.as_ref(), false), (row.as_ref(), true)] {
+            let Some(o) = o else { continue };
+            let words = crate::directory::search_words(o.name.as_str()).into_iter().map(|w| (w, id));
+            let postcode = o.postcode.clone().map(|p| (p, id));
+            if present {
+                self.organisations_by_ods.extend(o.ods_code.clone().map(|c| (c, id)));
+                self.organisation_words.extend(words);
+                self.organisations_by_postcode.extend(postcode);
+            } else {
+                if let Some(code) = &o.ods_code {
+                    self.organisations_by_ods.remove(code);
+                }
+                for word in words {
+                    self.organisation_words.remove(&word);
+                }
+                if let Some(postcode) = postcode {
+                    self.organisations_by_postcode.remove(&postcode);
+                }
+            }
         }
+        old
     }
 
     fn set_user(&mut self, id: UserId, row: Option<User>) -> Option<User> {
@@ -400,7 +425,21 @@ impl ReadTx for State {
     }
 
     fn organisation_by_ods(&self, code: &OdsCode) -> StoreResult<Option<Organisation>> {
-        Ok(self.organisations.values().find(|o| o.ods_code.as_ref() == Some(code)).cloned())
+        Ok(self.organisations_by_ods.get(code).and_then(|id| self.organisations.get(id)).cloned())
+    }
+
+    fn organisation_candidates(&self, candidates: &crate::directory::Candidates) -> StoreResult<Vec<Organisation>> {
+        use crate::directory::Candidates;
+        let range = |index: &BTreeSet<(String, OrganisationId)>, from: &str, to: &str| -> Vec<Organisation> {
+            let least = OrganisationId::from_uuid(uuid::Uuid::nil());
+            let (from, to) = ((from.to_owned(), least), (to.to_owned(), least));
+            index.range(from..to).filter_map(|(_, id)| self.organisations.get(id).cloned()).collect()
+        };
+        Ok(match candidates {
+            Candidates::OdsCode(code) => self.organisation_by_ods(code)?.into_iter().collect(),
+            Candidates::Word { from, to } => range(&self.organisation_words, from, to),
+            Candidates::Postcode { from, to } => range(&self.organisations_by_postcode, from, to),
+        })
     }
 
     fn organisations(&self) -> StoreResult<Vec<Organisation>> {

@@ -11,7 +11,7 @@
 //!   parsing the files and loading every organisation.
 //! - **Search**: p50 and p99 over queries drawn from the real names (a word prefix, two
 //!   word prefixes), postcodes (outward code) and ODS codes, on SQLite and, with
-//!   `CARESPACE_PG_URL` set, PostgreSQL.
+//!   `CARESPACE_PG_URL` set, PostgreSQL; and in a `MemoryStore`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a measuring tool
 
 use std::path::{Path, PathBuf};
@@ -248,6 +248,12 @@ fn main() {
     let verdict = if p99 < 1e6 { "met" } else { "MISSED" };
     println!("| SQLite FULL | {} | {} | {} | {} | {verdict} |", queries.len(), human(p50), human(p90), human(p99));
     let mut slowest = vec![format!("SQLite: {worst}")];
+    let memory = Carespace::new(carespace::MemoryStore::new());
+    import(&memory, &files);
+    let (p50, p90, p99, worst) = search_latencies(&memory, &queries);
+    let verdict = if p99 < 1e6 { "met" } else { "MISSED" };
+    println!("| MemoryStore | {} | {} | {} | {} | {verdict} |", queries.len(), human(p50), human(p90), human(p99));
+    slowest.push(format!("MemoryStore: {worst}"));
     if let Ok(url) = std::env::var(POSTGRES_URL) {
         let schema = format!("directory_{}", std::process::id());
         let options = carespace_postgres::PostgresOptions { schema: Some(schema.clone()), ..Default::default() };
