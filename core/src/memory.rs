@@ -428,6 +428,28 @@ impl ReadTx for State {
         Ok(self.organisations_by_ods.get(code).and_then(|id| self.organisations.get(id)).cloned())
     }
 
+    fn organisations_by_word(
+        &self,
+        page: &crate::directory::WordPage,
+    ) -> StoreResult<Vec<(crate::directory::SearchKey, Organisation)>> {
+        use crate::directory::{indexed_words, name_key};
+        let least = OrganisationId::from_uuid(uuid::Uuid::nil());
+        let range = (page.from.clone(), least)..(page.to.clone(), least);
+        let mut rows = Vec::new();
+        for (word, id) in self.organisation_words.range(range) {
+            let Some(organisation) = self.organisations.get(id) else { continue };
+            let name = organisation.name.as_str();
+            let relevance = indexed_words(name).into_iter().find(|(w, _)| w == word).map_or(1, |(_, r)| r);
+            let key = (organisation.closed_on.is_some(), relevance, name_key(name), *id);
+            if page.after.as_ref().is_none_or(|after| key > *after) {
+                rows.push((key, organisation.clone()));
+            }
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.truncate(page.limit);
+        Ok(rows)
+    }
+
     fn organisation_candidates(&self, candidates: &crate::directory::Candidates) -> StoreResult<Vec<Organisation>> {
         use crate::directory::Candidates;
         let range = |index: &BTreeSet<(String, OrganisationId)>, from: &str, to: &str| -> Vec<Organisation> {

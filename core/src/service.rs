@@ -296,6 +296,9 @@ impl Carespace {
     ) -> Result<Page<Organisation>, Error> {
         let prepared = directory::prepare(search);
         self.read(|r, _| {
+            if let Some(range) = prepared.one_word() {
+                return prepared.page_by_word(range, r, page);
+            }
             let found = match &prepared.candidates {
                 Some(candidates) => r.organisation_candidates(candidates)?,
                 None => Vec::new(),

@@ -16,7 +16,7 @@
 
 use time::OffsetDateTime;
 
-use crate::directory::{Candidates, search_words};
+use crate::directory::{Candidates, SearchKey, WordPage, indexed_words, name_key, search_words};
 use crate::permission::{Standing, Target};
 use crate::views::{DiscoveryRow, Person, SwitcherRows};
 use crate::{
@@ -227,6 +227,29 @@ pub trait ReadTx {
                 .filter(|o| o.postcode.as_deref().is_some_and(|p| in_range(p, from, to)))
                 .collect(),
         })
+    }
+
+    /// One page of the word index (R40, R43; see [`WordPage`]). The default reads every
+    /// organisation; backends read their index.
+    fn organisations_by_word(&self, page: &WordPage) -> StoreResult<Vec<(SearchKey, Organisation)>> {
+        let mut rows = Vec::new();
+        for organisation in self.organisations()? {
+            for (word, relevance) in indexed_words(organisation.name.as_str()) {
+                if page.from <= word && word < page.to {
+                    let key = (
+                        organisation.closed_on.is_some(),
+                        relevance,
+                        name_key(organisation.name.as_str()),
+                        organisation.id,
+                    );
+                    rows.push((key, organisation.clone()));
+                }
+            }
+        }
+        rows.retain(|(key, _)| page.after.as_ref().is_none_or(|after| key > after));
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        rows.truncate(page.limit);
+        Ok(rows)
     }
 
     /// A user by id.

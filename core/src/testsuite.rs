@@ -614,6 +614,19 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
         if let Some(code) = &org.ods_code {
             queries.push(crate::directory::Candidates::OdsCode(code.clone()));
         }
+        // A page of the word index, from the start and after its own second row.
+        for (word, _) in crate::directory::indexed_words(org.name.as_str()) {
+            let prefix: String = word.chars().take(2).collect();
+            let mut page =
+                crate::directory::WordPage { to: format!("{prefix}\u{10FFFF}"), from: prefix, after: None, limit: 5 };
+            for _ in 0..2 {
+                let rows = r.organisations_by_word(&page).map_err(e)?;
+                if rows != composed.organisations_by_word(&page).map_err(e)? {
+                    return Err(format!("organisations_by_word({page:?}) disagrees with its composition"));
+                }
+                page.after = rows.get(1).map(|(key, _)| key.clone());
+            }
+        }
         for query in queries {
             if ids(r.organisation_candidates(&query).map_err(e)?)
                 != ids(composed.organisation_candidates(&query).map_err(e)?)

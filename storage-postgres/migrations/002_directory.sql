@@ -16,9 +16,15 @@ ALTER TABLE organisations
 
 CREATE INDEX organisations_by_postcode ON organisations (postcode) WHERE postcode IS NOT NULL;
 
+-- Each row carries its search order (closed, the word's relevance, the name's key,
+-- compared byte by byte as Rust compares it), so a page of a one-word search is cut
+-- from the range before any organisation is read.
 CREATE TABLE organisation_words (
     word         text COLLATE "C" NOT NULL CHECK (length(word) BETWEEN 1 AND 120),
-    organisation uuid NOT NULL REFERENCES organisations (id),
+    organisation uuid   NOT NULL REFERENCES organisations (id),
+    closed       bigint NOT NULL CHECK (closed IN (0, 1)),
+    relevance    bigint NOT NULL CHECK (relevance IN (0, 1)),
+    name_key     text COLLATE "C" NOT NULL,
     PRIMARY KEY (word, organisation)
 );
 CREATE INDEX organisation_words_of ON organisation_words (organisation);

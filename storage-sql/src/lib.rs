@@ -12,4 +12,7 @@ mod row;
 mod tx;
 
 pub use row::{Row, Value, corrupt};
-pub use tx::{Conn, Decode, Dialect, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_WORD, SqlTx, Statement};
+pub use tx::{
+    Conn, Decode, Dialect, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_WORD, ORGANISATIONS_BY_WORD_PAGE, SqlTx,
+    Statement,
+};

@@ -168,6 +168,16 @@ pub(crate) fn organisation_at(row: &dyn Row, at: usize) -> StoreResult<Organisat
     })
 }
 
+/// A row of the word index's page: its key (closed, relevance, name key) and the
+/// organisation from column 3 on.
+pub(crate) fn ranked_organisation(row: &dyn Row) -> StoreResult<(carespace::directory::SearchKey, Organisation)> {
+    let closed = integer(row, 0, "closed")? != 0;
+    let relevance = u8::try_from(integer(row, 1, "relevance")?).map_err(|e| corrupt("relevance", e))?;
+    let key = row.text(2)?.ok_or_else(|| corrupt("name key", "NULL"))?.to_owned();
+    let organisation = organisation_at(row, 3)?;
+    Ok(((closed, relevance, key, organisation.id), organisation))
+}
+
 /// A day stored as `YYYY-MM-DD`.
 fn day(text: &str) -> StoreResult<Date> {
     Date::parse(text, DAY).map_err(|e| corrupt("date", e))

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use carespace::directory::Candidates;
+use carespace::directory::{Candidates, SearchKey, WordPage};
 use carespace::store::{Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx};
 use carespace::{
     Approvers, Conversation, Decline, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership, MembershipState,
@@ -161,6 +161,16 @@ const ORGANISATIONS: &str = concat!(select_organisation!(), " ORDER BY id");
 pub const ORGANISATIONS_BY_WORD: &str = "SELECT o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, \
        o.postcode, o.closed_on \
      FROM organisation_words w JOIN organisations o ON o.id = w.organisation WHERE w.word >= $1 AND w.word < $2";
+/// A page of the word index (R40, R43): the rows with a word in `[$1, $2)` after the
+/// key `($3, $4, $5, $6)`, at most `$7`, cut from the index before the organisations are
+/// joined. Public for the backends' query-plan tests.
+pub const ORGANISATIONS_BY_WORD_PAGE: &str = "SELECT w.closed, w.relevance, w.name_key, o.id, o.name, o.kind, \
+       o.ods_code, o.registered_at, o.source_name, o.postcode, o.closed_on \
+     FROM (SELECT organisation, closed, relevance, name_key FROM organisation_words \
+           WHERE word >= $1 AND word < $2 AND (closed, relevance, name_key, organisation) > ($3, $4, $5, $6) \
+           ORDER BY closed, relevance, name_key, organisation LIMIT $7) w \
+     JOIN organisations o ON o.id = w.organisation \
+     ORDER BY w.closed, w.relevance, w.name_key, w.organisation";
 /// The organisations whose postcode is in `[$1, $2)`. Public for the backends'
 /// query-plan tests.
 pub const ORGANISATIONS_BY_POSTCODE: &str = concat!(select_organisation!(), " WHERE postcode >= $1 AND postcode < $2");
@@ -271,6 +281,17 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
                 self.0.all(ORGANISATIONS_BY_POSTCODE, &[text(from), text(to)], row::organisation)
             }
         }
+    }
+
+    fn organisations_by_word(&self, page: &WordPage) -> StoreResult<Vec<(SearchKey, Organisation)>> {
+        // Before every row: closed −1 sorts first.
+        let (closed, relevance, key, after) = match &page.after {
+            Some((closed, relevance, key, after)) => (i64::from(*closed), i64::from(*relevance), key.as_str(), *after),
+            None => (-1, 0, "", OrganisationId::from_uuid(uuid::Uuid::nil())),
+        };
+        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+        let params = [text(&page.from), text(&page.to), int(closed), int(relevance), text(key), id(after), int(limit)];
+        self.0.all(ORGANISATIONS_BY_WORD_PAGE, &params, row::ranked_organisation)
     }
 
     fn user(&self, user: UserId) -> StoreResult<Option<User>> {
@@ -491,7 +512,8 @@ const PUT_ORGANISATION: &str = "INSERT INTO organisations (id, name, kind, ods_c
        source_name = excluded.source_name, postcode = excluded.postcode, closed_on = excluded.closed_on";
 /// An organisation's search words go with it (R40): the old ones out, the new ones in.
 const DELETE_WORDS: &str = "DELETE FROM organisation_words WHERE organisation = $1";
-const PUT_WORD: &str = "INSERT INTO organisation_words (word, organisation) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+const PUT_WORD: &str = "INSERT INTO organisation_words (word, organisation, closed, relevance, name_key) \
+     VALUES ($1, $2, $3, $4, $5)";
 const PUT_USER: &str = "INSERT INTO users (id, email, name, registered_at) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name";
 const ADD_ORGANISATION_MEMBER: &str = "INSERT INTO organisation_members (organisation, \"user\", joined_at) \
@@ -557,8 +579,11 @@ fn put_organisation<'o>(o: &'o Organisation, out: &mut Vec<Statement<'o>>) -> St
     ];
     out.push(Statement { sql: PUT_ORGANISATION, params: row });
     out.push(Statement { sql: DELETE_WORDS, params: vec![id(o.id)] });
-    for word in carespace::directory::search_words(o.name.as_str()) {
-        out.push(Statement { sql: PUT_WORD, params: vec![Value::Text(Some(std::borrow::Cow::Owned(word))), id(o.id)] });
+    let closed = int(i64::from(o.closed_on.is_some()));
+    let key = carespace::directory::name_key(o.name.as_str());
+    for (word, relevance) in carespace::directory::indexed_words(o.name.as_str()) {
+        let params = vec![owned(word), id(o.id), closed.clone(), int(i64::from(relevance)), owned(key.clone())];
+        out.push(Statement { sql: PUT_WORD, params });
     }
     Ok(())
 }

@@ -25,11 +25,16 @@ ALTER TABLE organisations_v5 RENAME TO organisations;
 -- Search by postcode prefix: a range of this index.
 CREATE INDEX organisations_by_postcode ON organisations (postcode) WHERE postcode IS NOT NULL;
 
--- The folded words of each organisation's name (`carespace::directory::search_words`),
--- written with the organisation: a word prefix is a range of the primary key.
+-- The folded words of each organisation's name (`carespace::directory::indexed_words`),
+-- written with the organisation: a word prefix is a range of the primary key, and each
+-- row carries its search order (closed, the word's relevance, the name's key), so a
+-- page of a one-word search is cut from the range before any organisation is read.
 CREATE TABLE organisation_words (
-    word         TEXT NOT NULL CHECK (length(word) BETWEEN 1 AND 120),
-    organisation BLOB NOT NULL REFERENCES organisations (id),
+    word         TEXT    NOT NULL CHECK (length(word) BETWEEN 1 AND 120),
+    organisation BLOB    NOT NULL REFERENCES organisations (id),
+    closed       INTEGER NOT NULL CHECK (closed IN (0, 1)),
+    relevance    INTEGER NOT NULL CHECK (relevance IN (0, 1)),
+    name_key     TEXT    NOT NULL,
     PRIMARY KEY (word, organisation)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX organisation_words_of ON organisation_words (organisation);

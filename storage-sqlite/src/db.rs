@@ -234,7 +234,11 @@ mod tests {
         assert!(!statements.is_empty());
         let plans: Vec<String> = statements.iter().map(|sql| plan(store, sql)).collect();
         for (sql, plan) in statements.iter().zip(&plans) {
-            let scans = plan.split("; ").filter(|step| step.starts_with("SCAN ") && *step != "SCAN CONSTANT ROW");
+            // A scan of a subquery's rows (a co-routine, already cut by its LIMIT) reads no table.
+            let subquery = |step: &str| plan.contains(&format!("CO-ROUTINE {}", step.trim_start_matches("SCAN ")));
+            let scans = plan
+                .split("; ")
+                .filter(|step| step.starts_with("SCAN ") && *step != "SCAN CONSTANT ROW" && !subquery(step));
             assert_eq!(scans.count(), 0, "{what}: full scan in\n  {sql}\n  {plan}");
             assert!(plan.contains("SEARCH"), "{what}: {sql}: {plan}");
         }
@@ -312,6 +316,9 @@ mod tests {
         let plans =
             assert_indexed(&store, "search by name", || search(OrganisationSearch::Name("densham surg".into())));
         assert!(plans.iter().any(|p| p.contains("SEARCH w USING PRIMARY KEY (word>? AND word<?)")), "{plans:?}");
+        let plans = assert_indexed(&store, "search by one word", || search(OrganisationSearch::Name("surg".into())));
+        let word_range = "SEARCH organisation_words USING PRIMARY KEY (word>? AND word<?)";
+        assert!(plans.iter().any(|p| p.contains(word_range)), "{plans:?}");
         let plans =
             assert_indexed(&store, "search by postcode", || search(OrganisationSearch::Postcode("TS18".into())));
         assert!(plans.iter().any(|p| p.contains("organisations_by_postcode (postcode>? AND postcode<?)")), "{plans:?}");

@@ -71,13 +71,19 @@ fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageEr
 /// organisations before `organisation_words` existed.
 fn fill_words(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
     let mut names = tx.prepare("SELECT id, name FROM organisations").sql()?;
-    let mut insert =
-        tx.prepare("INSERT OR IGNORE INTO organisation_words (word, organisation) VALUES (?1, ?2)").sql()?;
+    // No organisation is closed yet: `closed_on` is new in this version.
+    let mut insert = tx
+        .prepare(
+            "INSERT INTO organisation_words (word, organisation, closed, relevance, name_key) \
+             VALUES (?1, ?2, 0, ?3, ?4)",
+        )
+        .sql()?;
     let mut rows = names.query([]).sql()?;
     while let Some(row) = rows.next().sql()? {
         let (id, name): (Vec<u8>, String) = (row.get(0).sql()?, row.get(1).sql()?);
-        for word in carespace::directory::search_words(&name) {
-            insert.execute(rusqlite::params![word, id]).sql()?;
+        let key = carespace::directory::name_key(&name);
+        for (word, relevance) in carespace::directory::indexed_words(&name) {
+            insert.execute(rusqlite::params![word, id, relevance, key]).sql()?;
         }
     }
     Ok(())

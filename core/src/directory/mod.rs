@@ -189,17 +189,50 @@ impl Candidates {
     }
 }
 
-/// An organisation's place in a search's order: open before closed, then relevance
-/// (the name's first word matched before any other), then name ignoring case, then id.
-type SearchKey = (bool, u8, String, OrganisationId);
+/// An organisation's place in a search's order: closed (open first), then relevance (0
+/// when the name's first word matched, 1 otherwise), then the name ignoring case
+/// ([`name_key`]), then id.
+pub type SearchKey = (bool, u8, String, OrganisationId);
 
 fn search_key(organisation: &Organisation, first_word_matched: bool) -> SearchKey {
     (
         organisation.closed_on.is_some(),
         u8::from(!first_word_matched),
-        organisation.name.as_str().to_lowercase(),
+        name_key(organisation.name.as_str()),
         organisation.id,
     )
+}
+
+/// A name as searches order it: lower case.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// The rows of the word index for a name: each distinct search word once, with its
+/// relevance — 0 for the name's first word, 1 for the others (R40).
+pub fn indexed_words(name: &str) -> Vec<(String, u8)> {
+    let mut seen = std::collections::HashSet::new();
+    search_words(name)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, word)| seen.insert(word.clone()).then(|| (word, u8::from(i > 0))))
+        .collect()
+}
+
+/// One page of the word index, as a one-word name search reads it (R40, R43): a row per
+/// organisation and distinct word of its name in `[from, to)`, keyed `(closed,
+/// relevance of that word, name key, id)`, in key order, after `after`, at most `limit`.
+/// The page is cut by the index, so a broad prefix costs the page, not its matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WordPage {
+    /// The range's start: the query's word.
+    pub from: String,
+    /// Its end: `from` followed by the greatest character.
+    pub to: String,
+    /// Rows after this key; from the first if `None`.
+    pub after: Option<SearchKey>,
+    /// The most rows to return.
+    pub limit: usize,
 }
 
 /// A search prepared: the store's candidates, and the test and key of each.
@@ -246,18 +279,86 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
 }
 
 impl PreparedSearch {
+    /// The range of a one-word name search's word: such a search pages through the
+    /// store's word index ([`PreparedSearch::page_by_word`]) rather than reading every
+    /// candidate.
+    pub(crate) fn one_word(&self) -> Option<(String, String)> {
+        match (&self.candidates, self.words.as_slice()) {
+            (Some(Candidates::Word { from, to }), [_]) => Some((from.clone(), to.clone())),
+            _ => None,
+        }
+    }
+
+    /// A one-word search's page: index rows in key order, a batch at a time, each kept
+    /// unless it is the organisation's second row (a name can have several words the
+    /// query starts; the first-word row, at relevance 0, is the one listed) — the same
+    /// page [`PreparedSearch::page`] gives from every candidate.
+    pub(crate) fn page_by_word(
+        &self,
+        (from, to): (String, String),
+        r: &dyn crate::store::ReadTx,
+        request: &PageRequest,
+    ) -> Result<Page<Organisation>, Error> {
+        let limit = request.limit()?;
+        let mut after = self.after(request)?;
+        let mut matched: Vec<(SearchKey, Organisation)> = Vec::new();
+        'pages: loop {
+            let batch = limit + 1 - matched.len();
+            let rows = r.organisations_by_word(&WordPage {
+                from: from.clone(),
+                to: to.clone(),
+                after: after.clone(),
+                limit: batch,
+            })?;
+            let exhausted = rows.len() < batch;
+            for (key, organisation) in rows {
+                after = Some(key.clone());
+                let first_word_matched = self.matches(&organisation);
+                let listed_first = key.1 != 0 && first_word_matched == Some(true);
+                let twin = matched.last().is_some_and(|(last, _)| *last == key);
+                if listed_first || twin || first_word_matched.is_none() {
+                    continue;
+                }
+                matched.push((key, organisation));
+                if matched.len() > limit {
+                    break 'pages;
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        Ok(self.cut(matched, limit))
+    }
+
+    /// Where `request`'s cursor says the previous page ended.
+    fn after(&self, request: &PageRequest) -> Result<Option<SearchKey>, Error> {
+        match &request.cursor {
+            Some(cursor) => {
+                let fields = cursor.decode("organisation search", &self.scope)?;
+                Ok(Some(decode_key(&fields).ok_or_else(|| Cursor::invalid("organisation search"))?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The page of `matched` (in key order, at most one past the limit) and the cursor
+    /// of the next.
+    fn cut(&self, mut matched: Vec<(SearchKey, Organisation)>, limit: usize) -> Page<Organisation> {
+        let more = matched.len() > limit;
+        matched.truncate(limit);
+        let next = match (more, matched.last()) {
+            (true, Some((key, _))) => Some(Cursor::encode("organisation search", &self.scope, &encode_key(key))),
+            _ => None,
+        };
+        Page { items: matched.into_iter().map(|(_, o)| o).collect(), next }
+    }
+
     /// The page of `found` (the store's candidates) that `request` asks for: each
     /// checked against the whole query, ordered by [`SearchKey`], after the cursor's key.
     pub(crate) fn page(&self, found: Vec<Organisation>, request: &PageRequest) -> Result<Page<Organisation>, Error> {
         let limit = request.limit()?;
-        let after = match &request.cursor {
-            Some(cursor) => Some(cursor.decode("organisation search", &self.scope)?),
-            None => None,
-        };
-        let after: Option<SearchKey> = match after {
-            Some(fields) => Some(decode_key(&fields).ok_or_else(|| Cursor::invalid("organisation search"))?),
-            None => None,
-        };
+        let after = self.after(request)?;
         let mut matched: Vec<(SearchKey, Organisation)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for organisation in found {
@@ -271,17 +372,12 @@ impl PreparedSearch {
             }
         }
         // Only the page and the one after it need ordering: select them, then sort them.
-        let more = matched.len() > limit;
-        if more {
-            matched.select_nth_unstable_by(limit, |a, b| a.0.cmp(&b.0));
-            matched.truncate(limit);
+        if matched.len() > limit + 1 {
+            matched.select_nth_unstable_by(limit + 1, |a, b| a.0.cmp(&b.0));
+            matched.truncate(limit + 1);
         }
         matched.sort_by(|a, b| a.0.cmp(&b.0));
-        let next = match (more, matched.last()) {
-            (true, Some((key, _))) => Some(Cursor::encode("organisation search", &self.scope, &encode_key(key))),
-            _ => None,
-        };
-        Ok(Page { items: matched.into_iter().map(|(_, o)| o).collect(), next })
+        Ok(self.cut(matched, limit))
     }
 
     /// Whether `organisation` matches the whole query, and if so whether the name's
