@@ -428,6 +428,12 @@ impl ReadTx for State {
         Ok(self.organisations_by_ods.get(code).and_then(|id| self.organisations.get(id)).cloned())
     }
 
+    fn count_words(&self, from: &str, to: &str) -> StoreResult<u64> {
+        let least = OrganisationId::from_uuid(uuid::Uuid::nil());
+        let range = (from.to_owned(), least)..(to.to_owned(), least);
+        Ok(self.organisation_words.range(range).count() as u64)
+    }
+
     fn organisations_by_word(
         &self,
         page: &crate::directory::WordPage,

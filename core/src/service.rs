@@ -294,9 +294,9 @@ impl Carespace {
         search: &OrganisationSearch,
         page: &PageRequest,
     ) -> Result<Page<Organisation>, Error> {
-        let prepared = directory::prepare(search);
         self.read(|r, _| {
-            if let Some(range) = prepared.one_word() {
+            let mut prepared = directory::prepare(search);
+            if let Some(range) = prepared.word_range(&mut |from, to| Ok(r.count_words(from, to)?))? {
                 return prepared.page_by_word(range, r, page);
             }
             let found = match &prepared.candidates {

@@ -252,6 +252,17 @@ pub trait ReadTx {
         Ok(rows)
     }
 
+    /// How many rows of the word index have a word in `[from, to)` (R40): what a search
+    /// weighs its words by.
+    fn count_words(&self, from: &str, to: &str) -> StoreResult<u64> {
+        let mut n = 0;
+        for organisation in self.organisations()? {
+            let words = indexed_words(organisation.name.as_str());
+            n += words.iter().filter(|(word, _)| from <= word.as_str() && word.as_str() < to).count() as u64;
+        }
+        Ok(n)
+    }
+
     /// A user by id.
     fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     /// A user by email.

@@ -619,6 +619,11 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
             let prefix: String = word.chars().take(2).collect();
             let mut page =
                 crate::directory::WordPage { to: format!("{prefix}\u{10FFFF}"), from: prefix, after: None, limit: 5 };
+            if r.count_words(&page.from, &page.to).map_err(e)?
+                != composed.count_words(&page.from, &page.to).map_err(e)?
+            {
+                return Err(format!("count_words({}) disagrees with its composition", page.from));
+            }
             for _ in 0..2 {
                 let rows = r.organisations_by_word(&page).map_err(e)?;
                 if rows != composed.organisations_by_word(&page).map_err(e)? {

@@ -411,6 +411,11 @@ pub(crate) fn flag(row: &dyn Row) -> StoreResult<bool> {
     row.flag(0)
 }
 
+/// A count in the first column.
+pub(crate) fn count(row: &dyn Row) -> StoreResult<u64> {
+    u64::try_from(integer(row, 0, "count")?).map_err(|e| corrupt("count", e))
+}
+
 /// An event sequence number in the first column.
 pub(crate) fn seq(row: &dyn Row) -> StoreResult<u64> {
     sequence(integer(row, 0, "event number")?)

@@ -171,6 +171,8 @@ pub const ORGANISATIONS_BY_WORD_PAGE: &str = "SELECT w.closed, w.relevance, w.na
            ORDER BY closed, relevance, name_key, organisation LIMIT $7) w \
      JOIN organisations o ON o.id = w.organisation \
      ORDER BY w.closed, w.relevance, w.name_key, w.organisation";
+/// The rows of the word index with a word in `[$1, $2)`, counted on the index.
+const COUNT_WORDS: &str = "SELECT count(*) FROM organisation_words WHERE word >= $1 AND word < $2";
 /// The organisations whose postcode is in `[$1, $2)`. Public for the backends'
 /// query-plan tests.
 pub const ORGANISATIONS_BY_POSTCODE: &str = concat!(select_organisation!(), " WHERE postcode >= $1 AND postcode < $2");
@@ -281,6 +283,11 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
                 self.0.all(ORGANISATIONS_BY_POSTCODE, &[text(from), text(to)], row::organisation)
             }
         }
+    }
+
+    fn count_words(&self, from: &str, to: &str) -> StoreResult<u64> {
+        let n = self.0.one(COUNT_WORDS, &[text(from), text(to)], row::count)?;
+        Ok(n.unwrap_or(0))
     }
 
     fn organisations_by_word(&self, page: &WordPage) -> StoreResult<Vec<(SearchKey, Organisation)>> {

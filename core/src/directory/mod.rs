@@ -235,6 +235,10 @@ pub struct WordPage {
     pub limit: usize,
 }
 
+/// Below this many index rows, a multi-word search reads its rarest word's candidates
+/// whole rather than paging through its first word's.
+const FEW_CANDIDATES: u64 = 1_000;
+
 /// A search prepared: the store's candidates, and the test and key of each.
 pub(crate) struct PreparedSearch {
     pub(crate) candidates: Option<Candidates>,
@@ -279,13 +283,33 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
 }
 
 impl PreparedSearch {
-    /// The range of a one-word name search's word: such a search pages through the
-    /// store's word index ([`PreparedSearch::page_by_word`]) rather than reading every
-    /// candidate.
-    pub(crate) fn one_word(&self) -> Option<(String, String)> {
-        match (&self.candidates, self.words.as_slice()) {
-            (Some(Candidates::Word { from, to }), [_]) => Some((from.clone(), to.clone())),
-            _ => None,
+    /// How a name search reads the store: a one-word search pages through the word
+    /// index ([`PreparedSearch::page_by_word`]); so does a longer one whose every word
+    /// starts more than [`FEW_CANDIDATES`] index rows (`count` tells), while one with a
+    /// rarer word reads that word's candidates whole. `None`: read `candidates`.
+    pub(crate) fn word_range(
+        &mut self,
+        count: &mut dyn FnMut(&str, &str) -> Result<u64, Error>,
+    ) -> Result<Option<(String, String)>, Error> {
+        let Some(first) = self.words.first() else { return Ok(None) };
+        let first = Candidates::prefix(first);
+        if self.words.len() == 1 {
+            return Ok(Some(first));
+        }
+        let mut rarest: Option<(u64, (String, String))> = None;
+        for word in &self.words {
+            let (from, to) = Candidates::prefix(word);
+            let n = count(&from, &to)?;
+            if rarest.as_ref().is_none_or(|(least, _)| n < *least) {
+                rarest = Some((n, (from, to)));
+            }
+        }
+        match rarest {
+            Some((n, (from, to))) if n <= FEW_CANDIDATES => {
+                self.candidates = Some(Candidates::Word { from, to });
+                Ok(None)
+            }
+            _ => Ok(Some(first)),
         }
     }
 
@@ -303,7 +327,8 @@ impl PreparedSearch {
         let mut after = self.after(request)?;
         let mut matched: Vec<(SearchKey, Organisation)> = Vec::new();
         'pages: loop {
-            let batch = limit + 1 - matched.len();
+            // A multi-word search keeps fewer rows than it reads: read more at a time.
+            let batch = (limit + 1 - matched.len()).max(if self.words.len() > 1 { 256 } else { 0 });
             let rows = r.organisations_by_word(&WordPage {
                 from: from.clone(),
                 to: to.clone(),

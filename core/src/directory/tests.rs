@@ -45,3 +45,66 @@ fn r40_planning_the_same_records_twice_changes_nothing_the_second_time() {
     let (plan, report) = plan_import(&rows.records, &existing, NOW + time::Duration::days(1));
     assert_eq!((report.unchanged, plan.changes.len(), plan.events.len()), (241, 0, 0));
 }
+
+/// R40, R43: on the whole directory, a search that pages through the word index gives
+/// the list that reading every candidate gives, once each, whichever way it is paged —
+/// one-word searches, and longer ones whose words are all common.
+#[test]
+fn r40_word_index_pages_agree_with_every_candidate_on_the_real_directory() {
+    use crate::store::Store;
+    let store = std::sync::Arc::new(crate::MemoryStore::new());
+    let service = crate::Carespace::from_arc(store.clone());
+    for (file, name) in [(OdsFile::Trusts, "etr.csv"), (OdsFile::Practices, "epraccur.csv")] {
+        service.import_organisations(file, &real(name)[..], ImportOptions::default()).unwrap();
+    }
+    // "the surg" and "surgery the" page through the index: both words are common.
+    for word in ["the", "surg"] {
+        let (from, to) = Candidates::prefix(word);
+        let mut n = 0;
+        store
+            .read(&mut |r| {
+                n = r.count_words(&from, &to)?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(n > FEW_CANDIDATES, "{word}: {n}");
+    }
+    for text in ["m", "surgery", "the surg", "st m", "medical centre", "surgery the"] {
+        let query = OrganisationSearch::Name(text.into());
+        // Every candidate of the query's longest word, checked, ordered and cut.
+        let mut every = Vec::new();
+        let mut request = PageRequest::first(MAX_PAGE_FOR_TEST);
+        loop {
+            let prepared = prepare(&query);
+            let mut page = None;
+            store
+                .read(&mut |r| {
+                    let found = r.organisation_candidates(prepared.candidates.as_ref().unwrap())?;
+                    page = Some(prepared.page(found, &request).unwrap());
+                    Ok(())
+                })
+                .unwrap();
+            let page = page.unwrap();
+            every.extend(page.items.into_iter().map(|o| o.id));
+            match page.next {
+                Some(next) => request = PageRequest::after(next, Some(MAX_PAGE_FOR_TEST)),
+                None => break,
+            }
+        }
+        assert!(every.len() > 50, "{text}: {}", every.len());
+        // The service's way, seven at a time.
+        let mut paged = Vec::new();
+        let mut request = PageRequest::first(7);
+        loop {
+            let page = service.search_organisations(&query, &request).unwrap();
+            paged.extend(page.items.into_iter().map(|o| o.id));
+            match page.next {
+                Some(next) => request = PageRequest::after(next, Some(7)),
+                None => break,
+            }
+        }
+        assert_eq!(paged, every, "{text}");
+    }
+}
+
+const MAX_PAGE_FOR_TEST: u32 = 1_000;
