@@ -413,6 +413,11 @@ const MAX_WS: WorkspaceId = WorkspaceId::from_uuid(uuid::Uuid::max());
 const MIN_USER: UserId = UserId::from_uuid(uuid::Uuid::nil());
 const MAX_USER: UserId = UserId::from_uuid(uuid::Uuid::max());
 const MIN_ORG: OrganisationId = OrganisationId::from_uuid(uuid::Uuid::nil());
+
+/// The entries of a `(text, organisation)` index whose text is in `[from, to)`.
+fn text_range(from: &str, to: &str) -> std::ops::Range<(String, OrganisationId)> {
+    (from.to_owned(), MIN_ORG)..(to.to_owned(), MIN_ORG)
+}
 const MAX_ORG: OrganisationId = OrganisationId::from_uuid(uuid::Uuid::max());
 const MIN_INVITE: InviteId = InviteId::from_uuid(uuid::Uuid::nil());
 const MAX_INVITE: InviteId = InviteId::from_uuid(uuid::Uuid::max());
@@ -429,9 +434,7 @@ impl ReadTx for State {
     }
 
     fn count_words(&self, from: &str, to: &str) -> StoreResult<u64> {
-        let least = OrganisationId::from_uuid(uuid::Uuid::nil());
-        let range = (from.to_owned(), least)..(to.to_owned(), least);
-        Ok(self.organisation_words.range(range).count() as u64)
+        Ok(self.organisation_words.range(text_range(from, to)).count() as u64)
     }
 
     fn organisations_by_word(
@@ -439,10 +442,8 @@ impl ReadTx for State {
         page: &crate::directory::WordPage,
     ) -> StoreResult<Vec<(crate::directory::SearchKey, Organisation)>> {
         use crate::directory::{indexed_words, name_key};
-        let least = OrganisationId::from_uuid(uuid::Uuid::nil());
-        let range = (page.from.clone(), least)..(page.to.clone(), least);
         let mut rows = Vec::new();
-        for (word, id) in self.organisation_words.range(range) {
+        for (word, id) in self.organisation_words.range(text_range(&page.from, &page.to)) {
             let Some(organisation) = self.organisations.get(id) else { continue };
             let name = organisation.name.as_str();
             let relevance = indexed_words(name).into_iter().find(|(w, _)| w == word).map_or(1, |(_, r)| r);
@@ -459,9 +460,7 @@ impl ReadTx for State {
     fn organisation_candidates(&self, candidates: &crate::directory::Candidates) -> StoreResult<Vec<Organisation>> {
         use crate::directory::Candidates;
         let range = |index: &BTreeSet<(String, OrganisationId)>, from: &str, to: &str| -> Vec<Organisation> {
-            let least = OrganisationId::from_uuid(uuid::Uuid::nil());
-            let (from, to) = ((from.to_owned(), least), (to.to_owned(), least));
-            index.range(from..to).filter_map(|(_, id)| self.organisations.get(id).cloned()).collect()
+            index.range(text_range(from, to)).filter_map(|(_, id)| self.organisations.get(id).cloned()).collect()
         };
         Ok(match candidates {
             Candidates::OdsCode(code) => self.organisation_by_ods(code)?.into_iter().collect(),
