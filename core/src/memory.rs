@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 // foldhash's RandomState mixes a per-process random seed with a per-map one, so flooding
 // one bucket is not a practical attack.
 use foldhash::{HashMap, HashSet};
-use std::sync::{PoisonError, RwLock};
+use std::ops::Bound;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use time::OffsetDateTime;
 
@@ -71,9 +72,10 @@ impl Store for MemoryStore {
 #[derive(Debug, Default)]
 struct State {
     organisations: HashMap<OrganisationId, Organisation>,
-    /// The directory's indexes (R40): by ODS code, by search word, by postcode.
+    /// The directory's indexes (R40): by ODS code, by prefix (in each prefix's search
+    /// order), by postcode.
     organisations_by_ods: HashMap<OdsCode, OrganisationId>,
-    organisation_words: BTreeSet<(String, OrganisationId)>,
+    organisation_prefixes: BTreeSet<PrefixRow>,
     organisations_by_postcode: BTreeSet<(String, OrganisationId)>,
     users: HashMap<UserId, User>,
     users_by_email: HashMap<NhsEmail, UserId>,
@@ -187,18 +189,22 @@ impl State {
         };
         for (o, present) in [(old.as_ref(), false), (row.as_ref(), true)] {
             let Some(o) = o else { continue };
-            let words = crate::directory::search_words(o.name.as_str()).into_iter().map(|w| (w, id));
+            let name_key: Arc<str> = crate::directory::name_key(o.name.as_str()).into();
+            let closed = o.closed_on.is_some();
+            let prefixes = crate::directory::indexed_prefixes(o.name.as_str())
+                .into_iter()
+                .map(|(prefix, relevance)| (prefix, closed, relevance, name_key.clone(), id));
             let postcode = o.postcode.clone().map(|p| (p, id));
             if present {
                 self.organisations_by_ods.extend(o.ods_code.clone().map(|c| (c, id)));
-                self.organisation_words.extend(words);
+                self.organisation_prefixes.extend(prefixes);
                 self.organisations_by_postcode.extend(postcode);
             } else {
                 if let Some(code) = &o.ods_code {
                     self.organisations_by_ods.remove(code);
                 }
-                for word in words {
-                    self.organisation_words.remove(&word);
+                for row in prefixes {
+                    self.organisation_prefixes.remove(&row);
                 }
                 if let Some(postcode) = postcode {
                     self.organisations_by_postcode.remove(&postcode);
@@ -414,6 +420,22 @@ const MIN_USER: UserId = UserId::from_uuid(uuid::Uuid::nil());
 const MAX_USER: UserId = UserId::from_uuid(uuid::Uuid::max());
 const MIN_ORG: OrganisationId = OrganisationId::from_uuid(uuid::Uuid::nil());
 
+/// A row of the prefix index: the prefix, then the organisation's search order for it
+/// (closed, relevance, name key, id).
+type PrefixRow = (String, bool, u8, Arc<str>, OrganisationId);
+
+/// The rows of the prefix index with `prefix`, after the key `after` if given.
+fn prefix_rows(prefix: &str, after: Option<&crate::directory::SearchKey>) -> (Bound<PrefixRow>, Bound<PrefixRow>) {
+    let start = match after {
+        Some((closed, relevance, key, id)) => {
+            Bound::Excluded((prefix.to_owned(), *closed, *relevance, key.as_str().into(), *id))
+        }
+        None => Bound::Included((prefix.to_owned(), false, 0, "".into(), MIN_ORG)),
+    };
+    // The least string above `prefix`'s rows.
+    (start, Bound::Excluded((format!("{prefix}\0"), false, 0, "".into(), MIN_ORG)))
+}
+
 /// The entries of a `(text, organisation)` index whose text is in `[from, to)`.
 fn text_range(from: &str, to: &str) -> std::ops::Range<(String, OrganisationId)> {
     (from.to_owned(), MIN_ORG)..(to.to_owned(), MIN_ORG)
@@ -433,39 +455,49 @@ impl ReadTx for State {
         Ok(self.organisations_by_ods.get(code).and_then(|id| self.organisations.get(id)).cloned())
     }
 
-    fn count_words(&self, from: &str, to: &str) -> StoreResult<u64> {
-        Ok(self.organisation_words.range(text_range(from, to)).count() as u64)
+    fn count_prefix(&self, prefix: &str, at_most: u64) -> StoreResult<u64> {
+        let at_most = usize::try_from(at_most).unwrap_or(usize::MAX);
+        Ok(self.organisation_prefixes.range(prefix_rows(prefix, None)).take(at_most).count() as u64)
     }
 
-    fn organisations_by_word(
+    fn organisations_by_prefix(
         &self,
-        page: &crate::directory::WordPage,
+        page: &crate::directory::PrefixPage,
     ) -> StoreResult<Vec<(crate::directory::SearchKey, Organisation)>> {
-        use crate::directory::{indexed_words, name_key};
         let mut rows = Vec::new();
-        for (word, id) in self.organisation_words.range(text_range(&page.from, &page.to)) {
-            let Some(organisation) = self.organisations.get(id) else { continue };
-            let name = organisation.name.as_str();
-            let relevance = indexed_words(name).into_iter().find(|(w, _)| w == word).map_or(1, |(_, r)| r);
-            let key = (organisation.closed_on.is_some(), relevance, name_key(name), *id);
-            if page.after.as_ref().is_none_or(|after| key > *after) {
-                rows.push((key, organisation.clone()));
+        for (_, closed, relevance, name_key, id) in
+            self.organisation_prefixes.range(prefix_rows(&page.prefix, page.after.as_ref()))
+        {
+            if rows.len() == page.limit {
+                break;
             }
+            let Some(organisation) = self.organisations.get(id) else { continue };
+            if !page.also.is_empty() {
+                let words = crate::directory::search_words(organisation.name.as_str());
+                if !page.also.iter().all(|also| words.iter().any(|w| w.starts_with(also.as_str()))) {
+                    continue;
+                }
+            }
+            rows.push(((*closed, *relevance, name_key.to_string(), *id), organisation.clone()));
         }
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        rows.truncate(page.limit);
         Ok(rows)
     }
 
     fn organisation_candidates(&self, candidates: &crate::directory::Candidates) -> StoreResult<Vec<Organisation>> {
         use crate::directory::Candidates;
-        let range = |index: &BTreeSet<(String, OrganisationId)>, from: &str, to: &str| -> Vec<Organisation> {
-            index.range(text_range(from, to)).filter_map(|(_, id)| self.organisations.get(id).cloned()).collect()
-        };
+        let organisation = |id: &OrganisationId| self.organisations.get(id).cloned();
         Ok(match candidates {
             Candidates::OdsCode(code) => self.organisation_by_ods(code)?.into_iter().collect(),
-            Candidates::Word { from, to } => range(&self.organisation_words, from, to),
-            Candidates::Postcode { from, to } => range(&self.organisations_by_postcode, from, to),
+            Candidates::Prefix(prefix) => self
+                .organisation_prefixes
+                .range(prefix_rows(prefix, None))
+                .filter_map(|row| organisation(&row.4))
+                .collect(),
+            Candidates::Postcode { from, to } => self
+                .organisations_by_postcode
+                .range(text_range(from, to))
+                .filter_map(|(_, id)| organisation(id))
+                .collect(),
         })
     }
 

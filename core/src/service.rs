@@ -296,8 +296,10 @@ impl Carespace {
     ) -> Result<Page<Organisation>, Error> {
         self.read(|r, _| {
             let mut prepared = directory::prepare(search);
-            if let Some(range) = prepared.word_range(&mut |from, to| Ok(r.count_words(from, to)?))? {
-                return prepared.page_by_word(range, r, page);
+            if let Some(reading) =
+                prepared.prefix_reading(&mut |prefix, at_most| Ok(r.count_prefix(prefix, at_most)?))?
+            {
+                return prepared.page_by_prefix(reading, r, page);
             }
             let found = match &prepared.candidates {
                 Some(candidates) => r.organisation_candidates(candidates)?,

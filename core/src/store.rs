@@ -16,7 +16,7 @@
 
 use time::OffsetDateTime;
 
-use crate::directory::{Candidates, SearchKey, WordPage, indexed_words, name_key, search_words};
+use crate::directory::{Candidates, PrefixPage, SearchKey, indexed_prefixes, name_key, search_words};
 use crate::permission::{Standing, Target};
 use crate::views::{DiscoveryRow, Person, SwitcherRows};
 use crate::{
@@ -209,58 +209,56 @@ pub trait ReadTx {
     /// Every organisation, by id.
     fn organisations(&self) -> StoreResult<Vec<Organisation>>;
     /// The organisations a directory search may return (R40), in any order, possibly
-    /// more than once: those having a search word, or a postcode, in the range, or the
-    /// organisation of the code. The service checks each against the whole query. The
-    /// default scans [`ReadTx::organisations`]; the SQL backends read an index.
+    /// more than once: those having a search word that starts with the prefix, or a
+    /// postcode in the range, or the organisation of the code. The service checks each
+    /// against the whole query. The default scans [`ReadTx::organisations`]; backends
+    /// read an index.
     fn organisation_candidates(&self, candidates: &Candidates) -> StoreResult<Vec<Organisation>> {
-        let in_range = |value: &str, from: &str, to: &str| from <= value && value < to;
         Ok(match candidates {
             Candidates::OdsCode(code) => self.organisation_by_ods(code)?.into_iter().collect(),
-            Candidates::Word { from, to } => self
+            Candidates::Prefix(prefix) => self
                 .organisations()?
                 .into_iter()
-                .filter(|o| search_words(o.name.as_str()).iter().any(|w| in_range(w, from, to)))
+                .filter(|o| search_words(o.name.as_str()).iter().any(|w| w.starts_with(prefix.as_str())))
                 .collect(),
             Candidates::Postcode { from, to } => self
                 .organisations()?
                 .into_iter()
-                .filter(|o| o.postcode.as_deref().is_some_and(|p| in_range(p, from, to)))
+                .filter(|o| o.postcode.as_deref().is_some_and(|p| from.as_str() <= p && p < to.as_str()))
                 .collect(),
         })
     }
 
-    /// One page of the word index (R40, R43; see [`WordPage`]). The default reads every
-    /// organisation; backends read their index.
-    fn organisations_by_word(&self, page: &WordPage) -> StoreResult<Vec<(SearchKey, Organisation)>> {
+    /// One page of the prefix index (R40, R43; see [`PrefixPage`]). The default reads
+    /// every organisation; backends read their index.
+    fn organisations_by_prefix(&self, page: &PrefixPage) -> StoreResult<Vec<(SearchKey, Organisation)>> {
         let mut rows = Vec::new();
         for organisation in self.organisations()? {
-            for (word, relevance) in indexed_words(organisation.name.as_str()) {
-                if page.from <= word && word < page.to {
-                    let key = (
-                        organisation.closed_on.is_some(),
-                        relevance,
-                        name_key(organisation.name.as_str()),
-                        organisation.id,
-                    );
-                    rows.push((key, organisation.clone()));
-                }
+            let prefixes = indexed_prefixes(organisation.name.as_str());
+            let Some((_, relevance)) = prefixes.iter().find(|(p, _)| *p == page.prefix) else { continue };
+            if !page.also.iter().all(|also| prefixes.iter().any(|(p, _)| p == also)) {
+                continue;
+            }
+            let key =
+                (organisation.closed_on.is_some(), *relevance, name_key(organisation.name.as_str()), organisation.id);
+            if page.after.as_ref().is_none_or(|after| key > *after) {
+                rows.push((key, organisation));
             }
         }
-        rows.retain(|(key, _)| page.after.as_ref().is_none_or(|after| key > after));
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         rows.truncate(page.limit);
         Ok(rows)
     }
 
-    /// How many rows of the word index have a word in `[from, to)` (R40): what a search
-    /// weighs its words by.
-    fn count_words(&self, from: &str, to: &str) -> StoreResult<u64> {
-        let mut n = 0;
-        for organisation in self.organisations()? {
-            let words = indexed_words(organisation.name.as_str());
-            n += words.iter().filter(|(word, _)| from <= word.as_str() && word.as_str() < to).count() as u64;
-        }
-        Ok(n)
+    /// How many rows of the prefix index have `prefix` — counting no further than
+    /// `at_most`, which it returns when there are more (R40): what a search weighs its
+    /// words by.
+    fn count_prefix(&self, prefix: &str, at_most: u64) -> StoreResult<u64> {
+        let at_most = usize::try_from(at_most).unwrap_or(usize::MAX);
+        let organisations = self.organisations()?;
+        let having =
+            organisations.iter().filter(|o| search_words(o.name.as_str()).iter().any(|w| w.starts_with(prefix)));
+        Ok(having.take(at_most).count() as u64)
     }
 
     /// A user by id.

@@ -603,9 +603,9 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
     };
     for org in r.organisations().map_err(e)?.into_iter().take(8) {
         let mut queries: Vec<crate::directory::Candidates> = Vec::new();
-        for word in crate::directory::search_words(org.name.as_str()) {
-            let prefix: String = word.chars().take(3).collect();
-            queries.push(crate::directory::Candidates::Word { to: format!("{prefix}\u{10FFFF}"), from: prefix });
+        let words = crate::directory::search_words(org.name.as_str());
+        for word in &words {
+            queries.push(crate::directory::Candidates::Prefix(word.chars().take(3).collect()));
         }
         if let Some(postcode) = &org.postcode {
             let prefix: String = postcode.chars().take(3).collect();
@@ -614,22 +614,25 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
         if let Some(code) = &org.ods_code {
             queries.push(crate::directory::Candidates::OdsCode(code.clone()));
         }
-        // A page of the word index, from the start and after its own second row.
-        for (word, _) in crate::directory::indexed_words(org.name.as_str()) {
+        // A page of the prefix index, from the start and after its own second row, with
+        // and without the name's other words; its count, whole and capped.
+        for (i, word) in words.iter().enumerate() {
             let prefix: String = word.chars().take(2).collect();
-            let mut page =
-                crate::directory::WordPage { to: format!("{prefix}\u{10FFFF}"), from: prefix, after: None, limit: 5 };
-            if r.count_words(&page.from, &page.to).map_err(e)?
-                != composed.count_words(&page.from, &page.to).map_err(e)?
-            {
-                return Err(format!("count_words({}) disagrees with its composition", page.from));
-            }
-            for _ in 0..2 {
-                let rows = r.organisations_by_word(&page).map_err(e)?;
-                if rows != composed.organisations_by_word(&page).map_err(e)? {
-                    return Err(format!("organisations_by_word({page:?}) disagrees with its composition"));
+            for at_most in [3, u64::MAX] {
+                if r.count_prefix(&prefix, at_most).map_err(e)? != composed.count_prefix(&prefix, at_most).map_err(e)? {
+                    return Err(format!("count_prefix({prefix}, {at_most}) disagrees with its composition"));
                 }
-                page.after = rows.get(1).map(|(key, _)| key.clone());
+            }
+            let others: Vec<String> = words.iter().skip(i + 1).map(|w| w.chars().take(1).collect()).collect();
+            for also in [Vec::new(), others.into_iter().take(crate::directory::PrefixPage::MAX_ALSO).collect()] {
+                let mut page = crate::directory::PrefixPage { prefix: prefix.clone(), also, after: None, limit: 5 };
+                for _ in 0..2 {
+                    let rows = r.organisations_by_prefix(&page).map_err(e)?;
+                    if rows != composed.organisations_by_prefix(&page).map_err(e)? {
+                        return Err(format!("organisations_by_prefix({page:?}) disagrees with its composition"));
+                    }
+                    page.after = rows.get(1).map(|(key, _)| key.clone());
+                }
             }
         }
         for query in queries {

@@ -16,15 +16,19 @@ ALTER TABLE organisations
 
 CREATE INDEX organisations_by_postcode ON organisations (postcode) WHERE postcode IS NOT NULL;
 
--- Each row carries its search order (closed, the word's relevance, the name's key,
--- compared byte by byte as Rust compares it), so a page of a one-word search is cut
--- from the range before any organisation is read.
-CREATE TABLE organisation_words (
-    word         text COLLATE "C" NOT NULL CHECK (length(word) BETWEEN 1 AND 120),
+-- Every prefix of every folded word of each organisation's name, once
+-- (`carespace::directory::indexed_prefixes`). A row carries the organisation's search
+-- order for its prefix (closed, the prefix's relevance, the name's key, compared byte
+-- by byte as Rust compares it), and the primary key is in that order after the prefix:
+-- a page of a search is a seek and a short walk of the key, however common the
+-- prefix. The second index answers "has this organisation that prefix too?" for a
+-- search's other words, and deletes an organisation's rows.
+CREATE TABLE organisation_prefixes (
+    prefix       text COLLATE "C" NOT NULL CHECK (length(prefix) BETWEEN 1 AND 120),
     organisation uuid   NOT NULL REFERENCES organisations (id),
     closed       bigint NOT NULL CHECK (closed IN (0, 1)),
     relevance    bigint NOT NULL CHECK (relevance IN (0, 1)),
     name_key     text COLLATE "C" NOT NULL,
-    PRIMARY KEY (word, organisation)
+    PRIMARY KEY (prefix, closed, relevance, name_key, organisation)
 );
-CREATE INDEX organisation_words_of ON organisation_words (organisation);
+CREATE UNIQUE INDEX organisation_prefixes_of ON organisation_prefixes (organisation, prefix);

@@ -67,8 +67,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("002_directory", include_str!("../migrations/002_directory.sql")),
 ];
 
-/// The version whose migration adds `organisation_words`, filled in Rust after it.
-const WORDS: usize = 2;
+/// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
+const PREFIXES: usize = 2;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -365,18 +365,18 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
         let version = i32::try_from(n + 1).unwrap_or(i32::MAX);
         tracing::info!(target: TARGET, migration = name, version, "migrating the schema");
         wait(tx.batch_execute(sql)).pg()?;
-        if n + 1 == WORDS {
-            // The words of the organisations already there: folding a name is Rust's job
+        if n + 1 == PREFIXES {
+            // The prefixes of the organisations already there: folding a name is Rust's job
             // (one fold for every backend).
             // No organisation is closed yet: `closed_on` is new in this version.
             for row in wait(tx.query("SELECT id, name FROM organisations", &[])).pg()? {
                 let (id, name): (uuid::Uuid, String) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
                 let key = carespace::directory::name_key(&name);
-                for (word, relevance) in carespace::directory::indexed_words(&name) {
+                for (prefix, relevance) in carespace::directory::indexed_prefixes(&name) {
                     wait(tx.execute(
-                        "INSERT INTO organisation_words (word, organisation, closed, relevance, name_key) \
+                        "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
                          VALUES ($1, $2, 0, $3, $4)",
-                        &[&word, &id, &i64::from(relevance), &key],
+                        &[&prefix, &id, &i64::from(relevance), &key],
                     ))
                     .pg()?;
                 }

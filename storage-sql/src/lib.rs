@@ -13,6 +13,6 @@ mod tx;
 
 pub use row::{Row, Value, corrupt};
 pub use tx::{
-    Conn, Decode, Dialect, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_WORD, ORGANISATIONS_BY_WORD_PAGE, SqlTx,
+    Conn, Decode, Dialect, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_PREFIX, ORGANISATIONS_BY_PREFIX_PAGE, SqlTx,
     Statement,
 };

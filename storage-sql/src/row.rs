@@ -168,7 +168,7 @@ pub(crate) fn organisation_at(row: &dyn Row, at: usize) -> StoreResult<Organisat
     })
 }
 
-/// A row of the word index's page: its key (closed, relevance, name key) and the
+/// A row of the prefix index's page: its key (closed, relevance, name key) and the
 /// organisation from column 3 on.
 pub(crate) fn ranked_organisation(row: &dyn Row) -> StoreResult<(carespace::directory::SearchKey, Organisation)> {
     let closed = integer(row, 0, "closed")? != 0;

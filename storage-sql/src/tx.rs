@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
-use carespace::directory::{Candidates, SearchKey, WordPage};
+use carespace::directory::{Candidates, PrefixPage, SearchKey};
 use carespace::store::{Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx};
 use carespace::{
     Approvers, Conversation, Decline, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership, MembershipState,
-    NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace, SwitcherRows, User, UserId,
-    Workspace, WorkspaceId,
+    NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace, StorageError,
+    StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -156,23 +156,32 @@ pub struct SqlTx<C>(pub C);
 const ORGANISATION: &str = concat!(select_organisation!(), " WHERE id = $1");
 const ORGANISATION_BY_ODS: &str = concat!(select_organisation!(), " WHERE ods_code = $1");
 const ORGANISATIONS: &str = concat!(select_organisation!(), " ORDER BY id");
-/// The organisations having a search word in `[$1, $2)` (once per such word). Public
-/// for the backends' query-plan tests.
-pub const ORGANISATIONS_BY_WORD: &str = "SELECT o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, \
-       o.postcode, o.closed_on \
-     FROM organisation_words w JOIN organisations o ON o.id = w.organisation WHERE w.word >= $1 AND w.word < $2";
-/// A page of the word index (R40, R43): the rows with a word in `[$1, $2)` after the
-/// key `($3, $4, $5, $6)`, at most `$7`, cut from the index before the organisations are
-/// joined. Public for the backends' query-plan tests.
-pub const ORGANISATIONS_BY_WORD_PAGE: &str = "SELECT w.closed, w.relevance, w.name_key, o.id, o.name, o.kind, \
+/// The organisations having the search prefix `$1` (once each). Public for the
+/// backends' query-plan tests.
+pub const ORGANISATIONS_BY_PREFIX: &str = "SELECT o.id, o.name, o.kind, o.ods_code, o.registered_at, \
+       o.source_name, o.postcode, o.closed_on \
+     FROM organisation_prefixes p JOIN organisations o ON o.id = p.organisation WHERE p.prefix = $1";
+/// A page of the prefix index (R40, R43): the rows of prefix `$1` whose organisation
+/// also has the prefixes `$2` and `$3` (each unless NULL), after the key `($4, $5, $6,
+/// $7)`, at most `$8` — a seek and a walk of the primary key, cut before the
+/// organisations are joined. Each other prefix is a probe of the unique index per row
+/// walked: a scalar count, which PostgreSQL cannot turn into a hash of every row of
+/// that prefix as it would an `EXISTS` (a page reads a few rows, the hash all of them).
+/// Public for the backends' query-plan tests.
+pub const ORGANISATIONS_BY_PREFIX_PAGE: &str = "SELECT p.closed, p.relevance, p.name_key, o.id, o.name, o.kind, \
        o.ods_code, o.registered_at, o.source_name, o.postcode, o.closed_on \
-     FROM (SELECT organisation, closed, relevance, name_key FROM organisation_words \
-           WHERE word >= $1 AND word < $2 AND (closed, relevance, name_key, organisation) > ($3, $4, $5, $6) \
-           ORDER BY closed, relevance, name_key, organisation LIMIT $7) w \
-     JOIN organisations o ON o.id = w.organisation \
-     ORDER BY w.closed, w.relevance, w.name_key, w.organisation";
-/// The rows of the word index with a word in `[$1, $2)`, counted on the index.
-const COUNT_WORDS: &str = "SELECT count(*) FROM organisation_words WHERE word >= $1 AND word < $2";
+     FROM (SELECT organisation, closed, relevance, name_key FROM organisation_prefixes p \
+           WHERE prefix = $1 AND (closed, relevance, name_key, organisation) > ($4, $5, $6, $7) \
+             AND (CAST($2 AS TEXT) IS NULL OR (SELECT count(*) FROM organisation_prefixes q \
+                                 WHERE q.organisation = p.organisation AND q.prefix = $2) > 0) \
+             AND (CAST($3 AS TEXT) IS NULL OR (SELECT count(*) FROM organisation_prefixes q \
+                                 WHERE q.organisation = p.organisation AND q.prefix = $3) > 0) \
+           ORDER BY closed, relevance, name_key, organisation LIMIT $8) p \
+     JOIN organisations o ON o.id = p.organisation \
+     ORDER BY p.closed, p.relevance, p.name_key, p.organisation";
+/// The rows of the prefix index with prefix `$1`, counted on the index up to `$2`.
+const COUNT_PREFIX: &str =
+    "SELECT count(*) FROM (SELECT 1 FROM organisation_prefixes WHERE prefix = $1 LIMIT $2) AS counted";
 /// The organisations whose postcode is in `[$1, $2)`. Public for the backends'
 /// query-plan tests.
 pub const ORGANISATIONS_BY_POSTCODE: &str = concat!(select_organisation!(), " WHERE postcode >= $1 AND postcode < $2");
@@ -276,29 +285,45 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
     fn organisation_candidates(&self, candidates: &Candidates) -> StoreResult<Vec<Organisation>> {
         match candidates {
             Candidates::OdsCode(code) => Ok(self.organisation_by_ods(code)?.into_iter().collect()),
-            Candidates::Word { from, to } => {
-                self.0.all(ORGANISATIONS_BY_WORD, &[text(from), text(to)], row::organisation)
-            }
+            Candidates::Prefix(prefix) => self.0.all(ORGANISATIONS_BY_PREFIX, &[text(prefix)], row::organisation),
             Candidates::Postcode { from, to } => {
                 self.0.all(ORGANISATIONS_BY_POSTCODE, &[text(from), text(to)], row::organisation)
             }
         }
     }
 
-    fn count_words(&self, from: &str, to: &str) -> StoreResult<u64> {
-        let n = self.0.one(COUNT_WORDS, &[text(from), text(to)], row::count)?;
-        Ok(n.unwrap_or(0))
+    fn count_prefix(&self, prefix: &str, at_most: u64) -> StoreResult<u64> {
+        let at_most = int(i64::try_from(at_most).unwrap_or(i64::MAX));
+        Ok(self.0.one(COUNT_PREFIX, &[text(prefix), at_most], row::count)?.unwrap_or(0))
     }
 
-    fn organisations_by_word(&self, page: &WordPage) -> StoreResult<Vec<(SearchKey, Organisation)>> {
+    fn organisations_by_prefix(&self, page: &PrefixPage) -> StoreResult<Vec<(SearchKey, Organisation)>> {
+        let [also, and_also] = match page.also.as_slice() {
+            [] => [None, None],
+            [also] => [Some(also.as_str()), None],
+            [also, and_also] => [Some(also.as_str()), Some(and_also.as_str())],
+            more => {
+                let message = format!("a page of the prefix index checks at most two other words, not {}", more.len());
+                return Err(StorageError::new(StorageErrorKind::Other, message));
+            }
+        };
         // Before every row: closed −1 sorts first.
         let (closed, relevance, key, after) = match &page.after {
             Some((closed, relevance, key, after)) => (i64::from(*closed), i64::from(*relevance), key.as_str(), *after),
             None => (-1, 0, "", OrganisationId::from_uuid(uuid::Uuid::nil())),
         };
         let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
-        let params = [text(&page.from), text(&page.to), int(closed), int(relevance), text(key), id(after), int(limit)];
-        self.0.all(ORGANISATIONS_BY_WORD_PAGE, &params, row::ranked_organisation)
+        let params = [
+            text(&page.prefix),
+            opt_text(also),
+            opt_text(and_also),
+            int(closed),
+            int(relevance),
+            text(key),
+            id(after),
+            int(limit),
+        ];
+        self.0.all(ORGANISATIONS_BY_PREFIX_PAGE, &params, row::ranked_organisation)
     }
 
     fn user(&self, user: UserId) -> StoreResult<Option<User>> {
@@ -517,9 +542,9 @@ const PUT_ORGANISATION: &str = "INSERT INTO organisations (id, name, kind, ods_c
        postcode, closed_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, ods_code = excluded.ods_code, \
        source_name = excluded.source_name, postcode = excluded.postcode, closed_on = excluded.closed_on";
-/// An organisation's search words go with it (R40): the old ones out, the new ones in.
-const DELETE_WORDS: &str = "DELETE FROM organisation_words WHERE organisation = $1";
-const PUT_WORD: &str = "INSERT INTO organisation_words (word, organisation, closed, relevance, name_key) \
+/// An organisation's search prefixes go with it (R40): the old ones out, the new ones in.
+const DELETE_PREFIXES: &str = "DELETE FROM organisation_prefixes WHERE organisation = $1";
+const PUT_PREFIX: &str = "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
      VALUES ($1, $2, $3, $4, $5)";
 const PUT_USER: &str = "INSERT INTO users (id, email, name, registered_at) VALUES ($1, $2, $3, $4) \
      ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name";
@@ -570,8 +595,8 @@ fn statement<'a>(sql: &'static str, params: Vec<Value<'a>>) -> StoreResult<State
     Ok(Statement { sql, params })
 }
 
-/// The organisation's row, then its search words (R40): the old ones deleted, the
-/// words of its name inserted.
+/// The organisation's row, then its search prefixes (R40): the old ones deleted, the
+/// prefixes of its name's words inserted.
 fn put_organisation<'o>(o: &'o Organisation, out: &mut Vec<Statement<'o>>) -> StoreResult<()> {
     let ods = opt_text(o.ods_code.as_ref().map(OdsCode::as_str));
     let row = vec![
@@ -585,12 +610,12 @@ fn put_organisation<'o>(o: &'o Organisation, out: &mut Vec<Statement<'o>>) -> St
         row::opt_day(o.closed_on)?,
     ];
     out.push(Statement { sql: PUT_ORGANISATION, params: row });
-    out.push(Statement { sql: DELETE_WORDS, params: vec![id(o.id)] });
+    out.push(Statement { sql: DELETE_PREFIXES, params: vec![id(o.id)] });
     let closed = int(i64::from(o.closed_on.is_some()));
     let key = carespace::directory::name_key(o.name.as_str());
-    for (word, relevance) in carespace::directory::indexed_words(o.name.as_str()) {
-        let params = vec![owned(word), id(o.id), closed.clone(), int(i64::from(relevance)), owned(key.clone())];
-        out.push(Statement { sql: PUT_WORD, params });
+    for (prefix, relevance) in carespace::directory::indexed_prefixes(o.name.as_str()) {
+        let params = vec![owned(prefix), id(o.id), closed.clone(), int(i64::from(relevance)), owned(key.clone())];
+        out.push(Statement { sql: PUT_PREFIX, params });
     }
     Ok(())
 }

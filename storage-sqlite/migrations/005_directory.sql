@@ -25,20 +25,23 @@ ALTER TABLE organisations_v5 RENAME TO organisations;
 -- Search by postcode prefix: a range of this index.
 CREATE INDEX organisations_by_postcode ON organisations (postcode) WHERE postcode IS NOT NULL;
 
--- The folded words of each organisation's name (`carespace::directory::indexed_words`),
--- written with the organisation: a word prefix is a range of the primary key, and each
--- row carries its search order (closed, the word's relevance, the name's key), so a
--- page of a one-word search is cut from the range before any organisation is read.
-CREATE TABLE organisation_words (
-    word         TEXT    NOT NULL CHECK (length(word) BETWEEN 1 AND 120),
+-- Every prefix of every folded word of each organisation's name, once
+-- (`carespace::directory::indexed_prefixes`), written with the organisation. A row
+-- carries the organisation's search order for its prefix (closed, the prefix's
+-- relevance, the name's key), and the primary key is in that order after the prefix:
+-- a page of a search is a seek and a short walk of the key, however common the
+-- prefix. The second index answers "has this organisation that prefix too?" for a
+-- search's other words, and deletes an organisation's rows.
+CREATE TABLE organisation_prefixes (
+    prefix       TEXT    NOT NULL CHECK (length(prefix) BETWEEN 1 AND 120),
     organisation BLOB    NOT NULL REFERENCES organisations (id),
     closed       INTEGER NOT NULL CHECK (closed IN (0, 1)),
     relevance    INTEGER NOT NULL CHECK (relevance IN (0, 1)),
     name_key     TEXT    NOT NULL,
-    PRIMARY KEY (word, organisation)
+    PRIMARY KEY (prefix, closed, relevance, name_key, organisation)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX organisation_words_of ON organisation_words (organisation);
+CREATE UNIQUE INDEX organisation_prefixes_of ON organisation_prefixes (organisation, prefix);
 
--- The words of the organisations already there are written by `schema.rs` after this
+-- The prefixes of the organisations already there are written by `schema.rs` after this
 -- file, in the same transaction: folding a name is Rust's job (one fold for every
 -- backend).

@@ -299,8 +299,10 @@ mod tests {
         });
     }
 
-    /// R40: a search by name fragment is a range of the words' primary key, by postcode
-    /// a range of the postcode index, by code the unique index; none scans.
+    /// R40: a search by name fragment seeks the prefix index's primary key and walks it
+    /// in its order (no sort), probing the other words' prefixes by the second index;
+    /// by postcode it is a range of the postcode index, by code the unique index; none
+    /// scans.
     #[test]
     fn r40_directory_searches_use_indexes() {
         use carespace::directory::{ImportOptions, OdsFile, OrganisationSearch};
@@ -313,12 +315,23 @@ mod tests {
         let search = |q: OrganisationSearch| {
             assert!(!service.search_organisations(&q, &PageRequest::default()).unwrap().items.is_empty(), "{q:?}");
         };
-        let plans =
-            assert_indexed(&store, "search by name", || search(OrganisationSearch::Name("densham surg".into())));
-        assert!(plans.iter().any(|p| p.contains("SEARCH w USING PRIMARY KEY (word>? AND word<?)")), "{plans:?}");
-        let plans = assert_indexed(&store, "search by one word", || search(OrganisationSearch::Name("surg".into())));
-        let word_range = "SEARCH organisation_words USING PRIMARY KEY (word>? AND word<?)";
-        assert!(plans.iter().any(|p| p.contains(word_range)), "{plans:?}");
+        let seek = "SEARCH p USING PRIMARY KEY (prefix=? AND ";
+        let probe = "SEARCH q USING COVERING INDEX organisation_prefixes_of (organisation=? AND prefix=?)";
+        for query in ["surg", "densham surg", "st marys surg"] {
+            let plans = assert_indexed(&store, query, || search(OrganisationSearch::Name(query.into())));
+            assert!(plans.iter().any(|p| p.contains(seek)), "{query}: {plans:?}");
+            assert!(!plans.iter().any(|p| p.contains("TEMP B-TREE")), "{query}: {plans:?}");
+            assert!(plans.iter().any(|p| p.contains(probe)), "{query}: {plans:?}");
+        }
+        // A multi-word search whose other word is rare reads that word's candidates.
+        let plans = assert_indexed(&store, "candidates of a prefix", || {
+            let candidates = carespace::directory::Candidates::Prefix("densham".into());
+            carespace::Store::read(&*store, &mut |r| {
+                r.organisation_candidates(&candidates).map(drop).map_err(Into::into)
+            })
+            .unwrap();
+        });
+        assert!(plans.iter().any(|p| p.contains("SEARCH p USING PRIMARY KEY (prefix=?)")), "{plans:?}");
         let plans =
             assert_indexed(&store, "search by postcode", || search(OrganisationSearch::Postcode("TS18".into())));
         assert!(plans.iter().any(|p| p.contains("organisations_by_postcode (postcode>? AND postcode<?)")), "{plans:?}");

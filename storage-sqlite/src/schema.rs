@@ -15,8 +15,8 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("005_directory", include_str!("../migrations/005_directory.sql")),
 ];
 
-/// The version whose migration adds `organisation_words`, filled in Rust after it.
-const WORDS: u32 = 5;
+/// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
+const PREFIXES: u32 = 5;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -50,8 +50,8 @@ fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageEr
     for (n, (name, sql)) in MIGRATIONS.iter().enumerate().take(target as usize).skip(current as usize) {
         tracing::info!(target: "carespace::sqlite", migration = name, version = n + 1, "migrating the schema");
         tx.execute_batch(sql).sql()?;
-        if n as u32 + 1 == WORDS {
-            fill_words(&tx)?;
+        if n as u32 + 1 == PREFIXES {
+            fill_prefixes(&tx)?;
         }
     }
     let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |row| row.get(0)).optional().sql()?;
@@ -67,14 +67,14 @@ fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageEr
     tx.commit().sql()
 }
 
-/// Writes the search words of every organisation (R40), for a database that had
-/// organisations before `organisation_words` existed.
-fn fill_words(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
+/// Writes the search prefixes of every organisation (R40), for a database that had
+/// organisations before `organisation_prefixes` existed.
+fn fill_prefixes(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
     let mut names = tx.prepare("SELECT id, name FROM organisations").sql()?;
     // No organisation is closed yet: `closed_on` is new in this version.
     let mut insert = tx
         .prepare(
-            "INSERT INTO organisation_words (word, organisation, closed, relevance, name_key) \
+            "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
              VALUES (?1, ?2, 0, ?3, ?4)",
         )
         .sql()?;
@@ -82,8 +82,8 @@ fn fill_words(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
     while let Some(row) = rows.next().sql()? {
         let (id, name): (Vec<u8>, String) = (row.get(0).sql()?, row.get(1).sql()?);
         let key = carespace::directory::name_key(&name);
-        for (word, relevance) in carespace::directory::indexed_words(&name) {
-            insert.execute(rusqlite::params![word, id, relevance, key]).sql()?;
+        for (prefix, relevance) in carespace::directory::indexed_prefixes(&name) {
+            insert.execute(rusqlite::params![prefix, id, relevance, key]).sql()?;
         }
     }
     Ok(())

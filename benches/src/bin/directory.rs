@@ -4,7 +4,7 @@
 //! - **Import** of both real ODS files (241 trusts, 14,357 practices) into an empty
 //!   SQLite file (`synchronous=FULL`) through `import_organisations`, against a
 //!   hand-written bulk load of the same rows: the same parser, then one transaction of
-//!   prepared INSERTs — each organisation, its search words (with their order) and
+//!   prepared INSERTs — each organisation, its search prefixes (with their order) and
 //!   its event. Paired:
 //!   ours and the baseline alternate on fresh files, and the ratio is the median of the
 //!   per-round ratios.
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use carespace::directory::{
-    ImportOptions, OdsFile, OdsRecord, OrganisationSearch, indexed_words, read_ods, search_words,
+    ImportOptions, OdsFile, OdsRecord, OrganisationSearch, indexed_prefixes, read_ods, search_words,
 };
 use carespace::page::PageRequest;
 use carespace::{Carespace, EventKind, OrganisationId, Store};
@@ -86,7 +86,7 @@ fn bulk_load(path: &Path, files: &[(OdsFile, Vec<u8>)]) {
                 .unwrap();
             let mut word = tx
                 .prepare(
-                    "INSERT INTO organisation_words (word, organisation, closed, relevance, name_key) \
+                    "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .unwrap();
@@ -108,7 +108,7 @@ fn bulk_load(path: &Path, files: &[(OdsFile, Vec<u8>)]) {
                 ])
                 .unwrap();
                 let name_key = record.name.as_str().to_lowercase();
-                for (w, relevance) in indexed_words(record.name.as_str()) {
+                for (w, relevance) in indexed_prefixes(record.name.as_str()) {
                     word.execute(rusqlite::params![w, key, closed.is_some(), relevance, name_key]).unwrap();
                 }
                 seq += 1;

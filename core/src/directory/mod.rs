@@ -7,9 +7,10 @@
 //! ([`plan_import`]) compares each row with the organisation of the same code and
 //! returns a [`Plan`] (rows and one event per change) and the counts of the
 //! [`ImportReport`]; the service applies the plan in one transaction. Search asks the
-//! store for *candidates* through an index (organisations having a word, or a postcode,
-//! in a range: [`Candidates`]), then checks every query word, ranks and pages here, so
-//! every backend orders and pages alike.
+//! store for *candidates* through an index (organisations having a word prefix, or a
+//! postcode in a range: [`Candidates`]), then checks every query word, ranks and pages
+//! here, so every backend orders and pages alike; a name search reads pages of the
+//! prefix index ([`PrefixPage`]), already in search order, and checks them here too.
 
 mod names;
 mod ods;
@@ -159,34 +160,28 @@ pub enum OrganisationSearch {
     Postcode(String),
 }
 
-/// What the store returns candidates by: an index range (R40). The service checks each
+/// What the store returns candidates by: an index (R40). The service checks each
 /// candidate against the whole query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Candidates {
-    /// Organisations having a search word in `[from, to)`.
-    Word {
-        /// The range's start: the query's most selective (longest) word.
-        from: String,
-        /// Its end: `from` followed by the greatest character.
-        to: String,
-    },
+    /// Organisations one of whose search words starts with this prefix: the rows of
+    /// the prefix index ([`indexed_prefixes`]) that have it.
+    Prefix(String),
     /// Organisations whose postcode is in `[from, to)`.
     Postcode {
         /// The range's start.
         from: String,
-        /// Its end.
+        /// Its end: `from` followed by the greatest character.
         to: String,
     },
     /// The organisation of one ODS code.
     OdsCode(OdsCode),
 }
 
-impl Candidates {
-    /// The range of strings that start with `prefix`: `[prefix, prefix + U+10FFFF)`, in
-    /// byte order (SQLite's `BINARY`, PostgreSQL's `"C"`) and in Rust's `str` order alike.
-    fn prefix(prefix: &str) -> (String, String) {
-        (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
-    }
+/// The strings that start with `prefix`: `[prefix, prefix + U+10FFFF)`, in byte order
+/// (SQLite's `BINARY`, PostgreSQL's `"C"`) and in Rust's `str` order alike.
+fn prefix_range(prefix: &str) -> (String, String) {
+    (prefix.to_owned(), format!("{prefix}\u{10FFFF}"))
 }
 
 /// An organisation's place in a search's order: closed (open first), then relevance (0
@@ -208,38 +203,54 @@ pub fn name_key(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// The rows of the word index for a name: each distinct search word once, with its
-/// relevance — 0 for the name's first word, 1 for the others (R40).
-pub fn indexed_words(name: &str) -> Vec<(String, u8)> {
+/// The rows of the prefix index for a name (R40): every distinct prefix of every search
+/// word ([`search_words`]), once, with its relevance — 0 when it starts the name's first
+/// word, 1 otherwise. "St Mary's Surgery" has `s` (0), `st` (0), `m` (1), …, `marys`
+/// (1), `su` (1), …, `surgery` (1). A name of at most 120 characters has at most a few
+/// hundred rows; an ODS name has about 25.
+pub fn indexed_prefixes(name: &str) -> Vec<(String, u8)> {
     let mut seen = std::collections::HashSet::new();
-    search_words(name)
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, word)| seen.insert(word.clone()).then(|| (word, u8::from(i > 0))))
-        .collect()
+    let mut rows = Vec::new();
+    for (i, word) in search_words(name).iter().enumerate() {
+        for (at, c) in word.char_indices() {
+            let prefix = &word[..at + c.len_utf8()];
+            if seen.insert(prefix.to_owned()) {
+                rows.push((prefix.to_owned(), u8::from(i > 0)));
+            }
+        }
+    }
+    rows
 }
 
-/// One page of the word index, as a one-word name search reads it (R40, R43): a row per
-/// organisation and distinct word of its name in `[from, to)`, keyed `(closed,
-/// relevance of that word, name key, id)`, in key order, after `after`, at most `limit`.
-/// The page is cut by the index, so a broad prefix costs the page, not its matches.
+/// One page of the prefix index, as a name search reads it (R40, R43): the rows with
+/// `prefix` (one per organisation) whose organisation's rows also have every prefix of
+/// `also`, keyed `(closed, relevance of the prefix, name key, id)`, in key order, after
+/// `after`, at most `limit`. The page is cut by the index, so a common prefix costs the
+/// page, not its matches.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct WordPage {
-    /// The range's start: the query's word.
-    pub from: String,
-    /// Its end: `from` followed by the greatest character.
-    pub to: String,
+pub struct PrefixPage {
+    /// The query's first word.
+    pub prefix: String,
+    /// Other words of the query, at most [`PrefixPage::MAX_ALSO`].
+    pub also: Vec<String>,
     /// Rows after this key; from the first if `None`.
     pub after: Option<SearchKey>,
     /// The most rows to return.
     pub limit: usize,
 }
 
-/// Below this many index rows, a multi-word search reads its rarest word's candidates
-/// whole rather than paging through its first word's.
-const FEW_CANDIDATES: u64 = 1_000;
+impl PrefixPage {
+    /// The most words a page's `also` holds; a longer query's other words are checked
+    /// by the service.
+    pub const MAX_ALSO: usize = 2;
+}
 
-/// A search prepared: the store's candidates, and the test and key of each.
+/// A multi-word search reads the candidates of a word with at most this many index
+/// rows whole, rather than paging through its first word's rows.
+const FEW_CANDIDATES: u64 = 300;
+
+/// A search prepared: the store's candidates (for a name, once
+/// [`PreparedSearch::prefix_reading`] has chosen them), and the test and key of each.
 pub(crate) struct PreparedSearch {
     pub(crate) candidates: Option<Candidates>,
     words: Vec<String>,
@@ -254,12 +265,13 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
     match search {
         OrganisationSearch::Name(text) => {
             let words = search_words(text);
-            let longest = words.iter().max_by_key(|w| w.chars().count()).cloned();
-            let candidates = longest.map(|w| {
-                let (from, to) = Candidates::prefix(&w);
-                Candidates::Word { from, to }
-            });
-            PreparedSearch { candidates, scope: format!("name:{}", words.join(" ")), words, postcode: None }
+            // Read by prefix ([`PreparedSearch::prefix_reading`] says how).
+            PreparedSearch {
+                candidates: None,
+                scope: format!("name:{}", words.join(" ")),
+                words,
+                postcode: None,
+            }
         }
         OrganisationSearch::OdsCode(code) => {
             let code = OdsCode::parse(code).ok();
@@ -269,7 +281,7 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
         OrganisationSearch::Postcode(text) => {
             let postcode = text.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
             let candidates = (!postcode.is_empty()).then(|| {
-                let (from, to) = Candidates::prefix(&postcode);
+                let (from, to) = prefix_range(&postcode);
                 Candidates::Postcode { from, to }
             });
             PreparedSearch {
@@ -283,65 +295,62 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
 }
 
 impl PreparedSearch {
-    /// How a name search reads the store: a one-word search pages through the word
-    /// index ([`PreparedSearch::page_by_word`]); so does a longer one whose every word
-    /// starts more than [`FEW_CANDIDATES`] index rows (`count` tells), while one with a
-    /// rarer word reads that word's candidates whole. `None`: read `candidates`.
-    pub(crate) fn word_range(
+    /// How a name search reads the store: through pages of its first word's prefix
+    /// rows ([`PreparedSearch::page_by_prefix`]) — at once for one word, and for more
+    /// when the first word has few rows or every word has many (`count`, capped, tells:
+    /// the other words are then checked on the index as the rows are read); otherwise
+    /// the candidates of its rarest word, read whole. `None`: read `candidates`.
+    pub(crate) fn prefix_reading(
         &mut self,
-        count: &mut dyn FnMut(&str, &str) -> Result<u64, Error>,
-    ) -> Result<Option<(String, String)>, Error> {
-        let Some(first) = self.words.first() else { return Ok(None) };
-        let first = Candidates::prefix(first);
-        if self.words.len() == 1 {
-            return Ok(Some(first));
+        count: &mut dyn FnMut(&str, u64) -> Result<u64, Error>,
+    ) -> Result<Option<(String, Vec<String>)>, Error> {
+        let Some((first, others)) = self.words.split_first() else { return Ok(None) };
+        if others.is_empty() || count(first, FEW_CANDIDATES + 1)? <= FEW_CANDIDATES {
+            return Ok(Some((first.clone(), others.iter().take(PrefixPage::MAX_ALSO).cloned().collect())));
         }
-        let mut rarest: Option<(u64, (String, String))> = None;
-        for word in &self.words {
-            let (from, to) = Candidates::prefix(word);
-            let n = count(&from, &to)?;
-            if rarest.as_ref().is_none_or(|(least, _)| n < *least) {
-                rarest = Some((n, (from, to)));
-            }
+        let mut counted = Vec::with_capacity(others.len());
+        for word in others {
+            counted.push((count(word, FEW_CANDIDATES + 1)?, word));
         }
-        match rarest {
-            Some((n, (from, to))) if n <= FEW_CANDIDATES => {
-                self.candidates = Some(Candidates::Word { from, to });
+        counted.sort_by_key(|(n, _)| *n);
+        match counted.first() {
+            Some((n, rarest)) if *n <= FEW_CANDIDATES => {
+                self.candidates = Some(Candidates::Prefix((*rarest).clone()));
                 Ok(None)
             }
-            _ => Ok(Some(first)),
+            _ => Ok(Some((
+                first.clone(),
+                counted.iter().take(PrefixPage::MAX_ALSO).map(|(_, w)| (*w).clone()).collect(),
+            ))),
         }
     }
 
-    /// A one-word search's page: index rows in key order, a batch at a time, each kept
-    /// unless it is the organisation's second row (a name can have several words the
-    /// query starts; the first-word row, at relevance 0, is the one listed) — the same
-    /// page [`PreparedSearch::page`] gives from every candidate.
-    pub(crate) fn page_by_word(
+    /// A name search's page from pages of the prefix index, a batch at a time, each
+    /// row kept when its organisation matches the whole query — the same page
+    /// [`PreparedSearch::page`] gives from every candidate.
+    pub(crate) fn page_by_prefix(
         &self,
-        (from, to): (String, String),
+        (prefix, also): (String, Vec<String>),
         r: &dyn crate::store::ReadTx,
         request: &PageRequest,
     ) -> Result<Page<Organisation>, Error> {
         let limit = request.limit()?;
         let mut after = self.after(request)?;
         let mut matched: Vec<(SearchKey, Organisation)> = Vec::new();
+        // Only a query of more words than the index checks keeps fewer rows than it reads.
+        let unchecked = self.words.len() > 1 + also.len();
         'pages: loop {
-            // A multi-word search keeps fewer rows than it reads: read more at a time.
-            let batch = (limit + 1 - matched.len()).max(if self.words.len() > 1 { 256 } else { 0 });
-            let rows = r.organisations_by_word(&WordPage {
-                from: from.clone(),
-                to: to.clone(),
+            let batch = (limit + 1 - matched.len()).max(if unchecked { 256 } else { 0 });
+            let rows = r.organisations_by_prefix(&PrefixPage {
+                prefix: prefix.clone(),
+                also: also.clone(),
                 after: after.clone(),
                 limit: batch,
             })?;
             let exhausted = rows.len() < batch;
             for (key, organisation) in rows {
                 after = Some(key.clone());
-                let first_word_matched = self.matches(&organisation);
-                let listed_first = key.1 != 0 && first_word_matched == Some(true);
-                let twin = matched.last().is_some_and(|(last, _)| *last == key);
-                if listed_first || twin || first_word_matched.is_none() {
+                if self.matches(&organisation).is_none() {
                     continue;
                 }
                 matched.push((key, organisation));

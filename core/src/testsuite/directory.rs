@@ -298,11 +298,11 @@ pub fn r40_search_by_name_code_and_postcode_open_first_and_paged(store: Arc<dyn 
     let all: Vec<_> = search(query.clone(), 1000).items.into_iter().map(|o| o.id).collect();
     assert!(all.len() > 5, "{}", all.len());
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), all.len(), "each organisation once");
-    // A one-word search pages through the word index; the same words twice take the
-    // path that reads every candidate. Both give one list.
+    // A one-word search pages through the prefix index; the same word twice has the
+    // index check the second on every row it reads. Both give one list.
     let twice: Vec<_> =
         search(OrganisationSearch::Name("st st".into()), 1000).items.into_iter().map(|o| o.id).collect();
-    assert_eq!(all, twice, "the word index's pages and the candidates agree");
+    assert_eq!(all, twice, "a word and the same word twice agree");
     for prefix in ["s", "m", "the", "surgery"] {
         let one = search(OrganisationSearch::Name(prefix.into()), 1000).items;
         let two = search(OrganisationSearch::Name(format!("{prefix} {prefix}")), 1000).items;
