@@ -266,12 +266,7 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
         OrganisationSearch::Name(text) => {
             let words = search_words(text);
             // Read by prefix ([`PreparedSearch::prefix_reading`] says how).
-            PreparedSearch {
-                candidates: None,
-                scope: format!("name:{}", words.join(" ")),
-                words,
-                postcode: None,
-            }
+            PreparedSearch { candidates: None, scope: format!("name:{}", words.join(" ")), words, postcode: None }
         }
         OrganisationSearch::OdsCode(code) => {
             let code = OdsCode::parse(code).ok();
