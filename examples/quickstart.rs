@@ -6,7 +6,7 @@
 //! file: it says so and shows what the file holds instead of writing the story twice.
 
 use carespace::directory::{ImportOptions, OdsFile, OrganisationSearch};
-use carespace::page::PageRequest;
+use carespace::page::{PageRequest, every_page};
 use carespace::{
     Action, ArchiveReason, Carespace, DiscoveryEntry, DiscoveryFilter, Entity, Error, Event, EventKind, NewWorkspace,
     Organisation, Speciality, SwitcherEntry, User, UserId, Workspace,
@@ -109,7 +109,7 @@ fn tell_story(service: &Carespace) -> Result<Cast, Error> {
         service.conversations(bob.id, ward.id)?.len(),
         service.can(bob.id, ward.id, Action::ViewAllConversations)?,
     );
-    for request in service.pending_requests(alice.id)? {
+    for request in service.pending_requests(alice.id, &PageRequest::default())?.items {
         println!("  {}'s prompt: {} wants to join {}.", alice.name, request.requester.name, request.workspace_name);
     }
     service.approve(alice.id, ward.id, bob.id)?;
@@ -156,7 +156,8 @@ fn find_cast(service: &Carespace, trust: Organisation) -> Result<Cast, Error> {
         (person("alice.smith@nhs.net")?, person("bob.jones@nhs.net")?, person("carol.white@elft.nhs.uk")?);
     let filter = DiscoveryFilter { name_contains: Some("Maternity - Ward 2".into()), ..Default::default() };
     let ward = service
-        .discover(alice.id, trust.id, &filter)?
+        .discover(alice.id, trust.id, &filter, &PageRequest::default())?
+        .items
         .into_iter()
         .find_map(|entry| match entry {
             DiscoveryEntry::Workspace { workspace, .. } => Some(workspace),
@@ -185,11 +186,20 @@ fn show(service: &Carespace, cast: &Cast) -> Result<(), Error> {
     }
 
     // Discovery: the trust's workspaces with member counts and admins, beside example
-    // workspaces from the speciality catalogue (joining one creates it).
-    let everything = service.discover(cast.bob.id, cast.trust.id, &DiscoveryFilter::default())?;
+    // workspaces from the speciality catalogue (joining one creates it), in pages by
+    // name: a host shows one page and keeps the cursor for the next.
+    let all = DiscoveryFilter::default();
+    let first = service.discover(cast.bob.id, cast.trust.id, &all, &PageRequest::first(20))?;
+    let everything = every_page(|page| service.discover(cast.bob.id, cast.trust.id, &all, page))?;
+    println!(
+        "\nDiscovery lists {} entries, 20 to a page: the first from {:?} to {:?}, then a cursor for the next.",
+        everything.len(),
+        first.items.first().map(DiscoveryEntry::name).unwrap_or_default(),
+        first.items.last().map(DiscoveryEntry::name).unwrap_or_default(),
+    );
     let obstetrics = DiscoveryFilter { speciality: Some(cast.ward.speciality), ..Default::default() };
-    println!("\nDiscovery lists {} entries; those for {}:", everything.len(), cast.ward.speciality);
-    for entry in service.discover(cast.bob.id, cast.trust.id, &obstetrics)? {
+    println!("Those for {}:", cast.ward.speciality);
+    for entry in service.discover(cast.bob.id, cast.trust.id, &obstetrics, &PageRequest::default())?.items {
         match entry {
             DiscoveryEntry::Workspace { workspace, member_count, admins } => {
                 let admins: Vec<&str> = admins.iter().map(|a| a.name.as_str()).collect();
@@ -201,7 +211,7 @@ fn show(service: &Carespace, cast: &Cast) -> Result<(), Error> {
 
     // Audits: who could see the ward's patient conversations, answered from the event
     // log, so the answer for a past instant never changes.
-    let history = service.membership_history(cast.ward.id)?;
+    let history = every_page(|page| service.membership_history(cast.ward.id, page))?;
     let carol_arrived = history.iter().find(|e| matches!(e.kind, EventKind::InviteAccepted { .. })).map(|e| e.at);
     let after_all = history.last().map(|e| e.at);
     println!("\nWho could see the conversations of {}:", cast.ward.name);

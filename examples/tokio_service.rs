@@ -9,6 +9,7 @@
 
 use std::time::Instant;
 
+use carespace::page::PageRequest;
 use carespace::tokio::AsyncCarespace;
 use carespace::{Action, Carespace, DiscoveryFilter, Error, NewWorkspace, OrganisationKind, Speciality};
 use carespace_sqlite::SqliteStore;
@@ -66,7 +67,11 @@ async fn serve(backend: &str, service: AsyncCarespace) -> Result<(), Error> {
             service.request_to_join(person.id, ward.id).await?;
             service.approve(admin.id, ward.id, person.id).await?;
             let sees_everything = service.can(person.id, ward.id, Action::ViewAllConversations).await?;
-            let listed = service.discover(person.id, trust.id, DiscoveryFilter::default()).await?.len();
+            let listed = service
+                .discover(person.id, trust.id, DiscoveryFilter::default(), PageRequest::default())
+                .await?
+                .items
+                .len();
             Ok::<_, Error>(sees_everything && listed > 0)
         });
     }
@@ -77,7 +82,8 @@ async fn serve(backend: &str, service: AsyncCarespace) -> Result<(), Error> {
         })??;
         served += usize::from(ok);
     }
-    let members = service.members(admin.id, ward.id).await?.current.len();
+    // The ward has fewer members than a page holds.
+    let members = service.members(admin.id, ward.id, PageRequest::default()).await?.items.len();
     println!(
         "{backend}: {served} of {STAFF} staff joined and approved concurrently in {:.0?}; the ward has {members} members",
         started.elapsed()

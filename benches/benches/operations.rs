@@ -64,10 +64,10 @@ fn operations(c: &mut Criterion) {
         g.finish();
 
         let mut g = c.benchmark_group("discover_1000");
-        g.bench_function(name, |b| b.iter(|| assert!(f.discover() >= carespace_benches::DISCOVERY_WORKSPACES)));
+        g.bench_function(name, |b| b.iter(|| assert!(f.discover_all() >= carespace_benches::DISCOVERY_WORKSPACES)));
         if let Some(bl) = baseline.as_mut() {
             g.bench_function(&base, |b| {
-                b.iter(|| assert_eq!(bl.discover(f.big_trust.id), carespace_benches::DISCOVERY_WORKSPACES))
+                b.iter(|| assert_eq!(bl.discover_all(f.big_trust.id), carespace_benches::DISCOVERY_WORKSPACES))
             });
         }
         g.finish();

@@ -24,7 +24,7 @@ pub trait HandWritten {
     fn my_workspaces(&mut self, user: UserId) -> usize;
     /// Discovery: the organisation's active workspaces with member counts and admin
     /// names; how many.
-    fn discover(&mut self, organisation: OrganisationId) -> usize;
+    fn discover_all(&mut self, organisation: OrganisationId) -> usize;
     /// Up to 1,000 events after `after`, payloads parsed; how many.
     fn events_since(&mut self, after: i64) -> usize;
     /// Who could see `workspace` at `at` (R37), replayed from its events; how many.

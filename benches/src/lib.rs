@@ -261,9 +261,11 @@ impl Fixture {
         u
     }
 
-    /// The discovery the benchmarks measure.
-    pub fn discover(&self) -> usize {
-        self.service.discover(self.big_admin.id, self.big_trust.id, &DiscoveryFilter::default()).unwrap().len()
+    /// The discovery the benchmarks measure: the whole list, every page (R43).
+    pub fn discover_all(&self) -> usize {
+        let discover =
+            |page: &_| self.service.discover(self.big_admin.id, self.big_trust.id, &DiscoveryFilter::default(), page);
+        carespace::page::every_page(discover).unwrap().len()
     }
 
     /// Creates a uniquely named workspace in the trust.

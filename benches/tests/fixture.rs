@@ -2,6 +2,7 @@
 //! agrees with the service on it (so the two sides of each ratio do the same work).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code
 
+use carespace::testsuite::WholeLists;
 use carespace::{Action, DiscoveryFilter};
 use carespace_benches::{Backend, DISCOVERY_WORKSPACES, Fixture, SWITCHER_WORKSPACES};
 
@@ -12,16 +13,16 @@ fn fixture_and_baseline_agree(backend: Backend) {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-fixture");
     std::fs::create_dir_all(&dir).unwrap();
     let f = Fixture::new(backend, &dir);
-    let listing = f.service.discover(f.big_admin.id, f.big_trust.id, &DiscoveryFilter::default()).unwrap();
+    let listing = f.service.discover_all(f.big_admin.id, f.big_trust.id, &DiscoveryFilter::default()).unwrap();
     assert_eq!(listing.iter().filter(|e| e.member_count() > 0).count(), DISCOVERY_WORKSPACES);
-    assert_eq!(f.discover(), listing.len());
+    assert_eq!(f.discover_all(), listing.len());
     assert_eq!(f.service.my_workspaces(f.switcher.id).unwrap().len(), SWITCHER_WORKSPACES + 1);
     assert!(f.service.can(f.member.id, f.ward.id, Action::ViewAllConversations).unwrap());
     let Some(mut bl) = f.place.baseline() else {
         assert_eq!(backend, Backend::Memory, "only MemoryStore has no baseline on its data");
         return;
     };
-    assert_eq!(bl.discover(f.big_trust.id), DISCOVERY_WORKSPACES);
+    assert_eq!(bl.discover_all(f.big_trust.id), DISCOVERY_WORKSPACES);
     assert_eq!(bl.my_workspaces(f.switcher.id), SWITCHER_WORKSPACES + 1);
     assert!(bl.can_view_all(f.ward.id, f.member.id));
     assert!(!bl.can_view_all(f.ward.id, f.unapproved.id));

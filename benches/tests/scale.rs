@@ -2,6 +2,7 @@
 //! invariant and the narrow reads, and the service reads it back.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code
 
+use carespace::testsuite::WholeLists;
 use std::sync::Arc;
 
 use carespace::directory::OrganisationSearch;
@@ -49,7 +50,7 @@ fn r25_r27_a_small_bulk_build_keeps_the_invariants_on_both_backends() {
                 .unwrap()
         );
         let creator = built.users[built.creators[0] as usize];
-        let found = service.discover(creator, built.trusts[0], &DiscoveryFilter::default()).unwrap();
+        let found = service.discover_all(creator, built.trusts[0], &DiscoveryFilter::default()).unwrap();
         let in_trust = found.iter().filter(|e| matches!(e, carespace::DiscoveryEntry::Workspace { .. })).count();
         assert_eq!(in_trust, scale.workspaces / scale.trusts);
         let (user, ws) = built.pending[0];

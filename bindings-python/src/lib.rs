@@ -11,6 +11,7 @@ mod values;
 
 use std::path::PathBuf;
 
+use carespace::page::every_page;
 use carespace::{
     DiscoveryFilter, Error, NewWorkspace, OrganisationId, Policy, SettingsChange, Speciality, UserId, WorkspaceId,
 };
@@ -357,7 +358,8 @@ impl Carespace {
             speciality: speciality.map(|c| self::speciality(py, c)).transpose()?,
             colleague: colleague.map(|c| UserId::from(c.0)),
         };
-        let entries = self.call(py, |s| s.discover(actor.0.into(), organisation.0.into(), &filter))?;
+        let (actor, organisation) = (actor.0.into(), organisation.0.into());
+        let entries = self.call(py, |s| every_page(|page| s.discover(actor, organisation, &filter, page)))?;
         Ok(entries.into_iter().map(DiscoveryEntry).collect())
     }
 
@@ -492,7 +494,9 @@ impl Carespace {
     /// The pending invites of a workspace, for its approved members.
     #[pyo3(signature = (actor, *, workspace))]
     fn pending_invites(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Vec<Invite>> {
-        Ok(self.call(py, |s| s.pending_invites(actor.0.into(), workspace.0.into()))?.into_iter().map(Invite).collect())
+        let (actor, workspace) = (actor.0.into(), workspace.0.into());
+        let invites = self.call(py, |s| every_page(|page| s.pending_invites(actor, workspace, page)))?;
+        Ok(invites.into_iter().map(Invite).collect())
     }
 
     // ----- Lookups --------------------------------------------------------------------
@@ -568,7 +572,9 @@ impl Carespace {
     /// The members of a workspace, current and archived (R15, R22).
     #[pyo3(signature = (actor, *, workspace))]
     fn members(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<MemberList> {
-        self.call(py, |s| s.members(actor.0.into(), workspace.0.into())).map(MemberList)
+        let (actor, workspace) = (actor.0.into(), workspace.0.into());
+        let members = self.call(py, |s| every_page(|page| s.members(actor, workspace, page)))?;
+        Ok(MemberList(members.into()))
     }
 
     /// The workspace switcher (R31).
@@ -578,7 +584,9 @@ impl Carespace {
 
     /// The join requests waiting for the actor (R33).
     fn pending_requests(&self, py: Python<'_>, actor: Id) -> PyResult<Vec<PendingRequest>> {
-        Ok(self.call(py, |s| s.pending_requests(actor.0.into()))?.into_iter().map(PendingRequest).collect())
+        let actor = actor.0.into();
+        let requests = self.call(py, |s| every_page(|page| s.pending_requests(actor, page)))?;
+        Ok(requests.into_iter().map(PendingRequest).collect())
     }
 
     // ----- Audits and scheduled work ---------------------------------------------------
@@ -604,7 +612,12 @@ impl Carespace {
 
     /// Every membership event of a workspace, oldest first, with actor and time (R37).
     fn membership_history(&self, py: Python<'_>, workspace: Id) -> PyResult<Vec<Event>> {
-        Ok(self.call(py, |s| s.membership_history(workspace.0.into()))?.into_iter().map(Event).collect())
+        let workspace = workspace.0.into();
+        Ok(self
+            .call(py, |s| every_page(|page| s.membership_history(workspace, page)))?
+            .into_iter()
+            .map(Event)
+            .collect())
     }
 
     /// Events after the cursor ``after`` (R32), at most ``limit``.

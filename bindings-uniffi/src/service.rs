@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use carespace::page::every_page;
 use carespace::{DiscoveryFilter, NewWorkspace, Policy, SettingsChange};
 use carespace_sqlite::{SqliteOptions, SqliteStore};
 use uuid::Uuid;
@@ -210,7 +211,9 @@ impl Carespace {
             speciality: speciality.map(crate::speciality).transpose()?,
             colleague: None,
         };
-        Ok(self.inner.discover(actor.into(), organisation.into(), &filter)?.into_iter().map(Into::into).collect())
+        let (actor, organisation) = (actor.into(), organisation.into());
+        let all = every_page(|page| self.inner.discover(actor, organisation, &filter, page))?;
+        Ok(all.into_iter().map(Into::into).collect())
     }
 
     /// The signature for patient messages: name and organisation on two lines.
@@ -352,7 +355,8 @@ impl Carespace {
 
     /// The members of a workspace, current and archived; approved members only.
     pub fn members(&self, actor: Uuid, workspace: Uuid) -> Result<MemberList> {
-        Ok(self.inner.members(actor.into(), workspace.into())?.into())
+        let (actor, workspace) = (actor.into(), workspace.into());
+        Ok(carespace::MemberList::from(every_page(|page| self.inner.members(actor, workspace, page))?).into())
     }
 
     /// The workspace switcher.
@@ -362,7 +366,8 @@ impl Carespace {
 
     /// The join requests waiting for the actor.
     pub fn pending_requests(&self, actor: Uuid) -> Result<Vec<PendingRequest>> {
-        Ok(self.inner.pending_requests(actor.into())?.into_iter().map(Into::into).collect())
+        let actor = actor.into();
+        Ok(every_page(|page| self.inner.pending_requests(actor, page))?.into_iter().map(Into::into).collect())
     }
 
     /// Does the time-driven work due at `now`: expires invites, escalates stale join
@@ -384,7 +389,8 @@ impl Carespace {
 
     /// Every membership event of a workspace, oldest first, with actor and time.
     pub fn membership_history(&self, workspace: Uuid) -> Result<Vec<Event>> {
-        Ok(self.inner.membership_history(workspace.into())?.into_iter().map(Into::into).collect())
+        let workspace = workspace.into();
+        Ok(every_page(|page| self.inner.membership_history(workspace, page))?.into_iter().map(Into::into).collect())
     }
 
     /// Events after the cursor `after`, at most `limit`.

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::page::{Listing, Page, PageRequest};
 use crate::views::Person;
 use crate::{
     Carespace, Entity, Error, Event, EventKind, MembershipState, OrganisationId, PersonalWorkspace, Role, UserId,
@@ -256,19 +257,19 @@ impl Carespace {
         })
     }
 
-    /// Every membership event of a shared workspace, oldest first (R37): its creation,
-    /// each request, escalation, approval, decline, accepted invite, role change, end
-    /// date, archive, unarchive and leave, each with its actor (`None` for the sweep)
-    /// and time; and its archival if its last member left.
+    /// A page of the membership events of a shared workspace, oldest first (R37, R43):
+    /// its creation, each request, escalation, approval, decline, accepted invite, role
+    /// change, end date, archive, unarchive and leave, each with its actor (`None` for
+    /// the sweep) and time; and its archival if its last member left.
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(workspace = %workspace))]
-    pub fn membership_history(&self, workspace: WorkspaceId) -> Result<Vec<Event>, Error> {
+    pub fn membership_history(&self, workspace: WorkspaceId, page: &PageRequest) -> Result<Page<Event>, Error> {
         self.read(|r, _| {
             if r.workspace(workspace)?.is_none() {
                 return Err(Error::NotFound { entity: Entity::Workspace, id: workspace.to_string() });
             }
-            let mut events = r.events_of_workspace(workspace)?;
-            events.retain(|e| is_membership_history(&e.kind));
-            Ok(events)
+            let events = r.events_of_workspace(workspace)?.into_iter().filter(|e| is_membership_history(&e.kind));
+            let keyed = events.map(|e| ((e.seq,), e)).collect();
+            Listing::new("membership history", workspace.to_string()).page(keyed, page)
         })
     }
 }

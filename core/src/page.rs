@@ -139,6 +139,162 @@ impl Cursor {
     }
 }
 
+/// One field of a list's sort key, as a cursor carries it: text that reads back to
+/// the same value.
+pub(crate) trait KeyField: Sized {
+    /// The field's text.
+    fn to_field(&self) -> String;
+    /// The value of a field's text; `None` if it is not one.
+    fn from_field(field: &str) -> Option<Self>;
+}
+
+macro_rules! parsed_key_fields {
+    ($($t:ty),*) => {$(
+        impl KeyField for $t {
+            fn to_field(&self) -> String {
+                self.to_string()
+            }
+            fn from_field(field: &str) -> Option<Self> {
+                field.parse().ok()
+            }
+        }
+    )*};
+}
+parsed_key_fields!(
+    u8,
+    u16,
+    u64,
+    i128,
+    String,
+    crate::OrganisationId,
+    crate::UserId,
+    crate::WorkspaceId,
+    crate::InviteId
+);
+
+impl KeyField for bool {
+    fn to_field(&self) -> String {
+        u8::from(*self).to_string()
+    }
+    fn from_field(field: &str) -> Option<Self> {
+        match field {
+            "0" => Some(false),
+            "1" => Some(true),
+            _ => None,
+        }
+    }
+}
+
+/// A list's sort key (R43): ordered as the list is, carried by a cursor field by field.
+pub(crate) trait PageKey: Ord + Clone + Sized {
+    /// The key's fields, in order.
+    fn to_fields(&self) -> Vec<String>;
+    /// The key of a cursor's fields; `None` if they are not one.
+    fn from_fields(fields: &[String]) -> Option<Self>;
+}
+
+macro_rules! tuple_keys {
+    ($(($($t:ident $i:tt),+))*) => {$(
+        impl<$($t: KeyField + Ord + Clone),+> PageKey for ($($t,)+) {
+            fn to_fields(&self) -> Vec<String> {
+                vec![$(self.$i.to_field()),+]
+            }
+            fn from_fields(fields: &[String]) -> Option<Self> {
+                let [$($t),+] = fields else { return None };
+                Some(($(KeyField::from_field($t)?,)+))
+            }
+        }
+    )*};
+}
+#[allow(non_snake_case)] // the macro names each field's binding after its type
+mod tuples {
+    use super::{KeyField, PageKey};
+    tuple_keys!((A 0) (A 0, B 1) (A 0, B 1, C 2) (A 0, B 1, C 2, D 3));
+}
+
+/// One list's paging (R43): its name (in errors, and what a cursor is bound to) and the
+/// query's scope (the organisation, workspace, filter or person it lists for).
+pub(crate) struct Listing {
+    list: &'static str,
+    scope: String,
+}
+
+impl Listing {
+    /// The paging of `list` for the query `scope`.
+    pub(crate) fn new(list: &'static str, scope: impl Into<String>) -> Self {
+        Self { list, scope: scope.into() }
+    }
+
+    /// The key after which `request` asks for entries: its cursor's, checked to be of
+    /// this list and query; `None` for the first page.
+    pub(crate) fn after<K: PageKey>(&self, request: &PageRequest) -> Result<Option<K>, Error> {
+        match &request.cursor {
+            Some(cursor) => {
+                let fields = cursor.decode(self.list, &self.scope)?;
+                Ok(Some(K::from_fields(&fields).ok_or_else(|| Cursor::invalid(self.list))?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The page of `entries` (each with its key, in any order) that `request` asks for:
+    /// those after its cursor's key, in key order, at most its limit, with the cursor
+    /// of the next page when more follow.
+    pub(crate) fn page<K: PageKey, T>(&self, entries: Vec<(K, T)>, request: &PageRequest) -> Result<Page<T>, Error> {
+        let limit = request.limit()?;
+        let after: Option<K> = self.after(request)?;
+        let mut entries: Vec<(K, T)> =
+            entries.into_iter().filter(|(key, _)| after.as_ref().is_none_or(|after| key > after)).collect();
+        // Only the page and the entry after it need ordering: select them, then sort them.
+        if entries.len() > limit + 1 {
+            entries.select_nth_unstable_by(limit + 1, |a, b| a.0.cmp(&b.0));
+            entries.truncate(limit + 1);
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(self.cut(entries, limit))
+    }
+
+    /// The page of `entries` (in key order, at most one past `limit`) and the cursor of
+    /// the next.
+    pub(crate) fn cut<K: PageKey, T>(&self, mut entries: Vec<(K, T)>, limit: usize) -> Page<T> {
+        let more = entries.len() > limit;
+        entries.truncate(limit);
+        let next = match (more, entries.last()) {
+            (true, Some((key, _))) => Some(Cursor::encode(self.list, &self.scope, &key.to_fields())),
+            _ => None,
+        };
+        Page { items: entries.into_iter().map(|(_, t)| t).collect(), next }
+    }
+}
+
+/// Every entry of a paged list, following its cursors from the first page to the last
+/// ([`MAX_PAGE`] at a time): for exports and tools that want the whole list. `page`
+/// returns the page a request asks for.
+///
+/// ```
+/// # use carespace::{Carespace, MemoryStore, OrganisationKind};
+/// use carespace::directory::OrganisationSearch;
+/// use carespace::page::every_page;
+/// # let service = Carespace::new(MemoryStore::new());
+/// # service.register_organisation("Leeds Teaching Hospitals NHS Trust".parse()?, OrganisationKind::NhsTrust, None)?;
+/// let query = OrganisationSearch::Name("leeds".into());
+/// let all = every_page(|request| service.search_organisations(&query, request))?;
+/// assert_eq!(all.len(), 1);
+/// # Ok::<(), carespace::Error>(())
+/// ```
+pub fn every_page<T>(mut page: impl FnMut(&PageRequest) -> Result<Page<T>, Error>) -> Result<Vec<T>, Error> {
+    let mut all = Vec::new();
+    let mut request = PageRequest::first(MAX_PAGE);
+    loop {
+        let Page { items, next } = page(&request)?;
+        all.extend(items);
+        match next {
+            Some(next) => request = PageRequest::after(next, Some(MAX_PAGE)),
+            None => return Ok(all),
+        }
+    }
+}
+
 /// 64-bit FNV-1a over `parts` in order: a stable hash (the same in every version and
 /// process, unlike the standard library's).
 fn fnv(parts: &[&[u8]]) -> u64 {

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::directory::{self, ImportOptions, ImportReport, OdsFile, OrganisationSearch, read_ods};
-use crate::page::{Page, PageRequest};
+use crate::page::{Listing, Page, PageRequest};
 
 use crate::permission::{Action, On, Standing};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
 use crate::store::{Context, ContextQuery, Invites, Members, PersonInOrganisation, ReadTx, Store, WriteTx};
 use crate::views::{
-    DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
-    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, NameWarning, NewWorkspace,
+    PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
     Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode,
@@ -375,17 +375,18 @@ impl Carespace {
         })
     }
 
-    /// Discovery (R11): the organisation's active workspaces with member counts and
-    /// admins, plus the example workspaces (R9) where the organisation's kind may create
-    /// workspaces (R7), filtered and sorted by name. Only members of the organisation
-    /// may look.
+    /// A page of discovery (R11, R43): the organisation's active workspaces with member
+    /// counts and admins, plus the example workspaces (R9) where the organisation's kind
+    /// may create workspaces (R7), filtered, by name (ignoring case; a workspace before
+    /// an example of the same name) then id. Only members of the organisation may look.
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, organisation = %organisation))]
     pub fn discover(
         &self,
         actor: UserId,
         organisation: OrganisationId,
         filter: &DiscoveryFilter,
-    ) -> Result<Vec<DiscoveryEntry>, Error> {
+        page: &PageRequest,
+    ) -> Result<Page<DiscoveryEntry>, Error> {
         self.read(|r, ctx| {
             let org = load_organisation(r, organisation)?;
             let actor = load_actor_with(r, actor, org.id, false)?;
@@ -408,7 +409,7 @@ impl Carespace {
                 ),
                 None => None,
             };
-            let mut entries = Vec::new();
+            let mut entries: Vec<((String, u8, String), DiscoveryEntry)> = Vec::new();
             for DiscoveryRow { workspace, member_count, mut admins } in rows {
                 if !name_matches(workspace.name.as_str())
                     || !speciality_matches(workspace.speciality)
@@ -417,7 +418,8 @@ impl Carespace {
                     continue;
                 }
                 admins.sort_by_cached_key(|a| (a.name.as_str().to_lowercase(), a.id));
-                entries.push(DiscoveryEntry::Workspace { workspace, member_count, admins });
+                let key = (workspace.name.as_str().to_lowercase(), 0, workspace.id.to_string());
+                entries.push((key, DiscoveryEntry::Workspace { workspace, member_count, admins }));
             }
             // Examples only where joining one could create it (R7, R9): elsewhere every
             // join would be refused.
@@ -426,11 +428,20 @@ impl Carespace {
                     Speciality::all()
                         .filter(|s| !taken.contains(&crate::text::key_of(s.example_name())))
                         .filter(|s| name_matches(s.example_name()) && speciality_matches(*s))
-                        .map(|speciality| DiscoveryEntry::Example { speciality }),
+                        .map(|speciality| {
+                            let key = (speciality.example_name().to_lowercase(), 1, speciality.code().to_string());
+                            (key, DiscoveryEntry::Example { speciality })
+                        }),
                 );
             }
-            entries.sort_by_cached_key(|e| (e.name().to_lowercase(), e.member_count() == 0));
-            Ok(entries)
+            let scope = format!(
+                "{}|{}|{:?}|{:?}",
+                org.id,
+                fragment.unwrap_or_default(),
+                filter.speciality.map(Speciality::code),
+                filter.colleague
+            );
+            Listing::new("discovery", scope).page(entries, page)
         })
     }
 
@@ -698,16 +709,21 @@ impl Carespace {
         })
     }
 
-    /// The pending invites of a workspace, for its approved members (R18, R20).
+    /// A page of the pending invites of a workspace (R18, R20, R43), oldest first (then
+    /// by id), for its approved members.
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
-    pub fn pending_invites(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<Invite>, Error> {
+    pub fn pending_invites(
+        &self,
+        actor: UserId,
+        workspace: WorkspaceId,
+        page: &PageRequest,
+    ) -> Result<Page<Invite>, Error> {
         self.read(|r, ctx| {
             let query = ContextQuery { invites: Invites::Every, ..about(workspace, actor, ctx) };
             let loaded = authorise_shared(r, ctx, query, Action::ViewMembers)?;
-            let mut invites: Vec<Invite> =
-                loaded.shared.invites.into_iter().filter(|i| i.is_pending_at(ctx.now)).collect();
-            invites.sort_by_key(|i| (i.created_at, i.id));
-            Ok(invites)
+            let invites = loaded.shared.invites.into_iter().filter(|i| i.is_pending_at(ctx.now));
+            let keyed = invites.map(|i| ((i.created_at.unix_timestamp_nanos(), i.id), i)).collect();
+            Listing::new("pending invites", workspace.to_string()).page(keyed, page)
         })
     }
 
@@ -850,22 +866,26 @@ impl Carespace {
         self.read(|r, _| Ok(load_access(r, workspace, actor)?.standing()))
     }
 
-    /// The members of a workspace (R15, R22): current and, apart, archived, each by name.
-    /// Approved members only.
+    /// A page of the members of a workspace (R15, R22, R43), for its approved members:
+    /// by role — admins, approved members, unapproved members, then archived members —
+    /// then name (ignoring case), then id.
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
-    pub fn members(&self, actor: UserId, workspace: WorkspaceId) -> Result<MemberList, Error> {
+    pub fn members(&self, actor: UserId, workspace: WorkspaceId, page: &PageRequest) -> Result<Page<Member>, Error> {
         self.read(|r, ctx| {
             let loaded = authorise_shared(r, ctx, everything(workspace, actor), Action::ViewMembers)?;
-            let mut list = MemberList::default();
+            let mut keyed = Vec::with_capacity(loaded.shared.members.len());
             for m in loaded.shared.members {
-                let member =
-                    Member { user: load_user(r, m.user)?, state: m.state, joined_at: m.joined_at, ends_at: m.ends_at };
-                if m.state.is_current() { list.current.push(member) } else { list.archived.push(member) }
+                let user = load_user(r, m.user)?;
+                let role = match m.state {
+                    crate::MembershipState::Admin => 0_u8,
+                    crate::MembershipState::Member => 1,
+                    crate::MembershipState::Unapproved => 2,
+                    crate::MembershipState::Archived => 3,
+                };
+                let key = (role, user.name.as_str().to_lowercase(), user.id);
+                keyed.push((key, Member { user, state: m.state, joined_at: m.joined_at, ends_at: m.ends_at }));
             }
-            for side in [&mut list.current, &mut list.archived] {
-                side.sort_by_cached_key(|m| (m.user.name.as_str().to_lowercase(), m.user.id));
-            }
-            Ok(list)
+            Listing::new("members", workspace.to_string()).page(keyed, page)
         })
     }
 
@@ -901,10 +921,10 @@ impl Carespace {
         })
     }
 
-    /// The join requests waiting for the actor, in every workspace where they may
-    /// approve (R33), oldest first.
+    /// A page of the join requests waiting for the actor, in every workspace where they
+    /// may approve (R33, R43), oldest first (then by workspace and requester).
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor))]
-    pub fn pending_requests(&self, actor: UserId) -> Result<Vec<PendingRequest>, Error> {
+    pub fn pending_requests(&self, actor: UserId, page: &PageRequest) -> Result<Page<PendingRequest>, Error> {
         self.read(|r, ctx| {
             let user = load_user(r, actor)?;
             let mut requests = Vec::new();
@@ -924,8 +944,9 @@ impl Carespace {
                     });
                 }
             }
-            requests.sort_by_key(|p| (p.requested_at, p.workspace, p.requester.id));
-            Ok(requests)
+            let keyed =
+                requests.into_iter().map(|p| ((p.requested_at.unix_timestamp_nanos(), p.workspace, p.requester.id), p));
+            Listing::new("pending requests", actor.to_string()).page(keyed.collect(), page)
         })
     }
 

@@ -18,14 +18,63 @@ use time::macros::datetime;
 
 use crate::store::StoreResult;
 use crate::{
-    Carespace, Error, Event, ManualClock, NhsEmail, Organisation, OrganisationKind, Policy, ReadTx, Speciality, Store,
-    User, UserId, Workspace, WorkspaceId,
+    Carespace, Error, Event, ManualClock, NhsEmail, Organisation, OrganisationId, OrganisationKind, Policy, ReadTx,
+    Speciality, Store, User, UserId, Workspace, WorkspaceId,
 };
 
 mod beyond;
 pub mod cases;
 mod directory;
 mod matrix;
+mod paging;
+
+/// Whole lists for tests: each follows the cursors of the paged list (R43) from the
+/// first page to the last ([`every_page`](crate::page::every_page)).
+pub trait WholeLists {
+    /// Every entry of [`Carespace::discover`](crate::Carespace::discover).
+    fn discover_all(
+        &self,
+        actor: UserId,
+        organisation: OrganisationId,
+        filter: &crate::DiscoveryFilter,
+    ) -> Result<Vec<crate::DiscoveryEntry>, Error>;
+    /// Every member ([`Carespace::members`](crate::Carespace::members)), split as
+    /// current and archived.
+    fn members_all(&self, actor: UserId, workspace: WorkspaceId) -> Result<crate::MemberList, Error>;
+    /// Every request of [`Carespace::pending_requests`](crate::Carespace::pending_requests).
+    fn pending_requests_all(&self, actor: UserId) -> Result<Vec<crate::PendingRequest>, Error>;
+    /// Every invite of [`Carespace::pending_invites`](crate::Carespace::pending_invites).
+    fn pending_invites_all(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<crate::Invite>, Error>;
+    /// Every event of [`Carespace::membership_history`](crate::Carespace::membership_history).
+    fn membership_history_all(&self, workspace: WorkspaceId) -> Result<Vec<crate::Event>, Error>;
+}
+
+impl WholeLists for Carespace {
+    fn discover_all(
+        &self,
+        actor: UserId,
+        organisation: OrganisationId,
+        filter: &crate::DiscoveryFilter,
+    ) -> Result<Vec<crate::DiscoveryEntry>, Error> {
+        crate::page::every_page(|page| Carespace::discover(self, actor, organisation, filter, page))
+    }
+
+    fn members_all(&self, actor: UserId, workspace: WorkspaceId) -> Result<crate::MemberList, Error> {
+        crate::page::every_page(|page| Carespace::members(self, actor, workspace, page)).map(Into::into)
+    }
+
+    fn pending_requests_all(&self, actor: UserId) -> Result<Vec<crate::PendingRequest>, Error> {
+        crate::page::every_page(|page| Carespace::pending_requests(self, actor, page))
+    }
+
+    fn pending_invites_all(&self, actor: UserId, workspace: WorkspaceId) -> Result<Vec<crate::Invite>, Error> {
+        crate::page::every_page(|page| Carespace::pending_invites(self, actor, workspace, page))
+    }
+
+    fn membership_history_all(&self, workspace: WorkspaceId) -> Result<Vec<crate::Event>, Error> {
+        crate::page::every_page(|page| Carespace::membership_history(self, workspace, page))
+    }
+}
 
 /// The instant every conformance case starts at.
 pub const START: OffsetDateTime = datetime!(2026-03-03 09:00 UTC);
@@ -458,6 +507,10 @@ macro_rules! conformance_suite {
             r40_bad_rows_are_reported_and_strict_imports_write_nothing,
             r40_search_by_name_code_and_postcode_open_first_and_paged,
             r40_a_closed_organisation_accepts_nothing_new,
+            r43_every_list_pages_each_entry_once_and_the_last_page_says_so,
+            r43_limits_and_cursors_that_are_not_the_lists_are_refused,
+            r43_permission_checks_apply_to_every_page,
+            r43_following_cursors_while_others_write_returns_each_lasting_entry_once,
             store_lists_keep_their_documented_orders,
             r35_r38_an_instant_no_store_holds_is_refused_alike,
         );
@@ -863,7 +916,8 @@ pub async fn on_a_tokio_runtime(store: Arc<dyn Store>) {
     let err = service.leave(admin.id, ward.id).await.unwrap_err();
     assert_eq!(err.code(), "last_admin");
     harness.check();
-    assert_eq!(service.members(admin.id, ward.id).await.unwrap().current.len(), 17);
+    let members = service.members(admin.id, ward.id, crate::page::PageRequest::default()).await.unwrap();
+    assert_eq!(members.items.iter().filter(|m| m.state.is_current()).count(), 17);
     // On the runtime's own thread: it blocks this thread and answers.
     assert!(harness.service.can(admin.id, ward.id, crate::Action::ChangeSettings).unwrap());
     harness.service.start_conversation(admin.id, ward.id).unwrap();

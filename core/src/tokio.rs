@@ -30,9 +30,11 @@
 
 use time::OffsetDateTime;
 
+use crate::directory::OrganisationSearch;
+use crate::page::{Page, PageRequest};
 use crate::views::{
-    DiscoveryEntry, DiscoveryFilter, Joined, Left, MemberList, NameWarning, NewWorkspace, PendingRequest,
-    SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, Joined, Left, Member, NameWarning, NewWorkspace, PendingRequest, SettingsChange,
+    SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
     Action, Carespace, Conversation, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode, On, Organisation,
@@ -125,8 +127,11 @@ forward! {
     fn join_example(actor: UserId, organisation: OrganisationId, speciality: Speciality) -> Joined
         = |s| s.join_example(actor, organisation, speciality);
     /// [`Carespace::discover`] on the blocking pool.
-    fn discover(actor: UserId, organisation: OrganisationId, filter: DiscoveryFilter) -> Vec<DiscoveryEntry>
-        = |s| s.discover(actor, organisation, &filter);
+    fn discover(actor: UserId, organisation: OrganisationId, filter: DiscoveryFilter, page: PageRequest)
+        -> Page<DiscoveryEntry> = |s| s.discover(actor, organisation, &filter, &page);
+    /// [`Carespace::search_organisations`] on the blocking pool.
+    fn search_organisations(search: OrganisationSearch, page: PageRequest) -> Page<Organisation>
+        = |s| s.search_organisations(&search, &page);
     /// [`Carespace::signature`] on the blocking pool.
     fn signature(workspace: WorkspaceId) -> String = |s| s.signature(workspace);
     /// [`Carespace::name_warnings`] on the blocking pool.
@@ -167,7 +172,8 @@ forward! {
     /// [`Carespace::invite_details`] on the blocking pool.
     fn invite_details(actor: UserId, invite: InviteId) -> Invite = |s| s.invite_details(actor, invite);
     /// [`Carespace::pending_invites`] on the blocking pool.
-    fn pending_invites(actor: UserId, workspace: WorkspaceId) -> Vec<Invite> = |s| s.pending_invites(actor, workspace);
+    fn pending_invites(actor: UserId, workspace: WorkspaceId, page: PageRequest) -> Page<Invite>
+        = |s| s.pending_invites(actor, workspace, &page);
     /// [`Carespace::workspace`] on the blocking pool.
     fn workspace(actor: UserId, workspace: WorkspaceId) -> Workspace = |s| s.workspace(actor, workspace);
     /// [`Carespace::membership`] on the blocking pool.
@@ -183,11 +189,12 @@ forward! {
     /// [`Carespace::standing`] on the blocking pool.
     fn standing(actor: UserId, workspace: WorkspaceId) -> Standing = |s| s.standing(actor, workspace);
     /// [`Carespace::members`] on the blocking pool.
-    fn members(actor: UserId, workspace: WorkspaceId) -> MemberList = |s| s.members(actor, workspace);
+    fn members(actor: UserId, workspace: WorkspaceId, page: PageRequest) -> Page<Member>
+        = |s| s.members(actor, workspace, &page);
     /// [`Carespace::my_workspaces`] on the blocking pool.
     fn my_workspaces(actor: UserId) -> Vec<SwitcherEntry> = |s| s.my_workspaces(actor);
     /// [`Carespace::pending_requests`] on the blocking pool.
-    fn pending_requests(actor: UserId) -> Vec<PendingRequest> = |s| s.pending_requests(actor);
+    fn pending_requests(actor: UserId, page: PageRequest) -> Page<PendingRequest> = |s| s.pending_requests(actor, &page);
     /// [`Carespace::events_since`] on the blocking pool.
     fn events_since(after: u64, limit: usize) -> Vec<Event> = |s| s.events_since(after, limit);
     /// [`Carespace::viewers_at`] on the blocking pool.
@@ -196,7 +203,8 @@ forward! {
     fn workspaces_visible_at(user: UserId, at: OffsetDateTime) -> Vec<VisibleWorkspace>
         = |s| s.workspaces_visible_at(user, at);
     /// [`Carespace::membership_history`] on the blocking pool.
-    fn membership_history(workspace: WorkspaceId) -> Vec<Event> = |s| s.membership_history(workspace);
+    fn membership_history(workspace: WorkspaceId, page: PageRequest) -> Page<Event>
+        = |s| s.membership_history(workspace, &page);
     /// [`Carespace::sweep`] on the blocking pool.
     fn sweep(now: OffsetDateTime) -> Swept = |s| s.sweep(now);
 }

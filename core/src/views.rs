@@ -259,13 +259,22 @@ pub struct Member {
     pub ends_at: Option<OffsetDateTime>,
 }
 
-/// A workspace's members: current ones and, apart, archived ones (R22).
+/// A workspace's whole member list split as a members screen shows it: current members
+/// and, apart, archived ones (R22). Built from every page of
+/// [`Carespace::members`](crate::Carespace::members), whose order each side keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct MemberList {
-    /// Admins, approved and unapproved members, by name.
+    /// Admins, approved and unapproved members.
     pub current: Vec<Member>,
-    /// Archived members, by name.
+    /// Archived members.
     pub archived: Vec<Member>,
+}
+
+impl From<Vec<Member>> for MemberList {
+    fn from(members: Vec<Member>) -> Self {
+        let (current, archived) = members.into_iter().partition(|m| m.state.is_current());
+        Self { current, archived }
+    }
 }
 
 /// A join request waiting for an approver (R33).

@@ -4,6 +4,7 @@
 //! logs).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use carespace::testsuite::WholeLists;
 use std::sync::{Arc, Mutex};
 
 use carespace::{Action, Carespace, DiscoveryFilter, MemoryStore, NewWorkspace, OrganisationKind, Speciality};
@@ -70,10 +71,10 @@ fn spans_name_commands_and_ids_and_never_people() {
         service.invite(alice.id, ward.id, "carol@nhs.net".parse()?)?;
         service.request_to_join(bob.id, ward.id)?;
         // Refused: its message names Bob and the ward; the trace keeps only the code.
-        assert!(service.members(bob.id, ward.id).unwrap_err().is_forbidden());
+        assert!(service.members_all(bob.id, ward.id).unwrap_err().is_forbidden());
         service.approve(alice.id, ward.id, bob.id)?;
         assert!(service.can(bob.id, ward.id, Action::ViewAllConversations)?);
-        service.discover(bob.id, trust.id, &DiscoveryFilter::default())?;
+        service.discover_all(bob.id, trust.id, &DiscoveryFilter::default())?;
         service.sweep(time::OffsetDateTime::now_utc() + time::Duration::days(30))?;
         Ok::<_, carespace::Error>((ward, alice, bob))
     })

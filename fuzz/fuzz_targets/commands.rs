@@ -5,6 +5,7 @@
 //! invariants hold on both after every step.
 #![no_main]
 
+use carespace::testsuite::WholeLists;
 use std::sync::Arc;
 
 use arbitrary::Arbitrary;
@@ -131,12 +132,12 @@ impl Side {
                     let (u, w) = (self.u(*actor), self.w(*ws));
                     let _ = s.can(u, w, Action::ALL[*action as usize % Action::ALL.len()]);
                     let _ = s.conversations(u, w);
-                    let _ = s.members(u, w);
+                    let _ = s.members_all(u, w);
                     let _ = s.my_workspaces(u);
-                    let _ = s.pending_requests(u);
+                    let _ = s.pending_requests_all(u);
                     let _ = s.invites_for_me(u);
                     let _ = s.signature(w);
-                    s.discover(u, self.o(*org), &DiscoveryFilter::default())?;
+                    s.discover_all(u, self.o(*org), &DiscoveryFilter::default())?;
                 }
                 Cmd::Advance { hours } => self.clock.advance(time::Duration::hours(i64::from(*hours))),
                 Cmd::SetEnd { actor, ws, target, hours } => {
@@ -148,7 +149,7 @@ impl Side {
                     let at = self.shifted(*hours);
                     let _ = s.viewers_at(self.w(*ws), at);
                     let _ = s.workspaces_visible_at(self.u(*actor), at);
-                    s.membership_history(self.w(*ws))?;
+                    s.membership_history_all(self.w(*ws))?;
                 }
             }
             Ok(())

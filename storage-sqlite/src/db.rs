@@ -194,6 +194,7 @@ impl Dialect for SqliteConn<'_> {
 mod tests {
     //! Query plans: the reads behind the permission check, the switcher and discovery
     //! use an index or a primary key, never a full scan.
+    use carespace::testsuite::WholeLists;
     use std::cell::RefCell;
     use std::collections::BTreeSet;
 
@@ -271,7 +272,7 @@ mod tests {
         });
         assert!(plans.iter().any(|p| p.contains("memberships_by_user")), "{plans:?}");
         let plans = assert_indexed(&store, "discover()", || {
-            service.discover(alice.id, trust.id, &DiscoveryFilter::default()).unwrap();
+            service.discover_all(alice.id, trust.id, &DiscoveryFilter::default()).unwrap();
         });
         assert!(plans.iter().any(|p| p.contains("workspaces_by_organisation")), "{plans:?}");
         assert_indexed(&store, "create_workspace()", || {
@@ -292,7 +293,7 @@ mod tests {
         });
         assert!(plans.iter().any(|p| p.contains("memberships_admins")), "{plans:?}");
         assert_indexed(&store, "pending_requests()", || {
-            service.pending_requests(alice.id).unwrap();
+            service.pending_requests_all(alice.id).unwrap();
         });
         assert_indexed(&store, "events_since()", || {
             service.events_since(3, 10).unwrap();

@@ -5,6 +5,7 @@
 
 mod common;
 
+use carespace::testsuite::WholeLists;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 
@@ -54,7 +55,7 @@ fn r9_many_users_joining_the_same_example_at_once_create_one_workspace() {
         assert_eq!(outcomes.iter().filter(|o| **o == JoinOutcome::Created).count(), 1, "round {round}");
         let s = service(&path);
         let filter = DiscoveryFilter { speciality: Some(Speciality::from_code(100).unwrap()), ..Default::default() };
-        let listing = s.discover(users[0].id, org.id, &filter).unwrap();
+        let listing = s.discover_all(users[0].id, org.id, &filter).unwrap();
         let made: Vec<_> = listing.iter().filter(|e| matches!(e, DiscoveryEntry::Workspace { .. })).collect();
         assert_eq!(made.len(), 1);
         assert_eq!(made[0].member_count(), users.len() as u32);
@@ -95,7 +96,7 @@ fn r21_r23_two_admins_leaving_and_demoting_each_other_never_leave_zero_admins() 
             }
         });
         let s = service(&path);
-        let members = s.members(c.id, ws.id).unwrap_or_default();
+        let members = s.members_all(c.id, ws.id).unwrap_or_default();
         let admins = members.current.iter().filter(|m| m.state == MembershipState::Admin).count();
         assert!(admins >= 1, "round {round}: {members:?}");
         assert_invariants(&path);

@@ -6,6 +6,7 @@
 
 mod common;
 
+use carespace::testsuite::WholeLists;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -106,7 +107,7 @@ fn r35_sigkill_loses_nothing_that_returned_ok() {
                     s.user(id.parse().unwrap()).unwrap();
                 }
                 ["workspace", ws, admin] => {
-                    let members = s.members(admin.parse().unwrap(), ws.parse().unwrap()).unwrap();
+                    let members = s.members_all(admin.parse().unwrap(), ws.parse().unwrap()).unwrap();
                     assert_eq!(members.current[0].state, MembershipState::Admin);
                 }
                 ["requested", ws, user] | ["approved", ws, user] => {

@@ -17,6 +17,7 @@ mod model;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use carespace::page::{Page, PageRequest};
 use carespace::testsuite::{START, check_invariants, check_narrow_reads};
 use carespace::{
     Action, ArchiveReason, Carespace, ConversationId, Description, DiscoveryEntry, DiscoveryFilter, Error, Event,
@@ -604,14 +605,13 @@ fn observe(b: &Backend) -> Vec<String> {
                 .collect()
         });
         out.push(format!("switcher u{ui} {}", res(switcher)));
-        let pending = s
-            .pending_requests(u)
+        let pending = in_pages(2, |page| s.pending_requests(u, page))
             .map(|rs| rs.iter().map(|r| format!("{} {}", b.p(r.workspace), b.u(r.requester.id))).collect());
         out.push(format!("pending u{ui} {}", res(pending)));
         let invites = s.invites_for_me(u).map(|is| is.iter().map(|i| b.i(i.id)).collect());
         out.push(format!("invites u{ui} {}", res(invites)));
         for (oi, &o) in b.orgs.iter().enumerate() {
-            let listing = s.discover(u, o, &DiscoveryFilter::default()).map(|entries| {
+            let listing = in_pages(60, |page| s.discover(u, o, &DiscoveryFilter::default(), page)).map(|entries| {
                 let mut v: Vec<String> = entries
                     .iter()
                     .filter_map(|e| match e {
@@ -643,10 +643,8 @@ fn observe(b: &Backend) -> Vec<String> {
             ));
         }
         for (pi, &p) in b.places.iter().enumerate() {
-            let members = s.members(u, p).map(|list| {
-                list.current
-                    .iter()
-                    .chain(&list.archived)
+            let members = in_pages(2, |page| s.members(u, p, page)).map(|list| {
+                list.iter()
                     .map(|m| format!("{} {:?} ends={:?}", b.u(m.user.id), m.state, m.ends_at.map(hours)))
                     .collect()
             });
@@ -658,6 +656,21 @@ fn observe(b: &Backend) -> Vec<String> {
         }
     }
     out
+}
+
+/// A whole list read `limit` entries a page, following the cursors (R43): the model's
+/// lists are compared with the service's pages.
+fn in_pages<T>(limit: u32, list: impl Fn(&PageRequest) -> Result<Page<T>, Error>) -> Result<Vec<T>, Error> {
+    let mut all = Vec::new();
+    let mut request = PageRequest::first(limit);
+    loop {
+        let page = list(&request)?;
+        all.extend(page.items);
+        match page.next {
+            Some(next) => request = PageRequest::after(next, Some(limit)),
+            None => return Ok(all),
+        }
+    }
 }
 
 fn observe_model(m: &Model) -> Vec<String> {

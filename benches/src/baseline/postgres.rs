@@ -207,7 +207,7 @@ impl HandWritten for PostgresBaseline {
         shared.len() + personal.len()
     }
 
-    fn discover(&mut self, organisation: OrganisationId) -> usize {
+    fn discover_all(&mut self, organisation: OrganisationId) -> usize {
         let org: Uuid = organisation.into();
         let rows = self.client.query(&self.statements.discover, &[&org]).unwrap();
         rows.iter().for_each(read_all);

@@ -106,7 +106,7 @@ impl HandWritten for SqliteBaseline {
     }
 
     /// One statement with live member counts and admin names.
-    fn discover(&mut self, organisation: OrganisationId) -> usize {
+    fn discover_all(&mut self, organisation: OrganisationId) -> usize {
         let mut stmt = self
             .conn
             .prepare_cached(

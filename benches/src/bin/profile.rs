@@ -41,7 +41,7 @@ fn measured(f: &Fixture, op: &str, iterations: usize, users: &[carespace::UserId
                 let no = f.service.can(f.unapproved.id, f.ward.id, Action::ViewAllConversations).unwrap();
                 usize::from(yes) + usize::from(!no)
             }
-            "discover" => f.discover(),
+            "discover" => f.discover_all(),
             "my_workspaces" => f.service.my_workspaces(f.switcher.id).unwrap().len(),
             "request_to_join" => usize::from(f.service.request_to_join(user(), f.ward.id).is_ok()),
             "approve" => usize::from(f.service.approve(f.admin.id, f.ward.id, user()).is_ok()),

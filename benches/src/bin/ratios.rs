@@ -7,6 +7,7 @@
 //! criterion.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a measuring tool
 
+use carespace::page::every_page;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -93,7 +94,9 @@ fn reader_pool(rows: &mut Vec<Row>, dir: &std::path::Path) {
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 match services.get(loaded.load(Ordering::Relaxed)) {
-                    Some(service) => drop(service.discover(admin, trust, &DiscoveryFilter::default()).unwrap()),
+                    Some(service) => {
+                        drop(every_page(|p| service.discover(admin, trust, &DiscoveryFilter::default(), p)).unwrap())
+                    }
                     None => std::thread::yield_now(),
                 }
             }
@@ -182,8 +185,8 @@ fn main() {
             &mut rows,
             "discover_1000",
             name,
-            || block(5, || (), |()| assert!(f.discover() >= DISCOVERY_WORKSPACES)),
-            || block(5, || (), |()| assert_eq!(bl.borrow_mut().discover(f.big_trust.id), DISCOVERY_WORKSPACES)),
+            || block(5, || (), |()| assert!(f.discover_all() >= DISCOVERY_WORKSPACES)),
+            || block(5, || (), |()| assert_eq!(bl.borrow_mut().discover_all(f.big_trust.id), DISCOVERY_WORKSPACES)),
         );
         paired(
             &mut rows,

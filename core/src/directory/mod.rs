@@ -21,7 +21,7 @@ use time::{Date, OffsetDateTime};
 
 pub use self::names::{readable_name, search_words};
 pub use self::ods::{OdsFile, OdsRecord, OdsRows, OdsStatus, RejectReason, Rejected, read_ods};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Listing, Page, PageRequest};
 use crate::store::{Change, Plan};
 use crate::{Error, EventKind, OdsCode, Organisation, OrganisationId};
 
@@ -255,8 +255,8 @@ pub(crate) struct PreparedSearch {
     pub(crate) candidates: Option<Candidates>,
     words: Vec<String>,
     postcode: Option<String>,
-    /// What a cursor of this search is bound to.
-    scope: String,
+    /// Its paging: a cursor is bound to the query.
+    listing: Listing,
 }
 
 /// Prepares `search`, or refuses it. A query with no word, an empty postcode or an
@@ -266,12 +266,17 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
         OrganisationSearch::Name(text) => {
             let words = search_words(text);
             // Read by prefix ([`PreparedSearch::prefix_reading`] says how).
-            PreparedSearch { candidates: None, scope: format!("name:{}", words.join(" ")), words, postcode: None }
+            PreparedSearch {
+                candidates: None,
+                listing: listing(format!("name:{}", words.join(" "))),
+                words,
+                postcode: None,
+            }
         }
         OrganisationSearch::OdsCode(code) => {
             let code = OdsCode::parse(code).ok();
-            let scope = format!("code:{}", code.as_ref().map(OdsCode::as_str).unwrap_or_default());
-            PreparedSearch { candidates: code.map(Candidates::OdsCode), words: Vec::new(), postcode: None, scope }
+            let listing = listing(format!("code:{}", code.as_ref().map(OdsCode::as_str).unwrap_or_default()));
+            PreparedSearch { candidates: code.map(Candidates::OdsCode), words: Vec::new(), postcode: None, listing }
         }
         OrganisationSearch::Postcode(text) => {
             let postcode = text.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
@@ -281,7 +286,7 @@ pub(crate) fn prepare(search: &OrganisationSearch) -> PreparedSearch {
             });
             PreparedSearch {
                 candidates,
-                scope: format!("postcode:{postcode}"),
+                listing: listing(format!("postcode:{postcode}")),
                 words: Vec::new(),
                 postcode: Some(postcode),
             }
@@ -330,7 +335,7 @@ impl PreparedSearch {
         request: &PageRequest,
     ) -> Result<Page<Organisation>, Error> {
         let limit = request.limit()?;
-        let mut after = self.after(request)?;
+        let mut after = self.listing.after(request)?;
         let mut matched: Vec<(SearchKey, Organisation)> = Vec::new();
         // Only a query of more words than the index checks keeps fewer rows than it reads.
         let unchecked = self.words.len() > 1 + also.len();
@@ -357,56 +362,19 @@ impl PreparedSearch {
                 break;
             }
         }
-        Ok(self.cut(matched, limit))
-    }
-
-    /// Where `request`'s cursor says the previous page ended.
-    fn after(&self, request: &PageRequest) -> Result<Option<SearchKey>, Error> {
-        match &request.cursor {
-            Some(cursor) => {
-                let fields = cursor.decode("organisation search", &self.scope)?;
-                Ok(Some(decode_key(&fields).ok_or_else(|| Cursor::invalid("organisation search"))?))
-            }
-            None => Ok(None),
-        }
-    }
-
-    /// The page of `matched` (in key order, at most one past the limit) and the cursor
-    /// of the next.
-    fn cut(&self, mut matched: Vec<(SearchKey, Organisation)>, limit: usize) -> Page<Organisation> {
-        let more = matched.len() > limit;
-        matched.truncate(limit);
-        let next = match (more, matched.last()) {
-            (true, Some((key, _))) => Some(Cursor::encode("organisation search", &self.scope, &encode_key(key))),
-            _ => None,
-        };
-        Page { items: matched.into_iter().map(|(_, o)| o).collect(), next }
+        Ok(self.listing.cut(matched, limit))
     }
 
     /// The page of `found` (the store's candidates) that `request` asks for: each
     /// checked against the whole query, ordered by [`SearchKey`], after the cursor's key.
     pub(crate) fn page(&self, found: Vec<Organisation>, request: &PageRequest) -> Result<Page<Organisation>, Error> {
-        let limit = request.limit()?;
-        let after = self.after(request)?;
-        let mut matched: Vec<(SearchKey, Organisation)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for organisation in found {
-            if !seen.insert(organisation.id) {
-                continue;
-            }
-            let Some(first) = self.matches(&organisation) else { continue };
-            let key = search_key(&organisation, first);
-            if after.as_ref().is_none_or(|after| key > *after) {
-                matched.push((key, organisation));
-            }
-        }
-        // Only the page and the one after it need ordering: select them, then sort them.
-        if matched.len() > limit + 1 {
-            matched.select_nth_unstable_by(limit + 1, |a, b| a.0.cmp(&b.0));
-            matched.truncate(limit + 1);
-        }
-        matched.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(self.cut(matched, limit))
+        let matched = found
+            .into_iter()
+            .filter(|organisation| seen.insert(organisation.id))
+            .filter_map(|organisation| Some((search_key(&organisation, self.matches(&organisation)?), organisation)))
+            .collect();
+        self.listing.page(matched, request)
     }
 
     /// Whether `organisation` matches the whole query, and if so whether the name's
@@ -426,18 +394,9 @@ impl PreparedSearch {
     }
 }
 
-fn encode_key(key: &SearchKey) -> Vec<String> {
-    vec![u8::from(key.0).to_string(), key.1.to_string(), key.2.clone(), key.3.to_string()]
-}
-
-fn decode_key(fields: &[String]) -> Option<SearchKey> {
-    let [closed, rank, name, id] = fields else { return None };
-    let closed = match closed.as_str() {
-        "0" => false,
-        "1" => true,
-        _ => return None,
-    };
-    Some((closed, rank.parse().ok()?, name.clone(), id.parse().ok()?))
+/// The paging of an organisation search for the query `scope`.
+fn listing(scope: String) -> Listing {
+    Listing::new("organisation search", scope)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The conformance cases of the rules beyond the product (R37–R39): point-in-time
 //! access from the event log, the sweep, and time-boxed memberships.
 
+use super::WholeLists;
 use std::sync::Arc;
 
 use time::macros::datetime;
@@ -114,7 +115,7 @@ pub fn r37_who_could_see_a_workspace_and_what_a_person_could_see_at_past_instant
         h.service.workspaces_visible_at(UserId::from_uuid(uuid::Uuid::max()), noon(1)),
         Err(Error::NotFound { .. })
     ));
-    assert!(matches!(h.service.membership_history(personal), Err(Error::NotFound { .. })));
+    assert!(matches!(h.service.membership_history_all(personal), Err(Error::NotFound { .. })));
 }
 
 /// R37: answers about the past are the same after anything that happens later.
@@ -144,7 +145,7 @@ pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
             })
             .collect::<Vec<_>>()
     };
-    let history = h.ok(|s| s.membership_history(ws.id));
+    let history = h.ok(|s| s.membership_history_all(ws.id));
     let before = snapshot(&h);
     // The present moves on: everything that could rewrite a naive answer.
     set_clock(&h, day(2));
@@ -157,7 +158,7 @@ pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
     sweep(&h);
     h.ok(|s| s.leave(bob.id, ws.id)); // the last member: the ward is archived
     assert_eq!(snapshot(&h), before);
-    let now = h.ok(|s| s.membership_history(ws.id));
+    let now = h.ok(|s| s.membership_history_all(ws.id));
     assert_eq!(now[..history.len()], history[..], "the history only grows");
     assert!(h.ok(|s| s.viewers_at(ws.id, day(4))).is_empty(), "archived with nobody in it");
 }
@@ -177,7 +178,7 @@ pub fn r37_membership_history_names_every_change_with_actor_and_time(store: Arc<
     h.ok(|s| s.set_membership_end(bob.id, ws.id, alice.id, Some(day(2))));
     set_clock(&h, day(2));
     sweep(&h);
-    let history = h.ok(|s| s.membership_history(ws.id));
+    let history = h.ok(|s| s.membership_history_all(ws.id));
     let lines: Vec<(String, Option<UserId>, OffsetDateTime)> =
         history.iter().map(|e| (e.kind.type_name().to_owned(), e.actor, e.at)).collect();
     let expected = vec![
@@ -273,7 +274,7 @@ pub fn r38_stale_join_requests_are_escalated_once(fresh: &dyn Fn() -> Arc<dyn St
             Approvers::ApprovedMembers => everyone.clone(),
         };
         assert_eq!(can, expected, "the requester is told who can approve");
-        let membership = h.ok(|s| s.members(alice.id, ws)).current.into_iter().find(|m| m.user.id == dan.id);
+        let membership = h.ok(|s| s.members_all(alice.id, ws)).current.into_iter().find(|m| m.user.id == dan.id);
         assert_eq!(membership.map(|m| m.state), Some(MembershipState::Unapproved), "still waiting");
         set_clock(&h, day(30));
         assert!(sweep(&h).0.is_empty(), "escalated once");
@@ -398,7 +399,7 @@ pub fn r39_reminder_then_archival_at_the_end(store: Arc<dyn Store>) {
     assert!(
         events.iter().any(|e| matches!(e.kind, EventKind::InviteRevoked { invite, .. } if invite == bobs_invite.id))
     );
-    let list = h.ok(|s| s.members(alice.id, ws));
+    let list = h.ok(|s| s.members_all(alice.id, ws));
     assert!(list.archived.iter().any(|m| m.user.id == bob.id && m.state == MembershipState::Archived));
     h.forbidden(|s| s.conversations(bob.id, ws));
     assert!(sweep(&h).0.is_empty());

@@ -2,6 +2,7 @@
 //! store. Every step goes through [`Harness`], which checks the invariants after it and,
 //! for failing steps, that nothing was written.
 
+use super::WholeLists;
 use std::sync::Arc;
 
 use time::Duration;
@@ -10,6 +11,7 @@ use super::{Harness, START, discovered};
 
 pub use super::beyond::*;
 pub use super::directory::*;
+pub use super::paging::*;
 use crate::permission::{Action, Denial};
 use crate::{
     Approvers, Description, DiscoveryEntry, DiscoveryFilter, Error, EventKind, InviteStatus, JoinOutcome,
@@ -184,7 +186,7 @@ pub fn r8_the_creator_is_admin(store: Arc<dyn Store>) {
     let org = h.trust("Trust");
     let alice = h.member_of(&org, "Alice", "alice@nhs.net");
     let (ws, events) = h.events_of(|s| s.create_workspace(alice.id, org.id, new_ws("Ward 1")));
-    let members = h.ok(|s| s.members(alice.id, ws.workspace.id));
+    let members = h.ok(|s| s.members_all(alice.id, ws.workspace.id));
     assert_eq!(members.current.len(), 1);
     assert_eq!(members.current[0].state, MembershipState::Admin);
     assert_eq!(members.current[0].state.role(), Role::Admin);
@@ -198,7 +200,7 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     let org = h.trust("Trust");
     let alice = h.member_of(&org, "Alice", "alice@nhs.net");
     let bob = h.member_of(&org, "Bob", "bob@nhs.net");
-    let listing = h.ok(|s| s.discover(alice.id, org.id, &DiscoveryFilter::default()));
+    let listing = h.ok(|s| s.discover_all(alice.id, org.id, &DiscoveryFilter::default()));
     let examples = listing.iter().filter(|e| matches!(e, DiscoveryEntry::Example { .. })).count();
     assert_eq!(examples, crate::CATALOGUE.len(), "every speciality is an example while nothing exists");
     assert!(listing.iter().all(|e| e.member_count() == 0));
@@ -215,7 +217,7 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     assert_eq!(second.membership.state, MembershipState::Unapproved);
     // The example is no longer listed; the real workspace is, with 2 members.
     let listing = h.ok(|s| {
-        s.discover(
+        s.discover_all(
             alice.id,
             org.id,
             &DiscoveryFilter { name_contains: Some("obstetrics".into()), ..Default::default() },
@@ -226,7 +228,7 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     // A custom workspace named like a speciality also replaces its example.
     h.ok(|s| s.create_workspace(alice.id, org.id, new_ws("  cardiology ")));
     let listing = h.ok(|s| {
-        s.discover(
+        s.discover_all(
             alice.id,
             org.id,
             &DiscoveryFilter { name_contains: Some("Cardiology".into()), ..Default::default() },
@@ -241,13 +243,13 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     // joining one would be refused; the policy that lets its kind create lists them.
     let practice = h.ok(|s| s.register_organisation("Practice".parse()?, OrganisationKind::GpPractice, None));
     let gp = h.member_of(&practice, "Gita", "gita@nhs.net");
-    let listing = h.ok(|s| s.discover(gp.id, practice.id, &DiscoveryFilter::default()));
+    let listing = h.ok(|s| s.discover_all(gp.id, practice.id, &DiscoveryFilter::default()));
     let examples = listing.iter().filter(|e| matches!(e, DiscoveryEntry::Example { .. })).count();
     assert_eq!(examples, 0, "examples listed where no one may create");
     let err = h.forbidden(|s| s.join_example(gp.id, practice.id, obstetrics()));
     assert!(matches!(err, Error::Forbidden { denial: Denial::CreationNotAllowed { .. }, .. }), "{err}");
     let allowing = h.sibling(Policy::default().with_creator_kinds([OrganisationKind::GpPractice]));
-    let listing = allowing.ok(|s| s.discover(gp.id, practice.id, &DiscoveryFilter::default()));
+    let listing = allowing.ok(|s| s.discover_all(gp.id, practice.id, &DiscoveryFilter::default()));
     assert_eq!(listing.len(), crate::CATALOGUE.len(), "every speciality is an example there");
 }
 
@@ -290,7 +292,7 @@ pub fn r11_discovery_counts_filters_sorts_and_hides_from_outsiders(store: Arc<dy
     h.ok(|s| s.promote(alice.id, ward2.id, bob.id));
     h.ok(|s| s.request_to_join(carol.id, ward2.id));
 
-    let all = h.ok(|s| s.discover(carol.id, org.id, &DiscoveryFilter::default()));
+    let all = h.ok(|s| s.discover_all(carol.id, org.id, &DiscoveryFilter::default()));
     let workspaces: Vec<_> = all.iter().filter(|e| matches!(e, DiscoveryEntry::Workspace { .. })).collect();
     assert_eq!(workspaces.len(), 2);
     match workspaces.iter().find(|e| e.name() == "Maternity - Ward 2") {
@@ -307,12 +309,12 @@ pub fn r11_discovery_counts_filters_sorts_and_hides_from_outsiders(store: Arc<dy
     assert_eq!(sorted, expected, "sorted by name");
 
     let by_name = h.ok(|s| {
-        s.discover(carol.id, org.id, &DiscoveryFilter { name_contains: Some("WARD".into()), ..Default::default() })
+        s.discover_all(carol.id, org.id, &DiscoveryFilter { name_contains: Some("WARD".into()), ..Default::default() })
     });
     let names: Vec<&str> = by_name.iter().map(|e| e.name()).collect();
     assert_eq!(names, vec!["cardiac ward 3", "Maternity - Ward 2"]);
     let by_speciality = h.ok(|s| {
-        s.discover(
+        s.discover_all(
             carol.id,
             org.id,
             &DiscoveryFilter { speciality: Some(Speciality::from_code(320)?), ..Default::default() },
@@ -322,20 +324,24 @@ pub fn r11_discovery_counts_filters_sorts_and_hides_from_outsiders(store: Arc<dy
     assert_eq!(names, vec!["cardiac ward 3", "Cardiology"], "the workspace and the example of that speciality");
     // Colleague: where Bob is approved (both); where Carol is approved (none: she is unapproved).
     let bobs =
-        h.ok(|s| s.discover(carol.id, org.id, &DiscoveryFilter { colleague: Some(bob.id), ..Default::default() }));
+        h.ok(|s| s.discover_all(carol.id, org.id, &DiscoveryFilter { colleague: Some(bob.id), ..Default::default() }));
     assert_eq!(bobs.iter().map(|e| e.name()).collect::<Vec<_>>(), vec!["cardiac ward 3", "Maternity - Ward 2"]);
-    let carols =
-        h.ok(|s| s.discover(alice.id, org.id, &DiscoveryFilter { colleague: Some(carol.id), ..Default::default() }));
+    let carols = h
+        .ok(|s| s.discover_all(alice.id, org.id, &DiscoveryFilter { colleague: Some(carol.id), ..Default::default() }));
     assert!(carols.is_empty());
     // Archived workspaces are not listed.
     h.ok(|s| s.leave(bob.id, ward3.id));
     let after = h.ok(|s| {
-        s.discover(carol.id, org.id, &DiscoveryFilter { name_contains: Some("ward 3".into()), ..Default::default() })
+        s.discover_all(
+            carol.id,
+            org.id,
+            &DiscoveryFilter { name_contains: Some("ward 3".into()), ..Default::default() },
+        )
     });
     assert!(discovered(&after, "cardiac ward 3").is_none());
     // Outsiders see nothing.
     let outsider = h.user("Olly", "olly@nhs.net");
-    let err = h.forbidden(|s| s.discover(outsider.id, org.id, &DiscoveryFilter::default()));
+    let err = h.forbidden(|s| s.discover_all(outsider.id, org.id, &DiscoveryFilter::default()));
     assert!(
         matches!(err, Error::Forbidden { action: Action::DiscoverWorkspaces, denial: Denial::NotInOrganisation, .. }),
         "{err}"
@@ -406,7 +412,7 @@ pub fn r14_request_to_join_notifies_every_admin_and_repeats_are_noops(store: Arc
     let mut approvers = approvers.expect("a JoinRequested event");
     approvers.sort();
     assert_eq!(approvers, expected, "every admin is notified");
-    assert_eq!(h.ok(|s| s.pending_requests(alice.id)).len(), 1);
+    assert_eq!(h.ok(|s| s.pending_requests_all(alice.id)).len(), 1);
     // Again while unapproved, and while approved: no-ops.
     let (again, events) = h.events_of(|s| s.request_to_join(carol.id, ws.id));
     assert_eq!(again.outcome, JoinOutcome::AlreadyMember);
@@ -457,9 +463,9 @@ pub fn r15_unapproved_members_send_but_see_only_their_own(store: Arc<dyn Store>)
     ] {
         assert!(!h.ok(|s| s.can(uma.id, ws.id, action)), "{action:?}");
     }
-    h.forbidden(|s| s.members(uma.id, ws.id));
+    h.forbidden(|s| s.members_all(uma.id, ws.id));
     h.forbidden(|s| s.invite(uma.id, ws.id, email("x@nhs.net")));
-    h.forbidden(|s| s.pending_invites(uma.id, ws.id));
+    h.forbidden(|s| s.pending_invites_all(uma.id, ws.id));
     h.forbidden(|s| s.approve(uma.id, ws.id, uma.id));
     // And may leave.
     h.ok(|s| s.leave(uma.id, ws.id));
@@ -549,7 +555,7 @@ pub fn r18_invites_refresh_and_refuse_members(store: Arc<dyn Store>) {
     assert_eq!(again.id, invite.id);
     assert_eq!(again.expires_at, START + Duration::days(17));
     assert!(matches!(events.as_slice(), [e] if matches!(e.kind, EventKind::Invited { refreshed: true, .. })));
-    assert_eq!(h.ok(|s| s.pending_invites(alice.id, ws.id)).len(), 1);
+    assert_eq!(h.ok(|s| s.pending_invites_all(alice.id, ws.id)).len(), 1);
     // After expiry a new invite replaces the old one.
     h.clock.advance(Duration::days(30));
     let (fresh, events) = h.events_of(|s| s.invite(alice.id, ws.id, email("new.person@trust.nhs.uk")));
@@ -574,9 +580,9 @@ pub fn r18_invites_refresh_and_refuse_members(store: Arc<dyn Store>) {
     let err = h.err(|s| s.revoke_invite(bob.id, sent.id));
     assert!(matches!(err, Error::Forbidden { action: Action::RevokeAnyInvite, .. }), "{err}");
     h.ok(|s| s.leave(bob.id, ws.id));
-    assert!(h.ok(|s| s.pending_invites(alice.id, ws.id)).iter().any(|i| i.id == sent.id));
+    assert!(h.ok(|s| s.pending_invites_all(alice.id, ws.id)).iter().any(|i| i.id == sent.id));
     h.ok(|s| s.leave(carol.id, ws.id));
-    assert!(!h.ok(|s| s.pending_invites(alice.id, ws.id)).iter().any(|i| i.id == sent.id));
+    assert!(!h.ok(|s| s.pending_invites_all(alice.id, ws.id)).iter().any(|i| i.id == sent.id));
     // The invite lifetime is a policy setting.
     let short = h.sibling(Policy::default().with_invite_lifetime(Duration::days(2)));
     let quick = short.ok(|s| s.invite(alice.id, ws.id, email("quick@nhs.net")));
@@ -669,7 +675,7 @@ pub fn r20_sender_or_admin_revokes(store: Arc<dyn Store>) {
     assert_eq!(revoked.status, InviteStatus::Revoked);
     assert!(matches!(events.as_slice(), [e] if matches!(e.kind, EventKind::InviteRevoked { .. })));
     h.ok(|s| s.revoke_invite(alice.id, alices.id));
-    assert!(h.ok(|s| s.pending_invites(alice.id, ws.id)).is_empty());
+    assert!(h.ok(|s| s.pending_invites_all(alice.id, ws.id)).is_empty());
     // Revoking again is a no-op; an accepted invite cannot be revoked.
     let (_, events) = h.events_of(|s| s.revoke_invite(alice.id, alices.id));
     assert!(events.is_empty());
@@ -701,7 +707,10 @@ pub fn r21_leaving_last_admin_and_archival(store: Arc<dyn Store>) {
     let (left, events) = h.events_of(|s| s.leave(bob.id, ws.id));
     assert!(!left.workspace_archived);
     assert!(events.iter().any(|e| matches!(e.kind, EventKind::InviteRevoked { invite, .. } if invite == bobs.id)));
-    assert_eq!(h.ok(|s| s.pending_invites(alice.id, ws.id)).iter().map(|i| i.id).collect::<Vec<_>>(), vec![alices.id]);
+    assert_eq!(
+        h.ok(|s| s.pending_invites_all(alice.id, ws.id)).iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![alices.id]
+    );
     // Leavers see nothing any more.
     h.forbidden(|s| s.conversations(bob.id, ws.id));
     // The last member leaves: archived, conversations kept, invites revoked, nobody can join.
@@ -762,7 +771,7 @@ pub fn r22_archiving_and_unarchiving_members(store: Arc<dyn Store>) {
     // They lose all access at once and are listed apart.
     h.forbidden(|s| s.conversations(bob.id, ws.id));
     h.forbidden(|s| s.start_conversation(uma.id, ws.id));
-    let list = h.ok(|s| s.members(alice.id, ws.id));
+    let list = h.ok(|s| s.members_all(alice.id, ws.id));
     assert_eq!(list.current.iter().map(|m| m.user.id).collect::<Vec<_>>(), vec![alice.id]);
     assert_eq!(list.archived.len(), 2);
     assert!(h.ok(|s| s.my_workspaces(bob.id)).iter().all(|e| e.workspace_id() != ws.id));
@@ -894,7 +903,7 @@ pub fn r26_my_workspace_is_private(store: Arc<dyn Store>) {
     assert_eq!(h.ok(|s| s.standing(alice.id, mine.id)), crate::Standing::Owner);
     // Not listed, not joinable, not invitable, not visible to others.
     let listing = h.ok(|s| {
-        s.discover(
+        s.discover_all(
             bob.id,
             org.id,
             &DiscoveryFilter { name_contains: Some("My Workspace".into()), ..Default::default() },
@@ -909,7 +918,7 @@ pub fn r26_my_workspace_is_private(store: Arc<dyn Store>) {
     h.forbidden(|s| s.conversations(bob.id, mine.id));
     h.forbidden(|s| s.start_conversation(bob.id, mine.id));
     assert_eq!(h.ok(|s| s.conversations(alice.id, mine.id)).len(), 1);
-    h.forbidden(|s| s.members(alice.id, mine.id));
+    h.forbidden(|s| s.members_all(alice.id, mine.id));
     let err = h.err(|s| s.signature(mine.id));
     assert!(matches!(err, Error::NotFound { .. }), "a My Workspace has no shared signature: {err}");
 }
@@ -926,7 +935,7 @@ pub fn r27_my_workspace_is_archived_on_first_shared_membership(store: Arc<dyn St
     assert!(events.iter().any(|e| e.kind
         == EventKind::MyWorkspaceArchived { workspace: alices_personal.id, organisation: org.id, user: alice.id }));
     // By request: archived at once, even while unapproved; only the first time.
-    let ws = h.ok(|s| s.discover(bob.id, org.id, &DiscoveryFilter::default()));
+    let ws = h.ok(|s| s.discover_all(bob.id, org.id, &DiscoveryFilter::default()));
     let ward = discovered(&ws, "Ward 1").unwrap();
     let (_, events) = h.events_of(|s| s.request_to_join(bob.id, ward));
     assert_eq!(events.iter().filter(|e| matches!(e.kind, EventKind::MyWorkspaceArchived { .. })).count(), 1);
@@ -1077,17 +1086,17 @@ pub fn r33_pending_approvals_prompt(store: Arc<dyn Store>) {
     h.clock.advance(Duration::minutes(5));
     h.ok(|s| s.request_to_join(carol.id, w2.id));
     h.ok(|s| s.request_to_join(carol.id, w3.id));
-    let prompt = h.ok(|s| s.pending_requests(alice.id));
+    let prompt = h.ok(|s| s.pending_requests_all(alice.id));
     assert_eq!(
         prompt.iter().map(|p| (p.workspace, p.requester.id)).collect::<Vec<_>>(),
         vec![(w1.id, carol.id), (w2.id, carol.id)]
     );
     assert_eq!(prompt[0].workspace_name.as_str(), "Ward 1");
     // Bob is an admin of Ward 3 only; under the alternative policy he also approves in Ward 1.
-    assert_eq!(h.ok(|s| s.pending_requests(bob.id)).len(), 1);
+    assert_eq!(h.ok(|s| s.pending_requests_all(bob.id)).len(), 1);
     let everyone = h.sibling(Policy::default().with_approvers(Approvers::ApprovedMembers));
-    assert_eq!(everyone.ok(|s| s.pending_requests(bob.id)).len(), 2);
-    assert!(h.ok(|s| s.pending_requests(carol.id)).is_empty());
+    assert_eq!(everyone.ok(|s| s.pending_requests_all(bob.id)).len(), 2);
+    assert!(h.ok(|s| s.pending_requests_all(carol.id)).is_empty());
 }
 
 /// R34: every cell of the matrix in a world of its own, from `fresh`.
@@ -1142,7 +1151,7 @@ pub fn r34_every_refusal_for_lack_of_rights_is_one_kind(store: Arc<dyn Store>) {
     refused(h.err(|s| s.create_workspace(gp.id, practice.id, new_ws("Reception"))), Action::CreateWorkspace, gp_kind);
     refused(h.err(|s| s.join_example(gp.id, practice.id, obstetrics())), Action::CreateWorkspace, gp_kind);
     refused(
-        h.err(|s| s.discover(olly.id, trust.id, &DiscoveryFilter::default())),
+        h.err(|s| s.discover_all(olly.id, trust.id, &DiscoveryFilter::default())),
         Action::DiscoverWorkspaces,
         Denial::NotInOrganisation,
     );
@@ -1272,7 +1281,7 @@ pub fn r9_concurrent_example_joins_create_exactly_one_workspace(store: Arc<dyn S
     assert_eq!(outcomes.iter().filter(|o| **o == JoinOutcome::Created).count(), 1);
     assert_eq!(outcomes.iter().filter(|o| **o == JoinOutcome::Requested).count(), people.len() - 1);
     let listing = h.ok(|s| {
-        s.discover(people[0].id, org.id, &DiscoveryFilter { speciality: Some(obstetrics()), ..Default::default() })
+        s.discover_all(people[0].id, org.id, &DiscoveryFilter { speciality: Some(obstetrics()), ..Default::default() })
     });
     let workspaces: Vec<_> = listing.iter().filter(|e| matches!(e, DiscoveryEntry::Workspace { .. })).collect();
     assert_eq!(workspaces.len(), 1);

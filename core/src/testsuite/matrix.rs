@@ -4,6 +4,7 @@
 //! organisation are refused in every workspace cell; the organisation's rows are checked
 //! by `r34_every_refusal_for_lack_of_rights_is_one_kind`.
 
+use super::WholeLists;
 use std::sync::Arc;
 
 use super::Harness;
@@ -138,7 +139,7 @@ fn command(service: &Carespace, c: &Cell, column: usize, action: Action) -> Opti
         | Action::AcceptInvite
         | Action::CreateWorkspace
         | Action::DiscoverWorkspaces => return None,
-        Action::ViewMembers => service.members(actor, ws).map(drop),
+        Action::ViewMembers => service.members_all(actor, ws).map(drop),
         Action::RequestToJoin => service.request_to_join(actor, ws).map(drop),
         Action::Leave => service.leave(actor, ws).map(drop),
         Action::Invite => service.invite(actor, ws, "invitee@nhs.net".parse().ok()?).map(drop),
