@@ -92,9 +92,12 @@ impl Default for SqliteOptions {
 /// A [`Store`] in a SQLite database: a file shared by threads and processes, or memory.
 #[derive(Debug)]
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
-    /// `None` for an in-memory database, which only one connection can see.
+    /// `None` for an in-memory database, which only one connection can see. Declared
+    /// before the writer so it is dropped first: the last connection to close
+    /// checkpoints the WAL and removes the `-wal` and `-shm` files, which a read-only
+    /// connection cannot do.
     readers: Option<Readers>,
+    writer: Mutex<Connection>,
     path: Option<PathBuf>,
     options: SqliteOptions,
 }

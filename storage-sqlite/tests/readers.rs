@@ -60,3 +60,18 @@ fn every_read_is_answered_when_there_are_more_readers_than_connections() {
         .collect();
     assert!(threads.into_iter().all(|t| t.join().unwrap()));
 }
+
+/// Closing a store after its readers have read closes them before the writer, so the
+/// writer, last to close, checkpoints the WAL and removes the `-wal` and `-shm` files.
+#[test]
+fn closing_a_store_leaves_no_wal_behind() {
+    let path = common::fresh_db("closing");
+    let service = Carespace::new(SqliteStore::open(&path).unwrap());
+    let (_, users, ward) = carespace::testsuite::trust_with_ward(&service, 1);
+    assert!(service.can(users[0].id, ward.id, Action::ViewAllConversations).unwrap(), "a reader has read");
+    drop(service);
+    for suffix in ["-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        assert!(!std::path::Path::new(&file).exists(), "{file} is left behind");
+    }
+}
