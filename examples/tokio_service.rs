@@ -82,8 +82,16 @@ async fn serve(backend: &str, service: AsyncCarespace) -> Result<(), Error> {
         })??;
         served += usize::from(ok);
     }
-    // The ward has fewer members than a page holds.
-    let members = service.members(admin.id, ward.id, PageRequest::default()).await?.items.len();
+    // The members come in pages (R43): follow the cursors.
+    let (mut members, mut page) = (0, PageRequest::default());
+    loop {
+        let found = service.members(admin.id, ward.id, page).await?;
+        members += found.items.len();
+        match found.next {
+            Some(next) => page = PageRequest::after(next, None),
+            None => break,
+        }
+    }
     println!(
         "{backend}: {served} of {STAFF} staff joined and approved concurrently in {:.0?}; the ward has {members} members",
         started.elapsed()

@@ -85,6 +85,6 @@ pub use store::{
 pub use sweep::Swept;
 pub use text::{Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{
-    DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList, NameWarning,
-    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, SwitcherRows, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, DiscoveryPage, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList,
+    NameWarning, NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, SwitcherRows, WorkspaceOutcome,
 };

@@ -84,7 +84,8 @@ struct State {
     workspaces: HashMap<WorkspaceId, Workspace>,
     workspaces_by_organisation: BTreeSet<(OrganisationId, WorkspaceId)>,
     /// The active workspaces by organisation and name key (R6).
-    active_names: HashMap<(OrganisationId, String), WorkspaceId>,
+    /// In name order within each organisation, for discovery's pages (R43).
+    active_names: BTreeMap<(OrganisationId, String), WorkspaceId>,
     personal: HashMap<WorkspaceId, PersonalWorkspace>,
     personal_by_owner: BTreeMap<(UserId, OrganisationId), WorkspaceId>,
     memberships: HashMap<(WorkspaceId, UserId), Membership>,
@@ -420,6 +421,21 @@ const MIN_USER: UserId = UserId::from_uuid(uuid::Uuid::nil());
 const MAX_USER: UserId = UserId::from_uuid(uuid::Uuid::max());
 const MIN_ORG: OrganisationId = OrganisationId::from_uuid(uuid::Uuid::nil());
 
+impl State {
+    /// Discovery's row of an active workspace: its count of current members, its admins.
+    fn discovery_row(&self, workspace: &Workspace) -> DiscoveryRow {
+        let member_count = self.members_of(workspace.id).filter(|m| m.state.is_current()).count();
+        let admins = with_first(&self.admins, workspace.id, MIN_USER, MAX_USER)
+            .filter_map(|user| self.users.get(&user).map(Person::from))
+            .collect();
+        DiscoveryRow {
+            workspace: workspace.clone(),
+            member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
+            admins,
+        }
+    }
+}
+
 /// A row of the prefix index: the prefix, then the organisation's search order for it
 /// (closed, relevance, name key, id).
 type PrefixRow = (String, bool, u8, Arc<str>, OrganisationId);
@@ -547,19 +563,28 @@ impl ReadTx for State {
     }
 
     fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
-        let mut rows = Vec::new();
-        for id in with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS) {
-            let Some(workspace) = self.workspaces.get(&id).filter(|w| w.is_active()) else { continue };
-            let member_count = self.members_of(id).filter(|m| m.state.is_current()).count();
-            let admins = with_first(&self.admins, id, MIN_USER, MAX_USER)
-                .filter_map(|user| self.users.get(&user).map(Person::from))
-                .collect();
-            rows.push(DiscoveryRow {
-                workspace: workspace.clone(),
-                member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
-                admins,
-            });
-        }
+        Ok(with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS)
+            .filter_map(|id| self.workspaces.get(&id).filter(|w| w.is_active()))
+            .map(|workspace| self.discovery_row(workspace))
+            .collect())
+    }
+
+    fn discovery_page(&self, page: &crate::DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {
+        // Active names are unique in an organisation: the name key alone orders them.
+        let from = match &page.after {
+            Some((key, _, _)) => std::ops::Bound::Included((page.organisation, key.clone())),
+            None => std::ops::Bound::Included((page.organisation, String::new())),
+        };
+        let rows = self
+            .active_names
+            .range((from, std::ops::Bound::Unbounded))
+            .take_while(|((organisation, _), _)| *organisation == page.organisation)
+            .filter_map(|(_, id)| self.workspaces.get(id))
+            .filter(|w| page.speciality.is_none_or(|s| w.speciality == s))
+            .filter(|w| page.after.as_ref().is_none_or(|after| crate::store::discovery_key(w) > *after))
+            .take(page.limit)
+            .map(|workspace| self.discovery_row(workspace))
+            .collect();
         Ok(rows)
     }
 

@@ -9,10 +9,12 @@ use crate::page::{Listing, Page, PageRequest};
 
 use crate::permission::{Action, On, Standing};
 use crate::rules::{self, Actor, Change, Ctx, Plan, Shared};
-use crate::store::{Context, ContextQuery, Invites, Members, PersonInOrganisation, ReadTx, Store, WriteTx};
+use crate::store::{
+    Context, ContextQuery, Invites, Members, PersonInOrganisation, ReadTx, Store, WriteTx, discovery_key,
+};
 use crate::views::{
-    DiscoveryEntry, DiscoveryFilter, DiscoveryRow, JoinOutcome, Joined, Left, Member, NameWarning, NewWorkspace,
-    PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, DiscoveryPage, DiscoveryRow, JoinOutcome, Joined, Left, Member, NameWarning,
+    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
     Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode,
@@ -397,8 +399,16 @@ impl Carespace {
                 .map(|f| f.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
             let name_matches = |name: &str| fragment.as_deref().is_none_or(|f| name.to_lowercase().contains(f));
             let speciality_matches = |s: Speciality| filter.speciality.is_none_or(|wanted| wanted == s);
-            let rows = r.discovery_rows(org.id)?;
-            let taken: std::collections::HashSet<String> = rows.iter().map(|row| row.workspace.name.key()).collect();
+            let scope = format!(
+                "{}|{}|{:?}|{:?}",
+                org.id,
+                fragment.as_deref().unwrap_or_default(),
+                filter.speciality.map(Speciality::code),
+                filter.colleague
+            );
+            let listing = Listing::new("discovery", scope);
+            let limit = page.limit()?;
+            let after: Option<(String, u8, String)> = listing.after(page)?;
             let colleague_in: Option<std::collections::HashSet<WorkspaceId>> = match filter.colleague {
                 Some(colleague) => Some(
                     r.memberships_of_user(colleague)?
@@ -409,39 +419,56 @@ impl Carespace {
                 ),
                 None => None,
             };
+            // The workspaces: the store's rows in discovery's order from the cursor on,
+            // a batch at a time, until a page and one more pass the filters here.
             let mut entries: Vec<((String, u8, String), DiscoveryEntry)> = Vec::new();
-            for DiscoveryRow { workspace, member_count, mut admins } in rows {
-                if !name_matches(workspace.name.as_str())
-                    || !speciality_matches(workspace.speciality)
-                    || colleague_in.as_ref().is_some_and(|set| !set.contains(&workspace.id))
-                {
-                    continue;
+            let filtered = fragment.is_some() || colleague_in.is_some();
+            let mut from = after.clone();
+            loop {
+                let batch = if filtered { (limit + 1).max(256) } else { limit + 1 };
+                let query =
+                    DiscoveryPage { organisation: org.id, speciality: filter.speciality, after: from, limit: batch };
+                let rows = r.discovery_page(&query)?;
+                let exhausted = rows.len() < batch;
+                from = rows.last().map(|row| discovery_key(&row.workspace)).or(query.after);
+                for DiscoveryRow { workspace, member_count, mut admins } in rows {
+                    if !name_matches(workspace.name.as_str())
+                        || colleague_in.as_ref().is_some_and(|set| !set.contains(&workspace.id))
+                    {
+                        continue;
+                    }
+                    admins.sort_by_cached_key(|a| (a.name.as_str().to_lowercase(), a.id));
+                    entries.push((
+                        discovery_key(&workspace),
+                        DiscoveryEntry::Workspace { workspace, member_count, admins },
+                    ));
                 }
-                admins.sort_by_cached_key(|a| (a.name.as_str().to_lowercase(), a.id));
-                let key = (workspace.name.as_str().to_lowercase(), 0, workspace.id.to_string());
-                entries.push((key, DiscoveryEntry::Workspace { workspace, member_count, admins }));
+                if exhausted || entries.len() > limit {
+                    break;
+                }
             }
             // Examples only where joining one could create it (R7, R9): elsewhere every
-            // join would be refused.
+            // join would be refused. Those after the cursor, in order, until a page and
+            // one more whose name no active workspace has.
             if filter.colleague.is_none() && ctx.policy.may_create_in(org.kind) {
-                entries.extend(
-                    Speciality::all()
-                        .filter(|s| !taken.contains(&crate::text::key_of(s.example_name())))
-                        .filter(|s| name_matches(s.example_name()) && speciality_matches(*s))
-                        .map(|speciality| {
-                            let key = (speciality.example_name().to_lowercase(), 1, speciality.code().to_string());
-                            (key, DiscoveryEntry::Example { speciality })
-                        }),
-                );
+                let mut examples: Vec<_> = Speciality::all()
+                    .filter(|s| name_matches(s.example_name()) && speciality_matches(*s))
+                    .map(|s| ((crate::text::key_of(s.example_name()), 1, s.code().to_string()), s))
+                    .filter(|(key, _)| after.as_ref().is_none_or(|after| key > after))
+                    .collect();
+                examples.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut kept = 0;
+                for (key, speciality) in examples {
+                    if kept > limit {
+                        break;
+                    }
+                    if r.active_workspace_named(org.id, &key.0)?.is_none() {
+                        entries.push((key, DiscoveryEntry::Example { speciality }));
+                        kept += 1;
+                    }
+                }
             }
-            let scope = format!(
-                "{}|{}|{:?}|{:?}",
-                org.id,
-                fragment.unwrap_or_default(),
-                filter.speciality.map(Speciality::code),
-                filter.colleague
-            );
-            Listing::new("discovery", scope).page(entries, page)
+            listing.page(entries, page)
         })
     }
 

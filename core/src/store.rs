@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::directory::{Candidates, PrefixPage, SearchKey, indexed_prefixes, name_key, search_words};
 use crate::permission::{Standing, Target};
-use crate::views::{DiscoveryRow, Person, SwitcherRows};
+use crate::views::{DiscoveryPage, DiscoveryRow, Person, SwitcherRows};
 use crate::{
     Conversation, Decline, Error, Event, EventKind, Invite, InviteId, Membership, MembershipState, NewEvent, NhsEmail,
     OdsCode, Organisation, OrganisationId, PersonalWorkspace, StorageError, StorageErrorKind, User, UserId, Workspace,
@@ -506,6 +506,20 @@ pub trait ReadTx {
         Ok(events)
     }
 
+    /// A page of discovery's rows (R11, R43; see [`DiscoveryPage`]). The default sorts
+    /// [`ReadTx::discovery_rows`]; backends walk an index in name order.
+    fn discovery_page(&self, page: &DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {
+        let mut rows: Vec<_> = self
+            .discovery_rows(page.organisation)?
+            .into_iter()
+            .filter(|row| page.speciality.is_none_or(|s| row.workspace.speciality == s))
+            .map(|row| (discovery_key(&row.workspace), row))
+            .filter(|(key, _)| page.after.as_ref().is_none_or(|after| key > after))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(rows.into_iter().take(page.limit).map(|(_, row)| row).collect())
+    }
+
     /// Discovery's rows (R11): every active shared workspace of an organisation with its
     /// count of current members and its admins, in no particular order.
     fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
@@ -528,6 +542,12 @@ pub trait ReadTx {
         }
         Ok(rows)
     }
+}
+
+/// A workspace's key in discovery's order (R11, R43): its name key, 0 (a workspace sorts
+/// before an example of the same name), its id as text.
+pub fn discovery_key(workspace: &Workspace) -> (String, u8, String) {
+    (workspace.name.key(), 0, workspace.id.to_string())
 }
 
 /// Every membership of every shared workspace that `keep` selects: the scan the default

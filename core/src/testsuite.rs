@@ -717,15 +717,33 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
                 continue;
             }
         }
-        let sorted = |mut rows: Vec<crate::DiscoveryRow>| {
-            rows.sort_by_key(|row| row.workspace.id);
+        let sorted_admins = |mut rows: Vec<crate::DiscoveryRow>| {
             for row in &mut rows {
                 row.admins.sort_by_key(|p| p.id);
             }
             rows
         };
+        let sorted = |mut rows: Vec<crate::DiscoveryRow>| {
+            rows.sort_by_key(|row| row.workspace.id);
+            sorted_admins(rows)
+        };
         if sorted(r.discovery_rows(org.id).map_err(e)?) != sorted(composed.discovery_rows(org.id).map_err(e)?) {
             return Err(format!("{}: discovery_rows disagrees with its composition", org.name));
+        }
+        // Discovery's pages (R43): from the start and after the second row, of every
+        // speciality and of the first row's.
+        let first_speciality =
+            r.discovery_page(&crate::DiscoveryPage { organisation: org.id, speciality: None, after: None, limit: 1 });
+        let first_speciality = first_speciality.map_err(e)?.first().map(|row| row.workspace.speciality);
+        for speciality in [None, first_speciality] {
+            let mut page = crate::DiscoveryPage { organisation: org.id, speciality, after: None, limit: 3 };
+            for _ in 0..2 {
+                let rows = sorted_admins(r.discovery_page(&page).map_err(e)?);
+                if rows != sorted_admins(composed.discovery_page(&page).map_err(e)?) {
+                    return Err(format!("{}: discovery_page({page:?}) disagrees with its composition", org.name));
+                }
+                page.after = rows.get(1).map(|row| crate::store::discovery_key(&row.workspace));
+            }
         }
         let mut places: Vec<WorkspaceId> = r.workspaces_of(org.id).map_err(e)?.iter().map(|w| w.id).collect();
         for &user in users.iter().filter(|&&user| joined.contains(&(org.id, user))) {

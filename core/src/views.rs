@@ -140,6 +140,23 @@ pub struct DiscoveryRow {
     pub admins: Vec<Person>,
 }
 
+/// A page of discovery's rows as a store reads them (R11, R43): the active shared
+/// workspaces of `organisation` (of `speciality`, if given) whose key — `(name key, 0,
+/// id)`, the key a workspace has in discovery's order — is after `after`, by that key,
+/// at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryPage {
+    /// The organisation.
+    pub organisation: OrganisationId,
+    /// Only workspaces of this speciality, if given.
+    pub speciality: Option<Speciality>,
+    /// Rows after this key (name key, 0 for a workspace or 1 for an example, id as
+    /// text); from the first if `None`.
+    pub after: Option<(String, u8, String)>,
+    /// The most rows to return.
+    pub limit: usize,
+}
+
 /// What the switcher (R31) reads from a store, before it sorts: in no particular order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SwitcherRows {

@@ -1,9 +1,9 @@
 -- Carespace on PostgreSQL, version 2: the organisation directory (R40), as SQLite's
 -- version 5. Organisations gain the kinds of the ODS prescribing settings, their name as
--- the ODS file spells it, their postcode and the day they closed; a table of the words
--- of their names makes a name-fragment search a range of an index. Words and postcodes
--- compare byte by byte (COLLATE "C"), so a prefix is a range whatever the database's
--- locale.
+-- the ODS file spells it, their postcode and the day they closed; a table of the
+-- prefixes of their names' words makes a page of a name-fragment search a seek of an
+-- index. Prefixes, name keys and postcodes compare byte by byte (COLLATE "C"), as Rust
+-- compares them, whatever the database's locale.
 
 ALTER TABLE organisations DROP CONSTRAINT organisations_kind_check;
 ALTER TABLE organisations ADD CONSTRAINT organisations_kind_check CHECK (kind IN ('nhs_trust', 'gp_practice',

@@ -65,6 +65,7 @@ use crate::tls::SslMode;
 const MIGRATIONS: &[(&str, &str)] = &[
     ("001_schema", include_str!("../migrations/001_schema.sql")),
     ("002_directory", include_str!("../migrations/002_directory.sql")),
+    ("003_discovery_pages", include_str!("../migrations/003_discovery_pages.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.

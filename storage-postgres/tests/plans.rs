@@ -1,7 +1,8 @@
-//! Query plans on PostgreSQL (R40): the directory's reads are index seeks — the
-//! prefixes' primary key (walked in its order, no sort), the postcode index — never a
-//! sequential scan, at a size (20,000 organisations, 360,000 prefixes) where the planner
-//! would rather scan than use an index it cannot.
+//! Query plans on PostgreSQL (R40, R43): the directory's reads are index seeks — the
+//! prefixes' primary key (walked in its order, no sort), the postcode index — and a
+//! page of discovery walks the active names of an organisation in byte order; never a
+//! sequential scan, at a size (20,000 organisations, 360,000 prefixes, 20,000
+//! workspaces) where the planner would rather scan than use an index it cannot.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
@@ -14,7 +15,7 @@ fn explain(client: &mut postgres::Client, sql: &str, params: &[&(dyn postgres::t
 }
 
 #[test]
-fn r40_directory_searches_use_indexes() {
+fn r40_r43_directory_searches_and_discovery_pages_use_indexes() {
     let schema = format!("plans_{}", std::process::id());
     drop(common::store_in(&schema)); // creates and migrates the schema
     let mut client = postgres::Client::connect(&common::url(), postgres::NoTls).unwrap();
@@ -50,6 +51,31 @@ fn r40_directory_searches_use_indexes() {
     assert!(page.contains("organisation_prefixes_pkey"), "{page}");
     assert!(page.contains("organisation_prefixes_of"), "{page}");
     assert!(!page.contains("hashed"), "{page}");
+    // A page of discovery (R43): the active names of one organisation walked in byte
+    // order from the cursor's, whichever organisation is the big one.
+    client
+        .batch_execute(
+            "INSERT INTO users (id, email, name, registered_at) VALUES (gen_random_uuid(), 'p@nhs.net', 'P', 0);
+             INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by,
+                                     created_at)
+                 SELECT gen_random_uuid(), o.id, 'Ward ' || n, 'ward ' || n, 100 + n % 800, '', 'active', u.id, 0
+                 FROM (SELECT id FROM organisations ORDER BY ods_code LIMIT 20) o, users u,
+                      generate_series(1, 1000) AS n;
+             ANALYZE workspaces;",
+        )
+        .unwrap();
+    let organisation: uuid::Uuid = client.query_one("SELECT organisation FROM workspaces LIMIT 1", &[]).unwrap().get(0);
+    let discovery =
+        concat!(carespace_sql::discovery_page_select!(), carespace_sql::discovery_page_from!(" COLLATE \"C\""));
+    let none: Option<i32> = None;
+    let page = explain(&mut client, discovery, &[&organisation, &none, &"ward 5", &51_i64]);
+    assert!(!page.contains("Seq Scan"), "{page}");
+    assert!(!page.contains("Sort"), "{page}");
+    assert!(page.contains("workspaces_discovery"), "{page}");
+    // Of one speciality: the planner may rather read the organisation's few workspaces
+    // of it and sort them; it does not scan.
+    let page = explain(&mut client, discovery, &[&organisation, &Some(501_i32), &"ward 5", &51_i64]);
+    assert!(!page.contains("Seq Scan"), "{page}");
     let postcodes = explain(&mut client, ORGANISATIONS_BY_POSTCODE, &[&"TS18 1", &"TS18 1\u{10FFFF}"]);
     assert!(!postcodes.contains("Seq Scan"), "{postcodes}");
     assert!(postcodes.contains("organisations_by_postcode"), "{postcodes}");

@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 
 use carespace::directory::{Candidates, PrefixPage, SearchKey};
-use carespace::store::{Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx};
+use carespace::store::{
+    Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx, discovery_key,
+};
 use carespace::{
-    Approvers, Conversation, Decline, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership, MembershipState,
-    NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace, StorageError,
-    StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
+    Approvers, Conversation, Decline, DiscoveryPage, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership,
+    MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace,
+    StorageError, StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -132,11 +134,52 @@ pub trait Dialect {
         select_membership!(),
         " WHERE ends_at IS NOT NULL AND ends_at <= $1 AND status != 'archived' ORDER BY ends_at, workspace, \"user\""
     );
+    /// A page of discovery's workspaces (R11, R43) with their counts of current members:
+    /// see [`discovery_page_from!`](crate::discovery_page_from). PostgreSQL orders the
+    /// name keys byte by byte, as Rust does.
+    const DISCOVERY_PAGE: &'static str =
+        concat!(crate::discovery_page_select!(), crate::discovery_page_from!(" COLLATE \"C\""));
+    /// The admins of the workspaces of the same page: workspace id, admin id and name.
+    const DISCOVERY_PAGE_ADMINS: &'static str = concat!(
+        "SELECT a.workspace, u.id, u.name FROM (SELECT w.id",
+        crate::discovery_page_from!(" COLLATE \"C\""),
+        ") p JOIN memberships a ON a.workspace = p.id AND a.role = 'admin' JOIN users u ON u.id = a.\"user\""
+    );
     /// Workspace id, admin id and admin name of every active workspace of organisation `$1`.
     const DISCOVERY_ADMINS: &'static str = "SELECT a.workspace, u.id, u.name FROM workspaces w \
          JOIN memberships a ON a.workspace = w.id AND a.role = 'admin' \
          JOIN users u ON u.id = a.\"user\" \
          WHERE w.organisation = $1 AND w.status = 'active'";
+}
+
+/// The columns of a page of discovery: a workspace and its count of current members.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! discovery_page_select {
+    () => {
+        "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, w.created_at, \
+         (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived')"
+    };
+}
+
+/// Where a page of discovery's workspaces comes from: the active workspaces of
+/// organisation `$1` (of speciality `$2` unless NULL) whose name key is at least `$3`,
+/// in name-key order (`$collate`, for the dialect), at most `$4`. Active names are
+/// unique in an organisation, so the name key orders them wholly; the caller drops the
+/// cursor's own row.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! discovery_page_from {
+    ($collate:literal) => {
+        concat!(
+            " FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active' \
+             AND (CAST($2 AS INTEGER) IS NULL OR w.speciality = $2) AND w.name_key",
+            $collate,
+            " >= $3 ORDER BY w.name_key",
+            $collate,
+            " LIMIT $4"
+        )
+    };
 }
 
 /// Which part of a [`Context`] a statement of its batch reads.
@@ -519,6 +562,26 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         members.sort_by_key(|m| m.user);
         members.dedup_by_key(|m| m.user);
         Ok(Some(Context { workspace, organisation, people, members, invites, decline }))
+    }
+
+    fn discovery_page(&self, page: &DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {
+        // The cursor's own name key is read again (at most one row has it) and dropped
+        // here: one more than the page, then cut.
+        let from = page.after.as_ref().map_or("", |(key, _, _)| key.as_str());
+        let speciality = Value::Int(page.speciality.map(|s| i64::from(s.code())));
+        let limit = int(i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX));
+        let params = [id(page.organisation), speciality, text(from), limit];
+        let mut rows = self.0.all(C::DISCOVERY_PAGE, &params, row::discovery_row)?;
+        rows.retain(|row| page.after.as_ref().is_none_or(|after| discovery_key(&row.workspace) > *after));
+        rows.truncate(page.limit);
+        let mut admins: HashMap<WorkspaceId, Vec<Person>> = HashMap::new();
+        for (workspace, person) in self.0.all(C::DISCOVERY_PAGE_ADMINS, &params, row::admin_row)? {
+            admins.entry(workspace).or_default().push(person);
+        }
+        for row in &mut rows {
+            row.admins = admins.remove(&row.workspace.id).unwrap_or_default();
+        }
+        Ok(rows)
     }
 
     fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {

@@ -184,6 +184,14 @@ impl Dialect for SqliteConn<'_> {
         " INDEXED BY memberships_ending WHERE ends_at IS NOT NULL AND ends_at <= $1 AND status != 'archived' \
          ORDER BY ends_at, workspace, user"
     );
+    const DISCOVERY_PAGE: &'static str =
+        concat!(carespace_sql::discovery_page_select!(), carespace_sql::discovery_page_from!(""));
+    const DISCOVERY_PAGE_ADMINS: &'static str = concat!(
+        "SELECT a.workspace, u.id, u.name FROM (SELECT w.id",
+        carespace_sql::discovery_page_from!(""),
+        ") p JOIN memberships a INDEXED BY memberships_admins ON a.workspace = p.id AND a.role = 'admin' \
+         JOIN users u ON u.id = a.user"
+    );
     const DISCOVERY_ADMINS: &'static str = "SELECT a.workspace, u.id, u.name FROM workspaces w \
          JOIN memberships a INDEXED BY memberships_admins ON a.workspace = w.id AND a.role = 'admin' \
          JOIN users u ON u.id = a.user \
@@ -271,10 +279,20 @@ mod tests {
             assert_eq!(service.my_workspaces(alice.id).unwrap().len(), 2);
         });
         assert!(plans.iter().any(|p| p.contains("memberships_by_user")), "{plans:?}");
-        let plans = assert_indexed(&store, "discover()", || {
-            service.discover_all(alice.id, trust.id, &DiscoveryFilter::default()).unwrap();
-        });
-        assert!(plans.iter().any(|p| p.contains("workspaces_by_organisation")), "{plans:?}");
+        // A page of discovery (R43) walks the active names in order from the cursor's:
+        // no sort, of every speciality or of one.
+        let one = DiscoveryFilter { speciality: Some(Speciality::from_code(501).unwrap()), ..Default::default() };
+        for filter in [DiscoveryFilter::default(), one] {
+            let plans = assert_indexed(&store, "discover()", || {
+                let page = carespace::page::PageRequest::first(1);
+                let first = service.discover(alice.id, trust.id, &filter, &page).unwrap();
+                let next = carespace::page::PageRequest::after(first.next.unwrap(), Some(1));
+                service.discover(alice.id, trust.id, &filter, &next).unwrap();
+            });
+            let walk = "SEARCH w USING INDEX workspaces_active_name (organisation=? AND name_key>?)";
+            assert!(plans.iter().any(|p| p.contains(walk)), "{plans:?}");
+            assert!(!plans.iter().any(|p| p.contains("TEMP B-TREE")), "{plans:?}");
+        }
         assert_indexed(&store, "create_workspace()", || {
             let new = NewWorkspace {
                 name: "Ward 2".parse().unwrap(),
