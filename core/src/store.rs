@@ -216,11 +216,7 @@ pub trait ReadTx {
     fn organisation_candidates(&self, candidates: &Candidates) -> StoreResult<Vec<Organisation>> {
         Ok(match candidates {
             Candidates::OdsCode(code) => self.organisation_by_ods(code)?.into_iter().collect(),
-            Candidates::Prefix(prefix) => self
-                .organisations()?
-                .into_iter()
-                .filter(|o| search_words(o.name.as_str()).iter().any(|w| w.starts_with(prefix.as_str())))
-                .collect(),
+            Candidates::Prefix(prefix) => self.organisations()?.into_iter().filter(|o| has_prefix(o, prefix)).collect(),
             Candidates::Postcode { from, to } => self
                 .organisations()?
                 .into_iter()
@@ -256,8 +252,7 @@ pub trait ReadTx {
     fn count_prefix(&self, prefix: &str, at_most: u64) -> StoreResult<u64> {
         let at_most = usize::try_from(at_most).unwrap_or(usize::MAX);
         let organisations = self.organisations()?;
-        let having =
-            organisations.iter().filter(|o| search_words(o.name.as_str()).iter().any(|w| w.starts_with(prefix)));
+        let having = organisations.iter().filter(|o| has_prefix(o, prefix));
         Ok(having.take(at_most).count() as u64)
     }
 
@@ -542,6 +537,12 @@ pub trait ReadTx {
         }
         Ok(rows)
     }
+}
+
+/// Whether a word of the organisation's name starts with `prefix`: whether the prefix
+/// index has a row of it (R40).
+fn has_prefix(organisation: &Organisation, prefix: &str) -> bool {
+    search_words(organisation.name.as_str()).iter().any(|w| w.starts_with(prefix))
 }
 
 /// A workspace's key in discovery's order (R11, R43): its name key, 0 (a workspace sorts
