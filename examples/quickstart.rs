@@ -154,7 +154,7 @@ fn find_cast(service: &Carespace, trust: Organisation) -> Result<Cast, Error> {
     };
     let (alice, bob, carol) =
         (person("alice.smith@nhs.net")?, person("bob.jones@nhs.net")?, person("carol.white@elft.nhs.uk")?);
-    let filter = DiscoveryFilter { name_contains: Some("Maternity - Ward 2".into()), ..Default::default() };
+    let filter = DiscoveryFilter { name: Some("Maternity - Ward 2".into()), ..Default::default() };
     let ward = service
         .discover(alice.id, trust.id, &filter, &PageRequest::default())?
         .items

@@ -343,18 +343,18 @@ impl Carespace {
     }
 
     /// Lists an organisation's workspaces and examples (R11), optionally filtered.
-    #[pyo3(signature = (actor, *, organisation, name_contains = None, speciality = None, colleague = None))]
+    #[pyo3(signature = (actor, *, organisation, name = None, speciality = None, colleague = None))]
     fn discover(
         &self,
         py: Python<'_>,
         actor: Id,
         organisation: Id,
-        name_contains: Option<String>,
+        name: Option<String>,
         speciality: Option<u16>,
         colleague: Option<Id>,
     ) -> PyResult<Vec<DiscoveryEntry>> {
         let filter = DiscoveryFilter {
-            name_contains,
+            name,
             speciality: speciality.map(|c| self::speciality(py, c)).transpose()?,
             colleague: colleague.map(|c| UserId::from(c.0)),
         };

@@ -87,7 +87,7 @@ def test_r9_r11_discovery_with_examples_and_filters(world: World) -> None:
     joined = cs.join_example(actor=world.bob.id, organisation=world.trust.id, speciality=501)
     assert joined.outcome is JoinOutcome.CREATED and joined.workspace.name == "Obstetrics"
     assert cs.discover(world.carol.id, organisation=world.trust.id, colleague=world.bob.id)[0].name == "Obstetrics"
-    assert [e.name for e in cs.discover(world.carol.id, organisation=world.trust.id, name_contains="WARD")] == ["Maternity - Ward 2"]
+    assert [e.name for e in cs.discover(world.carol.id, organisation=world.trust.id, name="WARD")] == ["Maternity - Ward 2"]
 
 
 def test_r12_r13_r24_signature_warnings_and_settings(world: World) -> None:

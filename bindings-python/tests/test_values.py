@@ -29,7 +29,7 @@ def test_types_of_returned_values(world: World) -> None:
 def test_values_are_immutable_and_hashable(world: World) -> None:
     with pytest.raises(AttributeError):
         world.ward.name = "Renamed"  # type: ignore[misc]
-    again = world.cs.discover(world.alice.id, organisation=world.trust.id, name_contains="Maternity")[0].workspace
+    again = world.cs.discover(world.alice.id, organisation=world.trust.id, name="Maternity")[0].workspace
     assert again == world.ward and hash(again) == hash(world.ward)
     assert len({world.ward, again}) == 1
     assert world.alice != world.bob

@@ -203,14 +203,11 @@ impl Carespace {
         &self,
         actor: Uuid,
         organisation: Uuid,
-        name_contains: Option<String>,
+        name: Option<String>,
         speciality: Option<u16>,
     ) -> Result<Vec<DiscoveryEntry>> {
-        let filter = DiscoveryFilter {
-            name_contains,
-            speciality: speciality.map(crate::speciality).transpose()?,
-            colleague: None,
-        };
+        let filter =
+            DiscoveryFilter { name, speciality: speciality.map(crate::speciality).transpose()?, colleague: None };
         let (actor, organisation) = (actor.into(), organisation.into());
         let all = every_page(|page| self.inner.discover(actor, organisation, &filter, page))?;
         Ok(all.into_iter().map(Into::into).collect())

@@ -562,26 +562,21 @@ impl ReadTx for State {
             .cloned())
     }
 
-    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
-        Ok(with_first(&self.workspaces_by_organisation, organisation, MIN_WS, MAX_WS)
-            .filter_map(|id| self.workspaces.get(&id).filter(|w| w.is_active()))
-            .map(|workspace| self.discovery_row(workspace))
-            .collect())
-    }
-
     fn discovery_page(&self, page: &crate::DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {
         // Active names are unique in an organisation: the name key alone orders them.
         let from = match &page.after {
             Some((key, _, _)) => std::ops::Bound::Included((page.organisation, key.clone())),
             None => std::ops::Bound::Included((page.organisation, String::new())),
         };
+        let colleague_approved = |w: &Workspace| {
+            page.colleague.is_none_or(|c| self.memberships.get(&(w.id, c)).is_some_and(|m| m.state.is_approved()))
+        };
         let rows = self
             .active_names
             .range((from, std::ops::Bound::Unbounded))
             .take_while(|((organisation, _), _)| *organisation == page.organisation)
             .filter_map(|(_, id)| self.workspaces.get(id))
-            .filter(|w| page.speciality.is_none_or(|s| w.speciality == s))
-            .filter(|w| page.after.as_ref().is_none_or(|after| crate::store::discovery_key(w) > *after))
+            .filter(|w| page.admits(w) && colleague_approved(w))
             .take(page.limit)
             .map(|workspace| self.discovery_row(workspace))
             .collect();

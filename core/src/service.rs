@@ -393,48 +393,42 @@ impl Carespace {
             let org = load_organisation(r, organisation)?;
             let actor = load_actor_with(r, actor, org.id, false)?;
             rules::authorise_in_organisation(ctx, &actor, &org, Action::DiscoverWorkspaces)?;
-            let fragment = filter
-                .name_contains
-                .as_deref()
-                .map(|f| f.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase());
-            let name_matches = |name: &str| fragment.as_deref().is_none_or(|f| name.to_lowercase().contains(f));
+            // The name's words: the store reads the longest one's rows from its index (the
+            // most selective, as a rule); the others are checked here.
+            let words = filter.name.as_deref().map(crate::directory::search_words).unwrap_or_default();
+            let indexed = words.iter().max_by_key(|w| w.len()).cloned();
+            let name_matches = |name: &str| crate::directory::matches_words(&words, name);
             let speciality_matches = |s: Speciality| filter.speciality.is_none_or(|wanted| wanted == s);
             let scope = format!(
                 "{}|{}|{:?}|{:?}",
                 org.id,
-                fragment.as_deref().unwrap_or_default(),
+                words.join(" "),
                 filter.speciality.map(Speciality::code),
                 filter.colleague
             );
             let listing = Listing::new("discovery", scope);
             let limit = page.limit()?;
             let after: Option<(String, u8, String)> = listing.after(page)?;
-            let colleague_in: Option<std::collections::HashSet<WorkspaceId>> = match filter.colleague {
-                Some(colleague) => Some(
-                    r.memberships_of_user(colleague)?
-                        .into_iter()
-                        .filter(|m| m.state.is_approved())
-                        .map(|m| m.workspace)
-                        .collect(),
-                ),
-                None => None,
-            };
             // The workspaces: the store's rows in discovery's order from the cursor on,
-            // a batch at a time, until a page and one more pass the filters here.
+            // a batch at a time, until a page and one more pass the words checked here.
             let mut entries: Vec<((String, u8, String), DiscoveryEntry)> = Vec::new();
-            let filtered = fragment.is_some() || colleague_in.is_some();
+            let unchecked = words.len() > 1;
             let mut from = after.clone();
             loop {
-                let batch = if filtered { (limit + 1).max(256) } else { limit + 1 };
-                let query =
-                    DiscoveryPage { organisation: org.id, speciality: filter.speciality, after: from, limit: batch };
+                let batch = if unchecked { (limit + 1).max(256) } else { limit + 1 };
+                let query = DiscoveryPage {
+                    organisation: org.id,
+                    speciality: filter.speciality,
+                    word: indexed.clone(),
+                    colleague: filter.colleague,
+                    after: from,
+                    limit: batch,
+                };
                 let rows = r.discovery_page(&query)?;
                 let exhausted = rows.len() < batch;
                 from = rows.last().map(|row| discovery_key(&row.workspace)).or(query.after);
                 for DiscoveryRow { workspace, member_count, mut admins } in rows {
-                    if !name_matches(workspace.name.as_str())
-                        || colleague_in.as_ref().is_some_and(|set| !set.contains(&workspace.id))
-                    {
+                    if !name_matches(workspace.name.as_str()) {
                         continue;
                     }
                     admins.sort_by_cached_key(|a| (a.name.as_str().to_lowercase(), a.id));

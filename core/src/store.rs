@@ -16,7 +16,7 @@
 
 use time::OffsetDateTime;
 
-use crate::directory::{Candidates, PrefixPage, SearchKey, indexed_prefixes, name_key, search_words};
+use crate::directory::{Candidates, PrefixPage, SearchKey, indexed_prefixes, name_key};
 use crate::permission::{Standing, Target};
 use crate::views::{DiscoveryPage, DiscoveryRow, Person, SwitcherRows};
 use crate::{
@@ -501,25 +501,21 @@ pub trait ReadTx {
         Ok(events)
     }
 
-    /// A page of discovery's rows (R11, R43; see [`DiscoveryPage`]). The default sorts
-    /// [`ReadTx::discovery_rows`]; backends walk an index in name order.
+    /// A page of discovery's rows (R11, R43; see [`DiscoveryPage`]). The default reads
+    /// every workspace of the organisation and sorts; backends walk an index in order.
     fn discovery_page(&self, page: &DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {
-        let mut rows: Vec<_> = self
-            .discovery_rows(page.organisation)?
-            .into_iter()
-            .filter(|row| page.speciality.is_none_or(|s| row.workspace.speciality == s))
-            .map(|row| (discovery_key(&row.workspace), row))
-            .filter(|(key, _)| page.after.as_ref().is_none_or(|after| key > after))
-            .collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(rows.into_iter().take(page.limit).map(|(_, row)| row).collect())
-    }
-
-    /// Discovery's rows (R11): every active shared workspace of an organisation with its
-    /// count of current members and its admins, in no particular order.
-    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
+        let mut workspaces = Vec::new();
+        for workspace in self.workspaces_of(page.organisation)?.into_iter().filter(|w| page.admits(w)) {
+            if let Some(colleague) = page.colleague
+                && !self.membership(workspace.id, colleague)?.is_some_and(|m| m.state.is_approved())
+            {
+                continue;
+            }
+            workspaces.push(workspace);
+        }
+        workspaces.sort_by_cached_key(discovery_key);
         let mut rows = Vec::new();
-        for workspace in self.workspaces_of(organisation)?.into_iter().filter(Workspace::is_active) {
+        for workspace in workspaces.into_iter().take(page.limit) {
             let members = self.memberships_of_workspace(workspace.id)?;
             let member_count = members.iter().filter(|m| m.state.is_current()).count();
             let mut admins = Vec::new();
@@ -542,7 +538,7 @@ pub trait ReadTx {
 /// Whether a word of the organisation's name starts with `prefix`: whether the prefix
 /// index has a row of it (R40).
 fn has_prefix(organisation: &Organisation, prefix: &str) -> bool {
-    search_words(organisation.name.as_str()).iter().any(|w| w.starts_with(prefix))
+    crate::directory::starts_a_word(organisation.name.as_str(), prefix)
 }
 
 /// A workspace's key in discovery's order (R11, R43): its name key, 0 (a workspace sorts

@@ -541,7 +541,7 @@ macro_rules! conformance_suite {
 }
 
 /// Checks that the store's narrow reads ([`ReadTx::access`], [`ReadTx::admins_of`],
-/// [`ReadTx::discovery_rows`], the sweep's and the audit's reads, …) answer exactly as
+/// [`ReadTx::discovery_page`], the sweep's and the audit's reads, …) answer exactly as
 /// their default implementations,
 /// composed from the plain reads, do — for every workspace and every registered user.
 /// A backend may override them with one query of its own; the answers must not change.
@@ -723,20 +723,34 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
             }
             rows
         };
-        let sorted = |mut rows: Vec<crate::DiscoveryRow>| {
-            rows.sort_by_key(|row| row.workspace.id);
-            sorted_admins(rows)
+        // Discovery's pages (R43): from the start and after the second row, unfiltered
+        // and by each filter the first row passes (its speciality, its name's first
+        // word's first two letters, its first admin as colleague) alone and together.
+        let page = |speciality, word, colleague| crate::DiscoveryPage {
+            organisation: org.id,
+            speciality,
+            word,
+            colleague,
+            after: None,
+            limit: 3,
         };
-        if sorted(r.discovery_rows(org.id).map_err(e)?) != sorted(composed.discovery_rows(org.id).map_err(e)?) {
-            return Err(format!("{}: discovery_rows disagrees with its composition", org.name));
-        }
-        // Discovery's pages (R43): from the start and after the second row, of every
-        // speciality and of the first row's.
-        let first_speciality =
-            r.discovery_page(&crate::DiscoveryPage { organisation: org.id, speciality: None, after: None, limit: 1 });
-        let first_speciality = first_speciality.map_err(e)?.first().map(|row| row.workspace.speciality);
-        for speciality in [None, first_speciality] {
-            let mut page = crate::DiscoveryPage { organisation: org.id, speciality, after: None, limit: 3 };
+        let first = r.discovery_page(&page(None, None, None)).map_err(e)?.into_iter().next();
+        let speciality = first.as_ref().map(|row| row.workspace.speciality);
+        let word = first.as_ref().and_then(|row| {
+            crate::directory::search_words(row.workspace.name.as_str())
+                .first()
+                .map(|w| w.chars().take(2).collect::<String>())
+        });
+        let colleague = first.as_ref().and_then(|row| row.admins.first().map(|p| p.id));
+        let pages = [
+            page(None, None, None),
+            page(speciality, None, None),
+            page(None, word.clone(), None),
+            page(None, None, colleague),
+            page(speciality, word.clone(), None),
+            page(speciality, word, colleague),
+        ];
+        for mut page in pages {
             for _ in 0..2 {
                 let rows = sorted_admins(r.discovery_page(&page).map_err(e)?);
                 if rows != sorted_admins(composed.discovery_page(&page).map_err(e)?) {

@@ -105,8 +105,10 @@ pub struct Left {
 /// Narrows a discovery listing (R11). The default lists everything.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct DiscoveryFilter {
-    /// Only names containing this fragment, ignoring case.
-    pub name_contains: Option<String>,
+    /// Only names matching this fragment: each of its words begins a word of the
+    /// name, ignoring case, accents and apostrophes, as an organisation search matches
+    /// names (R11, R40): "mat w" finds "Maternity - Ward 2", "ternity" finds nothing.
+    pub name: Option<String>,
     /// Only this speciality.
     pub speciality: Option<Speciality>,
     /// Only workspaces where this user is an approved member (examples have none).
@@ -141,20 +143,39 @@ pub struct DiscoveryRow {
 }
 
 /// A page of discovery's rows as a store reads them (R11, R43): the active shared
-/// workspaces of `organisation` (of `speciality`, if given) whose key — `(name key, 0,
-/// id)`, the key a workspace has in discovery's order — is after `after`, by that key,
-/// at most `limit`.
+/// workspaces of `organisation` — of `speciality`, with a name a word of which starts
+/// with `word`, where `colleague` is an approved member, each if given — whose key
+/// (`(name key, 0, id)`, the key a workspace has in discovery's order) is after
+/// `after`, by that key, at most `limit`. The SQL backends read each filter from an
+/// index: a page costs its rows, not the organisation's workspaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveryPage {
     /// The organisation.
     pub organisation: OrganisationId,
     /// Only workspaces of this speciality, if given.
     pub speciality: Option<Speciality>,
+    /// Only workspaces with a name a word of which starts with this folded word
+    /// ([`search_words`](crate::directory::search_words)), if given.
+    pub word: Option<String>,
+    /// Only workspaces where this user is an approved member, if given.
+    pub colleague: Option<UserId>,
     /// Rows after this key (name key, 0 for a workspace or 1 for an example, id as
     /// text); from the first if `None`.
     pub after: Option<(String, u8, String)>,
     /// The most rows to return.
     pub limit: usize,
+}
+
+impl DiscoveryPage {
+    /// Whether `workspace` belongs on the page by all but `colleague`, which needs a
+    /// membership read: its organisation, active, speciality, word and key.
+    pub fn admits(&self, workspace: &Workspace) -> bool {
+        workspace.organisation == self.organisation
+            && workspace.is_active()
+            && self.speciality.is_none_or(|s| workspace.speciality == s)
+            && self.word.as_deref().is_none_or(|word| crate::directory::starts_a_word(workspace.name.as_str(), word))
+            && self.after.as_ref().is_none_or(|after| crate::store::discovery_key(workspace) > *after)
+    }
 }
 
 /// What the switcher (R31) reads from a store, before it sorts: in no particular order.

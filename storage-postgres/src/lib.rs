@@ -66,10 +66,13 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("001_schema", include_str!("../migrations/001_schema.sql")),
     ("002_directory", include_str!("../migrations/002_directory.sql")),
     ("003_discovery_pages", include_str!("../migrations/003_discovery_pages.sql")),
+    ("004_discovery_search", include_str!("../migrations/004_discovery_search.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
 const PREFIXES: usize = 2;
+/// The version whose migration adds `workspace_prefixes`, filled in Rust after it.
+const WORKSPACE_PREFIXES: usize = 4;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -380,6 +383,18 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
                         &[&prefix, &id, &i64::from(relevance), &key],
                     ))
                     .pg()?;
+                }
+            }
+        }
+        if n + 1 == WORKSPACE_PREFIXES {
+            // The prefixes of the active workspaces already there (R11), likewise.
+            let query = "SELECT id, organisation, name, name_key FROM workspaces WHERE status = 'active'";
+            for row in wait(tx.query(query, &[])).pg()? {
+                let (id, organisation): (uuid::Uuid, uuid::Uuid) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
+                let (name, key): (String, String) = (row.try_get(2).pg()?, row.try_get(3).pg()?);
+                for (prefix, _) in carespace::directory::indexed_prefixes(&name) {
+                    let values: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&organisation, &prefix, &key, &id];
+                    wait(tx.execute(carespace_sql::PUT_WORKSPACE_PREFIX, &values)).pg()?;
                 }
             }
         }

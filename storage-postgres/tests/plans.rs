@@ -1,6 +1,6 @@
-//! Query plans on PostgreSQL (R40, R43): the directory's reads are index seeks — the
-//! prefixes' primary key (walked in its order, no sort), the postcode index — and a
-//! page of discovery walks the active names of an organisation in byte order; never a
+//! Query plans on PostgreSQL (R11, R40, R43): the directory's reads are index seeks —
+//! the prefixes' primary key (walked in its order, no sort), the postcode index — and a
+//! page of discovery walks the index its filter chooses in byte order; never a
 //! sequential scan, at a size (20,000 organisations, 360,000 prefixes, 20,000
 //! workspaces) where the planner would rather scan than use an index it cannot.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
@@ -15,7 +15,7 @@ fn explain(client: &mut postgres::Client, sql: &str, params: &[&(dyn postgres::t
 }
 
 #[test]
-fn r40_r43_directory_searches_and_discovery_pages_use_indexes() {
+fn r11_r40_r43_directory_searches_and_discovery_pages_use_indexes() {
     let schema = format!("plans_{}", std::process::id());
     drop(common::store_in(&schema)); // creates and migrates the schema
     let mut client = postgres::Client::connect(&common::url(), postgres::NoTls).unwrap();
@@ -51,8 +51,10 @@ fn r40_r43_directory_searches_and_discovery_pages_use_indexes() {
     assert!(page.contains("organisation_prefixes_pkey"), "{page}");
     assert!(page.contains("organisation_prefixes_of"), "{page}");
     assert!(!page.contains("hashed"), "{page}");
-    // A page of discovery (R43): the active names of one organisation walked in byte
-    // order from the cursor's, whichever organisation is the big one.
+    // A page of discovery (R11, R43), whichever organisation is the big one: unfiltered,
+    // the active names of one organisation walked in byte order from the cursor's; of a
+    // speciality, that speciality's; of a word, the word's prefix rows; of a colleague,
+    // their memberships, read by user.
     client
         .batch_execute(
             "INSERT INTO users (id, email, name, registered_at) VALUES (gen_random_uuid(), 'p@nhs.net', 'P', 0);
@@ -61,21 +63,46 @@ fn r40_r43_directory_searches_and_discovery_pages_use_indexes() {
                  SELECT gen_random_uuid(), o.id, 'Ward ' || n, 'ward ' || n, 100 + n % 800, '', 'active', u.id, 0
                  FROM (SELECT id FROM organisations ORDER BY ods_code LIMIT 20) o, users u,
                       generate_series(1, 1000) AS n;
-             ANALYZE workspaces;",
+             INSERT INTO workspace_prefixes (organisation, prefix, name_key, workspace)
+                 SELECT w.organisation, p, w.name_key, w.id
+                 FROM workspaces w,
+                      LATERAL (SELECT substr('ward', 1, i) FROM generate_series(1, 4) AS i
+                               UNION SELECT substr(substr(w.name_key, 6), 1, i)
+                                     FROM generate_series(1, length(w.name_key) - 5) AS i) AS t(p);
+             INSERT INTO users (id, email, name, registered_at)
+                 SELECT gen_random_uuid(), 'u' || n || '@nhs.net', 'U', 0 FROM generate_series(1, 200) AS n;
+             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at)
+                 SELECT w.id, u.id, 'member', 'approved', 0, 0
+                 FROM workspaces w JOIN (SELECT id, row_number() OVER () AS r FROM users) u
+                   ON u.r % 100 = substr(w.name_key, 6)::int % 100;
+             ANALYZE workspaces; ANALYZE workspace_prefixes; ANALYZE memberships;",
         )
         .unwrap();
-    let organisation: uuid::Uuid = client.query_one("SELECT organisation FROM workspaces LIMIT 1", &[]).unwrap().get(0);
-    let discovery =
-        concat!(carespace_sql::discovery_page_select!(), carespace_sql::discovery_page_from!(" COLLATE \"C\""));
-    let none: Option<i32> = None;
-    let page = explain(&mut client, discovery, &[&organisation, &none, &"ward 5", &51_i64]);
-    assert!(!page.contains("Seq Scan"), "{page}");
-    assert!(!page.contains("Sort"), "{page}");
-    assert!(page.contains("workspaces_discovery"), "{page}");
-    // Of one speciality: the planner may rather read the organisation's few workspaces
-    // of it and sort them; it does not scan.
-    let page = explain(&mut client, discovery, &[&organisation, &Some(501_i32), &"ward 5", &51_i64]);
-    assert!(!page.contains("Seq Scan"), "{page}");
+    let (organisation, user): (uuid::Uuid, uuid::Uuid) = {
+        let query =
+            "SELECT w.organisation, m.\"user\" FROM memberships m JOIN workspaces w ON w.id = m.workspace LIMIT 1";
+        let row = client.query_one(query, &[]).unwrap();
+        (row.get(0), row.get(1))
+    };
+    let pages = carespace_sql::discovery_pages!(" COLLATE \"C\"", "");
+    let (no_word, no_speciality): (Option<&str>, Option<i32>) = (None, None);
+    let from: (&uuid::Uuid, &str, i64) = (&organisation, "ward 5", 51);
+    let cases: [(&str, Vec<&(dyn postgres::types::ToSql + Sync)>, &str); 4] = [
+        ("names", vec![], "workspaces_discovery"),
+        ("speciality", vec![&501_i32], "workspaces_by_speciality"),
+        ("word", vec![&"7", &no_speciality], "workspace_prefixes_pkey"),
+        ("colleague", vec![&user, &no_word, &no_speciality], "memberships_by_user"),
+    ];
+    for ((what, more, index), sql) in cases.into_iter().zip(pages) {
+        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![from.0, &from.1, &from.2];
+        params.extend(more);
+        let page = explain(&mut client, sql, &params);
+        assert!(!page.contains("Seq Scan"), "{what}: {page}");
+        assert!(page.contains(index), "{what}: {page}");
+        if what != "colleague" {
+            assert!(!page.contains("Sort"), "{what}: {page}");
+        }
+    }
     let postcodes = explain(&mut client, ORGANISATIONS_BY_POSTCODE, &[&"TS18 1", &"TS18 1\u{10FFFF}"]);
     assert!(!postcodes.contains("Seq Scan"), "{postcodes}");
     assert!(postcodes.contains("organisations_by_postcode"), "{postcodes}");

@@ -392,15 +392,12 @@ pub(crate) fn discovery_row(row: &dyn Row) -> StoreResult<DiscoveryRow> {
     })
 }
 
-/// A workspace id and one of its admins.
-pub(crate) fn admin_row(row: &dyn Row) -> StoreResult<(WorkspaceId, Person)> {
-    Ok((
-        WorkspaceId::from_uuid(uuid(row, 0, "workspace id")?),
-        Person {
-            id: UserId::from_uuid(uuid(row, 1, "user id")?),
-            name: parsed(row, 2, "person name", PersonName::parse)?,
-        },
-    ))
+/// A person: their id and name.
+pub(crate) fn person(row: &dyn Row) -> StoreResult<Person> {
+    Ok(Person {
+        id: UserId::from_uuid(uuid(row, 0, "user id")?),
+        name: parsed(row, 1, "person name", PersonName::parse)?,
+    })
 }
 
 pub(crate) fn organisation_id(row: &dyn Row) -> StoreResult<OrganisationId> {

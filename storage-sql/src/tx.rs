@@ -2,16 +2,14 @@
 //! [`Dialect`]. Statements use PostgreSQL's `$1` placeholders; SQLite reads them as named
 //! parameters, and its backend binds each by the number in its name.
 
-use std::collections::HashMap;
-
 use carespace::directory::{Candidates, PrefixPage, SearchKey};
 use carespace::store::{
     Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx, discovery_key,
 };
 use carespace::{
     Approvers, Conversation, Decline, DiscoveryPage, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership,
-    MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, Person, PersonalWorkspace,
-    StorageError, StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
+    MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, StorageError,
+    StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -134,22 +132,77 @@ pub trait Dialect {
         select_membership!(),
         " WHERE ends_at IS NOT NULL AND ends_at <= $1 AND status != 'archived' ORDER BY ends_at, workspace, \"user\""
     );
-    /// A page of discovery's workspaces (R11, R43) with their counts of current members:
-    /// see [`discovery_page_from!`](crate::discovery_page_from). PostgreSQL orders the
-    /// name keys byte by byte, as Rust does.
-    const DISCOVERY_PAGE: &'static str =
-        concat!(crate::discovery_page_select!(), crate::discovery_page_from!(" COLLATE \"C\""));
-    /// The admins of the workspaces of the same page: workspace id, admin id and name.
-    const DISCOVERY_PAGE_ADMINS: &'static str = concat!(
-        "SELECT a.workspace, u.id, u.name FROM (SELECT w.id",
-        crate::discovery_page_from!(" COLLATE \"C\""),
-        ") p JOIN memberships a ON a.workspace = p.id AND a.role = 'admin' JOIN users u ON u.id = a.\"user\""
-    );
-    /// Workspace id, admin id and admin name of every active workspace of organisation `$1`.
-    const DISCOVERY_ADMINS: &'static str = "SELECT a.workspace, u.id, u.name FROM workspaces w \
-         JOIN memberships a ON a.workspace = w.id AND a.role = 'admin' \
-         JOIN users u ON u.id = a.\"user\" \
-         WHERE w.organisation = $1 AND w.status = 'active'";
+    /// The pages of discovery's workspaces (R11, R43), one per index: see
+    /// [`discovery_pages!`](crate::discovery_pages). PostgreSQL orders the name keys
+    /// byte by byte, as Rust does.
+    const DISCOVERY_PAGES: [&'static str; 4] = crate::discovery_pages!(" COLLATE \"C\"", "");
+    /// The admins of workspace `$1`: their ids and names.
+    const DISCOVERY_ADMINS: &'static str = "SELECT u.id, u.name FROM memberships a \
+         JOIN users u ON u.id = a.\"user\" WHERE a.workspace = $1 AND a.role = 'admin'";
+}
+
+/// The statements of a page of discovery (R11, R43), one per index it may walk, chosen
+/// by its most selective filter. Each returns a workspace and its count of current
+/// members, of organisation `$1`, active, with a name key at least `$2` (the caller
+/// drops the cursor's own row: active names are unique in an organisation, so the name
+/// key orders them wholly), in name-key order under `$collate`, at most `$3`; then:
+///
+/// 1. the organisation's active names;
+/// 2. a speciality's (`$4`);
+/// 3. a word's prefix rows (`$4`), with the speciality `$5` or NULL;
+/// 4. a colleague's memberships (`$4`, through the index `$by_user` names where the
+///    dialect needs telling), read whole and sorted, with the word `$5` and the
+///    speciality `$6`, each or NULL. The memberships are read first (`CROSS JOIN`:
+///    SQLite joins in the written order), then each workspace by its key; the word is
+///    probed on the unique `(workspace, prefix)` index by a scalar count, which
+///    PostgreSQL cannot turn into a hash of every row of the prefix as it would an
+///    `EXISTS`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! discovery_pages {
+    ($collate:literal, $by_user:literal) => {
+        [
+            concat!(
+                $crate::discovery_page_select!(),
+                " FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active' AND w.name_key",
+                $collate,
+                " >= $2 ORDER BY w.name_key",
+                $collate,
+                " LIMIT $3"
+            ),
+            concat!(
+                $crate::discovery_page_select!(),
+                " FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active' AND w.speciality = $4 \
+                 AND w.name_key",
+                $collate,
+                " >= $2 ORDER BY w.name_key",
+                $collate,
+                " LIMIT $3"
+            ),
+            concat!(
+                $crate::discovery_page_select!(),
+                " FROM workspace_prefixes p JOIN workspaces w ON w.id = p.workspace \
+                 WHERE p.organisation = $1 AND p.prefix = $4 AND p.name_key >= $2 \
+                   AND (CAST($5 AS INTEGER) IS NULL OR w.speciality = $5) \
+                 ORDER BY p.name_key LIMIT $3"
+            ),
+            concat!(
+                $crate::discovery_page_select!(),
+                " FROM memberships c",
+                $by_user,
+                " CROSS JOIN workspaces w \
+                 WHERE w.id = c.workspace AND c.\"user\" = $4 AND c.status = 'approved' AND w.organisation = $1 AND w.status = 'active' \
+                   AND w.name_key",
+                $collate,
+                " >= $2 AND (CAST($6 AS INTEGER) IS NULL OR w.speciality = $6) \
+                   AND (CAST($5 AS TEXT) IS NULL OR (SELECT count(*) FROM workspace_prefixes p \
+                                                     WHERE p.workspace = w.id AND p.prefix = $5) > 0) \
+                 ORDER BY w.name_key",
+                $collate,
+                " LIMIT $3"
+            ),
+        ]
+    };
 }
 
 /// The columns of a page of discovery: a workspace and its count of current members.
@@ -159,26 +212,6 @@ macro_rules! discovery_page_select {
     () => {
         "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, w.created_at, \
          (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived')"
-    };
-}
-
-/// Where a page of discovery's workspaces comes from: the active workspaces of
-/// organisation `$1` (of speciality `$2` unless NULL) whose name key is at least `$3`,
-/// in name-key order (`$collate`, for the dialect), at most `$4`. Active names are
-/// unique in an organisation, so the name key orders them wholly; the caller drops the
-/// cursor's own row.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! discovery_page_from {
-    ($collate:literal) => {
-        concat!(
-            " FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active' \
-             AND (CAST($2 AS INTEGER) IS NULL OR w.speciality = $2) AND w.name_key",
-            $collate,
-            " >= $3 ORDER BY w.name_key",
-            $collate,
-            " LIMIT $4"
-        )
     };
 }
 
@@ -307,11 +340,6 @@ const PENDING_INVITE_TO_USER: &str = concat!(
     select_invite!(),
     " WHERE workspace = $1 AND email = (SELECT email FROM users WHERE id = $2) AND status = 'pending'"
 );
-const DISCOVERY_WORKSPACES: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, \
-       w.created_by, w.created_at, \
-       (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived') \
-     FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active'";
-
 impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
     fn organisation(&self, organisation: OrganisationId) -> StoreResult<Option<Organisation>> {
         self.0.one(ORGANISATION, &[id(organisation)], row::organisation)
@@ -568,33 +596,38 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         // The cursor's own name key is read again (at most one row has it) and dropped
         // here: one more than the page, then cut.
         let from = page.after.as_ref().map_or("", |(key, _, _)| key.as_str());
-        let speciality = Value::Int(page.speciality.map(|s| i64::from(s.code())));
+        let speciality = || Value::Int(page.speciality.map(|s| i64::from(s.code())));
         let limit = int(i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX));
-        let params = [id(page.organisation), speciality, text(from), limit];
-        let mut rows = self.0.all(C::DISCOVERY_PAGE, &params, row::discovery_row)?;
+        let mut params = vec![id(page.organisation), text(from), limit];
+        let [names, of_speciality, of_word, of_colleague] = C::DISCOVERY_PAGES;
+        let sql = match (page.colleague, page.word.as_deref(), page.speciality) {
+            (Some(colleague), word, _) => {
+                params.extend([id(colleague), opt_text(word), speciality()]);
+                of_colleague
+            }
+            (None, Some(word), _) => {
+                params.extend([text(word), speciality()]);
+                of_word
+            }
+            (None, None, Some(_)) => {
+                params.push(speciality());
+                of_speciality
+            }
+            (None, None, None) => names,
+        };
+        let mut rows = self.0.all(sql, &params, row::discovery_row)?;
         rows.retain(|row| page.after.as_ref().is_none_or(|after| discovery_key(&row.workspace) > *after));
         rows.truncate(page.limit);
-        let mut admins: HashMap<WorkspaceId, Vec<Person>> = HashMap::new();
-        for (workspace, person) in self.0.all(C::DISCOVERY_PAGE_ADMINS, &params, row::admin_row)? {
-            admins.entry(workspace).or_default().push(person);
-        }
-        for row in &mut rows {
-            row.admins = admins.remove(&row.workspace.id).unwrap_or_default();
-        }
-        Ok(rows)
-    }
-
-    fn discovery_rows(&self, organisation: OrganisationId) -> StoreResult<Vec<DiscoveryRow>> {
-        // Two statements however many workspaces: the workspaces with their counts, then
-        // every admin of those workspaces by name.
-        let mut rows = self.0.all(DISCOVERY_WORKSPACES, &[id(organisation)], row::discovery_row)?;
-        let mut admins: HashMap<WorkspaceId, Vec<Person>> = HashMap::new();
-        for (workspace, person) in self.0.all(C::DISCOVERY_ADMINS, &[id(organisation)], row::admin_row)? {
-            admins.entry(workspace).or_default().push(person);
-        }
-        for row in &mut rows {
-            row.admins = admins.remove(&row.workspace.id).unwrap_or_default();
-        }
+        // Each workspace's admins: an index seek each, sent together.
+        let queries: Vec<Statement<'_>> =
+            rows.iter().map(|row| Statement { sql: C::DISCOVERY_ADMINS, params: vec![id(row.workspace.id)] }).collect();
+        self.0.batch(&queries, &mut |i, r| {
+            let person = row::person(r)?;
+            if let Some(row) = rows.get_mut(i) {
+                row.admins.push(person);
+            }
+            Ok(())
+        })?;
         Ok(rows)
     }
 }
@@ -617,6 +650,12 @@ const PUT_WORKSPACE: &str = "INSERT INTO workspaces (id, organisation, name, nam
        status, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key, \
      speciality = excluded.speciality, description = excluded.description, status = excluded.status";
+/// A workspace's search prefixes go with it (R11): the old ones out, the new ones in.
+const DELETE_WORKSPACE_PREFIXES: &str = "DELETE FROM workspace_prefixes WHERE workspace = $1";
+/// One search prefix of an active workspace: organisation `$1`, prefix `$2`, name key
+/// `$3`, workspace `$4`. Public for the migrations that fill the table.
+pub const PUT_WORKSPACE_PREFIX: &str =
+    "INSERT INTO workspace_prefixes (organisation, prefix, name_key, workspace) VALUES ($1, $2, $3, $4)";
 const PUT_PERSONAL: &str = "INSERT INTO personal_workspaces (id, organisation, owner, created_at, archived_at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at";
 const PUT_MEMBERSHIP: &str = "INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, \
@@ -642,7 +681,7 @@ fn writes_of<'c>(change: &'c Change, when: OffsetDateTime, out: &mut Vec<Stateme
         Change::Organisation(o) => return put_organisation(o, out),
         Change::User(u) => put_user(u),
         Change::OrganisationMember(organisation, user) => add_organisation_member(*organisation, *user, when),
-        Change::Workspace(w) => put_workspace(w),
+        Change::Workspace(w) => return put_workspace(w, out),
         Change::Personal(p) => put_personal(p),
         Change::Membership(m) => put_membership(m),
         Change::RemoveMembership(workspace, user) => Ok(delete_membership(*workspace, *user)),
@@ -695,21 +734,30 @@ fn add_organisation_member(
     statement(ADD_ORGANISATION_MEMBER, vec![id(organisation), id(user), at(joined_at)?])
 }
 
-fn put_workspace(w: &Workspace) -> StoreResult<Statement<'_>> {
-    statement(
-        PUT_WORKSPACE,
-        vec![
-            id(w.id),
-            id(w.organisation),
-            text(w.name.as_str()),
-            owned(w.name.key()),
-            int(i64::from(w.speciality.code())),
-            text(w.description.as_str()),
-            text(w.status.as_str()),
-            id(w.created_by),
-            at(w.created_at)?,
-        ],
-    )
+/// The workspace's row, then its search prefixes (R11): the old ones deleted, and while
+/// it is active the prefixes of its name's words inserted.
+fn put_workspace<'w>(w: &'w Workspace, out: &mut Vec<Statement<'w>>) -> StoreResult<()> {
+    let row = vec![
+        id(w.id),
+        id(w.organisation),
+        text(w.name.as_str()),
+        owned(w.name.key()),
+        int(i64::from(w.speciality.code())),
+        text(w.description.as_str()),
+        text(w.status.as_str()),
+        id(w.created_by),
+        at(w.created_at)?,
+    ];
+    out.push(Statement { sql: PUT_WORKSPACE, params: row });
+    out.push(Statement { sql: DELETE_WORKSPACE_PREFIXES, params: vec![id(w.id)] });
+    if w.is_active() {
+        let key = w.name.key();
+        for (prefix, _) in carespace::directory::indexed_prefixes(w.name.as_str()) {
+            let params = vec![id(w.organisation), owned(prefix), owned(key.clone()), id(w.id)];
+            out.push(Statement { sql: PUT_WORKSPACE_PREFIX, params });
+        }
+    }
+    Ok(())
 }
 
 fn put_personal(p: &PersonalWorkspace) -> StoreResult<Statement<'_>> {
@@ -797,7 +845,9 @@ impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
     }
 
     fn put_workspace(&mut self, workspace: &Workspace) -> StoreResult<()> {
-        self.run(put_workspace(workspace)?)
+        let mut statements = Vec::new();
+        put_workspace(workspace, &mut statements)?;
+        self.0.exec_all(&statements)
     }
 
     fn put_personal_workspace(&mut self, workspace: &PersonalWorkspace) -> StoreResult<()> {

@@ -184,18 +184,9 @@ impl Dialect for SqliteConn<'_> {
         " INDEXED BY memberships_ending WHERE ends_at IS NOT NULL AND ends_at <= $1 AND status != 'archived' \
          ORDER BY ends_at, workspace, user"
     );
-    const DISCOVERY_PAGE: &'static str =
-        concat!(carespace_sql::discovery_page_select!(), carespace_sql::discovery_page_from!(""));
-    const DISCOVERY_PAGE_ADMINS: &'static str = concat!(
-        "SELECT a.workspace, u.id, u.name FROM (SELECT w.id",
-        carespace_sql::discovery_page_from!(""),
-        ") p JOIN memberships a INDEXED BY memberships_admins ON a.workspace = p.id AND a.role = 'admin' \
-         JOIN users u ON u.id = a.user"
-    );
-    const DISCOVERY_ADMINS: &'static str = "SELECT a.workspace, u.id, u.name FROM workspaces w \
-         JOIN memberships a INDEXED BY memberships_admins ON a.workspace = w.id AND a.role = 'admin' \
-         JOIN users u ON u.id = a.user \
-         WHERE w.organisation = $1 AND w.status = 'active'";
+    const DISCOVERY_PAGES: [&'static str; 4] = carespace_sql::discovery_pages!("", " INDEXED BY memberships_by_user");
+    const DISCOVERY_ADMINS: &'static str = "SELECT u.id, u.name FROM memberships a INDEXED BY memberships_admins \
+         JOIN users u ON u.id = a.user WHERE a.workspace = $1 AND a.role = 'admin'";
 }
 
 #[cfg(test)]
@@ -279,19 +270,39 @@ mod tests {
             assert_eq!(service.my_workspaces(alice.id).unwrap().len(), 2);
         });
         assert!(plans.iter().any(|p| p.contains("memberships_by_user")), "{plans:?}");
-        // A page of discovery (R43) walks the active names in order from the cursor's:
-        // no sort, of every speciality or of one.
-        let one = DiscoveryFilter { speciality: Some(Speciality::from_code(501).unwrap()), ..Default::default() };
-        for filter in [DiscoveryFilter::default(), one] {
+        // A page of discovery (R11, R43) walks an index in name order from the cursor's,
+        // chosen by its filter: no sort, except of a colleague's few memberships.
+        let obstetrics = Speciality::from_code(501).unwrap();
+        let speciality = Some(obstetrics);
+        let new =
+            NewWorkspace { name: "Ward 3".parse().unwrap(), speciality: obstetrics, description: Default::default() };
+        service.create_workspace(alice.id, trust.id, new).unwrap();
+        let cases = [
+            (DiscoveryFilter::default(), "SEARCH w USING INDEX workspaces_active_name (organisation=? AND name_key>?)"),
+            (
+                DiscoveryFilter { speciality, ..Default::default() },
+                "SEARCH w USING INDEX workspaces_by_speciality (organisation=? AND speciality=? AND name_key>?)",
+            ),
+            (
+                DiscoveryFilter { name: Some("wa".into()), speciality, ..Default::default() },
+                "SEARCH p USING PRIMARY KEY (organisation=? AND prefix=? AND name_key>?)",
+            ),
+            (
+                DiscoveryFilter { name: Some("wa".into()), colleague: Some(alice.id), speciality },
+                "SEARCH c USING INDEX memberships_by_user (user=?)",
+            ),
+        ];
+        for (filter, walk) in cases {
             let plans = assert_indexed(&store, "discover()", || {
                 let page = carespace::page::PageRequest::first(1);
                 let first = service.discover(alice.id, trust.id, &filter, &page).unwrap();
                 let next = carespace::page::PageRequest::after(first.next.unwrap(), Some(1));
                 service.discover(alice.id, trust.id, &filter, &next).unwrap();
             });
-            let walk = "SEARCH w USING INDEX workspaces_active_name (organisation=? AND name_key>?)";
-            assert!(plans.iter().any(|p| p.contains(walk)), "{plans:?}");
-            assert!(!plans.iter().any(|p| p.contains("TEMP B-TREE")), "{plans:?}");
+            assert!(plans.iter().any(|p| p.contains(walk)), "{filter:?}: {plans:#?}");
+            if filter.colleague.is_none() {
+                assert!(!plans.iter().any(|p| p.contains("TEMP B-TREE")), "{filter:?}: {plans:#?}");
+            }
         }
         assert_indexed(&store, "create_workspace()", || {
             let new = NewWorkspace {

@@ -13,10 +13,13 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("003_narrow_reads", include_str!("../migrations/003_narrow_reads.sql")),
     ("004_time_and_audit", include_str!("../migrations/004_time_and_audit.sql")),
     ("005_directory", include_str!("../migrations/005_directory.sql")),
+    ("006_discovery_search", include_str!("../migrations/006_discovery_search.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
 const PREFIXES: u32 = 5;
+/// The version whose migration adds `workspace_prefixes`, filled in Rust after it.
+const WORKSPACE_PREFIXES: u32 = 6;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -50,8 +53,10 @@ fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageEr
     for (n, (name, sql)) in MIGRATIONS.iter().enumerate().take(target as usize).skip(current as usize) {
         tracing::info!(target: "carespace::sqlite", migration = name, version = n + 1, "migrating the schema");
         tx.execute_batch(sql).sql()?;
-        if n as u32 + 1 == PREFIXES {
-            fill_prefixes(&tx)?;
+        match n as u32 + 1 {
+            PREFIXES => fill_prefixes(&tx)?,
+            WORKSPACE_PREFIXES => fill_workspace_prefixes(&tx)?,
+            _ => {}
         }
     }
     let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |row| row.get(0)).optional().sql()?;
@@ -84,6 +89,23 @@ fn fill_prefixes(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
         let key = carespace::directory::name_key(&name);
         for (prefix, relevance) in carespace::directory::indexed_prefixes(&name) {
             insert.execute(rusqlite::params![prefix, id, relevance, key]).sql()?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the search prefixes of every active workspace (R11), for a database that had
+/// workspaces before `workspace_prefixes` existed.
+fn fill_workspace_prefixes(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
+    let mut names =
+        tx.prepare("SELECT id, organisation, name, name_key FROM workspaces WHERE status = 'active'").sql()?;
+    let mut insert = tx.prepare(carespace_sql::PUT_WORKSPACE_PREFIX).sql()?;
+    let mut rows = names.query([]).sql()?;
+    while let Some(row) = rows.next().sql()? {
+        let (id, organisation, name, key): (Vec<u8>, Vec<u8>, String, String) =
+            (row.get(0).sql()?, row.get(1).sql()?, row.get(2).sql()?, row.get(3).sql()?);
+        for (prefix, _) in carespace::directory::indexed_prefixes(&name) {
+            insert.execute(rusqlite::params![organisation, prefix, key, id]).sql()?;
         }
     }
     Ok(())
@@ -124,6 +146,30 @@ mod tests {
                 .iter()
                 .any(|(kind, name, _)| kind == "index" && name == "workspaces_active_name")
         );
+    }
+
+    #[test]
+    fn r11_upgrading_indexes_the_names_of_the_active_workspaces_already_there() {
+        let mut conn = at_version(WORKSPACE_PREFIXES - 1);
+        conn.execute_batch(
+            "INSERT INTO organisations (id, name, kind, registered_at) VALUES (x'00000000000000000000000000000001', 'Trust', 'nhs_trust', 0);
+             INSERT INTO users (id, email, name, registered_at) VALUES (x'00000000000000000000000000000002', 'a@nhs.net', 'A', 0);
+             INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by,
+                                     created_at)
+             VALUES (x'00000000000000000000000000000003', x'00000000000000000000000000000001', 'Maternity - Ward 2', 'maternity - ward 2', 501, '', 'active', x'00000000000000000000000000000002', 0),
+                    (x'00000000000000000000000000000004', x'00000000000000000000000000000001', 'Old Ward', 'old ward', 501, '', 'archived', x'00000000000000000000000000000002', 0);",
+        )
+        .unwrap();
+        migrate(&mut conn, SCHEMA_VERSION).unwrap();
+        let mut stmt =
+            conn.prepare("SELECT workspace, prefix, name_key FROM workspace_prefixes ORDER BY prefix").unwrap();
+        let rows: Vec<(Vec<u8>, String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+        let mut expected: Vec<String> =
+            carespace::directory::indexed_prefixes("Maternity - Ward 2").into_iter().map(|(p, _)| p).collect();
+        expected.sort();
+        assert_eq!(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(), expected);
+        assert!(rows.iter().all(|r| r.0[15] == 3 && r.2 == "maternity - ward 2"), "the archived workspace has none");
     }
 
     #[test]

@@ -509,7 +509,7 @@ class Carespace:
         actor: _Id,
         *,
         organisation: _Id,
-        name_contains: Optional[str] = None,
+        name: Optional[str] = None,
         speciality: Optional[int] = None,
         colleague: Optional[_Id] = None,
     ) -> list[DiscoveryEntry]:

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use time::{Date, OffsetDateTime};
 
-pub use self::names::{readable_name, search_words};
+pub use self::names::{matches_words, readable_name, search_words, starts_a_word};
 pub use self::ods::{OdsFile, OdsRecord, OdsRows, OdsStatus, RejectReason, Rejected, read_ods};
 use crate::page::{Listing, Page, PageRequest};
 use crate::store::{Change, Plan};
@@ -387,10 +387,10 @@ impl PreparedSearch {
         if self.words.is_empty() {
             return Some(true); // an ODS code: the store matched it exactly
         }
-        let name = search_words(organisation.name.as_str());
-        let all = self.words.iter().all(|q| name.iter().any(|w| w.starts_with(q.as_str())));
-        let first = self.words.first().is_some_and(|q| name.first().is_some_and(|w| w.starts_with(q.as_str())));
-        all.then_some(first)
+        let name = organisation.name.as_str();
+        let first =
+            self.words.first().is_some_and(|q| search_words(name).first().is_some_and(|w| w.starts_with(q.as_str())));
+        matches_words(&self.words, name).then_some(first)
     }
 }
 

@@ -168,6 +168,30 @@ pub fn search_words(text: &str) -> Vec<String> {
     folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_owned).collect()
 }
 
+/// Whether a word of `name` ([`search_words`]) starts with the folded `prefix`: whether
+/// the name has a row for it in a prefix index (R11, R40).
+///
+/// ```
+/// use carespace::directory::starts_a_word;
+/// assert!(starts_a_word("Maternity - Ward 2", "war"));
+/// assert!(!starts_a_word("Maternity - Ward 2", "ternity"));
+/// ```
+pub fn starts_a_word(name: &str, prefix: &str) -> bool {
+    search_words(name).iter().any(|w| w.starts_with(prefix))
+}
+
+/// Whether every word of the folded `query` starts a word of `name` (R11, R40).
+///
+/// ```
+/// use carespace::directory::{matches_words, search_words};
+/// assert!(matches_words(&search_words("ward MAT"), "Maternity - Ward 2"));
+/// assert!(!matches_words(&search_words("ward 3"), "Maternity - Ward 2"));
+/// ```
+pub fn matches_words(query: &[String], name: &str) -> bool {
+    let words = search_words(name);
+    query.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,22 +217,14 @@ pub fn r9_examples_are_listed_and_joining_one_creates_or_requests(store: Arc<dyn
     assert_eq!(second.membership.state, MembershipState::Unapproved);
     // The example is no longer listed; the real workspace is, with 2 members.
     let listing = h.ok(|s| {
-        s.discover_all(
-            alice.id,
-            org.id,
-            &DiscoveryFilter { name_contains: Some("obstetrics".into()), ..Default::default() },
-        )
+        s.discover_all(alice.id, org.id, &DiscoveryFilter { name: Some("obstetrics".into()), ..Default::default() })
     });
     let names: Vec<(&str, u32)> = listing.iter().map(|e| (e.name(), e.member_count())).collect();
     assert_eq!(names, vec![("Obstetrics", 2), ("Obstetrics and Gynaecology", 0)]);
     // A custom workspace named like a speciality also replaces its example.
     h.ok(|s| s.create_workspace(alice.id, org.id, new_ws("  cardiology ")));
     let listing = h.ok(|s| {
-        s.discover_all(
-            alice.id,
-            org.id,
-            &DiscoveryFilter { name_contains: Some("Cardiology".into()), ..Default::default() },
-        )
+        s.discover_all(alice.id, org.id, &DiscoveryFilter { name: Some("Cardiology".into()), ..Default::default() })
     });
     assert!(listing.iter().all(|e| !matches!(e, DiscoveryEntry::Example { speciality } if speciality.code() == 320)));
     // Outsiders cannot join examples.
@@ -308,11 +300,34 @@ pub fn r11_discovery_counts_filters_sorts_and_hides_from_outsiders(store: Arc<dy
     expected.sort();
     assert_eq!(sorted, expected, "sorted by name");
 
-    let by_name = h.ok(|s| {
-        s.discover_all(carol.id, org.id, &DiscoveryFilter { name_contains: Some("WARD".into()), ..Default::default() })
-    });
+    let by_name = h
+        .ok(|s| s.discover_all(carol.id, org.id, &DiscoveryFilter { name: Some("WARD".into()), ..Default::default() }));
     let names: Vec<&str> = by_name.iter().map(|e| e.name()).collect();
     assert_eq!(names, vec!["cardiac ward 3", "Maternity - Ward 2"]);
+    // The fragment's words each begin a word of the name, in any order (as R40's
+    // search): not the middle of a word.
+    for (fragment, expected) in [
+        ("wa MATERN", vec!["Maternity - Ward 2"]),
+        ("ward 3", vec!["cardiac ward 3"]),
+        (
+            "  Cardiac,  ",
+            vec![
+                "Cardiac Physiology",
+                "Cardiac Rehabilitation",
+                "Cardiac Surgery",
+                "cardiac ward 3",
+                "Paediatric Cardiac Surgery",
+            ],
+        ),
+        ("ternity", vec![]),
+        ("ard", vec![]),
+    ] {
+        let found = h.ok(|s| {
+            s.discover_all(carol.id, org.id, &DiscoveryFilter { name: Some(fragment.into()), ..Default::default() })
+        });
+        let names: Vec<&str> = found.iter().map(|e| e.name()).collect();
+        assert_eq!(names, expected, "{fragment:?}");
+    }
     let by_speciality = h.ok(|s| {
         s.discover_all(
             carol.id,
@@ -332,11 +347,7 @@ pub fn r11_discovery_counts_filters_sorts_and_hides_from_outsiders(store: Arc<dy
     // Archived workspaces are not listed.
     h.ok(|s| s.leave(bob.id, ward3.id));
     let after = h.ok(|s| {
-        s.discover_all(
-            carol.id,
-            org.id,
-            &DiscoveryFilter { name_contains: Some("ward 3".into()), ..Default::default() },
-        )
+        s.discover_all(carol.id, org.id, &DiscoveryFilter { name: Some("ward 3".into()), ..Default::default() })
     });
     assert!(discovered(&after, "cardiac ward 3").is_none());
     // Outsiders see nothing.
@@ -903,11 +914,7 @@ pub fn r26_my_workspace_is_private(store: Arc<dyn Store>) {
     assert_eq!(h.ok(|s| s.standing(alice.id, mine.id)), crate::Standing::Owner);
     // Not listed, not joinable, not invitable, not visible to others.
     let listing = h.ok(|s| {
-        s.discover_all(
-            bob.id,
-            org.id,
-            &DiscoveryFilter { name_contains: Some("My Workspace".into()), ..Default::default() },
-        )
+        s.discover_all(bob.id, org.id, &DiscoveryFilter { name: Some("My Workspace".into()), ..Default::default() })
     });
     assert!(listing.is_empty());
     let err = h.forbidden(|s| s.request_to_join(bob.id, mine.id));

@@ -68,7 +68,7 @@ pub fn r43_every_list_pages_each_entry_once_and_the_last_page_says_so(store: Arc
     let s = &h.service;
     let filters = [
         DiscoveryFilter::default(),
-        DiscoveryFilter { name_contains: Some("clinic".into()), ..Default::default() },
+        DiscoveryFilter { name: Some("clinic".into()), ..Default::default() },
         DiscoveryFilter { speciality: Some(ward.speciality), ..Default::default() },
     ];
     for filter in &filters {
@@ -139,7 +139,7 @@ pub fn r43_limits_and_cursors_that_are_not_the_lists_are_refused(store: Arc<dyn 
     }
     let all = DiscoveryFilter::default();
     let first = h.ok(|s| s.discover(alice.id, org.id, &all, &PageRequest::first(3)));
-    let clinics = DiscoveryFilter { name_contains: Some("ward".into()), ..Default::default() };
+    let clinics = DiscoveryFilter { name: Some("ward".into()), ..Default::default() };
     let err = h.err(|s| s.discover(alice.id, org.id, &clinics, &next(first.next.as_ref().unwrap())));
     assert!(matches!(err, Error::InvalidCursor { list: "discovery" }), "another filter's cursor: {err:?}");
 }

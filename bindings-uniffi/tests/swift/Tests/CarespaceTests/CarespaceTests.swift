@@ -58,7 +58,7 @@ final class CarespaceTests: XCTestCase {
         XCTAssertTrue(switcher[0].isPersonal && switcher[0].archived)
         XCTAssertEqual(switcher[1].role, .member)
 
-        let obstetrics = try cs.discover(actor: w.carol.id, organisation: w.trust.id, nameContains: nil, speciality: 501)
+        let obstetrics = try cs.discover(actor: w.carol.id, organisation: w.trust.id, name: nil, speciality: 501)
         XCTAssertEqual(obstetrics.map { $0.name }, ["Maternity - Ward 2", "Obstetrics"])
         XCTAssertEqual(obstetrics.map { $0.isExample }, [false, true])
         XCTAssertEqual(try cs.joinExample(actor: w.carol.id, organisation: w.trust.id, speciality: 501).outcome, .created)
@@ -164,7 +164,7 @@ final class CarespaceTests: XCTestCase {
         let invite = try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
         let refusals: [(String, () throws -> Any)] = [
             ("Out Sider may not see the workspaces in East London NHS Foundation Trust: they are not a member of its organisation",
-             { try w.cs.discover(actor: outsider.id, organisation: w.trust.id, nameContains: nil, speciality: nil) }),
+             { try w.cs.discover(actor: outsider.id, organisation: w.trust.id, name: nil, speciality: nil) }),
             ("Alice Smith may not create workspaces in Mile End Surgery: this service does not let organisations of its kind (GP practice) create workspaces",
              { try w.cs.createWorkspace(actor: w.alice.id, organisation: gp.id, name: "Reception", speciality: 600, description: "") }),
             ("Carol White may not accept invites in “Maternity - Ward 2”: the invite is addressed to another email address",
