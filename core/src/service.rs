@@ -414,6 +414,11 @@ impl Carespace {
             let mut entries: Vec<((String, u8, String), DiscoveryEntry)> = Vec::new();
             let unchecked = words.len() > 1;
             let mut from = after.clone();
+            // Unfiltered, the active names read from the cursor's on, and the last read
+            // (`None`: all of them, to the end).
+            let unfiltered = words.is_empty() && filter.speciality.is_none() && filter.colleague.is_none();
+            let mut seen: Option<(std::collections::HashSet<String>, Option<String>)> =
+                unfiltered.then(|| (std::collections::HashSet::new(), None));
             loop {
                 let batch = if unchecked { (limit + 1).max(256) } else { limit + 1 };
                 let query = DiscoveryPage {
@@ -427,6 +432,10 @@ impl Carespace {
                 let rows = r.discovery_page(&query)?;
                 let exhausted = rows.len() < batch;
                 from = rows.last().map(|row| discovery_key(&row.workspace)).or(query.after);
+                if let Some((names, last)) = &mut seen {
+                    names.extend(rows.iter().map(|row| row.workspace.name.key()));
+                    *last = if exhausted { None } else { from.as_ref().map(|key| key.0.clone()) };
+                }
                 for DiscoveryRow { workspace, member_count, mut admins } in rows {
                     if !name_matches(workspace.name.as_str()) {
                         continue;
@@ -442,21 +451,33 @@ impl Carespace {
                 }
             }
             // Examples only where joining one could create it (R7, R9): elsewhere every
-            // join would be refused. Those after the cursor, in order, until a page and
-            // one more whose name no active workspace has.
+            // join would be refused. Those after the cursor, in order, before the page's
+            // last workspace if it has one more than a page (later ones cannot make the
+            // page), until a page and one more whose name no active workspace has. An
+            // unfiltered read has seen every active name up to its last row: only the
+            // names beyond it are looked up.
             if filter.colleague.is_none() && ctx.policy.may_create_in(org.kind) {
-                let mut examples: Vec<_> = Speciality::all()
-                    .filter(|s| name_matches(s.example_name()) && speciality_matches(*s))
-                    .map(|s| ((crate::text::key_of(s.example_name()), 1, s.code().to_string()), s))
+                let beyond = entries.get(limit).map(|(key, _)| key.clone());
+                let examples = Speciality::examples_by_key()
+                    .iter()
                     .filter(|(key, _)| after.as_ref().is_none_or(|after| key > after))
-                    .collect();
-                examples.sort_by(|a, b| a.0.cmp(&b.0));
+                    .take_while(|(key, _)| beyond.as_ref().is_none_or(|beyond| key < beyond))
+                    .filter(|(_, s)| speciality_matches(*s) && name_matches(s.example_name()));
                 let mut kept = 0;
                 for (key, speciality) in examples {
+                    let (key, speciality) = (key.clone(), *speciality);
                     if kept > limit {
                         break;
                     }
-                    if r.active_workspace_named(org.id, &key.0)?.is_none() {
+                    // The read began after the cursor's row: its own name was not seen.
+                    let past_cursor = after.as_ref().is_none_or(|after| key.0 > after.0);
+                    let taken = match &seen {
+                        Some((names, last)) if past_cursor && last.as_ref().is_none_or(|last| key.0 <= *last) => {
+                            names.contains(&key.0)
+                        }
+                        _ => r.active_workspace_named(org.id, &key.0)?.is_some(),
+                    };
+                    if !taken {
                         entries.push((key, DiscoveryEntry::Example { speciality }));
                         kept += 1;
                     }
@@ -893,10 +914,10 @@ impl Carespace {
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace))]
     pub fn members(&self, actor: UserId, workspace: WorkspaceId, page: &PageRequest) -> Result<Page<Member>, Error> {
         self.read(|r, ctx| {
-            let loaded = authorise_shared(r, ctx, everything(workspace, actor), Action::ViewMembers)?;
-            let mut keyed = Vec::with_capacity(loaded.shared.members.len());
-            for m in loaded.shared.members {
-                let user = load_user(r, m.user)?;
+            authorise_shared(r, ctx, about(workspace, actor, ctx), Action::ViewMembers)?;
+            let members = r.members_with_users(workspace)?;
+            let mut keyed = Vec::with_capacity(members.len());
+            for (m, user) in members {
                 let role = match m.state {
                     crate::MembershipState::Admin => 0_u8,
                     crate::MembershipState::Member => 1,

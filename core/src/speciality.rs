@@ -274,6 +274,9 @@ catalogue! {
 #[serde(try_from = "u16", into = "u16")]
 pub struct Speciality(&'static SpecialityEntry);
 
+/// An example workspace's key in discovery's order, and its speciality.
+type ExampleKey = ((String, u8, String), Speciality);
+
 impl Speciality {
     /// Looks a speciality up by its 3-digit code.
     pub fn from_code(code: u16) -> Result<Self, crate::Error> {
@@ -295,6 +298,20 @@ impl Speciality {
     /// Every speciality in the catalogue, by code.
     pub fn all() -> impl ExactSizeIterator<Item = Speciality> {
         CATALOGUE.iter().map(Self)
+    }
+
+    /// Every speciality with its example workspace's key in discovery's order (R9,
+    /// R11): the example name's case-insensitive key, then the code as text — sorted
+    /// once, as every page of discovery reads them.
+    pub(crate) fn examples_by_key() -> &'static [ExampleKey] {
+        static SORTED: std::sync::LazyLock<Vec<ExampleKey>> = std::sync::LazyLock::new(|| {
+            let mut all: Vec<_> = Speciality::all()
+                .map(|s| ((crate::text::key_of(s.example_name()), 1, s.code().to_string()), s))
+                .collect();
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+            all
+        });
+        &SORTED
     }
 
     /// The 3-digit code.

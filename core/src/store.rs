@@ -501,6 +501,19 @@ pub trait ReadTx {
         Ok(events)
     }
 
+    /// Every membership of a shared workspace with its user, in no particular order:
+    /// the member list (R43) in one read. The default reads each user.
+    fn members_with_users(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Membership, User)>> {
+        let mut out = Vec::new();
+        for m in self.memberships_of_workspace(workspace)? {
+            let user = self.user(m.user)?.ok_or_else(|| {
+                StorageError::new(StorageErrorKind::Corrupt, format!("membership of missing user {}", m.user))
+            })?;
+            out.push((m, user));
+        }
+        Ok(out)
+    }
+
     /// A page of discovery's rows (R11, R43; see [`DiscoveryPage`]). The default reads
     /// every workspace of the organisation and sorts; backends walk an index in order.
     fn discovery_page(&self, page: &DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {

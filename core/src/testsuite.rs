@@ -765,6 +765,15 @@ fn narrow_reads_tx(r: &dyn ReadTx) -> Result<AccessAnswers, String> {
         }
         places.extend(nowhere.take());
         for &ws in &places {
+            let sorted_members = |mut rows: Vec<(crate::Membership, User)>| {
+                rows.sort_by_key(|(m, _)| m.user);
+                rows
+            };
+            if sorted_members(r.members_with_users(ws).map_err(e)?)
+                != sorted_members(composed.members_with_users(ws).map_err(e)?)
+            {
+                return Err(format!("members_with_users({ws}) disagrees with its composition"));
+            }
             for &user in &users {
                 let expected = composed.access(ws, user).map_err(e)?;
                 if r.access(ws, user).map_err(e)? != expected {

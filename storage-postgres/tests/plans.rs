@@ -84,7 +84,7 @@ fn r11_r40_r43_directory_searches_and_discovery_pages_use_indexes() {
         let row = client.query_one(query, &[]).unwrap();
         (row.get(0), row.get(1))
     };
-    let pages = carespace_sql::discovery_pages!(" COLLATE \"C\"", "");
+    let pages = carespace_sql::discovery_pages!(" COLLATE \"C\"", "", "NULL");
     let (no_word, no_speciality): (Option<&str>, Option<i32>) = (None, None);
     let from: (&uuid::Uuid, &str, i64) = (&organisation, "ward 5", 51);
     let cases: [(&str, Vec<&(dyn postgres::types::ToSql + Sync)>, &str); 4] = [

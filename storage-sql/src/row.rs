@@ -204,12 +204,22 @@ macro_rules! select_user {
 }
 
 pub(crate) fn user(row: &dyn Row) -> StoreResult<User> {
+    user_at(row, 0)
+}
+
+/// A user from their four columns starting at column `at`.
+fn user_at(row: &dyn Row, at: usize) -> StoreResult<User> {
     Ok(User {
-        id: UserId::from_uuid(uuid(row, 0, "user id")?),
-        email: email(row, 1)?,
-        name: parsed(row, 2, "person name", PersonName::parse)?,
-        registered_at: instant(row, 3)?,
+        id: UserId::from_uuid(uuid(row, at, "user id")?),
+        email: email(row, at + 1)?,
+        name: parsed(row, at + 2, "person name", PersonName::parse)?,
+        registered_at: instant(row, at + 3)?,
     })
+}
+
+/// A membership (nine columns) and its user (four).
+pub(crate) fn member_row(row: &dyn Row) -> StoreResult<(Membership, User)> {
+    Ok((membership_at(row, 0)?, user_at(row, 9)?))
 }
 
 /// The eight columns of a shared workspace, unqualified; `w.`-qualified in joins.
@@ -385,18 +395,18 @@ pub(crate) fn shared_row(row: &dyn Row) -> StoreResult<(Membership, Workspace, O
 /// A workspace and its count of current members (discovery; admins come separately).
 pub(crate) fn discovery_row(row: &dyn Row) -> StoreResult<DiscoveryRow> {
     let member_count = integer(row, 8, "member count")?;
+    let mut admins = Vec::new();
+    for line in row.text(9)?.unwrap_or_default().lines() {
+        // No name in an error: a message may be logged.
+        let (id, name) = line.split_once(' ').ok_or_else(|| corrupt("admin", "a line without an id and a name"))?;
+        let id = Uuid::parse_str(id).map_err(|e| corrupt("admin id", e))?;
+        let name = PersonName::parse(name).map_err(|e| corrupt("person name", e))?;
+        admins.push(Person { id: UserId::from_uuid(id), name });
+    }
     Ok(DiscoveryRow {
         workspace: workspace(row)?,
         member_count: u32::try_from(member_count).unwrap_or(u32::MAX),
-        admins: Vec::new(),
-    })
-}
-
-/// A person: their id and name.
-pub(crate) fn person(row: &dyn Row) -> StoreResult<Person> {
-    Ok(Person {
-        id: UserId::from_uuid(uuid(row, 0, "user id")?),
-        name: parsed(row, 1, "person name", PersonName::parse)?,
+        admins,
     })
 }
 

@@ -134,16 +134,19 @@ pub trait Dialect {
     );
     /// The pages of discovery's workspaces (R11, R43), one per index: see
     /// [`discovery_pages!`](crate::discovery_pages). PostgreSQL orders the name keys
-    /// byte by byte, as Rust does.
-    const DISCOVERY_PAGES: [&'static str; 4] = crate::discovery_pages!(" COLLATE \"C\"", "");
-    /// The admins of workspace `$1`: their ids and names.
-    const DISCOVERY_ADMINS: &'static str = "SELECT u.id, u.name FROM memberships a \
-         JOIN users u ON u.id = a.\"user\" WHERE a.workspace = $1 AND a.role = 'admin'";
+    /// byte by byte, as Rust does, and lists a workspace's admins with `string_agg`.
+    const DISCOVERY_PAGES: [&'static str; 4] = crate::discovery_pages!(
+        " COLLATE \"C\"",
+        "",
+        "(SELECT string_agg(u.id::text || ' ' || u.name, E'\\n') FROM memberships a \
+          JOIN users u ON u.id = a.\"user\" WHERE a.workspace = w.id AND a.role = 'admin')"
+    );
 }
 
 /// The statements of a page of discovery (R11, R43), one per index it may walk, chosen
-/// by its most selective filter. Each returns a workspace and its count of current
-/// members, of organisation `$1`, active, with a name key at least `$2` (the caller
+/// by its most selective filter. Each returns a workspace, its count of current
+/// members and its admins (`$admins`: one line each of the admin's id, a space and
+/// their name, which holds no line break), of organisation `$1`, active, with a name key at least `$2` (the caller
 /// drops the cursor's own row: active names are unique in an organisation, so the name
 /// key orders them wholly), in name-key order under `$collate`, at most `$3`; then:
 ///
@@ -160,10 +163,10 @@ pub trait Dialect {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! discovery_pages {
-    ($collate:literal, $by_user:literal) => {
+    ($collate:literal, $by_user:literal, $admins:literal) => {
         [
             concat!(
-                $crate::discovery_page_select!(),
+                $crate::discovery_page_select!($admins),
                 " FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active' AND w.name_key",
                 $collate,
                 " >= $2 ORDER BY w.name_key",
@@ -171,7 +174,7 @@ macro_rules! discovery_pages {
                 " LIMIT $3"
             ),
             concat!(
-                $crate::discovery_page_select!(),
+                $crate::discovery_page_select!($admins),
                 " FROM workspaces w WHERE w.organisation = $1 AND w.status = 'active' AND w.speciality = $4 \
                  AND w.name_key",
                 $collate,
@@ -180,14 +183,14 @@ macro_rules! discovery_pages {
                 " LIMIT $3"
             ),
             concat!(
-                $crate::discovery_page_select!(),
+                $crate::discovery_page_select!($admins),
                 " FROM workspace_prefixes p JOIN workspaces w ON w.id = p.workspace \
                  WHERE p.organisation = $1 AND p.prefix = $4 AND p.name_key >= $2 \
                    AND (CAST($5 AS INTEGER) IS NULL OR w.speciality = $5) \
                  ORDER BY p.name_key LIMIT $3"
             ),
             concat!(
-                $crate::discovery_page_select!(),
+                $crate::discovery_page_select!($admins),
                 " FROM memberships c",
                 $by_user,
                 " CROSS JOIN workspaces w \
@@ -205,13 +208,17 @@ macro_rules! discovery_pages {
     };
 }
 
-/// The columns of a page of discovery: a workspace and its count of current members.
+/// The columns of a page of discovery: a workspace, its count of current members, and
+/// `$admins`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! discovery_page_select {
-    () => {
-        "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, w.created_at, \
-         (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived')"
+    ($admins:literal) => {
+        concat!(
+            "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
+               w.created_at, (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived'), ",
+            $admins
+        )
     };
 }
 
@@ -340,6 +347,12 @@ const PENDING_INVITE_TO_USER: &str = concat!(
     select_invite!(),
     " WHERE workspace = $1 AND email = (SELECT email FROM users WHERE id = $2) AND status = 'pending'"
 );
+/// Every membership of workspace `$1` with its user's columns: one walk of the primary
+/// key, a user seek per row.
+const MEMBERS_WITH_USERS: &str = "SELECT m.workspace, m.\"user\", m.role, m.status, m.joined_at, m.updated_at, \
+       m.ends_at, m.end_notice, m.escalated_at, u.id, u.email, u.name, u.registered_at \
+     FROM memberships m JOIN users u ON u.id = m.\"user\" WHERE m.workspace = $1";
+
 impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
     fn organisation(&self, organisation: OrganisationId) -> StoreResult<Option<Organisation>> {
         self.0.one(ORGANISATION, &[id(organisation)], row::organisation)
@@ -592,6 +605,10 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         Ok(Some(Context { workspace, organisation, people, members, invites, decline }))
     }
 
+    fn members_with_users(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Membership, User)>> {
+        self.0.all(MEMBERS_WITH_USERS, &[id(workspace)], row::member_row)
+    }
+
     fn discovery_page(&self, page: &DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {
         // The cursor's own name key is read again (at most one row has it) and dropped
         // here: one more than the page, then cut.
@@ -618,16 +635,6 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         let mut rows = self.0.all(sql, &params, row::discovery_row)?;
         rows.retain(|row| page.after.as_ref().is_none_or(|after| discovery_key(&row.workspace) > *after));
         rows.truncate(page.limit);
-        // Each workspace's admins: an index seek each, sent together.
-        let queries: Vec<Statement<'_>> =
-            rows.iter().map(|row| Statement { sql: C::DISCOVERY_ADMINS, params: vec![id(row.workspace.id)] }).collect();
-        self.0.batch(&queries, &mut |i, r| {
-            let person = row::person(r)?;
-            if let Some(row) = rows.get_mut(i) {
-                row.admins.push(person);
-            }
-            Ok(())
-        })?;
         Ok(rows)
     }
 }

@@ -184,9 +184,12 @@ impl Dialect for SqliteConn<'_> {
         " INDEXED BY memberships_ending WHERE ends_at IS NOT NULL AND ends_at <= $1 AND status != 'archived' \
          ORDER BY ends_at, workspace, user"
     );
-    const DISCOVERY_PAGES: [&'static str; 4] = carespace_sql::discovery_pages!("", " INDEXED BY memberships_by_user");
-    const DISCOVERY_ADMINS: &'static str = "SELECT u.id, u.name FROM memberships a INDEXED BY memberships_admins \
-         JOIN users u ON u.id = a.user WHERE a.workspace = $1 AND a.role = 'admin'";
+    const DISCOVERY_PAGES: [&'static str; 4] = carespace_sql::discovery_pages!(
+        "",
+        " INDEXED BY memberships_by_user",
+        "(SELECT group_concat(hex(u.id) || ' ' || u.name, char(10)) FROM memberships a \
+           INDEXED BY memberships_admins JOIN users u ON u.id = a.user WHERE a.workspace = w.id AND a.role = 'admin')"
+    );
 }
 
 #[cfg(test)]

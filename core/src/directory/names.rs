@@ -188,6 +188,9 @@ pub fn starts_a_word(name: &str, prefix: &str) -> bool {
 /// assert!(!matches_words(&search_words("ward 3"), "Maternity - Ward 2"));
 /// ```
 pub fn matches_words(query: &[String], name: &str) -> bool {
+    if query.is_empty() {
+        return true; // no name to fold
+    }
     let words = search_words(name);
     query.iter().all(|q| words.iter().any(|w| w.starts_with(q.as_str())))
 }
