@@ -226,11 +226,13 @@ pub fn build(store: &dyn Store, scale: Scale, progress: Progress<'_>) -> Result<
 
     w.batches("workspaces", scale.workspaces, progress, |tx, j, now| {
         let creator = creators[j] as usize;
+        // Each trust has workspaces of every speciality, named as a ward of it.
+        let speciality = Speciality::from_code(SPECIALITIES[(j / scale.trusts) % SPECIALITIES.len()])?;
         let workspace = Workspace {
             id: workspaces[j],
             organisation: trusts[j % scale.trusts],
-            name: format!("Team {j:06}").parse()?,
-            speciality: Speciality::from_code(SPECIALITIES[j % SPECIALITIES.len()])?,
+            name: format!("{} - Ward {j}", speciality.example_name()).parse()?,
+            speciality,
             description: Description::default(),
             status: WorkspaceStatus::Active,
             created_by: users[creator],

@@ -2,10 +2,13 @@
 //! trusts, 14,357 practices — with 1.5M users, 300k workspaces and 5M memberships in 220
 //! of the trusts) through the bulk path of `carespace_benches::scale`,
 //! then reports the build time, the file size, and p50/p99 of each benchmarked operation
-//! on it; or, with `--memory`, the MemoryStore's memory per membership.
+//! on it, with `synchronous=NORMAL` then `FULL`; with `--postgres`, the same in a schema
+//! of the database `CARESPACE_PG_URL` names (dropped afterwards); with `--memory`, the
+//! MemoryStore's memory per membership.
 //!
 //! ```text
-//! cargo run --release -p carespace-benches --bin populate -- [--scale 1.0] [--path FILE] [--samples 1000] [--memory]
+//! cargo run --release -p carespace-benches --bin populate -- [--scale 1.0] [--path FILE] [--samples 1000]
+//!     [--memory | --postgres]
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a measuring tool
 
@@ -15,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use carespace::directory::OrganisationSearch;
 use carespace::{Action, Carespace, Description, DiscoveryFilter, MemoryStore, NewWorkspace, Speciality, Store};
 use carespace_benches::peers::SplitMix;
 use carespace_benches::scale::{Built, Scale, build, progress_bar};
@@ -25,6 +29,7 @@ struct Args {
     path: PathBuf,
     samples: usize,
     memory: bool,
+    postgres: bool,
 }
 
 fn args() -> Args {
@@ -33,6 +38,7 @@ fn args() -> Args {
         path: std::env::temp_dir().join("carespace-nhs-england.sqlite3"),
         samples: 1000,
         memory: false,
+        postgres: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -41,6 +47,7 @@ fn args() -> Args {
             "--path" => a.path = it.next().expect("--path takes a file").into(),
             "--samples" => a.samples = it.next().and_then(|v| v.parse().ok()).expect("--samples takes a number"),
             "--memory" => a.memory = true,
+            "--postgres" => a.postgres = true,
             other => panic!("unknown argument {other}; see the file's header for usage"),
         }
     }
@@ -56,6 +63,8 @@ fn main() {
     );
     if args.memory {
         memory(scale);
+    } else if args.postgres {
+        postgres(&args, scale);
     } else {
         sqlite(&args, scale);
     }
@@ -124,13 +133,37 @@ fn sqlite(args: &Args, scale: Scale) {
         }
         let name = if durability == Durability::Full { "FULL" } else { "NORMAL" };
         println!(
-            "\n### On the file, synchronous={name} ({} samples each, discovery {})\n",
+            "\n### On the file, synchronous={name} ({} samples each, discovery and members {})\n",
             args.samples,
             args.samples / 10
         );
         println!("| operation | p50 | p99 |\n|---|---|---|");
         operations(&store, &built, scale, args.samples, pass, &mut taken);
     }
+}
+
+fn postgres(args: &Args, scale: Scale) {
+    let (store, place) = carespace_benches::Backend::Postgres.open(std::path::Path::new("."), "populate");
+    let started = Instant::now();
+    let built = build(store.as_ref(), scale, &mut progress_bar()).unwrap();
+    let build_time = started.elapsed();
+    // Fresh statistics, as autovacuum would gather them in a while: the plans depend on them.
+    if let carespace_benches::Place::Postgres { url, schema } = &place {
+        let mut client = url.parse::<postgres::Config>().unwrap().connect(postgres::NoTls).unwrap();
+        client.batch_execute(&format!("SET search_path TO {schema}; ANALYZE")).unwrap();
+    }
+    println!("built in {build_time:.1?} (then ANALYZE)");
+    let [unapproved, member, admin, archived] = built.states;
+    println!(
+        "memberships: {member} approved members, {admin} admins, {unapproved} waiting requests, {archived} archived"
+    );
+    println!("events: {}", last_seq(store.as_ref()));
+    println!("\n### On PostgreSQL ({} samples each, discovery and members {})\n", args.samples, args.samples / 10);
+    println!("| operation | p50 | p99 |\n|---|---|---|");
+    let mut taken: HashSet<(u32, u32)> = built.approved.iter().chain(&built.pending).copied().collect();
+    operations(&store, &built, scale, args.samples, 0, &mut taken);
+    drop(store);
+    drop(place);
 }
 
 fn operations(
@@ -164,18 +197,86 @@ fn operations(
         service.my_workspaces(u).unwrap();
         started.elapsed()
     });
-    let mut rng = SplitMix::new(9 + 100 * pass as u64);
-    let first = PageRequest::default();
-    report(&format!("discover, first page (of ~{} workspaces)", scale.workspaces / scale.trusts), n, |_| {
-        let t = rng.below(scale.trusts);
+    let per_trust = scale.workspaces / scale.trusts;
+    let filters = [
+        ("no filter", DiscoveryFilter::default()),
+        ("name \"obst\"", DiscoveryFilter { name: Some("obst".into()), ..DiscoveryFilter::default() }),
+        (
+            "speciality 420",
+            DiscoveryFilter { speciality: Some(Speciality::from_code(420).unwrap()), ..DiscoveryFilter::default() },
+        ),
+    ];
+    for (seed, (what, filter)) in filters.iter().enumerate() {
+        for depth in [0, 3] {
+            let mut rng = SplitMix::new(9 + seed as u64 * 7 + depth + 100 * pass as u64);
+            let name = format!("discover, {what}, page {} (of ~{per_trust} workspaces)", depth + 1);
+            report(&name, n / 10, |_| {
+                let t = rng.below(scale.trusts);
+                let actor = user(t as u32);
+                let request = deep(depth, |page| service.discover(actor, built.trusts[t], filter, page).unwrap().next);
+                let started = Instant::now();
+                let found = service.discover(actor, built.trusts[t], filter, &request).unwrap();
+                let elapsed = started.elapsed();
+                assert!(!found.items.is_empty());
+                elapsed
+            });
+        }
+    }
+    // The biggest workspaces, by current members.
+    let mut sizes = vec![0_u32; built.workspaces.len()];
+    for (_, w) in built.approved.iter().chain(&built.pending) {
+        sizes[*w as usize] += 1;
+    }
+    let mut biggest: Vec<u32> = (0..built.workspaces.len() as u32).collect();
+    biggest.sort_by_key(|w| std::cmp::Reverse(sizes[*w as usize]));
+    biggest.truncate(100);
+    for depth in [0, 1] {
+        let mut rng = SplitMix::new(14 + depth + 100 * pass as u64);
+        let name = format!(
+            "members of one of the 100 biggest (≥ {} members), page {}",
+            sizes[biggest[99] as usize],
+            depth + 1
+        );
+        report(&name, n / 10, |_| {
+            let w = biggest[rng.below(biggest.len())];
+            let request = deep(depth, |page| service.members(creator(w), ws(w), page).unwrap().next);
+            let started = Instant::now();
+            let found = service.members(creator(w), ws(w), &request).unwrap();
+            let elapsed = started.elapsed();
+            assert!(!found.items.is_empty());
+            elapsed
+        });
+    }
+    let mut rng = SplitMix::new(15 + 100 * pass as u64);
+    report("membership_history of one of the 100 biggest, page 1", n / 10, |_| {
+        let w = biggest[rng.below(biggest.len())];
         let started = Instant::now();
-        let found = service.discover(user(t as u32), built.trusts[t], &DiscoveryFilter::default(), &first).unwrap();
+        let found = service.membership_history(ws(w), &PageRequest::default()).unwrap();
         let elapsed = started.elapsed();
-        assert!(found.items.len() >= (scale.workspaces / scale.trusts).min(50));
+        assert!(!found.items.is_empty());
+        elapsed
+    });
+    let searches = ["royal", "st thomas", "surgery", "medical centre"];
+    let mut rng = SplitMix::new(16 + 100 * pass as u64);
+    report("search_organisations (a name, first page)", n, |_| {
+        let text = searches[rng.below(searches.len())];
+        let started = Instant::now();
+        let found =
+            service.search_organisations(&OrganisationSearch::Name(text.into()), &PageRequest::default()).unwrap();
+        let elapsed = started.elapsed();
+        assert!(!found.items.is_empty());
         elapsed
     });
     let last = last_seq(store);
     let mut rng = SplitMix::new(10 + 100 * pass as u64);
+    report("events_since (50 events)", n, |_| {
+        let after = rng.below(last.saturating_sub(50) as usize) as u64;
+        let started = Instant::now();
+        let page = service.events_since(after, 50).unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(page.len(), 50);
+        elapsed
+    });
     report("events_since (1,000 events)", n, |_| {
         let after = rng.below(last.saturating_sub(1000) as usize) as u64;
         let started = Instant::now();
@@ -228,6 +329,19 @@ fn operations(
         service.create_workspace(user(u), trust, new).unwrap();
         started.elapsed()
     });
+}
+
+/// The request for page `depth + 1` (from 0), found by following `next` from the first
+/// page untimed; the first page's when there are fewer.
+fn deep(depth: u64, mut next: impl FnMut(&PageRequest) -> Option<carespace::page::Cursor>) -> PageRequest {
+    let mut request = PageRequest::default();
+    for _ in 0..depth {
+        match next(&request) {
+            Some(cursor) => request = PageRequest::after(cursor, None),
+            None => break,
+        }
+    }
+    request
 }
 
 fn last_seq(store: &dyn Store) -> u64 {

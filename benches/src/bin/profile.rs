@@ -8,7 +8,7 @@ use carespace_benches::{Backend, Fixture};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: profile <can|discover|my_workspaces|request_to_join|approve|start_conversation> <memory|sqlite-normal|sqlite-full|postgres> <iterations>";
+    let usage = "usage: profile <can|discover|discover_page|my_workspaces|request_to_join|approve|start_conversation> <memory|sqlite-normal|sqlite-full|postgres> <iterations>";
     let [_, op, backend, iterations] = args.as_slice() else { panic!("{usage}") };
     let backend = Backend::ALL.into_iter().find(|b| b.name() == backend).expect(usage);
     let iterations: usize = iterations.parse().expect(usage);
@@ -42,6 +42,11 @@ fn measured(f: &Fixture, op: &str, iterations: usize, users: &[carespace::UserId
                 usize::from(yes) + usize::from(!no)
             }
             "discover" => f.discover_all(),
+            "discover_page" => {
+                let filter = carespace::DiscoveryFilter::default();
+                let page = carespace::page::PageRequest::default();
+                f.service.discover(f.big_admin.id, f.big_trust.id, &filter, &page).unwrap().items.len()
+            }
             "my_workspaces" => f.service.my_workspaces(f.switcher.id).unwrap().len(),
             "request_to_join" => usize::from(f.service.request_to_join(user(), f.ward.id).is_ok()),
             "approve" => usize::from(f.service.approve(f.admin.id, f.ward.id, user()).is_ok()),
