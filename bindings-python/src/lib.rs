@@ -7,11 +7,14 @@
 
 mod convert;
 mod errors;
+mod pages;
 mod values;
 
 use std::path::PathBuf;
 
-use carespace::page::every_page;
+use std::sync::Arc;
+
+use carespace::page::PageRequest;
 use carespace::{
     DiscoveryFilter, Error, NewWorkspace, OrganisationId, Policy, SettingsChange, Speciality, UserId, WorkspaceId,
 };
@@ -22,9 +25,9 @@ use time::{Duration, OffsetDateTime};
 use crate::convert::{ACTIONS, APPROVERS, Id, ORGANISATION_KINDS, STANDINGS, enum_value, from_py, to_py};
 use crate::errors::to_py_err;
 use crate::values::{
-    Conversation, DiscoveryEntry, Event, ImportReport, Invite, Joined, Left, Member, MemberList, Membership,
-    Organisation, OrganisationPage, PendingRequest, Person, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer,
-    VisibleWorkspace, Workspace, WorkspaceOutcome,
+    Conversation, DiscoveryEntry, Event, ImportReport, Invite, Joined, Left, Member, Membership, Organisation,
+    PendingRequest, Person, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace, Workspace,
+    WorkspaceOutcome,
 };
 
 /// Runs `f` without the GIL and converts its error.
@@ -88,6 +91,28 @@ impl Carespace {
         let service = self.inner.read().map_err(|_| closed(py, &self.description))?.clone();
         let service = service.ok_or_else(|| closed(py, &self.description))?;
         run(py, move || f(&service))
+    }
+
+    /// The page of a list the service pages (R43) that `limit` and `cursor` ask for;
+    /// the page can read the ones after it. `wrap` makes each item its Python class.
+    fn paged<T, W>(
+        slf: &Bound<'_, Self>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+        list: impl Fn(&carespace::Carespace, &PageRequest) -> Result<carespace::page::Page<T>, Error>
+        + Send
+        + Sync
+        + 'static,
+        wrap: fn(T) -> W,
+    ) -> PyResult<pages::Page>
+    where
+        T: Send + 'static,
+        W: pyo3::PyClass + Into<pyo3::PyClassInitializer<W>>,
+    {
+        let this: Py<Self> = slf.clone().unbind();
+        let list = Arc::new(list);
+        let fetch = pages::fetch(move |py, request| this.get().call(py, |s| list(s, request)), wrap);
+        pages::read(slf.py(), fetch, &pages::request(limit, cursor))
     }
 }
 
@@ -280,14 +305,13 @@ impl Carespace {
     /// ``cursor`` (the previous page's ``next_cursor``).
     #[pyo3(signature = (*, name = None, ods_code = None, postcode = None, limit = None, cursor = None))]
     fn search_organisations(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         name: Option<String>,
         ods_code: Option<String>,
         postcode: Option<String>,
         limit: Option<u32>,
         cursor: Option<String>,
-    ) -> PyResult<OrganisationPage> {
+    ) -> PyResult<pages::Page> {
         use carespace::directory::OrganisationSearch;
         let search = match (name, ods_code, postcode) {
             (Some(name), None, None) => OrganisationSearch::Name(name),
@@ -299,8 +323,7 @@ impl Carespace {
                 ));
             }
         };
-        let page = carespace::page::PageRequest { limit, cursor: cursor.map(carespace::page::Cursor::from_text) };
-        self.call(py, move |s| s.search_organisations(&search, &page)).map(OrganisationPage)
+        Self::paged(slf, limit, cursor, move |s, page| s.search_organisations(&search, page), Organisation)
     }
 
     /// A user by id.
@@ -342,25 +365,28 @@ impl Carespace {
         self.call(py, |s| s.join_example(actor.0.into(), organisation.0.into(), speciality)).map(Joined)
     }
 
-    /// Lists an organisation's workspaces and examples (R11), optionally filtered.
-    #[pyo3(signature = (actor, *, organisation, name = None, speciality = None, colleague = None))]
+    /// A page of an organisation's workspaces and examples (R11, R43), optionally
+    /// filtered, by name: at most ``limit`` (default 50, at most 1,000) after
+    /// ``cursor``.
+    #[pyo3(signature = (actor, *, organisation, name = None, speciality = None, colleague = None, limit = None, cursor = None))]
+    #[allow(clippy::too_many_arguments)] // the keyword arguments Python sees
     fn discover(
-        &self,
-        py: Python<'_>,
+        slf: &Bound<'_, Self>,
         actor: Id,
         organisation: Id,
         name: Option<String>,
         speciality: Option<u16>,
         colleague: Option<Id>,
-    ) -> PyResult<Vec<DiscoveryEntry>> {
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> PyResult<pages::Page> {
         let filter = DiscoveryFilter {
             name,
-            speciality: speciality.map(|c| self::speciality(py, c)).transpose()?,
+            speciality: speciality.map(|c| self::speciality(slf.py(), c)).transpose()?,
             colleague: colleague.map(|c| UserId::from(c.0)),
         };
         let (actor, organisation) = (actor.0.into(), organisation.0.into());
-        let entries = self.call(py, |s| every_page(|page| s.discover(actor, organisation, &filter, page)))?;
-        Ok(entries.into_iter().map(DiscoveryEntry).collect())
+        Self::paged(slf, limit, cursor, move |s, page| s.discover(actor, organisation, &filter, page), DiscoveryEntry)
     }
 
     /// The signature for patient messages: name and organisation on two lines (R12).
@@ -491,12 +517,18 @@ impl Carespace {
         self.call(py, |s| s.invite_details(actor.0.into(), invite.0.into())).map(Invite)
     }
 
-    /// The pending invites of a workspace, for its approved members.
-    #[pyo3(signature = (actor, *, workspace))]
-    fn pending_invites(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<Vec<Invite>> {
+    /// A page of the pending invites of a workspace (R43), for its approved members:
+    /// at most ``limit`` after ``cursor``.
+    #[pyo3(signature = (actor, *, workspace, limit = None, cursor = None))]
+    fn pending_invites(
+        slf: &Bound<'_, Self>,
+        actor: Id,
+        workspace: Id,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> PyResult<pages::Page> {
         let (actor, workspace) = (actor.0.into(), workspace.0.into());
-        let invites = self.call(py, |s| every_page(|page| s.pending_invites(actor, workspace, page)))?;
-        Ok(invites.into_iter().map(Invite).collect())
+        Self::paged(slf, limit, cursor, move |s, page| s.pending_invites(actor, workspace, page), Invite)
     }
 
     // ----- Lookups --------------------------------------------------------------------
@@ -569,12 +601,19 @@ impl Carespace {
         to_py(py, STANDINGS, standing)
     }
 
-    /// The members of a workspace, current and archived (R15, R22).
-    #[pyo3(signature = (actor, *, workspace))]
-    fn members(&self, py: Python<'_>, actor: Id, workspace: Id) -> PyResult<MemberList> {
+    /// A page of the members of a workspace, current and archived (R15, R22, R43): by
+    /// role (admins, members, unapproved, archived), then name; at most ``limit`` after
+    /// ``cursor``.
+    #[pyo3(signature = (actor, *, workspace, limit = None, cursor = None))]
+    fn members(
+        slf: &Bound<'_, Self>,
+        actor: Id,
+        workspace: Id,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> PyResult<pages::Page> {
         let (actor, workspace) = (actor.0.into(), workspace.0.into());
-        let members = self.call(py, |s| every_page(|page| s.members(actor, workspace, page)))?;
-        Ok(MemberList(members.into()))
+        Self::paged(slf, limit, cursor, move |s, page| s.members(actor, workspace, page), Member)
     }
 
     /// The workspace switcher (R31).
@@ -582,11 +621,17 @@ impl Carespace {
         Ok(self.call(py, |s| s.my_workspaces(actor.0.into()))?.into_iter().map(SwitcherEntry).collect())
     }
 
-    /// The join requests waiting for the actor (R33).
-    fn pending_requests(&self, py: Python<'_>, actor: Id) -> PyResult<Vec<PendingRequest>> {
+    /// A page of the join requests waiting for the actor (R33, R43): at most ``limit``
+    /// after ``cursor``.
+    #[pyo3(signature = (actor, *, limit = None, cursor = None))]
+    fn pending_requests(
+        slf: &Bound<'_, Self>,
+        actor: Id,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> PyResult<pages::Page> {
         let actor = actor.0.into();
-        let requests = self.call(py, |s| every_page(|page| s.pending_requests(actor, page)))?;
-        Ok(requests.into_iter().map(PendingRequest).collect())
+        Self::paged(slf, limit, cursor, move |s, page| s.pending_requests(actor, page), PendingRequest)
     }
 
     // ----- Audits and scheduled work ---------------------------------------------------
@@ -610,14 +655,17 @@ impl Carespace {
         Ok(self.call(py, |s| s.workspaces_visible_at(user.0.into(), at))?.into_iter().map(VisibleWorkspace).collect())
     }
 
-    /// Every membership event of a workspace, oldest first, with actor and time (R37).
-    fn membership_history(&self, py: Python<'_>, workspace: Id) -> PyResult<Vec<Event>> {
+    /// A page of the membership events of a workspace, oldest first, with actor and
+    /// time (R37, R43): at most ``limit`` after ``cursor``.
+    #[pyo3(signature = (workspace, *, limit = None, cursor = None))]
+    fn membership_history(
+        slf: &Bound<'_, Self>,
+        workspace: Id,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> PyResult<pages::Page> {
         let workspace = workspace.0.into();
-        Ok(self
-            .call(py, |s| every_page(|page| s.membership_history(workspace, page)))?
-            .into_iter()
-            .map(Event)
-            .collect())
+        Self::paged(slf, limit, cursor, move |s, page| s.membership_history(workspace, page), Event)
     }
 
     /// Events after the cursor ``after`` (R32), at most ``limit``.
@@ -647,7 +695,6 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ManualClock>()?;
     for class in [
         m.py().get_type::<Organisation>(),
-        m.py().get_type::<OrganisationPage>(),
         m.py().get_type::<ImportReport>(),
         m.py().get_type::<User>(),
         m.py().get_type::<Workspace>(),
@@ -660,7 +707,8 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<DiscoveryEntry>(),
         m.py().get_type::<SwitcherEntry>(),
         m.py().get_type::<Member>(),
-        m.py().get_type::<MemberList>(),
+        m.py().get_type::<pages::Page>(),
+        m.py().get_type::<pages::Follow>(),
         m.py().get_type::<PendingRequest>(),
         m.py().get_type::<Joined>(),
         m.py().get_type::<WorkspaceOutcome>(),

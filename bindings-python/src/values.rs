@@ -83,30 +83,6 @@ impl Organisation {
 }
 
 value_class!(
-    /// One page of a directory search (R40, R43): organisations, and the cursor of the next page.
-    OrganisationPage wraps carespace::page::Page<carespace::Organisation> as "OrganisationPage", repr ["items", "next_cursor"]
-);
-
-#[pymethods]
-impl OrganisationPage {
-    #[getter]
-    fn items(&self) -> Vec<Organisation> {
-        self.0.items.iter().cloned().map(Organisation).collect()
-    }
-    /// The cursor of the next page, or ``None`` on the last page.
-    #[getter]
-    fn next_cursor(&self) -> Option<&str> {
-        self.0.next.as_ref().map(|c| c.as_str())
-    }
-    fn __len__(&self) -> usize {
-        self.0.items.len()
-    }
-    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        Self::repr(slf)
-    }
-}
-
-value_class!(
     /// What an import of an ODS file did (R40).
     ImportReport wraps carespace::directory::ImportReport as "ImportReport", repr ["added", "renamed", "closed", "reopened", "updated", "unchanged", "rejected"]
 );
@@ -699,26 +675,6 @@ impl Swept {
 }
 
 value_class!(
-    /// A workspace's members: current ones and, apart, archived ones.
-    MemberList wraps carespace::MemberList as "MemberList", repr ["current", "archived"]
-);
-
-#[pymethods]
-impl MemberList {
-    #[getter]
-    fn current(&self) -> Vec<Member> {
-        self.0.current.iter().cloned().map(Member).collect()
-    }
-    #[getter]
-    fn archived(&self) -> Vec<Member> {
-        self.0.archived.iter().cloned().map(Member).collect()
-    }
-    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
-        Self::repr(slf)
-    }
-}
-
-value_class!(
     /// A join request waiting for an approver.
     PendingRequest wraps carespace::PendingRequest as "PendingRequest", repr ["workspace_name", "requester", "requested_at"]
 );
@@ -847,7 +803,6 @@ macro_rules! picklable {
 
 picklable!(
     Organisation,
-    OrganisationPage,
     ImportReport,
     User,
     Workspace,
@@ -860,7 +815,6 @@ picklable!(
     DiscoveryEntry,
     SwitcherEntry,
     Member,
-    MemberList,
     PendingRequest,
     Joined,
     WorkspaceOutcome,

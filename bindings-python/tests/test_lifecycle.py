@@ -55,8 +55,12 @@ def test_r21_r23_r22_leave_promote_archive(world: World) -> None:
     assert cs.promote(actor=alice.id, workspace=ward.id, user=bob.id).role is Role.ADMIN
     assert cs.archive_member(actor=bob.id, workspace=ward.id, user=carol.id).status is MemberStatus.ARCHIVED
     listing = cs.members(alice.id, workspace=ward.id)
-    assert [m.user.name for m in listing.current] == ["Alice Smith", "Bob Jones"]
-    assert [m.user.name for m in listing.archived] == ["Carol White"]
+    assert [(m.user.name, m.status) for m in listing] == [
+        ("Alice Smith", MemberStatus.APPROVED),
+        ("Bob Jones", MemberStatus.APPROVED),
+        ("Carol White", MemberStatus.ARCHIVED),
+    ]
+    assert listing.next_cursor is None
     assert cs.unarchive_member(actor=alice.id, workspace=ward.id, user=carol.id).status is MemberStatus.APPROVED
     assert cs.demote(actor=bob.id, workspace=ward.id, user=alice.id).role is Role.MEMBER
     assert not cs.leave(alice.id, workspace=ward.id).workspace_archived
@@ -74,9 +78,12 @@ def test_r27_r31_switcher_and_my_workspace(world: World) -> None:
 
 def test_r9_r11_discovery_with_examples_and_filters(world: World) -> None:
     cs = world.cs
-    everything = cs.discover(world.bob.id, organisation=world.trust.id)
+    first = cs.discover(world.bob.id, organisation=world.trust.id)
+    assert len(first) == 50 and first.next_cursor is not None, "a page of the default size"
+    everything = list(first.follow())
     # The ward, and every catalogue speciality as an example (none is named like the ward).
     assert len(everything) == len(carespace.specialities()) + 1
+    assert everything[:50] == first.items
     obstetrics = cs.discover(world.bob.id, organisation=world.trust.id, speciality=501)
     assert [(e.name, e.is_example, e.member_count) for e in obstetrics] == [
         ("Maternity - Ward 2", False, 1),

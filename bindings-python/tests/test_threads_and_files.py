@@ -37,7 +37,7 @@ def test_threads_share_one_object() -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert len(cs.members(admin.id, workspace=ward.id).current) == 1 + 8 * 20
+    assert len(list(cs.members(admin.id, workspace=ward.id).follow())) == 1 + 8 * 20
     events = cs.events_since(limit=10_000)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
 

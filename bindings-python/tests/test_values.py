@@ -73,8 +73,8 @@ def test_every_enum_member_round_trips(world: World) -> None:
     # Role and MemberStatus.
     cs.request_to_join(world.carol.id, workspace=world.ward.id)
     listing = cs.members(world.alice.id, workspace=world.ward.id)
-    assert {m.role for m in listing.current} == set(Role)
-    assert {m.status for m in listing.current + listing.archived} == set(MemberStatus)
+    assert {m.role for m in listing if m.status is not MemberStatus.ARCHIVED} == set(Role)
+    assert {m.status for m in listing} == set(MemberStatus)
     # InviteStatus: pending, revoked, accepted, expired (as looked up now).
     pending = cs.invite(actor=world.alice.id, workspace=world.ward.id, email="p@nhs.net")
     revoked = cs.revoke_invite(world.alice.id, invite=pending.id)

@@ -42,22 +42,43 @@ impl From<carespace::Organisation> for Organisation {
     }
 }
 
-/// One page of a directory search: organisations, and the cursor of the next page.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct OrganisationPage {
-    /// The organisations, open first, then by relevance and name.
-    pub items: Vec<Organisation>,
-    /// The cursor of the next page, or none on the last page.
-    pub next_cursor: Option<String>,
+/// A page record (R43) for each list: `items`, in the list's order, and `next_cursor`,
+/// to pass back for the next page (none on the last).
+macro_rules! page_record {
+    ($($(#[$doc:meta])* $name:ident of $item:ident from $core:ty;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+        pub struct $name {
+            /// The page's items, in the list's order.
+            pub items: Vec<$item>,
+            /// The cursor of the next page, or none on the last page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl From<carespace::page::Page<$core>> for $name {
+            fn from(page: carespace::page::Page<$core>) -> Self {
+                Self {
+                    items: page.items.into_iter().map(Into::into).collect(),
+                    next_cursor: page.next.map(|c| c.as_str().to_owned()),
+                }
+            }
+        }
+    )*};
 }
 
-impl From<carespace::page::Page<carespace::Organisation>> for OrganisationPage {
-    fn from(page: carespace::page::Page<carespace::Organisation>) -> Self {
-        Self {
-            items: page.items.into_iter().map(Into::into).collect(),
-            next_cursor: page.next.map(|c| c.as_str().to_owned()),
-        }
-    }
+page_record! {
+    /// One page of a directory search: organisations, open first, then by relevance and name.
+    OrganisationPage of Organisation from carespace::Organisation;
+    /// One page of discovery: workspaces and examples by name.
+    DiscoveryPage of DiscoveryEntry from carespace::DiscoveryEntry;
+    /// One page of a workspace's members: by role (admins, members, unapproved, archived), then name.
+    MemberPage of Member from carespace::Member;
+    /// One page of the join requests waiting for an approver.
+    PendingRequestPage of PendingRequest from carespace::PendingRequest;
+    /// One page of a workspace's pending invites.
+    InvitePage of Invite from carespace::Invite;
+    /// One page of a workspace's membership history, oldest first.
+    EventPage of Event from carespace::Event;
 }
 
 /// A row of an ODS file that could not be read.
@@ -517,24 +538,6 @@ impl From<carespace::Swept> for Swept {
             end_reminders: s.end_reminders,
             memberships_ended: s.memberships_ended,
             last_admins_kept: s.last_admins_kept,
-        }
-    }
-}
-
-/// A workspace's members, current and archived.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct MemberList {
-    /// Admins, approved and unapproved members.
-    pub current: Vec<Member>,
-    /// Archived members.
-    pub archived: Vec<Member>,
-}
-
-impl From<carespace::MemberList> for MemberList {
-    fn from(l: carespace::MemberList) -> Self {
-        Self {
-            current: l.current.into_iter().map(Into::into).collect(),
-            archived: l.archived.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -4,15 +4,15 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use carespace::page::every_page;
+use carespace::page::{Cursor, PageRequest};
 use carespace::{DiscoveryFilter, NewWorkspace, Policy, SettingsChange};
 use carespace_sqlite::{SqliteOptions, SqliteStore};
 use uuid::Uuid;
 
 use crate::records::{
-    Conversation, DiscoveryEntry, Event, ImportReport, Invite, Joined, MemberList, Membership, Organisation,
-    OrganisationPage, PendingRequest, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer, VisibleWorkspace,
-    Workspace, WorkspaceOutcome,
+    Conversation, DiscoveryPage, Event, EventPage, ImportReport, Invite, InvitePage, Joined, MemberPage, Membership,
+    Organisation, OrganisationPage, PendingRequestPage, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer,
+    VisibleWorkspace, Workspace, WorkspaceOutcome,
 };
 use crate::{Action, Approvers, CarespaceError, Durability, OrganisationKind, OrganisationSearch, Result, parse};
 
@@ -161,14 +161,14 @@ impl Carespace {
 
     /// Searches the directory: open organisations first, then by relevance and name; a
     /// page of at most `limit` (50 if none, at most 1000) after `cursor`.
+    #[uniffi::method(default(limit = None, cursor = None))]
     pub fn search_organisations(
         &self,
         search: OrganisationSearch,
         limit: Option<u32>,
         cursor: Option<String>,
     ) -> Result<OrganisationPage> {
-        let page = carespace::page::PageRequest { limit, cursor: cursor.map(carespace::page::Cursor::from_text) };
-        Ok(self.inner.search_organisations(&search.into(), &page)?.into())
+        Ok(self.inner.search_organisations(&search.into(), &page(limit, cursor))?.into())
     }
 
     /// A user by email, if registered.
@@ -198,19 +198,27 @@ impl Carespace {
         Ok(self.inner.join_example(actor.into(), organisation.into(), crate::speciality(speciality)?)?.into())
     }
 
-    /// An organisation's workspaces and examples, filtered by a name fragment and speciality.
+    /// A page of an organisation's workspaces and examples (R43), filtered by the
+    /// beginnings of words of the name, a speciality and a colleague (an approved
+    /// member), by name: at most `limit` (50 if none, at most 1000) after `cursor`.
+    #[uniffi::method(default(name = None, speciality = None, colleague = None, limit = None, cursor = None))]
+    #[allow(clippy::too_many_arguments)] // the named arguments Kotlin and Swift see
     pub fn discover(
         &self,
         actor: Uuid,
         organisation: Uuid,
         name: Option<String>,
         speciality: Option<u16>,
-    ) -> Result<Vec<DiscoveryEntry>> {
-        let filter =
-            DiscoveryFilter { name, speciality: speciality.map(crate::speciality).transpose()?, colleague: None };
-        let (actor, organisation) = (actor.into(), organisation.into());
-        let all = every_page(|page| self.inner.discover(actor, organisation, &filter, page))?;
-        Ok(all.into_iter().map(Into::into).collect())
+        colleague: Option<Uuid>,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<DiscoveryPage> {
+        let filter = DiscoveryFilter {
+            name,
+            speciality: speciality.map(crate::speciality).transpose()?,
+            colleague: colleague.map(Into::into),
+        };
+        Ok(self.inner.discover(actor.into(), organisation.into(), &filter, &page(limit, cursor))?.into())
     }
 
     /// The signature for patient messages: name and organisation on two lines.
@@ -350,10 +358,31 @@ impl Carespace {
         Ok(self.inner.organisations_of(user.into())?.into_iter().map(Into::into).collect())
     }
 
-    /// The members of a workspace, current and archived; approved members only.
-    pub fn members(&self, actor: Uuid, workspace: Uuid) -> Result<MemberList> {
-        let (actor, workspace) = (actor.into(), workspace.into());
-        Ok(carespace::MemberList::from(every_page(|page| self.inner.members(actor, workspace, page))?).into())
+    /// A page of the members of a workspace, current and archived (R43), for its
+    /// approved members: by role (admins, members, unapproved, archived), then name; at
+    /// most `limit` after `cursor`.
+    #[uniffi::method(default(limit = None, cursor = None))]
+    pub fn members(
+        &self,
+        actor: Uuid,
+        workspace: Uuid,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<MemberPage> {
+        Ok(self.inner.members(actor.into(), workspace.into(), &page(limit, cursor))?.into())
+    }
+
+    /// A page of the pending invites of a workspace (R43), for its approved members: at
+    /// most `limit` after `cursor`.
+    #[uniffi::method(default(limit = None, cursor = None))]
+    pub fn pending_invites(
+        &self,
+        actor: Uuid,
+        workspace: Uuid,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<InvitePage> {
+        Ok(self.inner.pending_invites(actor.into(), workspace.into(), &page(limit, cursor))?.into())
     }
 
     /// The workspace switcher.
@@ -361,10 +390,16 @@ impl Carespace {
         Ok(self.inner.my_workspaces(actor.into())?.into_iter().map(Into::into).collect())
     }
 
-    /// The join requests waiting for the actor.
-    pub fn pending_requests(&self, actor: Uuid) -> Result<Vec<PendingRequest>> {
-        let actor = actor.into();
-        Ok(every_page(|page| self.inner.pending_requests(actor, page))?.into_iter().map(Into::into).collect())
+    /// A page of the join requests waiting for the actor (R43): at most `limit` after
+    /// `cursor`.
+    #[uniffi::method(default(limit = None, cursor = None))]
+    pub fn pending_requests(
+        &self,
+        actor: Uuid,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<PendingRequestPage> {
+        Ok(self.inner.pending_requests(actor.into(), &page(limit, cursor))?.into())
     }
 
     /// Does the time-driven work due at `now`: expires invites, escalates stale join
@@ -384,16 +419,22 @@ impl Carespace {
         Ok(self.inner.workspaces_visible_at(user.into(), at.into())?.into_iter().map(Into::into).collect())
     }
 
-    /// Every membership event of a workspace, oldest first, with actor and time.
-    pub fn membership_history(&self, workspace: Uuid) -> Result<Vec<Event>> {
-        let workspace = workspace.into();
-        Ok(every_page(|page| self.inner.membership_history(workspace, page))?.into_iter().map(Into::into).collect())
+    /// A page of the membership events of a workspace, oldest first, with actor and
+    /// time (R43): at most `limit` after `cursor`.
+    #[uniffi::method(default(limit = None, cursor = None))]
+    pub fn membership_history(&self, workspace: Uuid, limit: Option<u32>, cursor: Option<String>) -> Result<EventPage> {
+        Ok(self.inner.membership_history(workspace.into(), &page(limit, cursor))?.into())
     }
 
     /// Events after the cursor `after`, at most `limit`.
     pub fn events_since(&self, after: u64, limit: u32) -> Result<Vec<Event>> {
         Ok(self.inner.events_since(after, limit as usize)?.into_iter().map(Into::into).collect())
     }
+}
+
+/// The page request of a list method's `limit` and `cursor` (R43).
+fn page(limit: Option<u32>, cursor: Option<String>) -> PageRequest {
+    PageRequest { limit, cursor: cursor.map(Cursor::from_text) }
 }
 
 impl From<uuid::Error> for CarespaceError {

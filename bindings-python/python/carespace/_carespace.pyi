@@ -3,7 +3,7 @@
 import datetime
 import os
 import uuid
-from typing import Any, Optional, Sequence, Union, final
+from typing import Any, Generic, Iterator, Optional, Sequence, TypeVar, Union, final
 
 from carespace._enums import (
     Action,
@@ -34,11 +34,11 @@ __all__ = [
     "Left",
     "ManualClock",
     "Member",
-    "MemberList",
     "Membership",
     "ImportReport",
     "Organisation",
-    "OrganisationPage",
+    "Page",
+    "Follow",
     "PendingRequest",
     "Person",
     "PersonalWorkspace",
@@ -105,15 +105,38 @@ class Organisation:
     @property
     def closed_on(self) -> Optional[datetime.date]: ...
 
+_T = TypeVar("_T")
+
 @final
-class OrganisationPage:
-    """One page of a directory search (R40, R43): organisations, and the cursor of the next page."""
+class Page(Generic[_T]):
+    """One page of a list (R43): its items in the list's order, and ``next_cursor`` for the
+    next page (``None`` on the last). A page is a sequence of its own items;
+    ``follow()`` iterates over them and every later page's, reading each page as it is
+    reached. Give ``next_cursor`` back as ``cursor=`` to the same method, with the same
+    arguments, for the next page."""
 
     @property
-    def items(self) -> list[Organisation]: ...
+    def items(self) -> list[_T]:
+        """The page's items, in the list's order."""
     @property
-    def next_cursor(self) -> Optional[str]: ...
+    def next_cursor(self) -> Optional[str]:
+        """The cursor of the next page, or ``None`` on the last page."""
+    def next_page(self) -> Optional[Page[_T]]:
+        """The next page, or ``None`` after the last."""
+    def follow(self) -> Follow[_T]:
+        """Iterates over this page's items, then every later page's, reading the pages (of
+        up to 1,000 items) as they are reached."""
     def __len__(self) -> int: ...
+    def __getitem__(self, key: int, /) -> _T: ...
+    def __iter__(self) -> Iterator[_T]: ...
+
+@final
+class Follow(Generic[_T]):
+    """The iterator ``Page.follow()`` returns: the items of a page and of every page after
+    it, in order, each page read when its first item is asked for."""
+
+    def __iter__(self) -> Follow[_T]: ...
+    def __next__(self) -> _T: ...
 
 @final
 class ImportReport:
@@ -384,15 +407,6 @@ class Swept:
         """Whether the sweep found nothing to do."""
 
 @final
-class MemberList:
-    """A workspace's members: current ones and, apart, archived ones."""
-
-    @property
-    def current(self) -> list[Member]: ...
-    @property
-    def archived(self) -> list[Member]: ...
-
-@final
 class PendingRequest:
     """A join request waiting for an approver."""
 
@@ -492,7 +506,7 @@ class Carespace:
         postcode: Optional[str] = None,
         limit: Optional[int] = None,
         cursor: Optional[str] = None,
-    ) -> OrganisationPage:
+    ) -> Page[Organisation]:
         """Searches the directory (R40) by exactly one of name, ODS code or postcode prefix; paged (R43)."""
     def user(self, id: _Id) -> User:
         """A user by id."""
@@ -512,8 +526,11 @@ class Carespace:
         name: Optional[str] = None,
         speciality: Optional[int] = None,
         colleague: Optional[_Id] = None,
-    ) -> list[DiscoveryEntry]:
-        """Lists an organisation's workspaces and examples (R11), optionally filtered."""
+        limit: Optional[int] = None,
+        cursor: Optional[str] = None,
+    ) -> Page[DiscoveryEntry]:
+        """A page of an organisation's workspaces and examples (R11, R43), optionally
+        filtered, by name: at most ``limit`` (default 50, at most 1,000) after ``cursor``."""
     def signature(self, workspace: _Id) -> str:
         """The signature for patient messages: name and organisation on two lines (R12)."""
     def name_warnings(self, *, organisation: _Id, name: str) -> list[str]:
@@ -558,8 +575,10 @@ class Carespace:
         """The pending invites addressed to the actor (R19)."""
     def invite_details(self, actor: _Id, *, invite: _Id) -> Invite:
         """One invite, for its addressee or the workspace's approved members, with its status as of now."""
-    def pending_invites(self, actor: _Id, *, workspace: _Id) -> list[Invite]:
-        """The pending invites of a workspace, for its approved members."""
+    def pending_invites(
+        self, actor: _Id, *, workspace: _Id, limit: Optional[int] = None, cursor: Optional[str] = None
+    ) -> Page[Invite]:
+        """A page of the pending invites of a workspace (R43), for its approved members."""
     def workspace(self, actor: _Id, *, workspace: _Id) -> Workspace:
         """A shared workspace's record and status, for anyone in its organisation."""
     def membership(self, actor: _Id, *, workspace: _Id, user: _Id) -> Optional[Membership]:
@@ -582,12 +601,17 @@ class Carespace:
         """The permission table's answer (R34), in a workspace or an organisation (exactly one)."""
     def standing(self, actor: _Id, *, workspace: _Id) -> Standing:
         """Where the actor stands towards a workspace."""
-    def members(self, actor: _Id, *, workspace: _Id) -> MemberList:
-        """The members of a workspace, current and archived (R15, R22)."""
+    def members(
+        self, actor: _Id, *, workspace: _Id, limit: Optional[int] = None, cursor: Optional[str] = None
+    ) -> Page[Member]:
+        """A page of the members of a workspace, current and archived (R15, R22, R43): by role
+        (admins, members, unapproved, archived), then name."""
     def my_workspaces(self, actor: _Id) -> list[SwitcherEntry]:
         """The workspace switcher (R31)."""
-    def pending_requests(self, actor: _Id) -> list[PendingRequest]:
-        """The join requests waiting for the actor (R33)."""
+    def pending_requests(
+        self, actor: _Id, *, limit: Optional[int] = None, cursor: Optional[str] = None
+    ) -> Page[PendingRequest]:
+        """A page of the join requests waiting for the actor (R33, R43)."""
     def sweep(self, now: datetime.datetime) -> Swept:
         """Does the time-driven work due at ``now`` (R38, R39): expires invites, escalates
         stale join requests, reminds and ends time-boxed memberships. Idempotent; safe
@@ -596,7 +620,10 @@ class Carespace:
         """Who could see a workspace's conversations at ``at`` (R37), from the event log."""
     def workspaces_visible_at(self, *, user: _Id, at: datetime.datetime) -> list[VisibleWorkspace]:
         """The workspaces whose conversations a user could see at ``at`` (R37), from the event log."""
-    def membership_history(self, workspace: _Id) -> list[Event]:
-        """Every membership event of a workspace, oldest first, with actor and time (R37)."""
+    def membership_history(
+        self, workspace: _Id, *, limit: Optional[int] = None, cursor: Optional[str] = None
+    ) -> Page[Event]:
+        """A page of the membership events of a workspace, oldest first, with actor and time
+        (R37, R43)."""
     def events_since(self, *, after: int = 0, limit: int = 1000) -> list[Event]:
         """Events after the cursor ``after`` (R32), at most ``limit``."""

@@ -18,6 +18,13 @@ import org.junit.Test
 class CarespaceTest {
     private val start: Instant = Instant.parse("2026-03-03T09:00:00Z")
 
+    companion object {
+        /** The tests' files, all under one directory removed when the JVM exits. */
+        private val scratch = Files.createTempDirectory("carespace-kt").also { dir ->
+            Runtime.getRuntime().addShutdownHook(Thread { dir.toFile().deleteRecursively() })
+        }
+    }
+
     class World(
         val cs: Carespace,
         val clock: ManualClock,
@@ -50,7 +57,7 @@ class CarespaceTest {
         val bobs = cs.startConversation(w.bob.id, w.ward.id)
         assertEquals(listOf(bobs), cs.conversations(w.bob.id, w.ward.id))
         assertFalse(cs.can(w.bob.id, w.ward.id, Action.VIEW_ALL_CONVERSATIONS))
-        assertEquals(listOf("Bob Jones"), cs.pendingRequests(w.alice.id).map { it.requester.name })
+        assertEquals(listOf("Bob Jones"), cs.pendingRequests(w.alice.id).items.map { it.requester.name })
         assertEquals(MemberStatus.APPROVED, cs.approve(w.alice.id, w.ward.id, w.bob.id).status)
         assertEquals(setOf(alices, bobs), cs.conversations(w.bob.id, w.ward.id).toSet())
 
@@ -66,14 +73,14 @@ class CarespaceTest {
         assertTrue(switcher[0].isPersonal && switcher[0].archived)
         assertEquals(Role.MEMBER, switcher[1].role)
 
-        val obstetrics = cs.discover(w.carol.id, w.trust.id, null, 501u)
+        val obstetrics = cs.discover(w.carol.id, w.trust.id, speciality = 501u).items
         assertEquals(listOf("Maternity - Ward 2" to false, "Obstetrics" to true), obstetrics.map { it.name to it.isExample })
         assertEquals(listOf("Alice Smith"), obstetrics[0].admins.map { it.name })
         assertEquals(JoinOutcome.CREATED, cs.joinExample(w.carol.id, w.trust.id, 501u).outcome)
 
         assertEquals(Role.ADMIN, cs.promote(w.alice.id, w.ward.id, w.bob.id).role)
         assertEquals(MemberStatus.ARCHIVED, cs.archiveMember(w.bob.id, w.ward.id, newbie.id).status)
-        assertEquals(listOf("New Starter"), cs.members(w.alice.id, w.ward.id).archived.map { it.user.name })
+        assertEquals(listOf("New Starter"), cs.members(w.alice.id, w.ward.id).items.filter { it.status == MemberStatus.ARCHIVED }.map { it.user.name })
         assertFalse(cs.leave(w.alice.id, w.ward.id))
 
         val events = cs.eventsSince(0uL, 1000u)
@@ -164,7 +171,7 @@ class CarespaceTest {
         val invite = w.cs.invite(w.alice.id, w.ward.id, "bob@nhs.net")
         val refusals: List<Pair<String, () -> Any>> = listOf(
             "Out Sider may not see the workspaces in East London NHS Foundation Trust: they are not a member of its organisation"
-                to { w.cs.discover(outsider.id, w.trust.id, null, null) },
+                to { w.cs.discover(outsider.id, w.trust.id) },
             "Alice Smith may not create workspaces in Mile End Surgery: this service does not let organisations of its kind (GP practice) create workspaces"
                 to { w.cs.createWorkspace(w.alice.id, gp.id, "Reception", 600u, "") },
             "Carol White may not accept invites in “Maternity - Ward 2”: the invite is addressed to another email address"
@@ -197,7 +204,7 @@ class CarespaceTest {
         val bobThen = cs.workspacesVisibleAt(w.bob.id, start.plusSeconds(day))
         assertEquals(listOf("Maternity - Ward 2" to Sight.MEMBER, "My Workspace" to Sight.OWNER), bobThen.map { it.name to it.sight })
         assertEquals(start.plusSeconds(day), bobThen[0].since)
-        val history = cs.membershipHistory(w.ward.id)
+        val history = cs.membershipHistory(w.ward.id).items
         assertEquals(listOf("workspace_created", "join_requested", "join_approved", "member_left"), history.map { it.eventType })
         assertEquals(listOf(w.alice.id, w.bob.id, w.alice.id, w.bob.id), history.map { it.actor })
     }
@@ -228,7 +235,7 @@ class CarespaceTest {
         assertFalse(cs.can(w.bob.id, w.ward.id, Action.SET_MEMBERSHIP_END))
         val ends = start.plusSeconds(30 * day)
         assertEquals(ends, cs.setMembershipEnd(w.alice.id, w.ward.id, w.bob.id, ends).endsAt)
-        assertEquals(listOf(ends), cs.members(w.alice.id, w.ward.id).current.filter { it.user.id == w.bob.id }.map { it.endsAt })
+        assertEquals(listOf(ends), cs.members(w.alice.id, w.ward.id).items.filter { it.user.id == w.bob.id }.map { it.endsAt })
         assertEquals(1u, cs.sweep(start.plusSeconds(23 * day)).endReminders)
         assertEquals(1u, cs.sweep(ends).membershipsEnded)
         val (archived, mine) = cs.eventsSince(0uL, 1000u).takeLast(2)
@@ -237,7 +244,7 @@ class CarespaceTest {
         assertEquals("my_workspace_reactivated", mine.eventType)
         cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, start.plusSeconds(40 * day))
         assertEquals(1u, cs.sweep(start.plusSeconds(40 * day)).lastAdminsKept)
-        assertEquals(Role.ADMIN, cs.members(w.alice.id, w.ward.id).current.first { it.user.id == w.alice.id }.role)
+        assertEquals(Role.ADMIN, cs.members(w.alice.id, w.ward.id).items.first { it.user.id == w.alice.id }.role)
         assertNull(cs.setMembershipEnd(w.alice.id, w.ward.id, w.alice.id, null).endsAt)
     }
 
@@ -257,7 +264,7 @@ class CarespaceTest {
     }
 
     private fun odsFile(name: String, rows: String): String {
-        val path = Files.createTempDirectory("carespace-ods").resolve(name)
+        val path = Files.createTempDirectory(scratch, "ods").resolve(name)
         Files.writeString(path, rows)
         return path.toString()
     }
@@ -301,7 +308,7 @@ class CarespaceTest {
 
     @Test
     fun objectsCloseWithUse() {
-        val path = Files.createTempDirectory("carespace-kt").resolve("workspaces.sqlite3").toString()
+        val path = Files.createTempDirectory(scratch, "db").resolve("workspaces.sqlite3").toString()
         val trustId = Carespace.open(path, Options(durability = Durability.NORMAL)).use { cs ->
             cs.registerOrganisation("Trust", OrganisationKind.NHS_TRUST, "RWK").id
         }
@@ -333,10 +340,54 @@ class CarespaceTest {
             pool.invokeAll(jobs).forEach { it.get() }
             pool.shutdown()
             assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS))
-            assertEquals(1 + 8 * 20, cs.members(admin.id, ward.id).current.size)
+            assertEquals(1 + 8 * 20, cs.members(admin.id, ward.id, limit = 1000u).items.size)
             val events = cs.eventsSince(0uL, 10000u)
             assertEquals((1..events.size).map { it.toULong() }, events.map { it.seq })
             assertNull(cs.userByEmail("nobody@nhs.net"))
         }
+    }
+
+    @Test
+    fun r43EveryListComesInPagesThatFollowTheirCursors() {
+        val w = world()
+        val cs = w.cs
+        for (i in 0 until 12) {
+            val person = cs.registerUser("member.$i@nhs.net", "Member $i")
+            cs.joinOrganisation(person.id, w.trust.id)
+            cs.requestToJoin(person.id, w.ward.id)
+            cs.invite(w.alice.id, w.ward.id, "invited.$i@nhs.uk")
+        }
+        // By hand: pages of 5 until there is no next cursor.
+        fun <T> follow(page: (String?) -> Pair<List<T>, String?>): List<T> {
+            val all = mutableListOf<T>()
+            var cursor: String? = null
+            do {
+                val (items, next) = page(cursor)
+                assertTrue(items.size <= 5)
+                all += items
+                cursor = next
+            } while (cursor != null)
+            return all
+        }
+        val members = follow { c -> cs.members(w.alice.id, w.ward.id, 5u, c).let { it.items to it.nextCursor } }
+        assertEquals(1 + 12, members.size)
+        assertEquals(members.map { it.user.id }.toSet().size, members.size)
+        assertEquals(listOf(Role.ADMIN) + List(12) { Role.MEMBER }, members.map { it.role })
+        assertEquals(members, cs.members(w.alice.id, w.ward.id, limit = 1000u).items)
+        val requests = follow { c -> cs.pendingRequests(w.alice.id, 5u, c).let { it.items to it.nextCursor } }
+        assertEquals(12, requests.size)
+        val invites = follow { c -> cs.pendingInvites(w.alice.id, w.ward.id, 5u, c).let { it.items to it.nextCursor } }
+        assertEquals(12, invites.size)
+        val history = follow { c -> cs.membershipHistory(w.ward.id, 5u, c).let { it.items to it.nextCursor } }
+        assertEquals(history.map { it.seq }.sorted(), history.map { it.seq })
+        val discovered = follow { c -> cs.discover(w.bob.id, w.trust.id, limit = 5u, cursor = c).let { it.items to it.nextCursor } }
+        assertEquals(discovered.map { it.name.lowercase() }.sorted(), discovered.map { it.name.lowercase() })
+        assertEquals(50, cs.discover(w.bob.id, w.trust.id).items.size)
+        // Bad limits and cursors from another list are typed errors; so is a page for an outsider.
+        val first = cs.members(w.alice.id, w.ward.id, 5u, null)
+        assertThrows(CarespaceException.InvalidLimit::class.java) { cs.members(w.alice.id, w.ward.id, 0u, null) }
+        assertThrows(CarespaceException.InvalidCursor::class.java) { cs.pendingRequests(w.alice.id, null, first.nextCursor) }
+        val outsider = cs.registerUser("out@nhs.net", "Out Sider")
+        assertThrows(CarespaceException.Forbidden::class.java) { cs.members(outsider.id, w.ward.id, 5u, first.nextCursor) }
     }
 }

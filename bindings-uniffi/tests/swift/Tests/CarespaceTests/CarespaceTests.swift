@@ -42,7 +42,7 @@ final class CarespaceTests: XCTestCase {
         let bobs = try cs.startConversation(actor: w.bob.id, workspace: w.ward.id)
         XCTAssertEqual(try cs.conversations(actor: w.bob.id, workspace: w.ward.id), [bobs])
         XCTAssertFalse(try cs.can(actor: w.bob.id, workspace: w.ward.id, action: .viewAllConversations))
-        XCTAssertEqual(try cs.pendingRequests(actor: w.alice.id).map { $0.requester.name }, ["Bob Jones"])
+        XCTAssertEqual(try cs.pendingRequests(actor: w.alice.id).items.map { $0.requester.name }, ["Bob Jones"])
         XCTAssertEqual(try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id).status, .approved)
         XCTAssertEqual(Set(try cs.conversations(actor: w.bob.id, workspace: w.ward.id).map { $0.id }), Set([alices.id, bobs.id]))
 
@@ -58,14 +58,14 @@ final class CarespaceTests: XCTestCase {
         XCTAssertTrue(switcher[0].isPersonal && switcher[0].archived)
         XCTAssertEqual(switcher[1].role, .member)
 
-        let obstetrics = try cs.discover(actor: w.carol.id, organisation: w.trust.id, name: nil, speciality: 501)
+        let obstetrics = try cs.discover(actor: w.carol.id, organisation: w.trust.id, speciality: 501).items
         XCTAssertEqual(obstetrics.map { $0.name }, ["Maternity - Ward 2", "Obstetrics"])
         XCTAssertEqual(obstetrics.map { $0.isExample }, [false, true])
         XCTAssertEqual(try cs.joinExample(actor: w.carol.id, organisation: w.trust.id, speciality: 501).outcome, .created)
 
         XCTAssertEqual(try cs.promote(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id).role, .admin)
         XCTAssertEqual(try cs.archiveMember(actor: w.bob.id, workspace: w.ward.id, user: newbie.id).status, .archived)
-        XCTAssertEqual(try cs.members(actor: w.alice.id, workspace: w.ward.id).archived.map { $0.user.name }, ["New Starter"])
+        XCTAssertEqual(try cs.members(actor: w.alice.id, workspace: w.ward.id).items.filter { $0.status == .archived }.map { $0.user.name }, ["New Starter"])
         XCTAssertFalse(try cs.leave(actor: w.alice.id, workspace: w.ward.id))
 
         let events = try cs.eventsSince(after: 0, limit: 1000)
@@ -164,7 +164,7 @@ final class CarespaceTests: XCTestCase {
         let invite = try w.cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net")
         let refusals: [(String, () throws -> Any)] = [
             ("Out Sider may not see the workspaces in East London NHS Foundation Trust: they are not a member of its organisation",
-             { try w.cs.discover(actor: outsider.id, organisation: w.trust.id, name: nil, speciality: nil) }),
+             { try w.cs.discover(actor: outsider.id, organisation: w.trust.id) }),
             ("Alice Smith may not create workspaces in Mile End Surgery: this service does not let organisations of its kind (GP practice) create workspaces",
              { try w.cs.createWorkspace(actor: w.alice.id, organisation: gp.id, name: "Reception", speciality: 600, description: "") }),
             ("Carol White may not accept invites in “Maternity - Ward 2”: the invite is addressed to another email address",
@@ -201,7 +201,7 @@ final class CarespaceTests: XCTestCase {
         XCTAssertEqual(bobThen.map { $0.name }, ["Maternity - Ward 2", "My Workspace"])
         XCTAssertEqual(bobThen.map { $0.sight }, [.member, .owner])
         XCTAssertEqual(bobThen[0].since, start.addingTimeInterval(day))
-        let history = try cs.membershipHistory(workspace: w.ward.id)
+        let history = try cs.membershipHistory(workspace: w.ward.id).items
         XCTAssertEqual(history.map { $0.eventType }, ["workspace_created", "join_requested", "join_approved", "member_left"])
         XCTAssertEqual(history.map { $0.actor }, [w.alice.id, w.bob.id, w.alice.id, w.bob.id])
     }
@@ -231,7 +231,7 @@ final class CarespaceTests: XCTestCase {
         XCTAssertFalse(try cs.can(actor: w.bob.id, workspace: w.ward.id, action: .setMembershipEnd))
         let ends = start.addingTimeInterval(30 * day)
         XCTAssertEqual(try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id, endsAt: ends).endsAt, ends)
-        XCTAssertEqual(try cs.members(actor: w.alice.id, workspace: w.ward.id).current.filter { $0.user.id == w.bob.id }.map { $0.endsAt }, [ends])
+        XCTAssertEqual(try cs.members(actor: w.alice.id, workspace: w.ward.id).items.filter { $0.user.id == w.bob.id }.map { $0.endsAt }, [ends])
         XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(23 * day)).endReminders, 1)
         XCTAssertEqual(try cs.sweep(now: ends).membershipsEnded, 1)
         let lastTwo = try cs.eventsSince(after: 0, limit: 1000).suffix(2)
@@ -339,8 +339,72 @@ final class CarespaceTests: XCTestCase {
             }
         }
         XCTAssertTrue(errors.isEmpty, "\(errors)")
-        XCTAssertEqual(try cs.members(actor: admin.id, workspace: ward.id).current.count, 1 + 8 * 20)
+        XCTAssertEqual(try cs.members(actor: admin.id, workspace: ward.id, limit: 1000).items.count, 1 + 8 * 20)
         let events = try cs.eventsSince(after: 0, limit: 10000)
         XCTAssertEqual(events.map { $0.seq }, (1...UInt64(events.count)).map { $0 })
     }
+
+    func testR43EveryListComesInPagesThatFollowTheirCursors() throws {
+        let w = try world()
+        let cs = w.cs
+        for i in 0..<12 {
+            let person = try cs.registerUser(email: "member.\(i)@nhs.net", name: "Member \(i)")
+            _ = try cs.joinOrganisation(user: person.id, organisation: w.trust.id)
+            _ = try cs.requestToJoin(actor: person.id, workspace: w.ward.id)
+            _ = try cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "invited.\(i)@nhs.uk")
+        }
+        // By hand: pages of 5 until there is no next cursor.
+        func follow<T>(_ page: (String?) throws -> ([T], String?)) throws -> [T] {
+            var all: [T] = []
+            var cursor: String? = nil
+            repeat {
+                let (items, next) = try page(cursor)
+                XCTAssertLessThanOrEqual(items.count, 5)
+                all += items
+                cursor = next
+            } while cursor != nil
+            return all
+        }
+        let members = try follow { c in try cs.members(actor: w.alice.id, workspace: w.ward.id, limit: 5, cursor: c).pair }
+        XCTAssertEqual(members.count, 1 + 12)
+        XCTAssertEqual(Set(members.map { $0.user.id }).count, members.count)
+        XCTAssertEqual(members.map { $0.role }, [.admin] + Array(repeating: .member, count: 12))
+        XCTAssertEqual(members, try cs.members(actor: w.alice.id, workspace: w.ward.id, limit: 1000).items)
+        XCTAssertEqual(try follow { c in try cs.pendingRequests(actor: w.alice.id, limit: 5, cursor: c).pair }.count, 12)
+        XCTAssertEqual(try follow { c in try cs.pendingInvites(actor: w.alice.id, workspace: w.ward.id, limit: 5, cursor: c).pair }.count, 12)
+        let history = try follow { c in try cs.membershipHistory(workspace: w.ward.id, limit: 5, cursor: c).pair }
+        XCTAssertEqual(history.map { $0.seq }, history.map { $0.seq }.sorted())
+        let discovered = try follow { c in try cs.discover(actor: w.bob.id, organisation: w.trust.id, limit: 5, cursor: c).pair }
+        XCTAssertEqual(discovered.map { $0.name.lowercased() }, discovered.map { $0.name.lowercased() }.sorted())
+        XCTAssertEqual(try cs.discover(actor: w.bob.id, organisation: w.trust.id).items.count, 50)
+        // Bad limits and cursors from another list are typed errors; so is a page for an outsider.
+        let first = try cs.members(actor: w.alice.id, workspace: w.ward.id, limit: 5)
+        XCTAssertThrowsError(try cs.members(actor: w.alice.id, workspace: w.ward.id, limit: 0)) { error in
+            guard case CarespaceError.InvalidLimit = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try cs.pendingRequests(actor: w.alice.id, cursor: first.nextCursor)) { error in
+            guard case CarespaceError.InvalidCursor = error else { return XCTFail("\(error)") }
+        }
+        let outsider = try cs.registerUser(email: "out@nhs.net", name: "Out Sider")
+        XCTAssertThrowsError(try cs.members(actor: outsider.id, workspace: w.ward.id, limit: 5, cursor: first.nextCursor)) { error in
+            guard case CarespaceError.Forbidden = error else { return XCTFail("\(error)") }
+        }
+    }
 }
+
+// A page's items and next cursor, for following pages by hand.
+protocol Paged {
+    associatedtype Item
+    var items: [Item] { get }
+    var nextCursor: String? { get }
+}
+
+extension Paged {
+    var pair: ([Item], String?) { (items, nextCursor) }
+}
+
+extension MemberPage: Paged {}
+extension PendingRequestPage: Paged {}
+extension InvitePage: Paged {}
+extension EventPage: Paged {}
+extension DiscoveryPage: Paged {}
