@@ -7,7 +7,7 @@ SHELL := /bin/bash
 RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
-.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
+.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
 	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-kotlin test-swift fuzz-smoke
@@ -50,11 +50,23 @@ doc:
 # built first (so their binaries land in target/debug/examples), and the tokio service
 # example then serves its concurrent requests on SQLite and on PostgreSQL.
 test-rust:
-	$(CARGO) build --workspace $(FEATURES) --examples
+	$(CARGO) build --workspace $(FEATURES) --examples --bins
 	$(WITH_PG) bash -c '$(CARGO) test --workspace $(FEATURES) --lib --bins --tests \
 	  && env -u CARESPACE_PG_URL target/debug/examples/tokio_service target/tokio-service.sqlite3 \
-	  && target/debug/examples/tokio_service target/tokio-service-pg.sqlite3' \
+	  && target/debug/examples/tokio_service target/tokio-service-pg.sqlite3 \
+	  && target/debug/populate --scale 0.001 --samples 20 --path target/populate-smoke.sqlite3 \
+	  && target/debug/populate --postgres --scale 0.001 --samples 20' \
 	  2>&1 | tee -a $(RESULTS)
+
+# NHS-England scale (issue 19; not part of `make test`, which runs a thousandth of it):
+# the world built on a SQLite file at scale 1 and measured with synchronous=NORMAL and
+# FULL, then on PostgreSQL at scale 0.1; benches/README.md records the table.
+POPULATE_SCALE ?= 1
+POPULATE_PG_SCALE ?= 0.1
+populate:
+	$(CARGO) build --quiet --release -p carespace-benches --bin populate
+	target/release/populate --scale $(POPULATE_SCALE)
+	$(WITH_PG) target/release/populate --postgres --scale $(POPULATE_PG_SCALE)
 
 # Only the PostgreSQL crate's suites and the benchmark fixture's PostgreSQL test, for
 # working on that backend (`make test` runs them in test-rust).
