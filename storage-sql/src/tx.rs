@@ -308,16 +308,18 @@ const WORKSPACE_IN_ORGANISATION: &str = "SELECT w.id, w.organisation, w.name, w.
      FROM workspaces w JOIN organisations o ON o.id = w.organisation WHERE w.id = $1";
 /// A user seen from the organisation of workspace `w`: the user's four columns, whether
 /// they belong, their My Workspace's five (NULL when none), and whether they hold a
-/// current membership of another of its shared workspaces.
+/// current membership of another of its shared workspaces — read from the user's few
+/// memberships (`CROSS JOIN`: SQLite joins in the written order), not from the
+/// organisation's thousands of workspaces.
 macro_rules! select_person {
     () => {
         "SELECT u.id, u.email, u.name, u.registered_at, \
            EXISTS (SELECT 1 FROM organisation_members om \
              WHERE om.organisation = w.organisation AND om.\"user\" = u.id), \
            p.id, p.organisation, p.owner, p.created_at, p.archived_at, \
-           EXISTS (SELECT 1 FROM memberships m JOIN workspaces o ON o.id = m.workspace \
-             WHERE m.\"user\" = u.id AND m.workspace != w.id AND m.status != 'archived' \
-               AND o.organisation = w.organisation) \
+           EXISTS (SELECT 1 FROM memberships m CROSS JOIN workspaces o \
+             WHERE o.id = m.workspace AND m.\"user\" = u.id AND m.workspace != w.id \
+               AND m.status != 'archived' AND o.organisation = w.organisation) \
          FROM workspaces w CROSS JOIN users u \
          LEFT JOIN personal_workspaces p ON p.owner = u.id AND p.organisation = w.organisation \
          WHERE w.id = $1 AND "

@@ -229,7 +229,8 @@ mod tests {
         })
     }
 
-    /// Every statement `run` issues is planned with an index or primary key.
+    /// Every statement `run` issues is planned with an index or primary key, and none
+    /// walks all of an organisation's workspaces.
     fn assert_indexed(store: &SqliteStore, what: &str, run: impl FnOnce()) -> Vec<String> {
         take();
         run();
@@ -244,6 +245,11 @@ mod tests {
                 .filter(|step| step.starts_with("SCAN ") && *step != "SCAN CONSTANT ROW" && !subquery(step));
             assert_eq!(scans.count(), 0, "{what}: full scan in\n  {sql}\n  {plan}");
             assert!(plan.contains("SEARCH"), "{what}: {sql}: {plan}");
+            // Nor a walk of an organisation's workspaces (thousands in a big trust).
+            assert!(
+                !plan.contains("workspaces_by_organisation"),
+                "{what}: walks an organisation in\n  {sql}\n  {plan}"
+            );
         }
         plans
     }
@@ -317,6 +323,8 @@ mod tests {
         });
         let bob = service.register_user("bob@nhs.net".parse().unwrap(), "Bob".parse().unwrap()).unwrap();
         service.join_organisation(bob.id, trust.id).unwrap();
+        // Whether the requester is in another of the organisation's workspaces (R27) is
+        // read from their memberships, never by walking the organisation's workspaces.
         assert_indexed(&store, "request_to_join()", || {
             service.request_to_join(bob.id, ws.id).unwrap();
         });
