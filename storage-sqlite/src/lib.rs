@@ -24,11 +24,9 @@
 //! `BEGIN IMMEDIATE` transaction holding its rows and its events, so two writers (threads
 //! with their own stores, or processes) take turns on the file's write lock, waiting up
 //! to the busy timeout. Foreign keys are on; the schema's constraints back core's rules
-//! up. Prepared statements are cached per connection. WAL checkpoints run on a thread
-//! of the store's own, never inside a command's `COMMIT` (see `checkpoint.rs`).
+//! up. Prepared statements are cached per connection.
 #![forbid(unsafe_code)]
 
-mod checkpoint;
 mod db;
 mod error;
 mod schema;
@@ -99,12 +97,7 @@ pub struct SqliteStore {
     /// checkpoints the WAL and removes the `-wal` and `-shm` files, which a read-only
     /// connection cannot do.
     readers: Option<Readers>,
-    /// Its WAL hook holds the only way to wake the checkpointer: dropping it lets the
-    /// checkpointer's thread end.
     writer: Mutex<Connection>,
-    /// `None` for an in-memory database (no WAL). Declared after the writer, so its
-    /// connection is the last to close.
-    _checkpointer: Option<checkpoint::Checkpointer>,
     path: Option<PathBuf>,
     options: SqliteOptions,
 }
@@ -181,7 +174,6 @@ impl SqliteStore {
         configure(&writer, &options)?;
         writer.pragma_update(None, "journal_mode", "WAL").sql()?;
         schema::migrate(&mut writer, SCHEMA_VERSION)?;
-        let checkpointer = checkpoint::Checkpointer::start(&path, &mut writer, |c| configure(c, &options))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut connections = Vec::new();
         for _ in 0..options.readers.max(1) {
@@ -191,13 +183,7 @@ impl SqliteStore {
         }
         let idle = Mutex::new((0..connections.len()).collect());
         let readers = Readers { connections, idle, returned: Condvar::new() };
-        Ok(Self {
-            writer: Mutex::new(writer),
-            readers: Some(readers),
-            _checkpointer: Some(checkpointer),
-            path: Some(path),
-            options,
-        })
+        Ok(Self { writer: Mutex::new(writer), readers: Some(readers), path: Some(path), options })
     }
 
     /// A private in-memory database (for tests and throw-away runs).
@@ -206,7 +192,7 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().sql()?;
         configure(&conn, &options)?;
         schema::migrate(&mut conn, SCHEMA_VERSION)?;
-        Ok(Self { writer: Mutex::new(conn), readers: None, _checkpointer: None, path: None, options })
+        Ok(Self { writer: Mutex::new(conn), readers: None, path: None, options })
     }
 
     /// The file, for a file database.
