@@ -38,6 +38,7 @@ fn class_of(e: &Error) -> &'static str {
         Error::Unreadable { .. } => "UnreadableError",
         Error::InvalidCursor { .. } => "InvalidCursorError",
         Error::InvalidLimit { .. } => "InvalidLimitError",
+        Error::AcknowledgementOutOfRange { .. } => "AcknowledgementOutOfRangeError",
         Error::Storage(_) => "StorageError",
     }
 }
@@ -60,6 +61,10 @@ fn build(py: Python<'_>, e: &Error) -> Result<PyErr, PyErr> {
         Error::TimeOutOfRange { at } => exc.setattr("at", *at)?,
         Error::OrganisationClosed { closed_on, .. } => exc.setattr("closed_on", *closed_on)?,
         Error::ImportRejected { rejected } => exc.setattr("rejected", crate::values::rejected_rows(rejected))?,
+        Error::AcknowledgementOutOfRange { acknowledged, head, .. } => {
+            exc.setattr("acknowledged", *acknowledged)?;
+            exc.setattr("head", *head)?;
+        }
         Error::Storage(s) => exc.setattr("retryable", s.is_retryable())?,
         _ => {}
     }

@@ -107,6 +107,9 @@ pub enum CarespaceError {
     /// A page's limit is out of range.
     #[error("{0}")]
     InvalidLimit(String),
+    /// A consumer acknowledged before its position or past the log's end (R42).
+    #[error("{0}")]
+    AcknowledgementOutOfRange(String),
     /// The storage backend failed.
     #[error("{0}")]
     Storage(String),
@@ -146,6 +149,7 @@ impl From<carespace::Error> for CarespaceError {
             E::Unreadable { .. } => Self::Unreadable(message),
             E::InvalidCursor { .. } => Self::InvalidCursor(message),
             E::InvalidLimit { .. } => Self::InvalidLimit(message),
+            E::AcknowledgementOutOfRange { .. } => Self::AcknowledgementOutOfRange(message),
             E::Storage(_) => Self::Storage(message),
         }
     }

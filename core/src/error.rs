@@ -31,6 +31,8 @@ pub enum Entity {
     Invite,
     /// A membership.
     Membership,
+    /// An event consumer (R42).
+    Consumer,
 }
 
 impl fmt::Display for Entity {
@@ -41,6 +43,7 @@ impl fmt::Display for Entity {
             Self::Workspace => "workspace",
             Self::Invite => "invite",
             Self::Membership => "membership",
+            Self::Consumer => "event consumer",
         })
     }
 }
@@ -254,6 +257,22 @@ pub enum Error {
         /// The most a page holds.
         max: u32,
     },
+    /// An acknowledgement before the consumer's position or past the log's last event
+    /// (R42). Nothing was changed.
+    #[error(
+        "cannot acknowledge event {seq} for the consumer “{consumer}”: it has acknowledged up to {acknowledged} \
+         and the log ends at {head}, so acknowledge from {acknowledged} to {head}"
+    )]
+    AcknowledgementOutOfRange {
+        /// The consumer's name.
+        consumer: String,
+        /// The sequence number given.
+        seq: u64,
+        /// The consumer's position.
+        acknowledged: u64,
+        /// The log's last sequence number.
+        head: u64,
+    },
     /// The storage backend failed. The command changed nothing.
     #[error("storage failed: {0}")]
     Storage(#[from] StorageError),
@@ -302,6 +321,7 @@ impl Error {
             Self::Unreadable { .. } => "unreadable",
             Self::InvalidCursor { .. } => "invalid_cursor",
             Self::InvalidLimit { .. } => "invalid_limit",
+            Self::AcknowledgementOutOfRange { .. } => "acknowledgement_out_of_range",
             Self::Storage(e) => e.kind().code(),
         }
     }
@@ -447,6 +467,7 @@ mod tests {
             Error::Unreadable { what: text(), reason: text() },
             Error::InvalidCursor { list: "members" },
             Error::InvalidLimit { limit: 0, max: 1 },
+            Error::AcknowledgementOutOfRange { consumer: text(), seq: 1, acknowledged: 2, head: 3 },
         ];
         all.push(Error::EmailTaken { email });
         for kind in [
@@ -488,6 +509,7 @@ mod tests {
                 | Error::Unreadable { .. }
                 | Error::InvalidCursor { .. }
                 | Error::InvalidLimit { .. }
+                | Error::AcknowledgementOutOfRange { .. }
                 | Error::Storage(_) => {}
             }
         }
@@ -497,7 +519,7 @@ mod tests {
     #[test]
     fn every_kind_has_its_own_stable_snake_case_code() {
         let all = one_of_each();
-        assert_eq!(all.len(), 33, "one error of each of the 27 non-storage variants, and storage in its 6 kinds");
+        assert_eq!(all.len(), 34, "one error of each of the 28 non-storage variants, and storage in its 6 kinds");
         let codes: std::collections::BTreeSet<&str> = all.iter().map(Error::code).collect();
         assert_eq!(codes.len(), all.len(), "two kinds share a code: {codes:?}");
         for code in codes {

@@ -41,6 +41,7 @@
 
 mod audit;
 mod clock;
+mod consumer;
 pub mod directory;
 mod email;
 mod error;
@@ -66,6 +67,7 @@ pub mod testsuite;
 
 pub use audit::{Sight, Viewer, VisibleWorkspace};
 pub use clock::{Clock, LAST_SUPPORTED_TIME, ManualClock, SUPPORTED_TIMES, SystemClock};
+pub use consumer::{Consumer, ConsumerStart, Consumption};
 pub use email::{EmailError, MAX_EMAIL_LEN, MAX_LOCAL_PART_LEN, NhsEmail};
 pub use error::{Entity, Error, StorageError, StorageErrorKind};
 pub use event::{Event, EventKind, NewEvent};
@@ -83,7 +85,7 @@ pub use store::{
     Access, Change, Context, ContextQuery, Invites, Members, PersonInOrganisation, Plan, ReadTx, Store, WriteTx,
 };
 pub use sweep::Swept;
-pub use text::{Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
+pub use text::{ConsumerName, Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{
     DiscoveryEntry, DiscoveryFilter, DiscoveryPage, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList,
     NameWarning, NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, SwitcherRows, WorkspaceOutcome,

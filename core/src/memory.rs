@@ -9,15 +9,17 @@ use std::collections::{BTreeMap, BTreeSet};
 // one bucket is not a practical attack.
 use foldhash::{HashMap, HashSet};
 use std::ops::Bound;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
 use crate::store::{Access, ReadTx, Store, StoreResult, WriteTx};
 use crate::views::{DiscoveryRow, Person};
 use crate::{
-    Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus, Membership, MembershipState,
-    NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User, UserId, Workspace, WorkspaceId,
+    Consumer, ConsumerName, Conversation, ConversationId, Decline, Error, Event, Invite, InviteId, InviteStatus,
+    Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, User,
+    UserId, Workspace, WorkspaceId,
 };
 
 /// A [`Store`] kept in memory: for tests, examples and hosts that persist elsewhere.
@@ -34,6 +36,9 @@ use crate::{
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: RwLock<State>,
+    /// The log's last number as of the last commit, and the waiters for the next (R42).
+    head: Mutex<u64>,
+    appended: Condvar,
 }
 
 impl MemoryStore {
@@ -59,12 +64,32 @@ impl Store for MemoryStore {
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let events_len = state.events.len();
-        let mut tx = MemoryTx { state: &mut state, undo: Vec::new(), events_len, committed: false };
-        let result = f(&mut tx);
-        if result.is_ok() {
-            tx.committed = true;
+        let result = {
+            let mut tx = MemoryTx { state: &mut state, undo: Vec::new(), events_len, committed: false };
+            let result = f(&mut tx);
+            if result.is_ok() {
+                tx.committed = true;
+            }
+            result
+            // Dropping `tx` here rolls a failed command back.
+        };
+        if state.events.len() > events_len
+            && let Some(last) = state.events.last()
+        {
+            // Still under the write lock: heads are announced in commit order.
+            *self.head.lock().unwrap_or_else(PoisonError::into_inner) = last.seq;
+            self.appended.notify_all();
         }
         result
+    }
+
+    fn wait_for_event(&self, after: u64, timeout: Duration) -> Result<bool, Error> {
+        let head = self.head.lock().unwrap_or_else(PoisonError::into_inner);
+        let (head, _) = self
+            .appended
+            .wait_timeout_while(head, timeout, |head| *head <= after)
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(*head > after)
     }
 }
 
@@ -113,6 +138,8 @@ struct State {
     /// The log by each event's workspace and by the person it is about (R37).
     events_by_workspace: BTreeSet<(WorkspaceId, u64)>,
     events_by_user: BTreeSet<(UserId, u64)>,
+    /// The event consumers by name (R42).
+    consumers: BTreeMap<ConsumerName, Consumer>,
 }
 
 /// How to put one row back as it was.
@@ -127,6 +154,7 @@ enum Undo {
     Invite(InviteId, Option<Invite>),
     Decline(WorkspaceId, UserId, Option<Decline>),
     Conversation(ConversationId, Option<Conversation>),
+    Consumer(ConsumerName, Option<Consumer>),
 }
 
 /// Range bounds over a set of `(K, V)` pairs for every pair whose first half is `key`.
@@ -384,6 +412,13 @@ impl State {
         }
     }
 
+    fn set_consumer(&mut self, name: ConsumerName, row: Option<Consumer>) -> Option<Consumer> {
+        match row {
+            Some(row) => self.consumers.insert(name, row),
+            None => self.consumers.remove(&name),
+        }
+    }
+
     fn set_conversation(&mut self, id: ConversationId, row: Option<Conversation>) -> Option<Conversation> {
         let old = self.conversations.remove(&id);
         if let Some(old) = &old {
@@ -411,6 +446,7 @@ impl State {
             Undo::Invite(id, row) => drop(self.set_invite(id, row)),
             Undo::Decline(workspace, user, row) => drop(self.set_decline(workspace, user, row)),
             Undo::Conversation(id, row) => drop(self.set_conversation(id, row)),
+            Undo::Consumer(name, row) => drop(self.set_consumer(name, row)),
         }
     }
 }
@@ -690,6 +726,14 @@ impl ReadTx for State {
         Ok(self.events.last().map_or(0, |e| e.seq))
     }
 
+    fn consumer(&self, name: &ConsumerName) -> StoreResult<Option<Consumer>> {
+        Ok(self.consumers.get(name).cloned())
+    }
+
+    fn consumers(&self) -> StoreResult<Vec<Consumer>> {
+        Ok(self.consumers.values().cloned().collect())
+    }
+
     fn invites_expired_by(&self, now: OffsetDateTime) -> StoreResult<Vec<Invite>> {
         Ok(self
             .invites_by_expiry
@@ -823,6 +867,13 @@ impl WriteTx for MemoryTx<'_> {
         held([conversation.started_at])?;
         let old = self.state.set_conversation(conversation.id, Some(conversation.clone()));
         self.undo.push(Undo::Conversation(conversation.id, old));
+        Ok(())
+    }
+
+    fn put_consumer(&mut self, consumer: &Consumer) -> StoreResult<()> {
+        held([consumer.created_at, consumer.updated_at])?;
+        let old = self.state.set_consumer(consumer.name.clone(), Some(consumer.clone()));
+        self.undo.push(Undo::Consumer(consumer.name.clone(), old));
         Ok(())
     }
 

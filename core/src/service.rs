@@ -90,12 +90,17 @@ impl Carespace {
         &self.policy
     }
 
+    /// The store, for what only it can do (waiting for the log, R42).
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
     fn ctx(&self) -> Ctx<'_> {
         Ctx { now: crate::clock::utc(self.clock.now()), policy: &self.policy }
     }
 
     /// Runs `f` in one write transaction and returns its output.
-    fn write<T>(&self, f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
+    pub(crate) fn write<T>(&self, f: impl FnMut(&mut dyn WriteTx, Ctx<'_>) -> Result<T, Error>) -> Result<T, Error> {
         self.write_at(self.clock.now(), f)
     }
 

@@ -14,15 +14,17 @@
 //! backend, holds every rule; a backend may also enforce constraints of its own as a
 //! second line of defence.
 
+use std::time::{Duration, Instant};
+
 use time::OffsetDateTime;
 
 use crate::directory::{Candidates, PrefixPage, SearchKey, indexed_prefixes, name_key};
 use crate::permission::{Standing, Target};
 use crate::views::{DiscoveryPage, DiscoveryRow, Person, SwitcherRows};
 use crate::{
-    Conversation, Decline, Error, Event, EventKind, Invite, InviteId, Membership, MembershipState, NewEvent, NhsEmail,
-    OdsCode, Organisation, OrganisationId, PersonalWorkspace, StorageError, StorageErrorKind, User, UserId, Workspace,
-    WorkspaceId,
+    Consumer, ConsumerName, Conversation, Decline, Error, Event, EventKind, Invite, InviteId, Membership,
+    MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, StorageError,
+    StorageErrorKind, User, UserId, Workspace, WorkspaceId,
 };
 
 /// The result of a row-level store method.
@@ -73,7 +75,37 @@ pub trait Store: Send + Sync {
         })?;
         Ok(access)
     }
+
+    /// Waits until the log holds an event after `after` or `timeout` passes, and says
+    /// whether it does (R42). The default reads the log's last number, first at once,
+    /// then after pauses that double from 1 ms to [`POLL_AT_MOST`]: an idle wait costs a
+    /// few cheap reads a second, and sees another process's commit within that pause. A
+    /// backend that can be told of a commit (memory, PostgreSQL's `NOTIFY`) overrides it.
+    fn wait_for_event(&self, after: u64, timeout: Duration) -> Result<bool, Error> {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut head = 0;
+            self.read(&mut |r| {
+                head = r.last_event_seq()?;
+                Ok(())
+            })?;
+            if head > after {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(POLL_AT_MOST);
+        }
+    }
 }
+
+/// The longest pause between two reads of [`Store::wait_for_event`]'s default: how late
+/// it may see another process's commit.
+pub const POLL_AT_MOST: Duration = Duration::from_millis(25);
 
 /// Everything the permission table needs about one user and one workspace of either
 /// kind, read at once (R34): what [`ReadTx::access`] returns.
@@ -307,6 +339,10 @@ pub trait ReadTx {
 
     /// Up to `limit` events with `seq > after`, in order.
     fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>>;
+    /// The event consumer called `name` (R42).
+    fn consumer(&self, name: &ConsumerName) -> StoreResult<Option<Consumer>>;
+    /// Every event consumer, by name.
+    fn consumers(&self) -> StoreResult<Vec<Consumer>>;
     /// The sequence number of the last event, 0 when there is none.
     fn last_event_seq(&self) -> StoreResult<u64>;
 
@@ -595,6 +631,8 @@ pub enum Change {
     Decline(Decline),
     /// Insert a conversation header.
     Conversation(Conversation),
+    /// Insert or replace an event consumer's position (R42).
+    Consumer(Consumer),
 }
 
 /// What one command writes, as its rule decided it: rows in order, then events in
@@ -658,6 +696,8 @@ pub trait WriteTx {
     fn put_decline(&mut self, decline: &Decline) -> StoreResult<()>;
     /// Inserts a conversation header.
     fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()>;
+    /// Inserts or replaces an event consumer (keyed by name).
+    fn put_consumer(&mut self, consumer: &Consumer) -> StoreResult<()>;
     /// Appends an event with the next sequence number (last + 1) and returns it.
     fn append_event(&mut self, event: NewEvent) -> StoreResult<Event>;
 
@@ -678,6 +718,7 @@ pub trait WriteTx {
                 Change::Invite(i) => self.put_invite(i)?,
                 Change::Decline(d) => self.put_decline(d)?,
                 Change::Conversation(c) => self.put_conversation(c)?,
+                Change::Consumer(c) => self.put_consumer(c)?,
             }
         }
         for kind in &plan.events {

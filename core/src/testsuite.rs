@@ -24,6 +24,7 @@ use crate::{
 
 mod beyond;
 pub mod cases;
+mod consumers;
 mod directory;
 mod matrix;
 mod paging;
@@ -239,6 +240,7 @@ fn dump_tx(r: &dyn ReadTx) -> Result<String, Error> {
         }
     }
     let _ = writeln!(out, "events: {events:?}");
+    let _ = writeln!(out, "consumers: {:?}", r.consumers()?);
     for org in r.organisations()? {
         let _ = writeln!(out, "{org:?}");
         for ws in r.workspaces_of(org.id)? {
@@ -511,6 +513,9 @@ macro_rules! conformance_suite {
             r43_limits_and_cursors_that_are_not_the_lists_are_refused,
             r43_permission_checks_apply_to_every_page,
             r43_following_cursors_while_others_write_returns_each_lasting_entry_once,
+            r42_consumers_receive_in_order_until_acknowledged,
+            r42_consumers_start_at_the_beginning_or_the_head_and_keep_their_own_positions,
+            r42_a_wait_returns_when_a_later_event_commits,
             store_lists_keep_their_documented_orders,
             r35_r38_an_instant_no_store_holds_is_refused_alike,
         );
@@ -914,6 +919,12 @@ impl ReadTx for Composed<'_> {
     }
     fn last_event_seq(&self) -> StoreResult<u64> {
         self.0.last_event_seq()
+    }
+    fn consumer(&self, name: &crate::ConsumerName) -> StoreResult<Option<crate::Consumer>> {
+        self.0.consumer(name)
+    }
+    fn consumers(&self) -> StoreResult<Vec<crate::Consumer>> {
+        self.0.consumers()
     }
 }
 

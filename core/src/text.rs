@@ -1,5 +1,5 @@
-//! Validated text newtypes: organisation, workspace and person names, descriptions and
-//! ODS codes (R1, R5, R6). Each is parsed once and valid from then on.
+//! Validated text newtypes: organisation, workspace and person names, descriptions,
+//! ODS codes and consumer names (R1, R5, R6, R42). Each is parsed once and valid from then on.
 
 use std::fmt;
 use std::str::FromStr;
@@ -48,6 +48,15 @@ pub enum TextError {
     /// A character outside the allowed set (ODS codes: ASCII letters and digits).
     #[error("the {field} may only contain ASCII letters and digits, not “{found}”")]
     NotAlphanumeric {
+        /// What was being parsed.
+        field: &'static str,
+        /// The offending character.
+        found: char,
+    },
+    /// A character outside an identifier's set (consumer names: ASCII letters, digits,
+    /// `-`, `_` and `.`).
+    #[error("the {field} may only contain ASCII letters, digits, “-”, “_” and “.”, not “{found}”")]
+    NotAnIdentifier {
         /// What was being parsed.
         field: &'static str,
         /// The offending character.
@@ -297,6 +306,43 @@ impl OdsCode {
             return Err(TextError::TooLong { field, len, max: 6 });
         }
         Ok(Self(code.to_ascii_uppercase()))
+    }
+}
+
+/// The name of an event consumer (R42), as a host chooses it: "emails", "audit-export".
+/// 1 to 64 ASCII letters, digits, `-`, `_` and `.`; kept as given (names are compared
+/// exactly), so that it reads the same in a log line, a table and a command line.
+///
+/// ```
+/// use carespace::ConsumerName;
+/// assert_eq!("emails".parse::<ConsumerName>()?.as_str(), "emails");
+/// assert!("two words".parse::<ConsumerName>().is_err());
+/// # Ok::<(), carespace::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConsumerName(String);
+text_type!(ConsumerName);
+
+impl ConsumerName {
+    /// The longest name, in characters.
+    pub const MAX_LEN: usize = 64;
+
+    /// Parses a consumer name; surrounding whitespace is an error like any other space.
+    pub fn parse(input: &str) -> Result<Self, TextError> {
+        let field = "consumer name";
+        if input.is_empty() {
+            return Err(TextError::Empty { field });
+        }
+        if let Some(found) = input.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+            return Err(TextError::NotAnIdentifier { field, found });
+        }
+        // ASCII only from here: bytes are characters.
+        let len = input.len();
+        if len > Self::MAX_LEN {
+            return Err(TextError::TooLong { field, len, max: Self::MAX_LEN });
+        }
+        Ok(Self(input.to_owned()))
     }
 }
 

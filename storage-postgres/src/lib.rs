@@ -47,6 +47,7 @@
 
 mod db;
 mod error;
+mod notify;
 mod tls;
 
 use std::collections::HashMap;
@@ -55,7 +56,9 @@ use std::time::{Duration, Instant};
 
 use carespace::store::{Access, ReadTx, Store, WriteTx};
 use carespace::{Error, StorageError, StorageErrorKind, UserId, WorkspaceId};
-use tokio_postgres::{Client, Statement};
+use std::sync::{Arc, Mutex};
+
+use tokio_postgres::{AsyncMessage, Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{PgResultExt, pool};
@@ -67,6 +70,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("002_directory", include_str!("../migrations/002_directory.sql")),
     ("003_discovery_pages", include_str!("../migrations/003_discovery_pages.sql")),
     ("004_discovery_search", include_str!("../migrations/004_discovery_search.sql")),
+    ("005_consumers", include_str!("../migrations/005_consumers.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
@@ -153,7 +157,9 @@ struct Connection {
 }
 
 /// Makes [`Connection`]s for the pool (r2d2 has no manager for tokio-postgres, and
-/// ours keeps prepared statements beside each connection).
+/// ours keeps prepared statements beside each connection), and the store's listening
+/// connection ([`notify`]).
+#[derive(Clone)]
 struct Manager {
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
@@ -170,25 +176,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = StorageError;
 
     fn connect(&self) -> Result<Connection, StorageError> {
-        let (config, tls) = (self.config.clone(), self.tls.clone());
-        let task = self.runtime.spawn(async move {
-            let (client, connection) = config.connect(tls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::info!(target: TARGET, error = %e, "a PostgreSQL connection ended");
-                }
-            });
-            Ok::<_, tokio_postgres::Error>(client)
-        });
-        let client = match wait(task) {
-            Ok(Ok(client)) => client,
-            Ok(Err(e)) => {
-                return Err(
-                    StorageError::new(StorageErrorKind::Unavailable, tls::explain(&e, self.mode)).with_source(e)
-                );
-            }
-            Err(e) => return Err(unavailable(format!("the PostgreSQL connection task failed: {e}"))),
-        };
+        let client = self.open(None)?;
         Ok(Connection { client, statements: HashMap::new(), answered: Some(Instant::now()) })
     }
 
@@ -203,6 +191,52 @@ impl r2d2::ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
         conn.client.is_closed()
+    }
+}
+
+impl Manager {
+    /// A new connection, its I/O driven on the store's runtime; notifications it
+    /// receives are counted on `signal`.
+    fn open(&self, signal: Option<Arc<notify::Signal>>) -> Result<Client, StorageError> {
+        let (config, tls) = (self.config.clone(), self.tls.clone());
+        let task = self.runtime.spawn(async move {
+            let (client, connection) = config.connect(tls).await?;
+            tokio::spawn(drive(connection, signal));
+            Ok::<_, tokio_postgres::Error>(client)
+        });
+        match wait(task) {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(e)) => {
+                Err(StorageError::new(StorageErrorKind::Unavailable, tls::explain(&e, self.mode)).with_source(e))
+            }
+            Err(e) => Err(unavailable(format!("the PostgreSQL connection task failed: {e}"))),
+        }
+    }
+}
+
+/// A connection's I/O until it ends, counting the notifications it receives.
+async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, signal: Option<Arc<notify::Signal>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        match futures_util::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            Some(Ok(AsyncMessage::Notification(_))) => {
+                if let Some(signal) = &signal {
+                    signal.notified();
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                tracing::info!(target: TARGET, error = %e, "a PostgreSQL connection ended");
+                break;
+            }
+            None => break,
+        }
+    }
+    if let Some(signal) = &signal {
+        signal.closed();
     }
 }
 
@@ -248,6 +282,10 @@ impl Drop for Background {
 pub struct PostgresStore {
     // Declared before the runtime, so the connections close before it stops.
     pool: r2d2::Pool<Manager>,
+    /// The connection that waits for events (R42), made on the first wait.
+    listener: Mutex<Option<notify::Listener>>,
+    /// Makes that connection.
+    manager: Manager,
     options: PostgresOptions,
     _background: Background,
 }
@@ -299,9 +337,9 @@ impl PostgresStore {
             .max_size(options.pool_size.max(1))
             .min_idle(Some(0))
             .connection_timeout(options.connection_timeout)
-            .build(manager)
+            .build(manager.clone())
             .map_err(pool)?;
-        Ok(Self { pool, options, _background: background })
+        Ok(Self { pool, listener: Mutex::new(None), manager, options, _background: background })
     }
 
     /// The options it was opened with.
@@ -433,6 +471,21 @@ impl Store for PostgresStore {
         let access = db::access_alone(client, statements, workspace, user)?;
         *answered = Some(Instant::now());
         Ok(access)
+    }
+
+    /// `LISTEN`/`NOTIFY` on the store's own listening connection, made on the first wait:
+    /// a trigger notifies the channel `carespace_events` in each transaction that appends
+    /// events, so only a commit wakes a waiter.
+    fn wait_for_event(&self, after: u64, timeout: Duration) -> Result<bool, Error> {
+        let head = || {
+            let mut head = 0;
+            self.read(&mut |r| {
+                head = r.last_event_seq()?;
+                Ok(())
+            })?;
+            Ok(head)
+        };
+        notify::wait_for_event(&self.manager, &self.listener, after, timeout, head)
     }
 
     /// One `SERIALIZABLE` transaction inside the store's write lock, retried on a

@@ -6,10 +6,10 @@ use std::fmt::Display;
 
 use carespace::store::{Access, PersonInOrganisation, StoreResult, stored_nanos};
 use carespace::{
-    Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event, EventKind, Invite, InviteId,
-    InviteStatus, Membership, MembershipState, NhsEmail, OdsCode, Organisation, OrganisationId, OrganisationKind,
-    OrganisationName, Person, PersonName, PersonalWorkspace, Speciality, StorageError, StorageErrorKind, TextError,
-    User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
+    Consumer, ConsumerName, Conversation, ConversationId, Decline, Description, DiscoveryRow, EndNotice, Event,
+    EventKind, Invite, InviteId, InviteStatus, Membership, MembershipState, NhsEmail, OdsCode, Organisation,
+    OrganisationId, OrganisationKind, OrganisationName, Person, PersonName, PersonalWorkspace, Speciality,
+    StorageError, StorageErrorKind, TextError, User, UserId, Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -341,6 +341,15 @@ pub(crate) fn decline(row: &dyn Row) -> StoreResult<Decline> {
         workspace: WorkspaceId::from_uuid(uuid(row, 0, "workspace id")?),
         user: UserId::from_uuid(uuid(row, 1, "user id")?),
         declined_at: instant(row, 2)?,
+    })
+}
+
+pub(crate) fn consumer(row: &dyn Row) -> StoreResult<Consumer> {
+    Ok(Consumer {
+        name: parsed(row, 0, "consumer name", ConsumerName::parse)?,
+        acknowledged: sequence(integer(row, 1, "event number")?)?,
+        created_at: instant(row, 2)?,
+        updated_at: instant(row, 3)?,
     })
 }
 

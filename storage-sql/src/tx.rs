@@ -7,9 +7,9 @@ use carespace::store::{
     Access, Change, Context, ContextQuery, Invites, Members, Plan, ReadTx, StoreResult, WriteTx, discovery_key,
 };
 use carespace::{
-    Approvers, Conversation, Decline, DiscoveryPage, DiscoveryRow, EndNotice, Event, Invite, InviteId, Membership,
-    MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, StorageError,
-    StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
+    Approvers, Consumer, ConsumerName, Conversation, Decline, DiscoveryPage, DiscoveryRow, EndNotice, Event, Invite,
+    InviteId, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
+    PersonalWorkspace, StorageError, StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
 };
 use time::OffsetDateTime;
 
@@ -292,6 +292,8 @@ const PENDING_INVITES_FOR: &str = concat!(select_invite!(), " WHERE email = $1 A
 const PENDING_INVITE_TO: &str =
     concat!(select_invite!(), " WHERE workspace = $1 AND email = $2 AND status = 'pending'");
 const DECLINE: &str = "SELECT workspace, \"user\", declined_at FROM declines WHERE workspace = $1 AND \"user\" = $2";
+const CONSUMER: &str = "SELECT name, acknowledged, created_at, updated_at FROM consumers WHERE name = $1";
+const CONSUMERS: &str = "SELECT name, acknowledged, created_at, updated_at FROM consumers ORDER BY name";
 const CONVERSATIONS_OF: &str =
     "SELECT id, workspace, started_by, started_at FROM conversations WHERE workspace = $1 ORDER BY started_at, id";
 const SWITCHER_PERSONAL: &str = "SELECT p.id, p.organisation, p.owner, p.created_at, p.archived_at, o.name \
@@ -498,6 +500,14 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         Ok(self.0.one(C::LAST_EVENT_SEQ, &[], row::seq)?.unwrap_or(0))
     }
 
+    fn consumer(&self, name: &ConsumerName) -> StoreResult<Option<Consumer>> {
+        self.0.one(CONSUMER, &[text(name.as_str())], row::consumer)
+    }
+
+    fn consumers(&self) -> StoreResult<Vec<Consumer>> {
+        self.0.all(CONSUMERS, &[], row::consumer)
+    }
+
     fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
         self.0.one(C::ACCESS, &[id(workspace), id(user)], row::access)
     }
@@ -679,6 +689,9 @@ const PUT_INVITE: &str = "INSERT INTO invites (id, workspace, email, invited_by,
      status = excluded.status, resolved_at = excluded.resolved_at, resolved_by = excluded.resolved_by";
 const PUT_DECLINE: &str = "INSERT INTO declines (workspace, \"user\", declined_at) VALUES ($1, $2, $3) \
      ON CONFLICT (workspace, \"user\") DO UPDATE SET declined_at = excluded.declined_at";
+const PUT_CONSUMER: &str = "INSERT INTO consumers (name, acknowledged, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET acknowledged = excluded.acknowledged, \
+     updated_at = excluded.updated_at";
 const PUT_CONVERSATION: &str =
     "INSERT INTO conversations (id, workspace, started_by, started_at) VALUES ($1, $2, $3, $4)";
 
@@ -697,6 +710,7 @@ fn writes_of<'c>(change: &'c Change, when: OffsetDateTime, out: &mut Vec<Stateme
         Change::Invite(i) => put_invite(i),
         Change::Decline(d) => put_decline(d),
         Change::Conversation(c) => put_conversation(c),
+        Change::Consumer(c) => put_consumer(c),
     }?;
     out.push(statement);
     Ok(())
@@ -819,6 +833,11 @@ fn put_conversation(c: &Conversation) -> StoreResult<Statement<'_>> {
     statement(PUT_CONVERSATION, vec![id(c.id), id(c.workspace), id(c.started_by), at(c.started_at)?])
 }
 
+fn put_consumer(c: &Consumer) -> StoreResult<Statement<'_>> {
+    let acknowledged = i64::try_from(c.acknowledged).map_err(|e| corrupt("event number", e))?;
+    statement(PUT_CONSUMER, vec![text(c.name.as_str()), int(acknowledged), at(c.created_at)?, at(c.updated_at)?])
+}
+
 /// The values of [`Dialect::APPEND_EVENT`] for one event.
 fn event_params(
     when: OffsetDateTime,
@@ -881,6 +900,10 @@ impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
 
     fn put_conversation(&mut self, conversation: &Conversation) -> StoreResult<()> {
         self.run(put_conversation(conversation)?)
+    }
+
+    fn put_consumer(&mut self, consumer: &Consumer) -> StoreResult<()> {
+        self.run(put_consumer(consumer)?)
     }
 
     fn append_event(&mut self, event: NewEvent) -> StoreResult<Event> {

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("005_directory", include_str!("../migrations/005_directory.sql")),
     ("006_discovery_search", include_str!("../migrations/006_discovery_search.sql")),
     ("007_user_names", include_str!("../migrations/007_user_names.sql")),
+    ("008_consumers", include_str!("../migrations/008_consumers.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.

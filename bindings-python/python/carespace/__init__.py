@@ -75,6 +75,7 @@ from carespace._enums import (
     WorkspaceStatus,
 )
 from carespace._errors import (
+    AcknowledgementOutOfRangeError,
     AdminMustBeDemotedError,
     AlreadyExistsError,
     AlreadyMemberError,
@@ -115,6 +116,7 @@ __all__ = [
     "CATALOGUE_SOURCE",
     "CATALOGUE_VERSION",
     "EVENT_TYPES",
+    "AcknowledgementOutOfRangeError",
     "Action",
     "AdminMustBeDemotedError",
     "AlreadyExistsError",

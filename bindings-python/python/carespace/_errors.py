@@ -10,6 +10,7 @@ Every message is Carespace's own, written for a person to read.
 from __future__ import annotations
 
 __all__ = [
+    "AcknowledgementOutOfRangeError",
     "AdminMustBeDemotedError",
     "AlreadyExistsError",
     "AlreadyMemberError",
@@ -90,6 +91,15 @@ class InvalidCursorError(InvalidInputError):
 
 class InvalidLimitError(InvalidInputError):
     """A page's limit is outside 1 to 1,000 (R43)."""
+
+
+class AcknowledgementOutOfRangeError(InvalidInputError):
+    """A consumer acknowledged an event before its position or past the log's last event
+    (R42); nothing changed. ``acknowledged`` is its position, ``head`` the log's last
+    sequence number."""
+
+    acknowledged: int
+    head: int
 
 
 class ImportRejectedError(InvalidInputError):

@@ -10,6 +10,7 @@ use time::Duration;
 use super::{Harness, START, discovered};
 
 pub use super::beyond::*;
+pub use super::consumers::*;
 pub use super::directory::*;
 pub use super::paging::*;
 use crate::permission::{Action, Denial};
