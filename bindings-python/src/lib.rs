@@ -668,6 +668,53 @@ impl Carespace {
         Self::paged(slf, limit, cursor, move |s, page| s.membership_history(workspace, page), Event)
     }
 
+    /// Registers the event consumer ``name`` (R42) at the log's beginning, or with
+    /// ``start="head"`` after its last event; an existing one is left as it is. Returns
+    /// its position: the last sequence number it acknowledged.
+    #[pyo3(signature = (name, *, start = "beginning"))]
+    fn register_consumer(&self, py: Python<'_>, name: &str, start: &str) -> PyResult<u64> {
+        let name: carespace::ConsumerName = parse(py, name)?;
+        let start = match start {
+            "beginning" => carespace::ConsumerStart::Beginning,
+            "head" => carespace::ConsumerStart::Head,
+            other => {
+                let message = format!("start is \"beginning\" or \"head\", not {other:?}");
+                return Err(pyo3::exceptions::PyValueError::new_err(message));
+            }
+        };
+        Ok(self.call(py, |s| s.register_consumer(&name, start))?.acknowledged)
+    }
+
+    /// Up to ``limit`` (1 to 1,000) events after the consumer's position, in order; the
+    /// same again until acknowledged (R42).
+    #[pyo3(signature = (name, *, limit = 50))]
+    fn receive(&self, py: Python<'_>, name: &str, limit: u32) -> PyResult<Vec<Event>> {
+        let name: carespace::ConsumerName = parse(py, name)?;
+        Ok(self.call(py, |s| s.receive(&name, limit))?.into_iter().map(Event).collect())
+    }
+
+    /// Moves the position of the consumer ``consumer`` to ``seq`` (forward only, at most the head) and
+    /// returns it (R42).
+    #[pyo3(signature = (*, consumer, seq))]
+    fn acknowledge(&self, py: Python<'_>, consumer: &str, seq: u64) -> PyResult<u64> {
+        let name: carespace::ConsumerName = parse(py, consumer)?;
+        Ok(self.call(py, |s| s.acknowledge(&name, seq))?.acknowledged)
+    }
+
+    /// The sequence number of the log's last event (R42).
+    fn head(&self, py: Python<'_>) -> PyResult<u64> {
+        self.call(py, |s| s.head())
+    }
+
+    /// Waits up to ``timeout`` seconds for an event after ``after`` to commit, from any
+    /// thread or process (R42); ``True`` if one did.
+    #[pyo3(signature = (*, after, timeout))]
+    fn wait_for_event(&self, py: Python<'_>, after: u64, timeout: f64) -> PyResult<bool> {
+        let timeout = std::time::Duration::try_from_secs_f64(timeout)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("timeout: {e}")))?;
+        self.call(py, |s| s.wait_for_event(after, timeout))
+    }
+
     /// Events after the cursor ``after`` (R32), at most ``limit``.
     #[pyo3(signature = (*, after = 0, limit = 1000))]
     fn events_since(&self, py: Python<'_>, after: u64, limit: usize) -> PyResult<Vec<Event>> {

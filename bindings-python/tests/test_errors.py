@@ -102,6 +102,10 @@ def scenarios() -> dict[type[Exception], Callable[[World], object]]:
         carespace.UnreadableError: lambda w: w.cs.import_organisations("/proc/no/such/dir/etr.csv"),
         carespace.InvalidCursorError: lambda w: w.cs.search_organisations(name="east", cursor="not a cursor"),
         carespace.InvalidLimitError: lambda w: w.cs.search_organisations(name="east", limit=5000),
+        carespace.AcknowledgementOutOfRangeError: lambda w: (
+            w.cs.register_consumer("emails"),
+            w.cs.acknowledge(consumer="emails", seq=w.cs.head() + 1),
+        ),
     }
 
 

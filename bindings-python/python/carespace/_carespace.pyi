@@ -3,7 +3,7 @@
 import datetime
 import os
 import uuid
-from typing import Any, Generic, Iterator, Optional, Sequence, TypeVar, Union, final
+from typing import Any, Generic, Iterator, Literal, Optional, Sequence, TypeVar, Union, final
 
 from carespace._enums import (
     Action,
@@ -625,5 +625,15 @@ class Carespace:
     ) -> Page[Event]:
         """A page of the membership events of a workspace, oldest first, with actor and time
         (R37, R43)."""
+    def register_consumer(self, name: str, *, start: Literal["beginning", "head"] = "beginning") -> int:
+        """Registers the event consumer ``name`` (R42); returns its position."""
+    def receive(self, name: str, *, limit: int = 50) -> list[Event]:
+        """Up to ``limit`` events after the consumer's position, again until acknowledged (R42)."""
+    def acknowledge(self, *, consumer: str, seq: int) -> int:
+        """Moves the consumer's position to ``seq`` (forward only, at most the head) (R42)."""
+    def head(self) -> int:
+        """The sequence number of the log's last event (R42)."""
+    def wait_for_event(self, *, after: int, timeout: float) -> bool:
+        """Waits up to ``timeout`` seconds for an event after ``after`` to commit (R42)."""
     def events_since(self, *, after: int = 0, limit: int = 1000) -> list[Event]:
         """Events after the cursor ``after`` (R32), at most ``limit``."""
