@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::page::PageRequest;
-use crate::service::Carespace;
+use crate::service::{Carespace, apply};
 use crate::store::{Change, Plan};
 use crate::{ConsumerName, Entity, Error, Event};
 
@@ -73,7 +73,7 @@ impl Carespace {
             };
             let consumer = Consumer { name: name.clone(), acknowledged, created_at: ctx.now, updated_at: ctx.now };
             let plan = Plan { changes: vec![Change::Consumer(consumer.clone())], events: Vec::new() };
-            tx.apply(&plan, ctx.now, None)?;
+            apply(tx, ctx, None, plan)?;
             Ok(consumer)
         })
     }
@@ -116,20 +116,6 @@ impl Carespace {
         })
     }
 
-    /// Like [`Carespace::receive`], but when there is nothing to receive, waits up to
-    /// `timeout` for an event to commit ([`Carespace::wait_for_event`]) and receives
-    /// again: an empty answer means the timeout passed. The loop of a consumer that
-    /// should react at once without polling hot.
-    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(consumer = %name, limit))]
-    pub fn receive_waiting(&self, name: &ConsumerName, limit: u32, timeout: Duration) -> Result<Vec<Event>, Error> {
-        let events = self.receive(name, limit)?;
-        if !events.is_empty() {
-            return Ok(events);
-        }
-        let position = self.consumer(name)?.acknowledged;
-        if self.wait_for_event(position, timeout)? { self.receive(name, limit) } else { Ok(Vec::new()) }
-    }
-
     /// Moves the consumer's position to `seq`: the events up to it are handled and will
     /// not be received again. Acknowledging its current position again changes nothing;
     /// an earlier one, or one past the log's last event, is an error
@@ -153,7 +139,7 @@ impl Carespace {
             }
             let moved = Consumer { acknowledged: seq, updated_at: ctx.now, ..consumer };
             let plan = Plan { changes: vec![Change::Consumer(moved.clone())], events: Vec::new() };
-            tx.apply(&plan, ctx.now, None)?;
+            apply(tx, ctx, None, plan)?;
             Ok(moved)
         })
     }
@@ -173,9 +159,7 @@ impl Carespace {
     pub fn wait_for_event(&self, after: u64, timeout: Duration) -> Result<bool, Error> {
         self.store().wait_for_event(after, timeout)
     }
-}
 
-impl Carespace {
     /// The consumer's events one at a time, from its acknowledged position on, waiting
     /// for new ones as they commit: the loop of an email sender. Each event comes once
     /// per `Consumption`; a new one (after a restart) starts again from the position, so

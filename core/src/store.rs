@@ -76,6 +76,16 @@ pub trait Store: Send + Sync {
         Ok(access)
     }
 
+    /// The sequence number of the log's last event (0 while it is empty), read on its own.
+    fn last_event_seq(&self) -> Result<u64, Error> {
+        let mut head = 0;
+        self.read(&mut |r| {
+            head = r.last_event_seq()?;
+            Ok(())
+        })?;
+        Ok(head)
+    }
+
     /// Waits until the log holds an event after `after` or `timeout` passes, and says
     /// whether it does (R42). The default reads the log's last number, first at once,
     /// then after pauses that double from 1 ms to [`POLL_AT_MOST`]: an idle wait costs a
@@ -85,12 +95,7 @@ pub trait Store: Send + Sync {
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(1);
         loop {
-            let mut head = 0;
-            self.read(&mut |r| {
-                head = r.last_event_seq()?;
-                Ok(())
-            })?;
-            if head > after {
+            if self.last_event_seq()? > after {
                 return Ok(true);
             }
             let now = Instant::now();

@@ -52,12 +52,11 @@ mod tls;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use carespace::store::{Access, ReadTx, Store, WriteTx};
 use carespace::{Error, StorageError, StorageErrorKind, UserId, WorkspaceId};
-use std::sync::{Arc, Mutex};
-
 use tokio_postgres::{AsyncMessage, Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
@@ -226,6 +225,10 @@ where
                 if let Some(signal) = &signal {
                     signal.notified();
                 }
+            }
+            // What `Connection`'s own future did with a server notice.
+            Some(Ok(AsyncMessage::Notice(notice))) => {
+                tracing::info!(target: TARGET, severity = notice.severity(), "{}", notice.message());
             }
             Some(Ok(_)) => {}
             Some(Err(e)) => {
@@ -477,15 +480,7 @@ impl Store for PostgresStore {
     /// a trigger notifies the channel `carespace_events` in each transaction that appends
     /// events, so only a commit wakes a waiter.
     fn wait_for_event(&self, after: u64, timeout: Duration) -> Result<bool, Error> {
-        let head = || {
-            let mut head = 0;
-            self.read(&mut |r| {
-                head = r.last_event_seq()?;
-                Ok(())
-            })?;
-            Ok(head)
-        };
-        notify::wait_for_event(&self.manager, &self.listener, after, timeout, head)
+        notify::wait_for_event(&self.manager, &self.listener, after, timeout, || self.last_event_seq())
     }
 
     /// One `SERIALIZABLE` transaction inside the store's write lock, retried on a

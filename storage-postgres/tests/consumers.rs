@@ -6,47 +6,33 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
 use carespace::Carespace;
 use carespace::testsuite::cases::{self, Child};
 
 const SCHEMA_VAR: &str = "CARESPACE_R42_CHILD_SCHEMA";
-const ROLE_VAR: &str = "CARESPACE_R42_CHILD_ROLE";
 
 /// The child: does nothing unless started by a test below.
 #[test]
 fn r42_child() {
-    let (Ok(schema), Ok(role)) = (std::env::var(SCHEMA_VAR), std::env::var(ROLE_VAR)) else { return };
+    let (Some(role), Ok(schema)) = (cases::r42_child_role(), std::env::var(SCHEMA_VAR)) else { return };
     cases::r42_child(&Carespace::new(common::store_in(&schema)), &role);
 }
 
-fn spawner(schema: String) -> impl Fn(&str) -> Child {
-    move |role| {
-        let mut command = Command::new(std::env::current_exe().unwrap());
-        command
-            .args(["--exact", "r42_child", "--nocapture", "--test-threads=1"])
-            .env(SCHEMA_VAR, &schema)
-            .env(ROLE_VAR, role)
-            .stderr(Stdio::null());
-        Child::spawn(command)
-    }
-}
-
-fn schema(label: &str) -> String {
-    format!("r42_{label}_{}", std::process::id())
+/// A fresh schema, a service on it, and children on the same schema.
+fn in_one_schema(label: &str) -> (Carespace, impl Fn(&str) -> Child) {
+    let schema = format!("r42_{label}_{}", std::process::id());
+    let service = Carespace::new(common::store_in(&schema));
+    (service, move |role: &str| Child::of_this_test(role, SCHEMA_VAR, schema.as_ref()))
 }
 
 #[test]
 fn r42_a_consumer_killed_before_acknowledging_receives_the_batch_again() {
-    let schema = schema("kill");
-    let service = Carespace::new(common::store_in(&schema));
-    cases::r42_a_consumer_killed_before_acknowledging_receives_the_batch_again(&service, &spawner(schema));
+    let (service, spawn) = in_one_schema("kill");
+    cases::r42_a_consumer_killed_before_acknowledging_receives_the_batch_again(&service, &spawn);
 }
 
 #[test]
 fn r42_two_waiting_processes_both_wake_on_one_commit() {
-    let schema = schema("wake");
-    let service = Carespace::new(common::store_in(&schema));
-    cases::r42_two_waiting_processes_both_wake_on_one_commit(&service, &spawner(schema));
+    let (service, spawn) = in_one_schema("wake");
+    cases::r42_two_waiting_processes_both_wake_on_one_commit(&service, &spawn);
 }

@@ -5,46 +5,36 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 
 use carespace::Carespace;
 use carespace::testsuite::cases::{self, Child};
 use carespace_sqlite::SqliteStore;
 
 const DB_VAR: &str = "CARESPACE_R42_CHILD_DB";
-const ROLE_VAR: &str = "CARESPACE_R42_CHILD_ROLE";
 
 /// The child: does nothing unless started by a test below.
 #[test]
 fn r42_child() {
-    let (Ok(path), Ok(role)) = (std::env::var(DB_VAR), std::env::var(ROLE_VAR)) else { return };
+    let (Some(role), Ok(path)) = (cases::r42_child_role(), std::env::var(DB_VAR)) else { return };
     cases::r42_child(&Carespace::new(SqliteStore::open(path).unwrap()), &role);
 }
 
-fn spawner(path: &Path) -> impl Fn(&str) -> Child {
-    let path = PathBuf::from(path);
-    move |role| {
-        let mut command = Command::new(std::env::current_exe().unwrap());
-        command
-            .args(["--exact", "r42_child", "--nocapture", "--test-threads=1"])
-            .env(DB_VAR, &path)
-            .env(ROLE_VAR, role)
-            .stderr(Stdio::null());
-        Child::spawn(command)
-    }
+/// A fresh file, a service on it, and children on the same file.
+fn on_one_file(label: &str) -> (Carespace, impl Fn(&str) -> Child) {
+    let path: PathBuf = common::fresh_db(label);
+    let service = Carespace::new(SqliteStore::open(&path).unwrap());
+    (service, move |role: &str| Child::of_this_test(role, DB_VAR, path.as_os_str()))
 }
 
 #[test]
 fn r42_a_consumer_killed_before_acknowledging_receives_the_batch_again() {
-    let path = common::fresh_db("r42-kill");
-    let service = Carespace::new(SqliteStore::open(&path).unwrap());
-    cases::r42_a_consumer_killed_before_acknowledging_receives_the_batch_again(&service, &spawner(&path));
+    let (service, spawn) = on_one_file("r42-kill");
+    cases::r42_a_consumer_killed_before_acknowledging_receives_the_batch_again(&service, &spawn);
 }
 
 #[test]
 fn r42_two_waiting_processes_both_wake_on_one_commit() {
-    let path = common::fresh_db("r42-wake");
-    let service = Carespace::new(SqliteStore::open(&path).unwrap());
-    cases::r42_two_waiting_processes_both_wake_on_one_commit(&service, &spawner(&path));
+    let (service, spawn) = on_one_file("r42-wake");
+    cases::r42_two_waiting_processes_both_wake_on_one_commit(&service, &spawn);
 }

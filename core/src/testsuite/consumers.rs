@@ -163,6 +163,14 @@ pub fn r42_child(service: &crate::Carespace, role: &str) {
 /// The prefix of a child's progress lines.
 pub const CHILD_MARK: &str = "R42-CHILD";
 
+/// The environment variable that gives a child its role.
+const CHILD_ROLE: &str = "CARESPACE_R42_CHILD_ROLE";
+
+/// The role this process was started with, if it is a child of the R42 process tests.
+pub fn r42_child_role() -> Option<String> {
+    std::env::var(CHILD_ROLE).ok()
+}
+
 /// A child process of the R42 process tests, with the lines it has printed so far.
 pub struct Child {
     process: std::process::Child,
@@ -192,6 +200,19 @@ impl Child {
             lock().1 = true;
         });
         Self { process, lines }
+    }
+
+    /// The running test binary again, as a child in `role` running only its test
+    /// `r42_child`, with `store_var` set to `store` (where the child opens the store).
+    pub fn of_this_test(role: &str, store_var: &str, store: &std::ffi::OsStr) -> Self {
+        let binary = std::env::current_exe().unwrap_or_else(|e| panic!("the test binary: {e}"));
+        let mut command = std::process::Command::new(binary);
+        command
+            .args(["--exact", "r42_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ROLE, role)
+            .env(store_var, store)
+            .stderr(std::process::Stdio::null());
+        Self::spawn(command)
     }
 
     /// Waits (up to 60 s) for a line starting with `prefix`, and returns it.
