@@ -5,6 +5,7 @@
 //! immutable classes of `values.rs`, errors as the exception classes of
 //! `carespace._errors` (mapped once, in `errors.rs`), enums as `carespace._enums`.
 
+mod consume;
 mod convert;
 mod errors;
 mod pages;
@@ -91,6 +92,11 @@ impl Carespace {
         let service = self.inner.read().map_err(|_| closed(py, &self.description))?.clone();
         let service = service.ok_or_else(|| closed(py, &self.description))?;
         run(py, move || f(&service))
+    }
+
+    /// Whether `close()` has let the store go.
+    fn is_closed(&self) -> bool {
+        self.inner.read().map_or(true, |service| service.is_none())
     }
 
     /// The page of a list the service pages (R43) that `limit` and `cursor` ask for;
@@ -710,9 +716,21 @@ impl Carespace {
     /// thread or process (R42); ``True`` if one did.
     #[pyo3(signature = (*, after, timeout))]
     fn wait_for_event(&self, py: Python<'_>, after: u64, timeout: f64) -> PyResult<bool> {
-        let timeout = std::time::Duration::try_from_secs_f64(timeout)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("timeout: {e}")))?;
+        let timeout = seconds(timeout)?;
         self.call(py, |s| s.wait_for_event(after, timeout))
+    }
+
+    /// Iterates over the events of the consumer ``name`` (R42) from its acknowledged
+    /// position on, waiting for each as it commits (``timeout``: stop after that many
+    /// seconds without one; ``None`` waits on). Acknowledge each handled event with the
+    /// iterator's ``acknowledge(event.seq)``. ``limit`` (1 to 1,000) is how many events
+    /// each read of the log fetches.
+    #[pyo3(signature = (name, *, limit = 50, timeout = None))]
+    fn consume(slf: &Bound<'_, Self>, name: &str, limit: u32, timeout: Option<f64>) -> PyResult<consume::Consumption> {
+        let py = slf.py();
+        let name: carespace::ConsumerName = parse(py, name)?;
+        let timeout = timeout.map(seconds).transpose()?;
+        consume::Consumption::start(py, slf.clone().unbind(), name, limit, timeout)
     }
 
     /// Events after the cursor ``after`` (R32), at most ``limit``.
@@ -720,6 +738,12 @@ impl Carespace {
     fn events_since(&self, py: Python<'_>, after: u64, limit: usize) -> PyResult<Vec<Event>> {
         Ok(self.call(py, |s| s.events_since(after, limit))?.into_iter().map(Event).collect())
     }
+}
+
+/// A timeout given in seconds; `ValueError` if negative or not finite.
+fn seconds(timeout: f64) -> PyResult<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(timeout)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("timeout: {e}")))
 }
 
 /// The name of a catalogue speciality (R10).
@@ -756,6 +780,7 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<Member>(),
         m.py().get_type::<pages::Page>(),
         m.py().get_type::<pages::Follow>(),
+        m.py().get_type::<consume::Consumption>(),
         m.py().get_type::<PendingRequest>(),
         m.py().get_type::<Joined>(),
         m.py().get_type::<WorkspaceOutcome>(),

@@ -73,12 +73,13 @@ def test_values_copy_deepcopy_and_pickle(world: World) -> None:
         *w.cs.events_since(),
     ]
     native = carespace._carespace
-    # Not values: the service, its clock, and a list's page and its iterator.
+    # Not values: the service, its clock, a list's page and its iterator, a consumer's.
     classes = {n for n in dir(native) if isinstance(getattr(native, n), type)} - {
         "Carespace",
         "ManualClock",
         "Page",
         "Follow",
+        "Consumption",
     }
     assert set(native.VALUE_CLASSES) == classes, "every value class pickles"
     for value in values:

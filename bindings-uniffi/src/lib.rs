@@ -293,6 +293,15 @@ pub enum Approvers {
     ApprovedMembers,
 }
 
+/// Where a new event consumer starts (R42).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ConsumerStart {
+    /// At the log's first event: it receives the whole history.
+    Beginning,
+    /// After the log's last event at registration: only what happens from then on.
+    Head,
+}
+
 /// SQLite durability: `Full` survives power loss; `Normal` only process crashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum Durability {
@@ -404,6 +413,7 @@ from_core!(WorkspaceStatus <= carespace::WorkspaceStatus: Active, Archived);
 from_core!(InviteStatus <= carespace::InviteStatus: Pending, Accepted, Revoked, Expired);
 from_core!(JoinOutcome <= carespace::JoinOutcome: Created, Requested, AcceptedInvite, AlreadyMember);
 to_core!(Approvers => carespace::Approvers: Admins, ApprovedMembers);
+to_core!(ConsumerStart => carespace::ConsumerStart: Beginning, Head);
 to_core!(Action => carespace::Action: StartConversation, ViewOwnConversations, ViewAllConversations,
     CreatePersonalTemplate, CreatePersonalPatientList, ViewMembers, ViewSharedTemplates, ViewSharedPatientLists,
     RequestToJoin, Leave, Invite, RevokeOwnInvite, RevokeAnyInvite, Approve, Decline, ArchiveMember,
@@ -415,4 +425,4 @@ mod records;
 mod service;
 
 pub use records::*;
-pub use service::{Carespace, ManualClock, Options};
+pub use service::{Carespace, Consumption, ManualClock, Options};

@@ -1,7 +1,7 @@
 //! The `Carespace` object (thread-safe: every method takes `&self` on an `Arc`) and the
 //! `ManualClock` tests use to move time.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use carespace::page::{Cursor, PageRequest};
@@ -14,7 +14,9 @@ use crate::records::{
     Organisation, OrganisationPage, PendingRequestPage, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer,
     VisibleWorkspace, Workspace, WorkspaceOutcome,
 };
-use crate::{Action, Approvers, CarespaceError, Durability, OrganisationKind, OrganisationSearch, Result, parse};
+use crate::{
+    Action, Approvers, CarespaceError, ConsumerStart, Durability, OrganisationKind, OrganisationSearch, Result, parse,
+};
 
 /// A clock that stands still until moved, for tests and simulations.
 #[derive(Debug, uniffi::Object)]
@@ -429,6 +431,72 @@ impl Carespace {
     /// Events after the cursor `after`, at most `limit`.
     pub fn events_since(&self, after: u64, limit: u32) -> Result<Vec<Event>> {
         Ok(self.inner.events_since(after, limit as usize)?.into_iter().map(Into::into).collect())
+    }
+
+    /// Registers the event consumer `name` starting at `start`, or leaves an existing
+    /// one as it is; returns its position (the last sequence number it acknowledged).
+    /// R42.
+    pub fn register_consumer(&self, name: String, start: ConsumerStart) -> Result<u64> {
+        Ok(self.inner.register_consumer(&parse(&name)?, start.into())?.acknowledged)
+    }
+
+    /// Up to `limit` (1 to 1,000) events after the consumer's position, in order; the
+    /// same again until they are acknowledged. R42.
+    pub fn receive(&self, name: String, limit: u32) -> Result<Vec<Event>> {
+        Ok(self.inner.receive(&parse(&name)?, limit)?.into_iter().map(Into::into).collect())
+    }
+
+    /// Moves the consumer's position forward to `seq` (at most the head) and returns
+    /// it. R42.
+    pub fn acknowledge(&self, consumer: String, seq: u64) -> Result<u64> {
+        Ok(self.inner.acknowledge(&parse(&consumer)?, seq)?.acknowledged)
+    }
+
+    /// The sequence number of the log's last event (0 while it is empty). R42.
+    pub fn head(&self) -> Result<u64> {
+        Ok(self.inner.head()?)
+    }
+
+    /// Waits up to `timeout_millis` for an event after `after` to commit, from any
+    /// thread or process sharing the store; `true` if one did. R42.
+    pub fn wait_for_event(&self, after: u64, timeout_millis: u64) -> Result<bool> {
+        Ok(self.inner.wait_for_event(after, Duration::from_millis(timeout_millis))?)
+    }
+
+    /// The consumer's events one at a time from its acknowledged position on, waiting
+    /// for each as it commits; `limit` (1 to 1,000) events per read of the log. R42.
+    pub fn consume(&self, name: String, limit: u32) -> Result<Arc<Consumption>> {
+        let name: carespace::ConsumerName = parse(&name)?;
+        let events = Mutex::new(self.inner.consume(&name, limit)?);
+        Ok(Arc::new(Consumption { events, service: self.inner.clone(), name }))
+    }
+}
+
+/// A consumer's events in order (`Carespace.consume`): call `next` in a loop, and
+/// `acknowledge` each event once handled. Each event comes once per `Consumption`; a
+/// new one starts again after the last acknowledgement, so what was not acknowledged
+/// comes again. R42.
+#[derive(uniffi::Object)]
+pub struct Consumption {
+    events: Mutex<carespace::Consumption>,
+    // Acknowledging goes to the service, so it does not wait for a `next` in progress.
+    service: carespace::Carespace,
+    name: carespace::ConsumerName,
+}
+
+#[uniffi::export]
+impl Consumption {
+    /// The next event, waiting up to `timeout_millis` for one to commit; `null`/`nil`
+    /// if none did.
+    pub fn next(&self, timeout_millis: u64) -> Result<Option<Event>> {
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(events.next(Duration::from_millis(timeout_millis))?.map(Into::into))
+    }
+
+    /// Moves the consumer's position to `seq` (its events up to there are handled) and
+    /// returns it.
+    pub fn acknowledge(&self, seq: u64) -> Result<u64> {
+        Ok(self.service.acknowledge(&self.name, seq)?.acknowledged)
     }
 }
 

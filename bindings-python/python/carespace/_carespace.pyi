@@ -26,6 +26,7 @@ __all__ = [
     "EVENT_TYPES",
     "VALUE_CLASSES",
     "Carespace",
+    "Consumption",
     "Conversation",
     "DiscoveryEntry",
     "Event",
@@ -137,6 +138,23 @@ class Follow(Generic[_T]):
 
     def __iter__(self) -> Follow[_T]: ...
     def __next__(self) -> _T: ...
+
+@final
+class Consumption:
+    """A consumer's events, in order, from its acknowledged position on (R42). Iterating
+    waits for each next event as it commits; with ``timeout`` set, the iteration ends
+    once that many seconds pass without one. Acknowledging is explicit: call
+    ``acknowledge(event.seq)`` once an event is handled. Each event comes once per
+    ``Consumption``; a new one (after a restart) starts again from the consumer's
+    position, so what was not acknowledged comes again."""
+
+    def __iter__(self) -> Consumption: ...
+    def __next__(self) -> Event: ...
+    def acknowledge(self, seq: int) -> int:
+        """Moves the consumer's position to ``seq`` and returns it."""
+    @property
+    def name(self) -> str:
+        """The consumer's name."""
 
 @final
 class ImportReport:
@@ -635,5 +653,7 @@ class Carespace:
         """The sequence number of the log's last event (R42)."""
     def wait_for_event(self, *, after: int, timeout: float) -> bool:
         """Waits up to ``timeout`` seconds for an event after ``after`` to commit (R42)."""
+    def consume(self, name: str, *, limit: int = 50, timeout: Optional[float] = None) -> Consumption:
+        """Iterates over the consumer's events from its position on, waiting for each (R42)."""
     def events_since(self, *, after: int = 0, limit: int = 1000) -> list[Event]:
         """Events after the cursor ``after`` (R32), at most ``limit``."""

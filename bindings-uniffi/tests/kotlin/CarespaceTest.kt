@@ -148,6 +148,10 @@ class CarespaceTest {
             CarespaceException.Unreadable::class.java to { w -> w.cs.importOrganisations("/proc/no/such/dir/etr.csv", false) },
             CarespaceException.InvalidCursor::class.java to { w -> w.cs.searchOrganisations(OrganisationSearch.Name("east"), null, "not a cursor") },
             CarespaceException.InvalidLimit::class.java to { w -> w.cs.searchOrganisations(OrganisationSearch.Name("east"), 5000u, null) },
+            CarespaceException.AcknowledgementOutOfRange::class.java to { w ->
+                w.cs.registerConsumer("emails", ConsumerStart.BEGINNING)
+                w.cs.acknowledge("emails", w.cs.head() + 1uL)
+            },
         )
         for ((expected, step) in cases) {
             val w = world()
@@ -345,6 +349,39 @@ class CarespaceTest {
             assertEquals((1..events.size).map { it.toULong() }, events.map { it.seq })
             assertNull(cs.userByEmail("nobody@nhs.net"))
         }
+    }
+
+    @Test
+    fun r42ConsumersReceiveUntilAcknowledgedAndWakeForNewEvents() {
+        val w = world()
+        val cs = w.cs
+        val head = cs.head()
+        assertEquals(0uL, cs.registerConsumer("emails", ConsumerStart.BEGINNING))
+        val first = cs.receive("emails", 3u)
+        assertEquals(listOf(1uL, 2uL, 3uL), first.map { it.seq })
+        assertEquals(first, cs.receive("emails", 3u))
+        assertEquals(3uL, cs.acknowledge("emails", 3uL))
+        assertThrows(CarespaceException.AcknowledgementOutOfRange::class.java) { cs.acknowledge("emails", 2uL) }
+        assertThrows(CarespaceException.NotFound::class.java) { cs.receive("nobody", 3u) }
+        assertThrows(CarespaceException.InvalidText::class.java) { cs.registerConsumer("two words", ConsumerStart.HEAD) }
+        assertEquals(head, cs.registerConsumer("audit", ConsumerStart.HEAD))
+        assertEquals(emptyList<Event>(), cs.receive("audit", 50u))
+
+        // The loop of an email sender: every event after the acknowledged one, once.
+        val events = cs.consume("emails", 2u)
+        val seen = generateSequence { events.next(50uL) }.map { it.seq }.toList()
+        assertEquals((4uL..head).toList(), seen)
+        assertEquals(5uL, events.acknowledge(5uL))
+        assertEquals(6uL, cs.consume("emails", 50u).next(50uL)?.seq)
+
+        // A wait wakes when another thread commits.
+        assertFalse(cs.waitForEvent(head, 50uL))
+        val writer = Thread { Thread.sleep(100); cs.registerUser("late@nhs.net", "Late") }
+        writer.start()
+        val started = System.nanoTime()
+        assertEquals("user_registered", events.next(10_000uL)?.eventType)
+        assertTrue(System.nanoTime() - started < 5_000_000_000L)
+        writer.join()
     }
 
     @Test

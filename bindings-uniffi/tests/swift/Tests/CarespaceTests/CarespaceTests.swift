@@ -137,6 +137,10 @@ final class CarespaceTests: XCTestCase {
             ("Unreadable", { w in try w.cs.importOrganisations(path: "/proc/no/such/dir/etr.csv", strict: false) }),
             ("InvalidCursor", { w in try w.cs.searchOrganisations(search: .name(text: "east"), limit: nil, cursor: "not a cursor") }),
             ("InvalidLimit", { w in try w.cs.searchOrganisations(search: .name(text: "east"), limit: 5000, cursor: nil) }),
+            ("AcknowledgementOutOfRange", { w in
+                _ = try w.cs.registerConsumer(name: "emails", start: .beginning)
+                return try w.cs.acknowledge(consumer: "emails", seq: try w.cs.head() + 1)
+            }),
         ]
         for (expected, step) in cases {
             let w = try world()
@@ -342,6 +346,44 @@ final class CarespaceTests: XCTestCase {
         XCTAssertEqual(try cs.members(actor: admin.id, workspace: ward.id, limit: 1000).items.count, 1 + 8 * 20)
         let events = try cs.eventsSince(after: 0, limit: 10000)
         XCTAssertEqual(events.map { $0.seq }, (1...UInt64(events.count)).map { $0 })
+    }
+
+    func testR42ConsumersReceiveUntilAcknowledgedAndWakeForNewEvents() throws {
+        let w = try world()
+        let cs = w.cs
+        let head = try cs.head()
+        XCTAssertEqual(try cs.registerConsumer(name: "emails", start: .beginning), 0)
+        let first = try cs.receive(name: "emails", limit: 3)
+        XCTAssertEqual(first.map { $0.seq }, [1, 2, 3])
+        XCTAssertEqual(try cs.receive(name: "emails", limit: 3), first)
+        XCTAssertEqual(try cs.acknowledge(consumer: "emails", seq: 3), 3)
+        XCTAssertThrowsError(try cs.acknowledge(consumer: "emails", seq: 2)) { error in
+            guard case CarespaceError.AcknowledgementOutOfRange = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try cs.receive(name: "nobody", limit: 3)) { error in
+            guard case CarespaceError.NotFound = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try cs.registerConsumer(name: "audit", start: .head), head)
+        XCTAssertEqual(try cs.receive(name: "audit", limit: 50), [])
+
+        // The loop of an email sender: every event after the acknowledged one, once.
+        let events = try cs.consume(name: "emails", limit: 2)
+        var seen: [UInt64] = []
+        while let event = try events.next(timeoutMillis: 50) {
+            seen.append(event.seq)
+        }
+        XCTAssertEqual(seen, Array(4...head))
+        XCTAssertEqual(try events.acknowledge(seq: 5), 5)
+        XCTAssertEqual(try cs.consume(name: "emails", limit: 50).next(timeoutMillis: 50)?.seq, 6)
+
+        // A wait wakes when another thread commits.
+        XCTAssertFalse(try cs.waitForEvent(after: head, timeoutMillis: 50))
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) {
+            _ = try? cs.registerUser(email: "late@nhs.net", name: "Late")
+        }
+        let started = Date()
+        XCTAssertEqual(try events.next(timeoutMillis: 10_000)?.eventType, "user_registered")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
     }
 
     func testR43EveryListComesInPagesThatFollowTheirCursors() throws {
