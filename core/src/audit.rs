@@ -62,6 +62,43 @@ pub struct VisibleWorkspace {
     pub since: OffsetDateTime,
 }
 
+/// One stretch of time in which someone held one state in a workspace (R37).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StateSpan {
+    /// The state: unapproved, approved member, admin or archived.
+    pub state: MembershipState,
+    /// From when.
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    /// Until when (`None`: still so).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub until: Option<OffsetDateTime>,
+}
+
+/// Someone's states in a workspace over time, oldest first (R37).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PersonTimeline {
+    /// The person (their name as it is now).
+    pub person: Person,
+    /// Their states, oldest first; a gap between two spans is a time they were not a
+    /// member (they left, or were declined, and came back).
+    pub spans: Vec<StateSpan>,
+}
+
+/// A shared workspace's whole membership history as states over time (R37): what an
+/// information-governance lead draws to see who could see what, when.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Timeline {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// Its name now.
+    pub name: String,
+    /// Everyone who was ever a member (or asked to be), in the order they first were.
+    pub people: Vec<PersonTimeline>,
+    /// The membership events the states come from, oldest first.
+    pub events: Vec<Event>,
+}
+
 /// A shared workspace's name as it was at `at`: the name it was created with, or the
 /// last rename at or before `at` (R37); the present name if the log has neither.
 fn name_at(r: &dyn crate::store::ReadTx, workspace: &crate::Workspace, at: OffsetDateTime) -> Result<String, Error> {
@@ -135,6 +172,11 @@ impl Replay {
             }
             _ => {}
         }
+    }
+
+    /// Each user's state in `workspace`.
+    fn states_in(&self, workspace: WorkspaceId) -> impl Iterator<Item = (UserId, MembershipState)> + '_ {
+        self.members.iter().filter(move |((w, _), _)| *w == workspace).map(|(&(_, u), &(state, _))| (u, state))
     }
 
     /// The approved memberships, with their sight and since when.
@@ -254,6 +296,68 @@ impl Carespace {
             }
             visible.sort_by_cached_key(|v| (v.name.to_lowercase(), v.workspace));
             Ok(visible)
+        })
+    }
+
+    /// The membership history of a shared workspace as each person's states over time
+    /// (R37): the spans in which they were unapproved, an approved member, an admin or
+    /// archived, replayed from the event log like [`Carespace::viewers_at`], with the
+    /// events themselves.
+    ///
+    /// ```
+    /// use carespace::{Carespace, MemoryStore, MembershipState, OrganisationKind};
+    /// let service = Carespace::new(MemoryStore::new());
+    /// let trust = service.register_organisation("Barts Health NHS Trust".parse()?, OrganisationKind::NhsTrust, None)?;
+    /// let alice = service.register_user("alice@nhs.net".parse()?, "Alice Smith".parse()?)?;
+    /// service.join_organisation(alice.id, trust.id)?;
+    /// let ward = service.create_workspace(alice.id, trust.id, carespace::NewWorkspace {
+    ///     name: "Maternity - Ward 2".parse()?,
+    ///     speciality: carespace::Speciality::from_code(501)?,
+    ///     description: Default::default(),
+    /// })?.workspace;
+    /// let timeline = service.membership_timeline(ward.id)?;
+    /// assert_eq!(timeline.people[0].spans[0].state, MembershipState::Admin);
+    /// assert_eq!(timeline.people[0].spans[0].until, None);
+    /// # Ok::<(), carespace::Error>(())
+    /// ```
+    #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(workspace = %workspace))]
+    pub fn membership_timeline(&self, workspace: WorkspaceId) -> Result<Timeline, Error> {
+        self.read(|r, _| {
+            let shared = r
+                .workspace(workspace)?
+                .ok_or_else(|| Error::NotFound { entity: Entity::Workspace, id: workspace.to_string() })?;
+            let events: Vec<Event> =
+                r.events_of_workspace(workspace)?.into_iter().filter(|e| is_membership_history(&e.kind)).collect();
+            let mut replay = Replay::default();
+            // Each person's spans, and the sequence number of the event that began the first.
+            let mut spans: BTreeMap<UserId, (u64, Vec<StateSpan>)> = BTreeMap::new();
+            for event in &events {
+                let before: BTreeMap<UserId, MembershipState> = replay.states_in(workspace).collect();
+                replay.apply(event);
+                let after: BTreeMap<UserId, MembershipState> = replay.states_in(workspace).collect();
+                let users: std::collections::BTreeSet<UserId> = before.keys().chain(after.keys()).copied().collect();
+                for user in users {
+                    let (was, is) = (before.get(&user), after.get(&user));
+                    if was == is {
+                        continue;
+                    }
+                    let (_, mine) = spans.entry(user).or_insert((event.seq, Vec::new()));
+                    if let Some(open) = mine.last_mut().filter(|span| span.until.is_none()) {
+                        open.until = Some(event.at);
+                    }
+                    if let Some(&state) = is {
+                        mine.push(StateSpan { state, from: event.at, until: None });
+                    }
+                }
+            }
+            let mut arrivals: Vec<(u64, UserId, Vec<StateSpan>)> =
+                spans.into_iter().map(|(user, (first, spans))| (first, user, spans)).collect();
+            arrivals.sort_by_key(|(first, _, _)| *first);
+            let mut people = Vec::with_capacity(arrivals.len());
+            for (_, user, spans) in arrivals {
+                people.push(PersonTimeline { person: Person::from(&crate::service::load_user(r, user)?), spans });
+            }
+            Ok(Timeline { workspace, name: shared.name.to_string(), people, events })
         })
     }
 

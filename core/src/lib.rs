@@ -46,6 +46,7 @@ pub mod directory;
 mod email;
 mod error;
 mod event;
+pub mod health;
 mod ids;
 mod memory;
 mod model;
@@ -65,7 +66,7 @@ mod views;
 #[cfg(any(test, feature = "test-suite"))]
 pub mod testsuite;
 
-pub use audit::{Sight, Viewer, VisibleWorkspace};
+pub use audit::{PersonTimeline, Sight, StateSpan, Timeline, Viewer, VisibleWorkspace};
 pub use clock::{Clock, LAST_SUPPORTED_TIME, ManualClock, SUPPORTED_TIMES, SystemClock};
 pub use consumer::{Consumer, ConsumerStart, Consumption};
 pub use email::{EmailError, MAX_EMAIL_LEN, MAX_LOCAL_PART_LEN, NhsEmail};

@@ -201,6 +201,48 @@ pub fn r37_membership_history_names_every_change_with_actor_and_time(store: Arc<
     ));
 }
 
+/// R37: the timeline gives each person's states as spans that meet end to end, from
+/// the same log the history reads; a decline leaves a gap, a comeback a new span.
+pub fn r37_membership_timeline_spans_each_state(store: Arc<dyn Store>) {
+    type S = MembershipState;
+    let h = Harness::new(store);
+    let (org, alice, bob, carol) = trio(&h);
+    let ws = h.workspace(&alice, &org, "Ward 1");
+    h.ok(|s| s.request_to_join(carol.id, ws.id));
+    h.ok(|s| s.decline(alice.id, ws.id, carol.id));
+    set_clock(&h, day(1));
+    h.approved(&ws, &alice, &bob);
+    h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    set_clock(&h, day(2));
+    h.ok(|s| s.demote(alice.id, ws.id, bob.id));
+    h.ok(|s| s.archive_member(alice.id, ws.id, bob.id));
+    set_clock(&h, day(10));
+    h.ok(|s| s.request_to_join(carol.id, ws.id));
+    let timeline = h.ok(|s| s.membership_timeline(ws.id));
+    assert_eq!(timeline.name, "Ward 1");
+    assert_eq!(timeline.events, h.ok(|s| s.membership_history_all(ws.id)));
+    let spans = |user: UserId| -> Vec<(S, OffsetDateTime, Option<OffsetDateTime>)> {
+        let person = timeline.people.iter().find(|p| p.person.id == user).expect("on the timeline");
+        person.spans.iter().map(|s| (s.state, s.from, s.until)).collect()
+    };
+    assert_eq!(spans(alice.id), [(S::Admin, START, None)]);
+    assert_eq!(
+        spans(bob.id),
+        [
+            (S::Unapproved, day(1), Some(day(1))),
+            (S::Member, day(1), Some(day(1))),
+            (S::Admin, day(1), Some(day(2))),
+            (S::Member, day(2), Some(day(2))),
+            (S::Archived, day(2), None),
+        ]
+    );
+    // Declined: a span that ends, then a gap, then a new request.
+    assert_eq!(spans(carol.id), [(S::Unapproved, START, Some(START)), (S::Unapproved, day(10), None)]);
+    assert_eq!(timeline.people.iter().map(|p| p.person.id).collect::<Vec<_>>(), [alice.id, carol.id, bob.id]);
+    let err = h.err(|s| s.membership_timeline(WorkspaceId::from_uuid(uuid::Uuid::max())));
+    assert_eq!(err.code(), "not_found");
+}
+
 /// R38: invites past their date are expired by the sweep, once, with one event.
 pub fn r38_sweep_expires_invites_once(store: Arc<dyn Store>) {
     let h = Harness::new(store);
