@@ -48,8 +48,10 @@ doc:
 # Unit, integration and conformance tests of every crate, PostgreSQL's included (issue 9),
 # in one cargo invocation inside one cluster; doctests run in test-doc. The examples are
 # built first (so their binaries land in target/debug/examples), and the tokio service
-# example then serves its concurrent requests on SQLite and on PostgreSQL.
+# example then serves its concurrent requests on SQLite and on PostgreSQL. The `carespace`
+# command's tests render the audit timeline in Debian's chromium, installed if missing.
 test-rust:
+	cli/provision/chromium.sh
 	$(CARGO) build --workspace $(FEATURES) --examples --bins
 	$(WITH_PG) bash -c '$(CARGO) test --workspace $(FEATURES) --lib --bins --tests \
 	  && env -u CARESPACE_PG_URL target/debug/examples/tokio_service target/tokio-service.sqlite3 \

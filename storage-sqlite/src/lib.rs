@@ -211,6 +211,28 @@ impl SqliteStore {
         Ok(conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).sql()?)
     }
 
+    /// Writes a consistent copy of the database to the new file `to` with SQLite's
+    /// `VACUUM INTO`: the database as one read transaction sees it, compacted, while
+    /// other connections and processes go on writing. Refuses a file that exists, and
+    /// removes a partial copy if the backup fails.
+    pub fn backup_to(&self, to: impl AsRef<Path>) -> Result<(), Error> {
+        let to = to.as_ref();
+        let failed = |message: String| Error::Storage(StorageError::new(carespace::StorageErrorKind::Other, message));
+        if to.symlink_metadata().is_ok() {
+            return Err(failed(format!("will not back up to {}: the file exists", to.display())));
+        }
+        let target = to.to_str().ok_or_else(|| failed(format!("the backup path {} is not UTF-8", to.display())))?;
+        let conn = self.read_connection();
+        let done = conn.execute("VACUUM INTO ?1", [target]).map_err(|e| {
+            let message = format!("cannot back up to {}: {e}", to.display());
+            Error::Storage(StorageError::new(carespace::StorageErrorKind::Other, message).with_source(e))
+        });
+        if done.is_err() {
+            let _ = std::fs::remove_file(to);
+        }
+        done.map(drop)
+    }
+
     /// Runs `f` with the writer connection, outside any transaction: for diagnostics
     /// (`EXPLAIN QUERY PLAN`, schema comparison) in tests and tools.
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {

@@ -1,0 +1,180 @@
+//! The store's upkeep: `init`, `orgs import` and `orgs search`, `sweep`, `check` and
+//! `backup`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use carespace::directory::{ImportOptions, OrganisationSearch};
+use carespace::page::PageRequest;
+use time::OffsetDateTime;
+
+use crate::args::Orgs;
+use crate::db::Db;
+use crate::failure::Failure;
+use crate::output::{Table, print_json, when};
+
+/// `carespace init`: creates the store or migrates it to this version's schema.
+pub(crate) fn init(url: &str, json: bool) -> Result<(), Failure> {
+    let db = Db::create(url)?;
+    let head = db.service().head()?;
+    if json {
+        return print_json(&serde_json::json!({ "ready": true, "events": head }));
+    }
+    println!("{} is ready ({head} events in its log)", db.describe());
+    Ok(())
+}
+
+/// `carespace orgs …`
+pub(crate) fn orgs(db: &Db, orgs: Orgs, json: bool) -> Result<(), Failure> {
+    let service = db.service();
+    match orgs {
+        Orgs::Import { file, strict } => {
+            let report = service.import_organisations_from(&file, ImportOptions { strict })?;
+            if json {
+                return print_json(&report);
+            }
+            println!(
+                "{}: {} added, {} renamed, {} closed, {} reopened, {} updated, {} unchanged, {} rejected",
+                file.display(),
+                report.added,
+                report.renamed,
+                report.closed,
+                report.reopened,
+                report.updated,
+                report.unchanged,
+                report.rejected.len()
+            );
+            for rejected in &report.rejected {
+                println!("  rejected: {rejected}");
+            }
+            Ok(())
+        }
+        Orgs::Search { text, postcode, limit } => {
+            let search = search_for(&service, &text, postcode)?;
+            let page = service.search_organisations(&search, &PageRequest::first(limit))?;
+            if json {
+                return print_json(&page.items);
+            }
+            let mut table = Table::new(&["ODS", "NAME", "KIND", "POSTCODE", "CLOSED"]);
+            for org in &page.items {
+                table.rows.push(vec![
+                    org.ods_code.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    org.name.to_string(),
+                    org.kind.as_str().replace('_', " "),
+                    org.postcode.clone().unwrap_or_default(),
+                    org.closed_on.map(|d| d.to_string()).unwrap_or_default(),
+                ]);
+            }
+            table.print(&format!("no organisation matches {text:?}"))
+        }
+    }
+}
+
+/// What `orgs search TEXT` looks for: the start of a postcode with `--postcode`; else
+/// the organisation with that ODS code if there is one, and a name fragment if not
+/// ("RWK" is East London's code; "st thom" a fragment of Guy's and St Thomas').
+fn search_for(service: &carespace::Carespace, text: &str, postcode: bool) -> Result<OrganisationSearch, Failure> {
+    let text = text.trim().to_owned();
+    if postcode {
+        return Ok(OrganisationSearch::Postcode(text));
+    }
+    if let Ok(code) = text.parse::<carespace::OdsCode>()
+        && service.organisation_by_ods(&code)?.is_some()
+    {
+        return Ok(OrganisationSearch::OdsCode(text));
+    }
+    Ok(OrganisationSearch::Name(text))
+}
+
+/// `carespace sweep`: once at `now` (the present by default), or every `every`.
+pub(crate) fn sweep(db: &Db, now: Option<OffsetDateTime>, every: Option<Duration>, json: bool) -> Result<(), Failure> {
+    let service = db.service();
+    let Some(every) = every else {
+        return report_sweep(service.sweep(now.unwrap_or_else(OffsetDateTime::now_utc))?, None, json);
+    };
+    loop {
+        let started = Instant::now();
+        let at = OffsetDateTime::now_utc();
+        report_sweep(service.sweep(at)?, Some(at), json)?;
+        std::thread::sleep(every.saturating_sub(started.elapsed()));
+    }
+}
+
+fn report_sweep(swept: carespace::Swept, at: Option<OffsetDateTime>, json: bool) -> Result<(), Failure> {
+    if json {
+        return print_json(&swept);
+    }
+    let prefix = at.map(|at| format!("{}: ", when(at))).unwrap_or_default();
+    if swept.is_empty() {
+        println!("{prefix}nothing was due");
+    } else {
+        println!(
+            "{prefix}{} invites expired, {} requests escalated, {} end reminders, {} memberships ended, {} last admins kept",
+            swept.invites_expired,
+            swept.requests_escalated,
+            swept.end_reminders,
+            swept.memberships_ended,
+            swept.last_admins_kept
+        );
+    }
+    Ok(())
+}
+
+/// `carespace check`: every problem found, then exit 1 if there was one.
+pub(crate) fn check(db: &Db, users: usize, json: bool) -> Result<(), Failure> {
+    let mut problems = Vec::new();
+    let mut checked = Vec::new();
+    if let Db::Sqlite(store) = db {
+        checked.push("SQLite integrity_check");
+        let verdict = store.integrity_check()?;
+        if verdict != "ok" {
+            problems.push(format!("SQLite integrity_check: {verdict}"));
+        }
+    }
+    let store = db.store();
+    checked.push("the invariants (R25) and a gap-free log (R32)");
+    let broken = carespace::health::invariant_problems(store.as_ref(), OffsetDateTime::now_utc())
+        .map_err(|e| Failure::Carespace(storage_failed(e)))?;
+    problems.extend(broken);
+    checked.push("the narrow reads");
+    if let Err(problem) = carespace::health::check_narrow_reads_of(store.as_ref(), users) {
+        problems.push(problem);
+    }
+    let events = db.service().head()?;
+    if json {
+        print_json(&serde_json::json!({ "ok": problems.is_empty(), "events": events, "problems": problems }))?;
+    } else if problems.is_empty() {
+        println!("ok: {} ({events} events)", checked.join(", "));
+    } else {
+        for problem in &problems {
+            println!("problem: {problem}");
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        n => Err(Failure::Problems(n)),
+    }
+}
+
+/// `carespace backup --to FILE` (SQLite).
+pub(crate) fn backup(db: &Db, to: &Path, json: bool) -> Result<(), Failure> {
+    let Db::Sqlite(store) = db else {
+        return Err(Failure::Usage(
+            "backup copies SQLite files; back up PostgreSQL with pg_dump or the server's own backups".into(),
+        ));
+    };
+    let started = Instant::now();
+    store.backup_to(to)?;
+    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    if json {
+        return print_json(&serde_json::json!({ "to": to.display().to_string(), "bytes": bytes }));
+    }
+    let from = db.sqlite_path().map(|p| p.display().to_string()).unwrap_or_default();
+    println!("backed up {from} to {} ({bytes} bytes in {:.1} s)", to.display(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A check that could not read the store, as Carespace's storage error.
+fn storage_failed(message: String) -> carespace::Error {
+    carespace::Error::Storage(carespace::StorageError::new(carespace::StorageErrorKind::Other, message))
+}
