@@ -56,6 +56,14 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 50)]
         users: usize,
     },
+    /// Copies the whole store into an empty one (SQLite to PostgreSQL when a deployment
+    /// outgrows one machine) in one transaction, then verifies the copy: every row, the
+    /// event log event by event, the invariants. Stop writers first.
+    Copy {
+        /// The target: `postgresql://…` (or `sqlite:PATH`), empty.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Writes a consistent copy of a SQLite store to a new file while others go on
     /// writing (`VACUUM INTO`). Refuses to overwrite.
     Backup {

@@ -9,9 +9,13 @@ pub(crate) enum Failure {
     Usage(String),
     /// Carespace refused or found nothing (exit 3), or its store failed (exit 4).
     Carespace(carespace::Error),
+    /// The command will not do what was asked (exit 3): a copy into a store that is not
+    /// empty.
+    Refused(String),
     /// Reading or writing a file of the operator's failed (exit 4).
     File(String),
-    /// `check` found problems (exit 1); they are already printed.
+    /// `check` (or the verification after `copy`) found problems (exit 1); they are
+    /// already printed.
     Problems(usize),
 }
 
@@ -23,7 +27,7 @@ impl Failure {
             Self::Problems(_) => 1,
             Self::Usage(_) => 2,
             Self::Carespace(carespace::Error::Storage(_)) | Self::File(_) => 4,
-            Self::Carespace(_) => 3,
+            Self::Carespace(_) | Self::Refused(_) => 3,
         }
     }
 }
@@ -31,10 +35,10 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(message) | Self::File(message) => f.write_str(message),
+            Self::Usage(message) | Self::File(message) | Self::Refused(message) => f.write_str(message),
             Self::Carespace(error) => write!(f, "{error} ({})", error.code()),
-            Self::Problems(1) => f.write_str("the check found a problem"),
-            Self::Problems(n) => write!(f, "the check found {n} problems"),
+            Self::Problems(1) => f.write_str("found a problem"),
+            Self::Problems(n) => write!(f, "found {n} problems"),
         }
     }
 }
@@ -48,5 +52,14 @@ impl From<carespace::Error> for Failure {
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Self {
         Self::File(format!("cannot write the output: {error}"))
+    }
+}
+
+impl From<carespace::copy::CopyError> for Failure {
+    fn from(error: carespace::copy::CopyError) -> Self {
+        match error {
+            carespace::copy::CopyError::Carespace(error) => Self::Carespace(error),
+            refused => Self::Refused(refused.to_string()),
+        }
     }
 }

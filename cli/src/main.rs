@@ -47,5 +47,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(audit) => audit::run(&db::Db::open(&url)?, audit, json),
         Command::Check { users } => maintain::check(&db::Db::open(&url)?, users, json),
         Command::Backup { to } => maintain::backup(&db::Db::open(&url)?, &to, json),
+        Command::Copy { to } => maintain::copy(&db::Db::open(&url)?, &to, json),
     }
 }

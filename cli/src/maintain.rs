@@ -156,6 +156,60 @@ pub(crate) fn check(db: &Db, users: usize, json: bool) -> Result<(), Failure> {
     }
 }
 
+/// `carespace copy --to URL`: the whole store into an empty one, then the verification.
+pub(crate) fn copy(db: &Db, to: &str, json: bool) -> Result<(), Failure> {
+    let target = Db::create(to)?;
+    let started = Instant::now();
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg:<8} [{bar:30}] {pos}/{len} events ({eta} left)")
+            .map_err(|e| Failure::File(format!("the progress bar: {e}")))?,
+    );
+    bar.set_message("rows");
+    let counts = carespace::copy::copy_store(db.store().as_ref(), target.store().as_ref(), &mut |p| {
+        bar.set_length(p.events_total);
+        bar.set_position(p.events);
+        if p.events > 0 {
+            bar.set_message("events");
+        }
+    });
+    bar.finish_and_clear();
+    let counts = counts?;
+    let copied = started.elapsed();
+    let problems = carespace::copy::verify_copy(db.store().as_ref(), target.store().as_ref())?;
+    if json {
+        print_json(&serde_json::json!({ "copied": counts, "seconds": copied.as_secs_f64(), "problems": problems }))?;
+    } else {
+        println!(
+            "copied {} organisations, {} users, {} workspaces, {} My Workspaces, {} memberships, {} invites, \
+             {} declines, {} conversations, {} consumers and {} events from the {} to the {} in {:.1} s",
+            counts.organisations,
+            counts.users,
+            counts.workspaces,
+            counts.personal_workspaces,
+            counts.memberships,
+            counts.invites,
+            counts.declines,
+            counts.conversations,
+            counts.consumers,
+            counts.events,
+            db.describe(),
+            target.describe(),
+            copied.as_secs_f64()
+        );
+        if problems.is_empty() {
+            println!("verified: every row and event the same, the invariants hold on the copy");
+        }
+        for problem in &problems {
+            println!("problem: {problem}");
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        n => Err(Failure::Problems(n)),
+    }
+}
+
 /// `carespace backup --to FILE` (SQLite).
 pub(crate) fn backup(db: &Db, to: &Path, json: bool) -> Result<(), Failure> {
     let Db::Sqlite(store) = db else {

@@ -490,14 +490,7 @@ fn r37_timeline_renders_in_a_real_browser_with_the_legend_colours() {
 
 #[test]
 fn postgresql_init_check_and_tail_through_the_same_command() {
-    let url = std::env::var("CARESPACE_PG_URL")
-        .unwrap_or_else(|_| panic!("set CARESPACE_PG_URL (make test-rust starts a throwaway cluster and sets it)"));
-    let schema = format!("cli_{}", std::process::id());
-    let pg = |args: &[&str]| {
-        let mut command = carespace(&url);
-        command.env("CARESPACE_PG_SCHEMA", &schema).args(args);
-        run(&mut command)
-    };
+    let pg = postgres("cli");
     let ran = pg(&["init"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
     assert!(ran.stdout.contains("PostgreSQL database is ready (0 events"), "{}", ran.stdout);
@@ -510,4 +503,85 @@ fn postgresql_init_check_and_tail_through_the_same_command() {
     let ran = pg(&["backup", "--to", "/tmp/never.sqlite3"]);
     assert_eq!(ran.code, 2);
     assert!(ran.stderr.contains("pg_dump"), "{}", ran.stderr);
+}
+
+/// The throwaway cluster's URL, and a command on a schema of its own there.
+fn postgres(schema: &str) -> impl Fn(&[&str]) -> Ran {
+    let url = std::env::var("CARESPACE_PG_URL")
+        .unwrap_or_else(|_| panic!("set CARESPACE_PG_URL (make test-rust starts a throwaway cluster and sets it)"));
+    let schema = format!("{schema}_{}", std::process::id());
+    move |args: &[&str]| {
+        let mut command = carespace(&url);
+        command.env("CARESPACE_PG_SCHEMA", &schema).args(args);
+        run(&mut command)
+    }
+}
+
+#[test]
+fn copy_from_sqlite_to_postgresql_verifies_and_refuses_a_store_that_is_not_empty() {
+    let w = world();
+    let url = std::env::var("CARESPACE_PG_URL").expect("CARESPACE_PG_URL");
+    let schema = format!("copy_{}", std::process::id());
+    let copy = || run(carespace(&w.db).env("CARESPACE_PG_SCHEMA", &schema).args(["copy", "--to", &url]));
+    let ran = copy();
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("4 users, 1 workspaces, 4 My Workspaces, 4 memberships, 1 invites"), "{}", ran.stdout);
+    assert!(ran.stdout.contains("verified: every row and event the same"), "{}", ran.stdout);
+    assert!(ran.stderr.is_empty(), "no progress bar when stderr is not a terminal: {}", ran.stderr);
+    // The same answers from the copy.
+    let pg = postgres("copy");
+    let question = ["audit", "viewers", "--workspace", "Maternity - Ward 2", "--at", "2026-03-03T12:00:00Z"];
+    assert_eq!(pg(&question).stdout, ok(&w.db, &question));
+    assert_eq!(
+        pg(&["--json", "events", "tail", "-n", "1000"]).stdout,
+        ok(&w.db, &["--json", "events", "tail", "-n", "1000"])
+    );
+    // Never into a store that holds something.
+    let ran = copy();
+    assert_eq!(ran.code, 3, "{}{}", ran.stdout, ran.stderr);
+    assert!(ran.stderr.contains("the target is not empty"), "{}", ran.stderr);
+}
+
+#[test]
+fn an_interrupted_copy_leaves_the_target_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.sqlite3");
+    let db = format!("sqlite:{}", path.display());
+    ok(&db, &["init"]);
+    ok(&db, &["orgs", "import", ods("etr.csv").to_str().unwrap()]);
+    {
+        let options =
+            carespace_sqlite::SqliteOptions { durability: carespace_sqlite::Durability::Normal, ..Default::default() };
+        let service = Carespace::new(SqliteStore::open_with(&path, options).unwrap());
+        let trust = service.organisation_by_ods(&"RWK".parse().unwrap()).unwrap().unwrap();
+        for i in 0..6_000 {
+            let user = service.register_user(format!("u{i}@nhs.net").parse().unwrap(), "U".parse().unwrap()).unwrap();
+            service.join_organisation(user.id, trust.id).unwrap();
+        }
+    }
+    let url = std::env::var("CARESPACE_PG_URL").expect("CARESPACE_PG_URL");
+    let schema = format!("cut_{}", std::process::id());
+    let mut child = carespace(&db)
+        .env("CARESPACE_PG_SCHEMA", &schema)
+        .args(["copy", "--to", &url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The whole copy takes about 5 s here (a debug build); it is cut after 1.5 s.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the copy ended before it could be interrupted: make the source bigger"
+    );
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let pg = postgres("cut");
+    let ran = pg(&["--json", "init"]);
+    assert_eq!(ran.stdout.trim(), r#"{"events":0,"ready":true}"#, "{}", ran.stderr);
+    assert!(pg(&["orgs", "search", "RWK"]).stdout.contains("no organisation matches"));
+    // And the copy can simply be run again.
+    let ran = run(carespace(&db).env("CARESPACE_PG_SCHEMA", &schema).args(["copy", "--to", &url]));
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("6000 users") && ran.stdout.contains("verified"), "{}", ran.stdout);
 }

@@ -42,6 +42,7 @@
 mod audit;
 mod clock;
 mod consumer;
+pub mod copy;
 pub mod directory;
 mod email;
 mod error;
