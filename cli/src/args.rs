@@ -37,7 +37,9 @@ pub(crate) enum Command {
         /// The time to sweep at (RFC 3339, or a date for its midnight UTC); now by default.
         #[arg(long, value_parser = parse_time, conflicts_with = "every")]
         now: Option<OffsetDateTime>,
-        /// Sweeps again every DURATION (`30s`, `15m`, `1h`, `1d`) until stopped.
+        /// Sweeps again every DURATION (`30s`, `15m`, `1h`, `1d`) until stopped; a
+        /// storage failure (a database restarting) is reported and the next sweep tries
+        /// again.
         #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
         every: Option<Duration>,
     },

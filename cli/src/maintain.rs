@@ -95,9 +95,20 @@ pub(crate) fn sweep(db: &Db, now: Option<OffsetDateTime>, every: Option<Duration
     loop {
         let started = Instant::now();
         let at = OffsetDateTime::now_utc();
-        report_sweep(service.sweep(at)?, Some(at), json)?;
+        match service.sweep(at) {
+            Ok(swept) => report_sweep(swept, Some(at), json)?,
+            Err(error) if passes(&error) => eprintln!("carespace: {}", Failure::Carespace(error)),
+            Err(error) => return Err(error.into()),
+        }
         std::thread::sleep(every.saturating_sub(started.elapsed()));
     }
+}
+
+/// Whether `sweep --every` reports `error` and sweeps again at the next interval (each
+/// sweep does all that is due by then): a store that failed — a database restarting or
+/// out of reach for a while — may be back; anything else would fail every time.
+fn passes(error: &carespace::Error) -> bool {
+    matches!(error, carespace::Error::Storage(_))
 }
 
 fn report_sweep(swept: carespace::Swept, at: Option<OffsetDateTime>, json: bool) -> Result<(), Failure> {
@@ -231,4 +242,16 @@ pub(crate) fn backup(db: &Db, to: &Path, json: bool) -> Result<(), Failure> {
 /// A check that could not read the store, as Carespace's storage error.
 fn storage_failed(message: String) -> carespace::Error {
     carespace::Error::Storage(carespace::StorageError::new(carespace::StorageErrorKind::Other, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeping_every_interval_outlasts_storage_failures_only() {
+        let unavailable = carespace::StorageError::new(carespace::StorageErrorKind::Unavailable, "connection refused");
+        assert!(passes(&carespace::Error::Storage(unavailable)));
+        assert!(!passes(&carespace::Error::TimeOutOfRange { at: OffsetDateTime::UNIX_EPOCH }));
+    }
 }
