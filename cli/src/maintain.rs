@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::args::Orgs;
 use crate::db::Db;
 use crate::failure::Failure;
-use crate::output::{Table, print_json, when};
+use crate::output::{Table, Working, print_json, when};
 
 /// `carespace init`: creates the store or migrates it to this version's schema.
 pub(crate) fn init(url: &str, json: bool) -> Result<(), Failure> {
@@ -135,6 +135,7 @@ fn report_sweep(swept: carespace::Swept, at: Option<OffsetDateTime>, json: bool)
 pub(crate) fn check(db: &Db, users: usize, json: bool) -> Result<(), Failure> {
     let mut problems = Vec::new();
     let mut checked = Vec::new();
+    let working = Working::on("checking the store");
     if let Db::Sqlite(store) = db {
         checked.push("SQLite integrity_check");
         let verdict = store.integrity_check()?;
@@ -152,6 +153,7 @@ pub(crate) fn check(db: &Db, users: usize, json: bool) -> Result<(), Failure> {
         problems.push(problem);
     }
     let events = db.service().head()?;
+    drop(working);
     if json {
         print_json(&serde_json::json!({ "ok": problems.is_empty(), "events": events, "problems": problems }))?;
     } else if problems.is_empty() {
@@ -187,7 +189,9 @@ pub(crate) fn copy(db: &Db, to: &str, json: bool) -> Result<(), Failure> {
     bar.finish_and_clear();
     let counts = counts?;
     let copied = started.elapsed();
+    let working = Working::on("verifying the copy");
     let problems = carespace::copy::verify_copy(db.store().as_ref(), target.store().as_ref())?;
+    drop(working);
     if json {
         print_json(&serde_json::json!({ "copied": counts, "seconds": copied.as_secs_f64(), "problems": problems }))?;
     } else {
@@ -229,7 +233,9 @@ pub(crate) fn backup(db: &Db, to: &Path, json: bool) -> Result<(), Failure> {
         ));
     };
     let started = Instant::now();
+    let working = Working::on("backing up");
     store.backup_to(to)?;
+    drop(working);
     let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
     if json {
         return print_json(&serde_json::json!({ "to": to.display().to_string(), "bytes": bytes }));

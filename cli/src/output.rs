@@ -60,6 +60,24 @@ impl Table {
     }
 }
 
+/// A spinner saying what long work is doing, drawn on stderr only when it is a terminal
+/// (piped or redirected, it stays quiet); cleared when dropped.
+pub(crate) struct Working(indicatif::ProgressBar);
+
+impl Working {
+    pub(crate) fn on(message: &'static str) -> Self {
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(message);
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        Self(spinner)
+    }
+}
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// Prints `value` as one line of JSON.
 pub(crate) fn print_json(value: &impl Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string(value).map_err(|e| Failure::File(format!("cannot write JSON: {e}")))?;
