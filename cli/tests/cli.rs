@@ -376,11 +376,7 @@ fn r25_check_passes_on_a_sound_store_and_lists_what_is_wrong() {
     assert!(ran.stdout.contains("problem: Maternity - Ward 2: active with"), "{}", ran.stdout);
     assert!(ran.stdout.contains("problem: event log has a gap: position 250 holds seq 251"), "{}", ran.stdout);
     assert!(ran.stdout.lines().filter(|l| l.starts_with("problem: ")).count() >= 2, "{}", ran.stdout);
-    assert!(
-        ran.stderr.starts_with("carespace: found ") && ran.stderr.ends_with(" problems\n"),
-        "{}",
-        ran.stderr
-    );
+    assert!(ran.stderr.starts_with("carespace: found ") && ran.stderr.ends_with(" problems\n"), "{}", ran.stderr);
     let ran = run(carespace(&w.db).args(["--json", "check"]));
     let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     assert_eq!(report["ok"], false);
