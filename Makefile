@@ -8,9 +8,9 @@ RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
 .PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
-	venv wheel test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
+	venv wheel sdist test-packages test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
-test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-kotlin test-swift fuzz-smoke
+test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-packages test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
 
 results-reset:
@@ -93,7 +93,8 @@ quickstart:
 
 # Python: a git-ignored venv with maturin, pytest and mypy from PyPI; the wheel is built
 # (release, abi3) with its own target dir under ~/.cache so cargo and maturin builds do
-# not keep rebuilding pyo3 for each other; stubtest checks the stubs; pytest runs.
+# not keep rebuilding pyo3 for each other; stubtest checks the stubs; pytest runs, with
+# CARESPACE_PG_URL on a throwaway cluster for `Carespace.connect` (test_postgres.py).
 VENV := .venv
 PY := $(VENV)/bin/python
 WHEELS := target/wheels
@@ -113,9 +114,27 @@ wheel: venv
 	$(VENV)/bin/pip install --quiet --force-reinstall $(WHEELS)/carespace-*.whl
 	@ls -l $(WHEELS)/carespace-*.whl | awk '{ printf "wheel: %s bytes\n", $$5 }'
 
+sdist: venv
+	rm -f $(WHEELS)/carespace-*.tar.gz
+	$(VENV)/bin/maturin sdist -m bindings-python/Cargo.toml --out $(WHEELS)
+
+# The packages as a user installs them, each into a fresh venv outside the source tree:
+# the abi3 wheel, and the sdist built from source by pip (maturin from PyPI; cargo's
+# output cached under ~/.cache), then the quickstart and the version each reports.
+PKG_CHECK := 'import importlib.metadata as m, carespace; assert carespace.__version__ == m.version("carespace"), carespace.__version__'
+test-packages: wheel sdist
+	rm -rf target/venv-wheel target/venv-sdist target/quickstart-pkg*.sqlite3*
+	python3 -m venv target/venv-wheel
+	target/venv-wheel/bin/pip install --quiet $(WHEELS)/carespace-*.whl
+	cd target && venv-wheel/bin/python -c $(PKG_CHECK) && venv-wheel/bin/python ../examples/quickstart.py quickstart-pkg-wheel.sqlite3 > /dev/null
+	python3 -m venv target/venv-sdist
+	CARGO_TARGET_DIR=$(CACHE)/sdist-target target/venv-sdist/bin/pip install --quiet $(WHEELS)/carespace-*.tar.gz
+	cd target && venv-sdist/bin/python -c $(PKG_CHECK) && venv-sdist/bin/python ../examples/quickstart.py quickstart-pkg-sdist.sqlite3 > /dev/null
+	@echo "packages: 2 passed, 0 failed" | tee -a $(RESULTS)
+
 test-python: wheel
 	cd bindings-python && ../$(PY) -m mypy.stubtest carespace --allowlist stubtest-allowlist.txt
-	cd bindings-python && ../$(PY) -m pytest -q -p no:cacheprovider tests 2>&1 | tee -a ../$(RESULTS)
+	$(WITH_PG) bash -c 'cd bindings-python && ../$(PY) -m pytest -q -p no:cacheprovider tests 2>&1' | tee -a $(RESULTS)
 	$(PY) -m mypy --strict examples/quickstart.py
 	rm -f target/quickstart-py.sqlite3*
 	$(PY) examples/quickstart.py target/quickstart-py.sqlite3 > /dev/null

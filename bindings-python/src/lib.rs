@@ -19,6 +19,7 @@ use carespace::page::PageRequest;
 use carespace::{
     DiscoveryFilter, Error, NewWorkspace, OrganisationId, Policy, SettingsChange, Speciality, UserId, WorkspaceId,
 };
+use carespace_postgres::{PostgresOptions, PostgresStore};
 use carespace_sqlite::{Durability, SqliteOptions, SqliteStore};
 use pyo3::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -73,7 +74,7 @@ impl ManualClock {
     }
 }
 
-/// The Carespace service over a SQLite file or an in-memory store. `close()` (or the
+/// The Carespace service over a SQLite file, a PostgreSQL database or an in-memory store. `close()` (or the
 /// end of a `with` block) lets the store go: a SQLite file is closed once calls already
 /// running have finished; any later call raises `ClosedError`.
 #[pyclass(frozen, module = "carespace", name = "Carespace")]
@@ -204,6 +205,48 @@ impl Carespace {
         let options = SqliteOptions { durability, ..SqliteOptions::default() };
         let description = format!("Carespace.open({:?})", path.display().to_string());
         let store = run(py, move || SqliteStore::open_with(&path, options))?;
+        let durations = PolicyDurations { invite_lifetime, rerequest_cooldown, escalate_after, end_reminder };
+        build(std::sync::Arc::new(store), description, approvers, creator_kinds, durations, clock)
+    }
+
+    /// Connects to PostgreSQL (``postgresql://user@host/database``, or libpq's
+    /// ``host=… dbname=…`` form), migrating the schema if needed: for deployments where
+    /// several servers share one database. TLS comes from the connection string as
+    /// libpq reads it (``sslmode=disable|prefer|require|verify-ca|verify-full``,
+    /// ``sslrootcert=PATH``). ``schema`` keeps the tables in a schema of their own,
+    /// ``pool_size`` bounds the connections (16), ``connect_timeout`` (seconds, 10) is
+    /// how long a call waits for a free or new connection.
+    #[staticmethod]
+    #[pyo3(signature = (url, *, schema = None, pool_size = None, connect_timeout = None, approvers = None, creator_kinds = None, invite_lifetime = None, rerequest_cooldown = None, escalate_after = None, end_reminder = None, clock = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn connect(
+        py: Python<'_>,
+        url: &str,
+        schema: Option<String>,
+        pool_size: Option<u32>,
+        connect_timeout: Option<f64>,
+        approvers: Option<&Bound<'_, PyAny>>,
+        creator_kinds: Option<Vec<Bound<'_, PyAny>>>,
+        invite_lifetime: Option<Duration>,
+        rerequest_cooldown: Option<Duration>,
+        escalate_after: Option<Duration>,
+        end_reminder: Option<Duration>,
+        clock: Option<&ManualClock>,
+    ) -> PyResult<Self> {
+        let defaults = PostgresOptions::default();
+        let options = PostgresOptions {
+            schema,
+            pool_size: pool_size.unwrap_or(defaults.pool_size),
+            connection_timeout: connect_timeout.map(seconds).transpose()?.unwrap_or(defaults.connection_timeout),
+            ..defaults
+        };
+        // The connection string may hold a password: the description never shows it.
+        let description = match &options.schema {
+            Some(schema) => format!("Carespace.connect(…, schema={schema:?})"),
+            None => "Carespace.connect(…)".to_owned(),
+        };
+        let url = url.to_owned();
+        let store = run(py, move || PostgresStore::connect_with(&url, options))?;
         let durations = PolicyDurations { invite_lifetime, rerequest_cooldown, escalate_after, end_reminder };
         build(std::sync::Arc::new(store), description, approvers, creator_kinds, durations, clock)
     }
@@ -799,5 +842,6 @@ fn carespace_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(specialities, m)?)?;
     m.add("CATALOGUE_SOURCE", carespace::CATALOGUE_SOURCE)?;
     m.add("CATALOGUE_VERSION", carespace::CATALOGUE_VERSION)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -32,6 +32,7 @@ from carespace import _carespace
 from carespace._carespace import (
     CATALOGUE_SOURCE,
     CATALOGUE_VERSION,
+    __version__,
     EVENT_TYPES,
     Carespace,
     Consumption,
@@ -116,6 +117,7 @@ from carespace._errors import (
 __all__ = [
     "CATALOGUE_SOURCE",
     "CATALOGUE_VERSION",
+    "__version__",
     "EVENT_TYPES",
     "AcknowledgementOutOfRangeError",
     "Action",

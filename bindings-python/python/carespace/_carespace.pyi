@@ -23,6 +23,7 @@ from carespace._enums import (
 __all__ = [
     "CATALOGUE_SOURCE",
     "CATALOGUE_VERSION",
+    "__version__",
     "EVENT_TYPES",
     "VALUE_CLASSES",
     "Carespace",
@@ -58,6 +59,7 @@ __all__ = [
 
 CATALOGUE_SOURCE: str
 CATALOGUE_VERSION: str
+__version__: str
 EVENT_TYPES: list[str]
 VALUE_CLASSES: list[str]
 
@@ -471,7 +473,7 @@ _Kind = Union[OrganisationKind, str]
 
 @final
 class Carespace:
-    """The Carespace service over a SQLite file or an in-memory store."""
+    """The Carespace service over a SQLite file, a PostgreSQL database or an in-memory store."""
 
     @staticmethod
     def open(
@@ -487,6 +489,22 @@ class Carespace:
         clock: Optional[ManualClock] = None,
     ) -> "Carespace":
         """Opens (creating and migrating if needed) a SQLite database file."""
+    @staticmethod
+    def connect(
+        url: str,
+        *,
+        schema: Optional[str] = None,
+        pool_size: Optional[int] = None,
+        connect_timeout: Optional[float] = None,
+        approvers: Optional[Union[Approvers, str]] = None,
+        creator_kinds: Optional[Sequence[_Kind]] = None,
+        invite_lifetime: Optional[datetime.timedelta] = None,
+        rerequest_cooldown: Optional[datetime.timedelta] = None,
+        escalate_after: Optional[datetime.timedelta] = None,
+        end_reminder: Optional[datetime.timedelta] = None,
+        clock: Optional[ManualClock] = None,
+    ) -> "Carespace":
+        """Connects to PostgreSQL (TLS from ``sslmode``/``sslrootcert`` in ``url``), migrating if needed."""
     @staticmethod
     def in_memory(
         *,
