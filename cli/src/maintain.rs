@@ -158,8 +158,15 @@ pub(crate) fn check(db: &Db, users: usize, json: bool) -> Result<(), Failure> {
         print_json(&serde_json::json!({ "ok": problems.is_empty(), "events": events, "problems": problems }))?;
     } else if problems.is_empty() {
         println!("ok: {} ({events} events)", checked.join(", "));
-    } else {
-        for problem in &problems {
+    }
+    conclude(&problems, json)
+}
+
+/// Prints each problem for people (JSON output holds them already), and fails with
+/// exit 1 if there is one.
+fn conclude(problems: &[String], json: bool) -> Result<(), Failure> {
+    if !json {
+        for problem in problems {
             println!("problem: {problem}");
         }
     }
@@ -215,14 +222,8 @@ pub(crate) fn copy(db: &Db, to: &str, json: bool) -> Result<(), Failure> {
         if problems.is_empty() {
             println!("verified: every row and event the same, the invariants hold on the copy");
         }
-        for problem in &problems {
-            println!("problem: {problem}");
-        }
     }
-    match problems.len() {
-        0 => Ok(()),
-        n => Err(Failure::Problems(n)),
-    }
+    conclude(&problems, json)
 }
 
 /// `carespace backup --to FILE` (SQLite).
