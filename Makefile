@@ -8,7 +8,7 @@ RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
 .PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
-	venv wheel sdist test-packages test-python uniffi-lib uniffi-bindgen test-kotlin test-swift bench
+	venv wheel sdist test-packages test-python jar uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-packages test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
@@ -157,15 +157,36 @@ uniffi-lib:
 uniffi-bindgen:
 	$(CARGO) build --quiet --release --manifest-path bindings-uniffi/bindgen/Cargo.toml --target-dir $(CACHE)/bindgen-target
 
-test-kotlin: uniffi-lib uniffi-bindgen
+# The JVM artifact: one jar holding the generated Kotlin classes and the release native
+# library under JNA's resource path for this platform (linux-x86-64/), as sqlite-jdbc
+# ships; `java -cp carespace.jar:jna.jar:kotlin-stdlib.jar` needs no -Djna.library.path.
+# README "Kotlin / Android" says how the same jar gains other platforms' libraries.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+JAR := $(UNIFFI)/carespace-$(VERSION).jar
+FFI_RELEASE_LIB := target/release/libcarespace_ffi.so
+JNA_PLATFORM := linux-x86-64
+
+jar: uniffi-bindgen
 	bindings-uniffi/provision/kotlin.sh
-	rm -rf $(UNIFFI)/kotlin $(UNIFFI)/kotlin-classes
-	$(BINDGEN) generate --no-format --language kotlin --out-dir $(UNIFFI)/kotlin $(FFI_LIB)
-	$(KOTLIN)/bin/kotlinc -nowarn -d $(UNIFFI)/kotlin-classes \
-	  -cp $(JARS)/jna.jar:$(JARS)/junit4.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar \
-	  $(UNIFFI)/kotlin/carespace/*.kt bindings-uniffi/tests/kotlin/CarespaceTest.kt
-	java -Djna.library.path=target/debug \
-	  -cp $(UNIFFI)/kotlin-classes:$(KOTLIN)/lib/kotlin-stdlib.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar:$(JARS)/jna.jar:$(JARS)/junit4.jar:$(JARS)/hamcrest.jar \
+	$(CARGO) build --quiet --release -p carespace-ffi
+	rm -rf $(UNIFFI)/kotlin $(UNIFFI)/jar-classes $(JAR)
+	$(BINDGEN) generate --no-format --language kotlin --out-dir $(UNIFFI)/kotlin $(FFI_RELEASE_LIB)
+	$(KOTLIN)/bin/kotlinc -nowarn -d $(UNIFFI)/jar-classes \
+	  -cp $(JARS)/jna.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar $(UNIFFI)/kotlin/carespace/*.kt
+	mkdir -p $(UNIFFI)/jar-classes/$(JNA_PLATFORM)
+	cp $(FFI_RELEASE_LIB) $(UNIFFI)/jar-classes/$(JNA_PLATFORM)/
+	cd $(UNIFFI)/jar-classes && jar --create --file ../carespace-$(VERSION).jar .
+	@ls -l $(JAR) | awk '{ printf "jar: %s bytes\n", $$5 }'
+
+# The Kotlin suite compiled against the jar and run with it on the class path, and
+# no library path: the native library comes out of the jar.
+test-kotlin: jar
+	rm -rf $(UNIFFI)/kotlin-test-classes
+	$(KOTLIN)/bin/kotlinc -nowarn -d $(UNIFFI)/kotlin-test-classes \
+	  -cp $(JAR):$(JARS)/jna.jar:$(JARS)/junit4.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar \
+	  bindings-uniffi/tests/kotlin/CarespaceTest.kt
+	env -u LD_LIBRARY_PATH java \
+	  -cp $(UNIFFI)/kotlin-test-classes:$(JAR):$(KOTLIN)/lib/kotlin-stdlib.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar:$(JARS)/jna.jar:$(JARS)/junit4.jar:$(JARS)/hamcrest.jar \
 	  org.junit.runner.JUnitCore carespace.CarespaceTest | tee $(UNIFFI)/kotlin.log
 	@awk '/^OK \(/ { gsub(/[()]/, ""); print "kotlin: " $$2 " passed, 0 failed" }' $(UNIFFI)/kotlin.log | tee -a $(RESULTS)
 
