@@ -8,7 +8,7 @@ RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
 .PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
-	venv wheel sdist test-packages test-python jar uniffi-lib uniffi-bindgen test-kotlin test-swift bench
+	venv wheel sdist test-packages test-python jar swift-package uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-packages test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
@@ -190,19 +190,33 @@ test-kotlin: jar
 	  org.junit.runner.JUnitCore carespace.CarespaceTest | tee $(UNIFFI)/kotlin.log
 	@awk '/^OK \(/ { gsub(/[()]/, ""); print "kotlin: " $$2 " passed, 0 failed" }' $(UNIFFI)/kotlin.log | tee -a $(RESULTS)
 
-test-swift: uniffi-lib uniffi-bindgen
+# The Swift package (bindings-uniffi/swift, relative paths only): the generated module,
+# the C header and module map, and the release static library, put in place for
+# `swift build` / `swift test`. On Apple platforms the package takes an XCFramework
+# instead (bindings-uniffi/swift/build-xcframework.sh; not runnable here).
+SWIFT_PKG := bindings-uniffi/swift
+FFI_STATIC_LIB := target/release/libcarespace_ffi.a
+
+swift-package: uniffi-bindgen
+	$(CARGO) build --quiet --release -p carespace-ffi
+	rm -rf $(UNIFFI)/swift $(SWIFT_PKG)/Sources $(SWIFT_PKG)/lib
+	$(BINDGEN) generate --no-format --language swift --out-dir $(UNIFFI)/swift $(FFI_RELEASE_LIB)
+	mkdir -p $(SWIFT_PKG)/Sources/Carespace $(SWIFT_PKG)/Sources/CarespaceFFI $(SWIFT_PKG)/lib
+	cp $(UNIFFI)/swift/Carespace.swift $(SWIFT_PKG)/Sources/Carespace/
+	cp $(UNIFFI)/swift/CarespaceFFI.h $(SWIFT_PKG)/Sources/CarespaceFFI/
+	cp $(UNIFFI)/swift/CarespaceFFI.modulemap $(SWIFT_PKG)/Sources/CarespaceFFI/module.modulemap
+	cp $(FFI_STATIC_LIB) $(SWIFT_PKG)/lib/
+
+# The package built and tested in the Swift chroot, laid out as in the repository (its
+# tests read data/ods beside it).
+test-swift: swift-package
 	bindings-uniffi/provision/swift.sh
-	rm -rf $(UNIFFI)/swift
-	$(BINDGEN) generate --no-format --language swift --out-dir $(UNIFFI)/swift $(FFI_LIB)
 	rm -rf $(SWIFT_ROOT)/carespace-swift
-	mkdir -p $(SWIFT_ROOT)/carespace-swift/lib $(SWIFT_ROOT)/carespace-swift/Sources/Carespace $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI
-	cp -r bindings-uniffi/tests/swift/Package.swift bindings-uniffi/tests/swift/Tests $(SWIFT_ROOT)/carespace-swift/
-	cp $(FFI_LIB) $(SWIFT_ROOT)/carespace-swift/lib/
-	cp $(UNIFFI)/swift/Carespace.swift $(SWIFT_ROOT)/carespace-swift/Sources/Carespace/
-	cp $(UNIFFI)/swift/CarespaceFFI.h $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI/
-	cp $(UNIFFI)/swift/CarespaceFFI.modulemap $(SWIFT_ROOT)/carespace-swift/Sources/CarespaceFFI/module.modulemap
-	cp -r data/ods $(SWIFT_ROOT)/carespace-swift/ods
-	bindings-uniffi/provision/in-swift-chroot.sh "cd /carespace-swift && swift test --disable-swift-testing 2>&1" | tee $(UNIFFI)/swift.log
+	mkdir -p $(SWIFT_ROOT)/carespace-swift/bindings-uniffi $(SWIFT_ROOT)/carespace-swift/data
+	cp -r --no-preserve=ownership $(SWIFT_PKG) $(SWIFT_ROOT)/carespace-swift/bindings-uniffi/
+	rm -rf $(SWIFT_ROOT)/carespace-swift/$(SWIFT_PKG)/.build
+	cp -r data/ods $(SWIFT_ROOT)/carespace-swift/data/
+	bindings-uniffi/provision/in-swift-chroot.sh "cd /carespace-swift/$(SWIFT_PKG) && swift build 2>&1 && swift test --disable-swift-testing 2>&1" | tee $(UNIFFI)/swift.log
 	@grep -E 'Executed [0-9]+ tests?, with 0 failures' $(UNIFFI)/swift.log | tail -1 \
 	  | awk '{ print "swift: " $$2 " passed, 0 failed" }' | tee -a $(RESULTS)
 

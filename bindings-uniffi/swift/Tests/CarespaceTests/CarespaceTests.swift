@@ -263,6 +263,17 @@ final class CarespaceTests: XCTestCase {
         XCTAssertEqual(try cs.organisationsOf(user: w.alice.id).map { $0.name }, ["Barts Health NHS Trust", "East London NHS Foundation Trust"])
     }
 
+    /// The repository's ODS extracts (data/ods), found from this file's path.
+    static func ods(_ name: String) -> String {
+        URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent()  // CarespaceTests
+            .deletingLastPathComponent()  // Tests
+            .deletingLastPathComponent()  // swift
+            .deletingLastPathComponent()  // bindings-uniffi
+            .deletingLastPathComponent()  // the repository
+            .appendingPathComponent("data/ods/\(name)").path
+    }
+
     func odsFile(_ name: String, _ rows: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -274,11 +285,11 @@ final class CarespaceTests: XCTestCase {
     /// `make test-swift` copies the repository's data/ods next to the package.
     func testR40DirectoryOnTheRealOdsFiles() throws {
         let cs = Carespace.inMemory(options: Options())
-        XCTAssertEqual(try cs.importOrganisations(path: "/carespace-swift/ods/etr.csv", strict: true).added, 241)
-        let practices = try cs.importOrganisations(path: "/carespace-swift/ods/epraccur.csv", strict: false)
+        XCTAssertEqual(try cs.importOrganisations(path: Self.ods("etr.csv"), strict: true).added, 241)
+        let practices = try cs.importOrganisations(path: Self.ods("epraccur.csv"), strict: false)
         XCTAssertEqual(practices.added, 14_357)
         XCTAssertEqual(practices.rejected, [])
-        XCTAssertEqual(try cs.importOrganisations(path: "/carespace-swift/ods/etr.csv", strict: false).unchanged, 241)
+        XCTAssertEqual(try cs.importOrganisations(path: Self.ods("etr.csv"), strict: false).unchanged, 241)
 
         let guys = try cs.searchOrganisations(search: .name(text: "st thom"), limit: nil, cursor: nil).items.filter { $0.odsCode == "RJ1" }
         XCTAssertEqual(guys.map { $0.name }, ["Guy's and St Thomas' NHS Foundation Trust"])
