@@ -145,14 +145,16 @@ test-python: wheel
 # (kotlinc from npm, JNA/JUnit from Debian, Swift in a trixie chroot) is idempotent and
 # fails loudly; see bindings-uniffi/provision/.
 UNIFFI := target/uniffi
-FFI_LIB := target/debug/libcarespace_ffi.so
+# The release library: what the jar and the Swift package ship (cdylib and staticlib).
+FFI_LIB := target/release/libcarespace_ffi.so
+FFI_STATIC_LIB := target/release/libcarespace_ffi.a
 BINDGEN := $(CACHE)/bindgen-target/release/uniffi-bindgen
 KOTLIN := $(CACHE)/kotlin-2.4.20/package
 JARS := /usr/share/java
 SWIFT_ROOT := $(CACHE)/swift-trixie
 
 uniffi-lib:
-	$(CARGO) build --quiet -p carespace-ffi
+	$(CARGO) build --quiet --release -p carespace-ffi
 
 uniffi-bindgen:
 	$(CARGO) build --quiet --release --manifest-path bindings-uniffi/bindgen/Cargo.toml --target-dir $(CACHE)/bindgen-target
@@ -163,18 +165,16 @@ uniffi-bindgen:
 # README "Kotlin / Android" says how the same jar gains other platforms' libraries.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 JAR := $(UNIFFI)/carespace-$(VERSION).jar
-FFI_RELEASE_LIB := target/release/libcarespace_ffi.so
 JNA_PLATFORM := linux-x86-64
 
-jar: uniffi-bindgen
+jar: uniffi-lib uniffi-bindgen
 	bindings-uniffi/provision/kotlin.sh
-	$(CARGO) build --quiet --release -p carespace-ffi
 	rm -rf $(UNIFFI)/kotlin $(UNIFFI)/jar-classes $(JAR)
-	$(BINDGEN) generate --no-format --language kotlin --out-dir $(UNIFFI)/kotlin $(FFI_RELEASE_LIB)
+	$(BINDGEN) generate --no-format --language kotlin --out-dir $(UNIFFI)/kotlin $(FFI_LIB)
 	$(KOTLIN)/bin/kotlinc -nowarn -d $(UNIFFI)/jar-classes \
 	  -cp $(JARS)/jna.jar:$(KOTLIN)/lib/kotlinx-coroutines-core-jvm.jar $(UNIFFI)/kotlin/carespace/*.kt
 	mkdir -p $(UNIFFI)/jar-classes/$(JNA_PLATFORM)
-	cp $(FFI_RELEASE_LIB) $(UNIFFI)/jar-classes/$(JNA_PLATFORM)/
+	cp $(FFI_LIB) $(UNIFFI)/jar-classes/$(JNA_PLATFORM)/
 	cd $(UNIFFI)/jar-classes && jar --create --file ../carespace-$(VERSION).jar .
 	@ls -l $(JAR) | awk '{ printf "jar: %s bytes\n", $$5 }'
 
@@ -195,12 +195,10 @@ test-kotlin: jar
 # `swift build` / `swift test`. On Apple platforms the package takes an XCFramework
 # instead (bindings-uniffi/swift/build-xcframework.sh; not runnable here).
 SWIFT_PKG := bindings-uniffi/swift
-FFI_STATIC_LIB := target/release/libcarespace_ffi.a
 
-swift-package: uniffi-bindgen
-	$(CARGO) build --quiet --release -p carespace-ffi
+swift-package: uniffi-lib uniffi-bindgen
 	rm -rf $(UNIFFI)/swift $(SWIFT_PKG)/Sources $(SWIFT_PKG)/lib
-	$(BINDGEN) generate --no-format --language swift --out-dir $(UNIFFI)/swift $(FFI_RELEASE_LIB)
+	$(BINDGEN) generate --no-format --language swift --out-dir $(UNIFFI)/swift $(FFI_LIB)
 	mkdir -p $(SWIFT_PKG)/Sources/Carespace $(SWIFT_PKG)/Sources/CarespaceFFI $(SWIFT_PKG)/lib
 	cp $(UNIFFI)/swift/Carespace.swift $(SWIFT_PKG)/Sources/Carespace/
 	cp $(UNIFFI)/swift/CarespaceFFI.h $(SWIFT_PKG)/Sources/CarespaceFFI/
