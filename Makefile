@@ -8,7 +8,7 @@ RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
 .PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
-	venv wheel sdist test-packages test-python jar swift-package uniffi-lib uniffi-bindgen test-kotlin test-swift bench
+	venv wheel test-packages test-python jar swift-package uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-packages test-kotlin test-swift fuzz-smoke
 	@$(MAKE) --no-print-directory summary
@@ -107,22 +107,20 @@ $(VENV)/.ready:
 
 venv: $(VENV)/.ready
 
+# Both distributions: the abi3 wheel (installed into the venv for the tests) and the sdist.
 wheel: venv
-	rm -f $(WHEELS)/carespace-*.whl
+	rm -f $(WHEELS)/carespace-*.whl $(WHEELS)/carespace-*.tar.gz
 	$(VENV)/bin/maturin build --release --quiet -m bindings-python/Cargo.toml --out $(WHEELS) \
 	  --target-dir $(CACHE)/maturin-target
-	$(VENV)/bin/pip install --quiet --force-reinstall $(WHEELS)/carespace-*.whl
-	@ls -l $(WHEELS)/carespace-*.whl | awk '{ printf "wheel: %s bytes\n", $$5 }'
-
-sdist: venv
-	rm -f $(WHEELS)/carespace-*.tar.gz
 	$(VENV)/bin/maturin sdist -m bindings-python/Cargo.toml --out $(WHEELS)
+	$(VENV)/bin/pip install --quiet --force-reinstall $(WHEELS)/carespace-*.whl
+	@ls -l $(WHEELS)/carespace-* | awk '{ printf "%s: %s bytes\n", $$9, $$5 }'
 
 # The packages as a user installs them, each into a fresh venv outside the source tree:
 # the abi3 wheel, and the sdist built from source by pip (maturin from PyPI; cargo's
 # output cached under ~/.cache), then the quickstart and the version each reports.
 PKG_CHECK := 'import importlib.metadata as m, carespace; assert carespace.__version__ == m.version("carespace"), carespace.__version__'
-test-packages: wheel sdist
+test-packages: wheel
 	rm -rf target/venv-wheel target/venv-sdist target/quickstart-pkg*.sqlite3*
 	python3 -m venv target/venv-wheel
 	target/venv-wheel/bin/pip install --quiet $(WHEELS)/carespace-*.whl
