@@ -163,16 +163,23 @@ pub fn r37_answers_about_the_past_never_change(store: Arc<dyn Store>) {
     assert!(h.ok(|s| s.viewers_at(ws.id, day(4))).is_empty(), "archived with nobody in it");
 }
 
-/// R37: the history lists every membership change with its actor and time.
-pub fn r37_membership_history_names_every_change_with_actor_and_time(store: Arc<dyn Store>) {
-    let h = Harness::new(store);
-    let (org, alice, bob, carol) = trio(&h);
+/// "Ward 1", made by Alice: Carol asks and is declined; a day later Bob is approved and
+/// promoted to admin.
+fn declined_then_promoted(h: &Harness) -> (User, User, User, crate::Workspace) {
+    let (org, alice, bob, carol) = trio(h);
     let ws = h.workspace(&alice, &org, "Ward 1");
     h.ok(|s| s.request_to_join(carol.id, ws.id));
     h.ok(|s| s.decline(alice.id, ws.id, carol.id));
-    set_clock(&h, day(1));
+    set_clock(h, day(1));
     h.approved(&ws, &alice, &bob);
     h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    (alice, bob, carol, ws)
+}
+
+/// R37: the history lists every membership change with its actor and time.
+pub fn r37_membership_history_names_every_change_with_actor_and_time(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let (alice, bob, carol, ws) = declined_then_promoted(&h);
     h.ok(|s| s.demote(bob.id, ws.id, alice.id));
     h.ok(|s| s.start_conversation(bob.id, ws.id)); // not a membership change
     h.ok(|s| s.set_membership_end(bob.id, ws.id, alice.id, Some(day(2))));
@@ -206,13 +213,7 @@ pub fn r37_membership_history_names_every_change_with_actor_and_time(store: Arc<
 pub fn r37_membership_timeline_spans_each_state(store: Arc<dyn Store>) {
     type S = MembershipState;
     let h = Harness::new(store);
-    let (org, alice, bob, carol) = trio(&h);
-    let ws = h.workspace(&alice, &org, "Ward 1");
-    h.ok(|s| s.request_to_join(carol.id, ws.id));
-    h.ok(|s| s.decline(alice.id, ws.id, carol.id));
-    set_clock(&h, day(1));
-    h.approved(&ws, &alice, &bob);
-    h.ok(|s| s.promote(alice.id, ws.id, bob.id));
+    let (alice, bob, carol, ws) = declined_then_promoted(&h);
     set_clock(&h, day(2));
     h.ok(|s| s.demote(alice.id, ws.id, bob.id));
     h.ok(|s| s.archive_member(alice.id, ws.id, bob.id));
