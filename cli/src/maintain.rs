@@ -1,5 +1,5 @@
-//! The store's upkeep: `init`, `orgs import` and `orgs search`, `sweep`, `check` and
-//! `backup`.
+//! The store's upkeep: `init`, `orgs import` and `orgs search`, `sweep`, `check`,
+//! `backup` and `copy`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
