@@ -71,7 +71,7 @@ pub(crate) fn run(db: &Db, audit: Audit, json: bool) -> Result<(), Failure> {
                     seq: event.seq,
                     at: event.at,
                     event: event.kind.type_name(),
-                    person: names.person(crate::timeline::concerns(event))?,
+                    person: names.person(event.person())?,
                     by: names.person(event.actor)?,
                 });
             }

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use carespace::{Event, EventKind, MembershipState, Timeline, UserId};
+use carespace::{Event, MembershipState, Timeline};
 use time::OffsetDateTime;
 
 const WIDTH: f64 = 1200.0;
@@ -111,7 +111,7 @@ pub(crate) fn render(
                 until
             );
         }
-        let shown = |e: &&Event| concerns(e) == Some(person.person.id) && (start..=end).contains(&e.at);
+        let shown = |e: &&Event| e.person() == Some(person.person.id) && (start..=end).contains(&e.at);
         for event in timeline.events.iter().filter(shown) {
             let _ = write!(
                 svg,
@@ -176,14 +176,6 @@ pub(crate) fn page(title: &str, svg: &str) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"margin:0\">\n{svg}</body></html>\n",
         escape(title)
     )
-}
-
-/// The person an event is about: its user, or a workspace's creator.
-pub(crate) fn concerns(event: &Event) -> Option<UserId> {
-    match event.kind {
-        EventKind::WorkspaceCreated { .. } => event.actor,
-        _ => event.kind.user(),
-    }
 }
 
 fn state_name(state: MembershipState) -> &'static str {

@@ -352,10 +352,7 @@ pub fn verify_copy(from: &dyn Store, to: &dyn Store) -> Result<Vec<String>, Erro
             None => break,
         }
     }
-    problems.extend(
-        invariant_problems(to, OffsetDateTime::now_utc())
-            .map_err(|message| Error::Storage(crate::StorageError::new(crate::StorageErrorKind::Other, message)))?,
-    );
+    problems.extend(invariant_problems(to, OffsetDateTime::now_utc())?);
     Ok(problems)
 }
 

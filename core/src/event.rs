@@ -435,6 +435,18 @@ impl EventKind {
     }
 }
 
+impl Event {
+    /// The person the event is about: its `user` field ([`EventKind::user`]), or for a
+    /// [`EventKind::WorkspaceCreated`] its creator, the actor. The log by person (R37)
+    /// is the events whose person this is.
+    pub fn person(&self) -> Option<UserId> {
+        match self.kind {
+            EventKind::WorkspaceCreated { .. } => self.actor,
+            _ => self.kind.user(),
+        }
+    }
+}
+
 /// An event before the store has given it a sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
 
 use crate::store::StoreResult;
-use crate::{Event, NhsEmail, Organisation, ReadTx, Store, User, UserId, Workspace, WorkspaceId};
+use crate::{Error, Event, NhsEmail, Organisation, ReadTx, Store, User, UserId, Workspace, WorkspaceId};
 
 /// Checks R25 and the event log over the whole store at `now`:
 /// - a user has at most one membership per workspace;
@@ -24,7 +24,7 @@ use crate::{Event, NhsEmail, Organisation, ReadTx, Store, User, UserId, Workspac
 ///
 /// The first problem found, if any; [`invariant_problems`] lists them all.
 pub fn check_invariants(store: &dyn Store, now: OffsetDateTime) -> Result<(), String> {
-    match invariant_problems(store, now)?.into_iter().next() {
+    match invariant_problems(store, now).map_err(|e| e.to_string())?.into_iter().next() {
         Some(problem) => Err(problem),
         None => Ok(()),
     }
@@ -32,24 +32,21 @@ pub fn check_invariants(store: &dyn Store, now: OffsetDateTime) -> Result<(), St
 
 /// Every problem [`check_invariants`] looks for, in one read of the whole store: empty
 /// when it is sound. `Err` only if the store could not be read.
-pub fn invariant_problems(store: &dyn Store, now: OffsetDateTime) -> Result<Vec<String>, String> {
+pub fn invariant_problems(store: &dyn Store, now: OffsetDateTime) -> Result<Vec<String>, Error> {
     let mut problems = Vec::new();
-    let mut result = Ok(());
-    store
-        .read(&mut |r| {
-            result = check_tx(r, now, &mut problems);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
-    result.map(|()| problems)
+    store.read(&mut |r| {
+        // A read retried from the start finds the problems again.
+        problems.clear();
+        check_tx(r, now, &mut problems)
+    })?;
+    Ok(problems)
 }
 
-fn check_tx(r: &dyn ReadTx, now: OffsetDateTime, problems: &mut Vec<String>) -> Result<(), String> {
-    let e = |err: crate::StorageError| err.to_string();
-    for org in r.organisations().map_err(e)? {
+fn check_tx(r: &dyn ReadTx, now: OffsetDateTime, problems: &mut Vec<String>) -> Result<(), Error> {
+    for org in r.organisations()? {
         let mut names = HashSet::new();
-        for ws in r.workspaces_of(org.id).map_err(e)? {
-            let members = r.memberships_of_workspace(ws.id).map_err(e)?;
+        for ws in r.workspaces_of(org.id)? {
+            let members = r.memberships_of_workspace(ws.id)?;
             let distinct: HashSet<UserId> = members.iter().map(|m| m.user).collect();
             if distinct.len() != members.len() {
                 problems.push(format!("{}: a user has two memberships", ws.name));
@@ -62,24 +59,20 @@ fn check_tx(r: &dyn ReadTx, now: OffsetDateTime, problems: &mut Vec<String>) -> 
                     problems.push(format!("{}: an admin who is not approved", ws.name));
                 }
                 if m.state.is_current() {
-                    let personal = r.personal_workspace_of(m.user, org.id).map_err(e)?;
+                    let personal = r.personal_workspace_of(m.user, org.id)?;
                     if personal.as_ref().is_none_or(|p| p.is_active()) {
                         problems
                             .push(format!("{}: member {} still has an active (or no) My Workspace", ws.name, m.user));
                     }
-                    if !r.is_organisation_member(org.id, m.user).map_err(e)? {
+                    if !r.is_organisation_member(org.id, m.user)? {
                         problems.push(format!("{}: member {} is not in the organisation", ws.name, m.user));
                     }
                 }
             }
             let current = members.iter().filter(|m| m.state.is_current()).count();
             let admins = members.iter().filter(|m| m.state == crate::MembershipState::Admin).count();
-            let invites: Vec<_> = r
-                .pending_invites_of_workspace(ws.id)
-                .map_err(e)?
-                .into_iter()
-                .filter(|i| i.is_pending_at(now))
-                .collect();
+            let invites: Vec<_> =
+                r.pending_invites_of_workspace(ws.id)?.into_iter().filter(|i| i.is_pending_at(now)).collect();
             if ws.is_active() {
                 if current > 0 && admins == 0 {
                     problems.push(format!("{}: active with {current} members and no admin", ws.name));
@@ -94,7 +87,7 @@ fn check_tx(r: &dyn ReadTx, now: OffsetDateTime, problems: &mut Vec<String>) -> 
                 if invite.workspace != ws.id {
                     problems.push(format!("{}: invite filed under the wrong workspace", ws.name));
                 }
-                if let Some(user) = r.user_by_email(&invite.email).map_err(e)?
+                if let Some(user) = r.user_by_email(&invite.email)?
                     && members.iter().any(|m| m.user == user.id && m.state.is_current())
                 {
                     problems.push(format!("{}: pending invite to current member {}", ws.name, invite.email));
@@ -102,14 +95,14 @@ fn check_tx(r: &dyn ReadTx, now: OffsetDateTime, problems: &mut Vec<String>) -> 
             }
         }
     }
-    let events = r.events_after(0, usize::MAX).map_err(e)?;
+    let events = r.events_after(0, usize::MAX)?;
     for (i, event) in events.iter().enumerate() {
         if event.seq != i as u64 + 1 {
             problems.push(format!("event log has a gap: position {} holds seq {}", i + 1, event.seq));
             break;
         }
     }
-    if r.last_event_seq().map_err(e)? != events.len() as u64 {
+    if r.last_event_seq()? != events.len() as u64 {
         problems.push("last_event_seq disagrees with the log".into());
     }
     // R26: one My Workspace per (user, organisation) the user belongs to.
@@ -120,14 +113,14 @@ fn check_tx(r: &dyn ReadTx, now: OffsetDateTime, problems: &mut Vec<String>) -> 
         }
     }
     for ((user, organisation), count) in per_pair {
-        let Some(personal) = r.personal_workspace_of(user, organisation).map_err(e)?.filter(|_| count == 1) else {
+        let Some(personal) = r.personal_workspace_of(user, organisation)?.filter(|_| count == 1) else {
             problems.push(format!("user {user} has {count} organisation joins / no My Workspace in {organisation}"));
             continue;
         };
         // R41: with no current shared membership there, the My Workspace is active.
         let mut holds_current = false;
-        for m in r.memberships_of_user(user).map_err(e)? {
-            let here = r.workspace(m.workspace).map_err(e)?.is_some_and(|w| w.organisation == organisation);
+        for m in r.memberships_of_user(user)? {
+            let here = r.workspace(m.workspace)?.is_some_and(|w| w.organisation == organisation);
             holds_current |= here && m.state.is_current();
         }
         if !holds_current && !personal.is_active() {
@@ -227,8 +220,7 @@ fn narrow_reads_tx(r: &dyn ReadTx, at_most: usize) -> Result<AccessAnswers, Stri
     let mut by_user: BTreeMap<UserId, Vec<Event>> = BTreeMap::new();
     let mut by_workspace: BTreeMap<WorkspaceId, Vec<Event>> = BTreeMap::new();
     for ev in &events {
-        let created_by = matches!(ev.kind, crate::EventKind::WorkspaceCreated { .. }).then_some(ev.actor).flatten();
-        if let Some(user) = ev.kind.user().or(created_by) {
+        if let Some(user) = ev.person() {
             by_user.entry(user).or_default().push(ev.clone());
         }
         if let Some(ws) = ev.kind.workspace() {

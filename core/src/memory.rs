@@ -167,14 +167,6 @@ fn with_first<K: Ord + Copy, V: Ord + Copy>(
     set.range((key, min)..=(key, max)).map(|&(_, v)| v)
 }
 
-/// The person an event is indexed under: its `user`, or the creator of a workspace.
-fn event_subject(event: &Event) -> Option<UserId> {
-    match event.kind {
-        crate::EventKind::WorkspaceCreated { .. } => event.actor,
-        ref kind => kind.user(),
-    }
-}
-
 impl State {
     /// The memberships a sweep index lists, in its order.
     fn memberships_at<'a>(
@@ -193,7 +185,7 @@ impl State {
         if let Some(workspace) = event.kind.workspace() {
             self.events_by_workspace.insert((workspace, event.seq));
         }
-        if let Some(user) = event_subject(&event) {
+        if let Some(user) = event.person() {
             self.events_by_user.insert((user, event.seq));
         }
         self.events.push(event);
@@ -205,7 +197,7 @@ impl State {
             if let Some(workspace) = event.kind.workspace() {
                 self.events_by_workspace.remove(&(workspace, event.seq));
             }
-            if let Some(user) = event_subject(&event) {
+            if let Some(user) = event.person() {
                 self.events_by_user.remove(&(user, event.seq));
             }
         }

@@ -535,10 +535,7 @@ pub trait ReadTx {
     /// [`EventKind::user`]: crate::EventKind::user
     fn events_of_user(&self, user: UserId) -> StoreResult<Vec<Event>> {
         let mut events = self.events_after(0, usize::MAX)?;
-        events.retain(|e| {
-            e.kind.user() == Some(user)
-                || (matches!(e.kind, crate::EventKind::WorkspaceCreated { .. }) && e.actor == Some(user))
-        });
+        events.retain(|e| e.person() == Some(user));
         Ok(events)
     }
 
