@@ -188,8 +188,8 @@ test-kotlin: jar
 	  org.junit.runner.JUnitCore carespace.CarespaceTest | tee $(UNIFFI)/kotlin.log
 	@awk '/^OK \(/ { gsub(/[()]/, ""); print "kotlin: " $$2 " passed, 0 failed" }' $(UNIFFI)/kotlin.log | tee -a $(RESULTS)
 
-# The Swift package (bindings-uniffi/swift, relative paths only): the generated module,
-# the C header and module map, and the release static library, put in place for
+# The Swift package (bindings-uniffi/swift, relative paths only): the generated module
+# with the hand-written lines of Shims/ beside it, the C header and module map, and the release static library, put in place for
 # `swift build` / `swift test`. On Apple platforms the package takes an XCFramework
 # instead (bindings-uniffi/swift/build-xcframework.sh; not runnable here).
 SWIFT_PKG := bindings-uniffi/swift
@@ -199,6 +199,7 @@ swift-package: uniffi-lib uniffi-bindgen
 	$(BINDGEN) generate --no-format --language swift --out-dir $(UNIFFI)/swift $(FFI_LIB)
 	mkdir -p $(SWIFT_PKG)/Sources/Carespace $(SWIFT_PKG)/Sources/CarespaceFFI $(SWIFT_PKG)/lib
 	cp $(UNIFFI)/swift/Carespace.swift $(SWIFT_PKG)/Sources/Carespace/
+	cp $(SWIFT_PKG)/Shims/*.swift $(SWIFT_PKG)/Sources/Carespace/
 	cp $(UNIFFI)/swift/CarespaceFFI.h $(SWIFT_PKG)/Sources/CarespaceFFI/
 	cp $(UNIFFI)/swift/CarespaceFFI.modulemap $(SWIFT_PKG)/Sources/CarespaceFFI/module.modulemap
 	cp $(FFI_STATIC_LIB) $(SWIFT_PKG)/lib/

@@ -18,141 +18,119 @@ uniffi::custom_type!(Uuid, String, {
     try_lift: |text| Ok(Uuid::parse_str(&text)?),
 });
 
-/// Every way a Carespace call can fail; the message is Carespace's own, written for a
-/// person to read. A failed command changed nothing.
-#[derive(Debug, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
-#[non_exhaustive]
-pub enum CarespaceError {
+/// Declares [`CarespaceError`]: each kind carries Carespace's sentence as `reason`;
+/// storage failures carry their code and whether a retry may succeed too.
+macro_rules! carespace_error {
+    ($($(#[$doc:meta])* $variant:ident,)*) => {
+        /// Every way a Carespace call can fail: a sealed class (Kotlin) or an enum
+        /// (Swift) with one case per kind. `reason` is Carespace's own sentence, written
+        /// for a person to read (also the error's `toString()` / `description`). A failed
+        /// command changed nothing.
+        #[derive(Debug, thiserror::Error, uniffi::Error)]
+        #[uniffi::export(Display)]
+        #[non_exhaustive]
+        pub enum CarespaceError {
+            $(
+                $(#[$doc])*
+                #[error("{reason}")]
+                $variant {
+                    /// What went wrong, as a sentence.
+                    reason: String,
+                },
+            )*
+            /// The storage backend failed. Retry the whole call when `retryable` is true
+            /// (a conflict with a concurrent writer, a busy database); otherwise the
+            /// sentence says what to look at.
+            #[error("{reason}")]
+            Storage {
+                /// What went wrong, as a sentence.
+                reason: String,
+                /// Carespace's code for it (`storage_conflict`, `storage_unavailable`,
+                /// `storage_corrupt`, …), the same in every language.
+                code: String,
+                /// Whether retrying the same call may succeed.
+                retryable: bool,
+            },
+        }
+
+        impl From<carespace::Error> for CarespaceError {
+            /// The one mapping from core's errors. No catch-all: a new core variant does
+            /// not compile until it has a case here.
+            fn from(e: carespace::Error) -> Self {
+                use carespace::Error as E;
+                let reason = e.to_string();
+                match e {
+                    $(E::$variant { .. } => Self::$variant { reason },)*
+                    E::Storage(storage) => Self::Storage {
+                        reason,
+                        code: storage.kind().code().to_owned(),
+                        retryable: storage.is_retryable(),
+                    },
+                }
+            }
+        }
+    };
+}
+
+carespace_error! {
     /// Not an NHS.net or NHS.uk email address.
-    #[error("{0}")]
-    InvalidEmail(String),
+    InvalidEmail,
     /// A name, description or ODS code is malformed.
-    #[error("{0}")]
-    InvalidText(String),
+    InvalidText,
     /// A string is not a valid id.
-    #[error("{0}")]
-    InvalidId(String),
+    InvalidId,
     /// A speciality code is not in the catalogue.
-    #[error("{0}")]
-    UnknownSpeciality(String),
+    UnknownSpeciality,
     /// No record with that id.
-    #[error("{0}")]
-    NotFound(String),
+    NotFound,
     /// A user with this email exists.
-    #[error("{0}")]
-    EmailTaken(String),
+    EmailTaken,
     /// An organisation with this ODS code exists.
-    #[error("{0}")]
-    OdsCodeTaken(String),
+    OdsCodeTaken,
     /// An active workspace of the organisation has this name.
-    #[error("{0}")]
-    WorkspaceNameTaken(String),
+    WorkspaceNameTaken,
     /// A refusal for lack of rights (R34), whatever its reason (not in the organisation,
     /// creation not allowed for its kind, not the invitee, not an admin, …): the one case
     /// for all of them. The message names the action and the reason.
-    #[error("{0}")]
-    Forbidden(String),
+    Forbidden,
     /// The last admin may not leave or be demoted.
-    #[error("{0}")]
-    LastAdmin(String),
+    LastAdmin,
     /// An admin must be demoted before being archived.
-    #[error("{0}")]
-    AdminMustBeDemoted(String),
+    AdminMustBeDemoted,
     /// Already a member.
-    #[error("{0}")]
-    AlreadyMember(String),
+    AlreadyMember,
     /// An archived member; only an admin can bring them back.
-    #[error("{0}")]
-    ArchivedMember(String),
+    ArchivedMember,
     /// Not a member in the state the command needs.
-    #[error("{0}")]
-    NotAMember(String),
+    NotAMember,
     /// No pending join request from this person.
-    #[error("{0}")]
-    NoPendingRequest(String),
+    NoPendingRequest,
     /// The command must be aimed at someone else.
-    #[error("{0}")]
-    SelfTarget(String),
+    SelfTarget,
     /// The invite expired.
-    #[error("{0}")]
-    InviteExpired(String),
+    InviteExpired,
     /// The invite was revoked.
-    #[error("{0}")]
-    InviteRevoked(String),
+    InviteRevoked,
     /// The invite was already accepted.
-    #[error("{0}")]
-    InviteAlreadyAccepted(String),
+    InviteAlreadyAccepted,
     /// A declined requester asked again too soon.
-    #[error("{0}")]
-    CoolDown(String),
+    CoolDown,
     /// A membership end date must lie after the present.
-    #[error("{0}")]
-    EndDateNotInFuture(String),
+    EndDateNotInFuture,
     /// An instant to be recorded lies outside 1900–2200.
-    #[error("{0}")]
-    TimeOutOfRange(String),
+    TimeOutOfRange,
     /// The organisation closed: it accepts nothing new.
-    #[error("{0}")]
-    OrganisationClosed(String),
+    OrganisationClosed,
     /// A strict import found rows it could not read and wrote nothing.
-    #[error("{0}")]
-    ImportRejected(String),
+    ImportRejected,
     /// A file could not be read.
-    #[error("{0}")]
-    Unreadable(String),
+    Unreadable,
     /// A page's cursor belongs to another list or query.
-    #[error("{0}")]
-    InvalidCursor(String),
+    InvalidCursor,
     /// A page's limit is out of range.
-    #[error("{0}")]
-    InvalidLimit(String),
+    InvalidLimit,
     /// A consumer acknowledged before its position or past the log's end (R42).
-    #[error("{0}")]
-    AcknowledgementOutOfRange(String),
-    /// The storage backend failed.
-    #[error("{0}")]
-    Storage(String),
-}
-
-impl From<carespace::Error> for CarespaceError {
-    /// The one mapping from core's errors. No catch-all: a new core variant does not
-    /// compile until it has a case here.
-    fn from(e: carespace::Error) -> Self {
-        use carespace::Error as E;
-        let message = e.to_string();
-        match e {
-            E::InvalidEmail(_) => Self::InvalidEmail(message),
-            E::InvalidText(_) => Self::InvalidText(message),
-            E::InvalidId { .. } => Self::InvalidId(message),
-            E::UnknownSpeciality { .. } => Self::UnknownSpeciality(message),
-            E::NotFound { .. } => Self::NotFound(message),
-            E::EmailTaken { .. } => Self::EmailTaken(message),
-            E::OdsCodeTaken { .. } => Self::OdsCodeTaken(message),
-            E::WorkspaceNameTaken { .. } => Self::WorkspaceNameTaken(message),
-            E::Forbidden { .. } => Self::Forbidden(message),
-            E::LastAdmin { .. } => Self::LastAdmin(message),
-            E::AdminMustBeDemoted { .. } => Self::AdminMustBeDemoted(message),
-            E::AlreadyMember { .. } => Self::AlreadyMember(message),
-            E::ArchivedMember { .. } => Self::ArchivedMember(message),
-            E::NotAMember { .. } => Self::NotAMember(message),
-            E::NoPendingRequest { .. } => Self::NoPendingRequest(message),
-            E::SelfTarget { .. } => Self::SelfTarget(message),
-            E::InviteExpired { .. } => Self::InviteExpired(message),
-            E::InviteRevoked { .. } => Self::InviteRevoked(message),
-            E::InviteAlreadyAccepted { .. } => Self::InviteAlreadyAccepted(message),
-            E::CoolDown { .. } => Self::CoolDown(message),
-            E::EndDateNotInFuture { .. } => Self::EndDateNotInFuture(message),
-            E::TimeOutOfRange { .. } => Self::TimeOutOfRange(message),
-            E::OrganisationClosed { .. } => Self::OrganisationClosed(message),
-            E::ImportRejected { .. } => Self::ImportRejected(message),
-            E::Unreadable { .. } => Self::Unreadable(message),
-            E::InvalidCursor { .. } => Self::InvalidCursor(message),
-            E::InvalidLimit { .. } => Self::InvalidLimit(message),
-            E::AcknowledgementOutOfRange { .. } => Self::AcknowledgementOutOfRange(message),
-            E::Storage(_) => Self::Storage(message),
-        }
-    }
+    AcknowledgementOutOfRange,
 }
 
 type Result<T> = std::result::Result<T, CarespaceError>;
@@ -161,8 +139,43 @@ fn parse<T: std::str::FromStr<Err = carespace::Error>>(text: &str) -> Result<T> 
     Ok(text.parse()?)
 }
 
-fn speciality(code: u16) -> Result<Speciality> {
+/// A speciality code from Kotlin or Swift, where it is a signed `Int`.
+fn speciality(code: i32) -> Result<Speciality> {
+    let code = u16::try_from(code).map_err(|_| CarespaceError::UnknownSpeciality {
+        reason: format!("{code} is not a speciality code in the NHS Data Dictionary catalogue"),
+    })?;
     Ok(Speciality::from_code(code)?)
+}
+
+/// A count (a page's or a read's limit) from Kotlin or Swift, where it is a signed
+/// `Int`: core takes it unsigned, so a negative one is refused here.
+fn count(limit: i32) -> Result<u32> {
+    u32::try_from(limit).map_err(|_| CarespaceError::InvalidLimit {
+        reason: format!("a limit counts entries, so it cannot be {limit}"),
+    })
+}
+
+/// A sequence number to read after, from Kotlin or Swift (a signed `Long`): every
+/// event comes after a negative one, as after 0.
+fn after(seq: i64) -> u64 {
+    u64::try_from(seq).unwrap_or(0)
+}
+
+/// A wait in milliseconds from Kotlin or Swift (a signed `Long`): a negative wait does
+/// not wait.
+fn millis(ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// A count core keeps as `u32`, for Kotlin or Swift (a signed `Int`).
+fn int(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// A sequence number or count that core keeps unsigned, for Kotlin or Swift (a signed
+/// `Long`); a log never holds 2⁶³ events.
+fn signed(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 // ----- Enums ----------------------------------------------------------------------------
@@ -421,8 +434,41 @@ to_core!(Action => carespace::Action: StartConversation, ViewOwnConversations, V
     DiscoverWorkspaces);
 from_core!(Sight <= carespace::Sight: Member, Admin, Owner);
 
+mod event;
 mod records;
 mod service;
 
+pub use event::{ArchiveReason, Event, EventKind};
 pub use records::*;
 pub use service::{Carespace, Consumption, ManualClock, Options};
+
+#[cfg(test)]
+mod tests {
+    use carespace::{StorageError, StorageErrorKind};
+
+    use super::*;
+
+    #[test]
+    fn storage_errors_carry_their_code_and_whether_a_retry_may_succeed() {
+        let conflict = carespace::Error::Storage(StorageError::new(StorageErrorKind::Conflict, "busy"));
+        let CarespaceError::Storage { reason, code, retryable } = conflict.into() else { panic!("not Storage") };
+        assert_eq!((reason.as_str(), code.as_str(), retryable), ("storage failed: busy", "storage_conflict", true));
+        let corrupt = carespace::Error::Storage(StorageError::new(StorageErrorKind::Corrupt, "bad page"));
+        let CarespaceError::Storage { code, retryable, .. } = corrupt.into() else { panic!("not Storage") };
+        assert_eq!((code.as_str(), retryable), ("storage_corrupt", false));
+    }
+
+    #[test]
+    fn signed_values_from_kotlin_and_swift_out_of_range_are_typed_errors() {
+        assert!(matches!(count(-1), Err(CarespaceError::InvalidLimit { .. })));
+        assert_eq!(count(7).ok(), Some(7));
+        for code in [-1, 70_000] {
+            let Err(CarespaceError::UnknownSpeciality { reason }) = speciality(code) else { panic!("{code} accepted") };
+            assert!(reason.starts_with(&code.to_string()), "{reason}");
+        }
+        assert_eq!(speciality(501).ok(), Speciality::from_code(501).ok());
+        assert_eq!((after(-5), after(9)), (0, 9));
+        assert_eq!((millis(-1), millis(250)), (std::time::Duration::ZERO, std::time::Duration::from_millis(250)));
+        assert_eq!(signed(u64::MAX), i64::MAX);
+    }
+}

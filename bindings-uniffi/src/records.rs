@@ -4,7 +4,8 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use crate::{InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, Sight, WorkspaceStatus};
+use crate::event::Event;
+use crate::{InviteStatus, JoinOutcome, MemberStatus, OrganisationKind, Role, Sight, WorkspaceStatus, int};
 
 /// An NHS organisation.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -163,7 +164,7 @@ pub struct Workspace {
     /// Its name.
     pub name: String,
     /// Its speciality's 3-digit code.
-    pub speciality: u16,
+    pub speciality: i32,
     /// Its speciality's name.
     pub speciality_name: String,
     /// Its description.
@@ -182,7 +183,7 @@ impl From<carespace::Workspace> for Workspace {
             id: w.id.as_uuid(),
             organisation: w.organisation.as_uuid(),
             name: w.name.into(),
-            speciality: w.speciality.code(),
+            speciality: w.speciality.code().into(),
             speciality_name: w.speciality.name().to_owned(),
             description: w.description.into(),
             status: w.status.into(),
@@ -315,34 +316,6 @@ impl From<carespace::Conversation> for Conversation {
     }
 }
 
-/// One entry of the event log.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Event {
-    /// Its position: 1, 2, 3, … without gaps.
-    pub seq: u64,
-    /// When.
-    pub at: SystemTime,
-    /// Who (none for the host application).
-    pub actor: Option<Uuid>,
-    /// Its type, e.g. `join_requested`.
-    pub event_type: String,
-    /// The whole event as JSON, for hosts that forward it.
-    pub json: String,
-}
-
-impl From<carespace::Event> for Event {
-    fn from(e: carespace::Event) -> Self {
-        Self {
-            seq: e.seq,
-            at: e.at.into(),
-            actor: e.actor.map(|a| a.as_uuid()),
-            event_type: e.kind.type_name().to_owned(),
-            // Serialising plain data cannot fail; an empty object stands in if it ever did.
-            json: serde_json::to_string(&e).unwrap_or_else(|_| "{}".to_owned()),
-        }
-    }
-}
-
 /// A person as listed to colleagues.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Person {
@@ -364,9 +337,9 @@ pub struct DiscoveryEntry {
     /// The name shown.
     pub name: String,
     /// The speciality's code.
-    pub speciality: u16,
+    pub speciality: i32,
     /// Current members (0 for an example).
-    pub member_count: u32,
+    pub member_count: i32,
     /// Whether this is an example.
     pub is_example: bool,
     /// The workspace, unless an example.
@@ -377,7 +350,8 @@ pub struct DiscoveryEntry {
 
 impl From<carespace::DiscoveryEntry> for DiscoveryEntry {
     fn from(e: carespace::DiscoveryEntry) -> Self {
-        let (name, speciality, member_count) = (e.name().to_owned(), e.speciality().code(), e.member_count());
+        let (name, speciality, member_count) =
+            (e.name().to_owned(), i32::from(e.speciality().code()), int(e.member_count()));
         match e {
             carespace::DiscoveryEntry::Workspace { workspace, admins, .. } => Self {
                 name,
@@ -519,25 +493,25 @@ impl From<carespace::VisibleWorkspace> for VisibleWorkspace {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct Swept {
     /// Invites marked expired.
-    pub invites_expired: u32,
+    pub invites_expired: i32,
     /// Join requests escalated.
-    pub requests_escalated: u32,
+    pub requests_escalated: i32,
     /// Reminders that a membership ends soon.
-    pub end_reminders: u32,
+    pub end_reminders: i32,
     /// Members archived because their membership ended.
-    pub memberships_ended: u32,
+    pub memberships_ended: i32,
     /// Last admins kept past their end date.
-    pub last_admins_kept: u32,
+    pub last_admins_kept: i32,
 }
 
 impl From<carespace::Swept> for Swept {
     fn from(s: carespace::Swept) -> Self {
         Self {
-            invites_expired: s.invites_expired,
-            requests_escalated: s.requests_escalated,
-            end_reminders: s.end_reminders,
-            memberships_ended: s.memberships_ended,
-            last_admins_kept: s.last_admins_kept,
+            invites_expired: int(s.invites_expired),
+            requests_escalated: int(s.requests_escalated),
+            end_reminders: int(s.end_reminders),
+            memberships_ended: int(s.memberships_ended),
+            last_admins_kept: int(s.last_admins_kept),
         }
     }
 }

@@ -2,20 +2,22 @@
 //! `ManualClock` tests use to move time.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use carespace::page::{Cursor, PageRequest};
 use carespace::{DiscoveryFilter, NewWorkspace, Policy, SettingsChange};
 use carespace_sqlite::{SqliteOptions, SqliteStore};
 use uuid::Uuid;
 
+use crate::event::Event;
 use crate::records::{
-    Conversation, DiscoveryPage, Event, EventPage, ImportReport, Invite, InvitePage, Joined, MemberPage, Membership,
+    Conversation, DiscoveryPage, EventPage, ImportReport, Invite, InvitePage, Joined, MemberPage, Membership,
     Organisation, OrganisationPage, PendingRequestPage, PersonalWorkspace, Swept, SwitcherEntry, User, Viewer,
     VisibleWorkspace, Workspace, WorkspaceOutcome,
 };
 use crate::{
-    Action, Approvers, CarespaceError, ConsumerStart, Durability, OrganisationKind, OrganisationSearch, Result, parse,
+    Action, Approvers, CarespaceError, ConsumerStart, Durability, OrganisationKind, OrganisationSearch, Result, count,
+    millis, parse, signed,
 };
 
 /// A clock that stands still until moved, for tests and simulations.
@@ -55,25 +57,21 @@ pub struct Options {
     pub creator_kinds: Option<Vec<OrganisationKind>>,
     /// How long invites last, in seconds; 14 days by default.
     #[uniffi(default = None)]
-    pub invite_lifetime_seconds: Option<u64>,
+    pub invite_lifetime_seconds: Option<i64>,
     /// How long a declined requester waits, in seconds; 7 days by default.
     #[uniffi(default = None)]
-    pub rerequest_cooldown_seconds: Option<u64>,
+    pub rerequest_cooldown_seconds: Option<i64>,
     /// How long a join request waits before the sweep escalates it, in seconds; 3 days
     /// by default.
     #[uniffi(default = None)]
-    pub escalate_after_seconds: Option<u64>,
+    pub escalate_after_seconds: Option<i64>,
     /// How long before a membership's end the sweep reminds, in seconds; 7 days by
     /// default.
     #[uniffi(default = None)]
-    pub end_reminder_seconds: Option<u64>,
+    pub end_reminder_seconds: Option<i64>,
     /// A clock to use instead of the system's.
     #[uniffi(default = None)]
     pub clock: Option<Arc<ManualClock>>,
-}
-
-fn seconds(s: u64) -> time::Duration {
-    time::Duration::try_from(Duration::from_secs(s)).unwrap_or(time::Duration::MAX)
 }
 
 /// The Carespace service over a SQLite file or memory. Share one object between
@@ -93,16 +91,16 @@ impl Carespace {
             policy = policy.with_creator_kinds(kinds.iter().map(|k| carespace::OrganisationKind::from(*k)));
         }
         if let Some(s) = options.invite_lifetime_seconds {
-            policy = policy.with_invite_lifetime(seconds(s));
+            policy = policy.with_invite_lifetime(time::Duration::seconds(s));
         }
         if let Some(s) = options.rerequest_cooldown_seconds {
-            policy = policy.with_rerequest_cooldown(seconds(s));
+            policy = policy.with_rerequest_cooldown(time::Duration::seconds(s));
         }
         if let Some(s) = options.escalate_after_seconds {
-            policy = policy.with_escalate_after(seconds(s));
+            policy = policy.with_escalate_after(time::Duration::seconds(s));
         }
         if let Some(s) = options.end_reminder_seconds {
-            policy = policy.with_end_reminder(seconds(s));
+            policy = policy.with_end_reminder(time::Duration::seconds(s));
         }
         let mut inner = carespace::Carespace::from_arc(store).with_policy(policy);
         if let Some(clock) = &options.clock {
@@ -167,10 +165,10 @@ impl Carespace {
     pub fn search_organisations(
         &self,
         search: OrganisationSearch,
-        limit: Option<u32>,
+        limit: Option<i32>,
         cursor: Option<String>,
     ) -> Result<OrganisationPage> {
-        Ok(self.inner.search_organisations(&search.into(), &page(limit, cursor))?.into())
+        Ok(self.inner.search_organisations(&search.into(), &page(limit, cursor)?)?.into())
     }
 
     /// A user by email, if registered.
@@ -184,7 +182,7 @@ impl Carespace {
         actor: Uuid,
         organisation: Uuid,
         name: String,
-        speciality: u16,
+        speciality: i32,
         description: String,
     ) -> Result<WorkspaceOutcome> {
         let new = NewWorkspace {
@@ -196,7 +194,7 @@ impl Carespace {
     }
 
     /// Joins the example workspace of a speciality: creates it, or requests to join it.
-    pub fn join_example(&self, actor: Uuid, organisation: Uuid, speciality: u16) -> Result<Joined> {
+    pub fn join_example(&self, actor: Uuid, organisation: Uuid, speciality: i32) -> Result<Joined> {
         Ok(self.inner.join_example(actor.into(), organisation.into(), crate::speciality(speciality)?)?.into())
     }
 
@@ -210,9 +208,9 @@ impl Carespace {
         actor: Uuid,
         organisation: Uuid,
         name: Option<String>,
-        speciality: Option<u16>,
+        speciality: Option<i32>,
         colleague: Option<Uuid>,
-        limit: Option<u32>,
+        limit: Option<i32>,
         cursor: Option<String>,
     ) -> Result<DiscoveryPage> {
         let filter = DiscoveryFilter {
@@ -220,7 +218,7 @@ impl Carespace {
             speciality: speciality.map(crate::speciality).transpose()?,
             colleague: colleague.map(Into::into),
         };
-        Ok(self.inner.discover(actor.into(), organisation.into(), &filter, &page(limit, cursor))?.into())
+        Ok(self.inner.discover(actor.into(), organisation.into(), &filter, &page(limit, cursor)?)?.into())
     }
 
     /// The signature for patient messages: name and organisation on two lines.
@@ -234,7 +232,7 @@ impl Carespace {
         actor: Uuid,
         workspace: Uuid,
         name: Option<String>,
-        speciality: Option<u16>,
+        speciality: Option<i32>,
         description: Option<String>,
     ) -> Result<WorkspaceOutcome> {
         let change = SettingsChange {
@@ -368,10 +366,10 @@ impl Carespace {
         &self,
         actor: Uuid,
         workspace: Uuid,
-        limit: Option<u32>,
+        limit: Option<i32>,
         cursor: Option<String>,
     ) -> Result<MemberPage> {
-        Ok(self.inner.members(actor.into(), workspace.into(), &page(limit, cursor))?.into())
+        Ok(self.inner.members(actor.into(), workspace.into(), &page(limit, cursor)?)?.into())
     }
 
     /// A page of the pending invites of a workspace (R43), for its approved members: at
@@ -381,10 +379,10 @@ impl Carespace {
         &self,
         actor: Uuid,
         workspace: Uuid,
-        limit: Option<u32>,
+        limit: Option<i32>,
         cursor: Option<String>,
     ) -> Result<InvitePage> {
-        Ok(self.inner.pending_invites(actor.into(), workspace.into(), &page(limit, cursor))?.into())
+        Ok(self.inner.pending_invites(actor.into(), workspace.into(), &page(limit, cursor)?)?.into())
     }
 
     /// The workspace switcher.
@@ -398,10 +396,10 @@ impl Carespace {
     pub fn pending_requests(
         &self,
         actor: Uuid,
-        limit: Option<u32>,
+        limit: Option<i32>,
         cursor: Option<String>,
     ) -> Result<PendingRequestPage> {
-        Ok(self.inner.pending_requests(actor.into(), &page(limit, cursor))?.into())
+        Ok(self.inner.pending_requests(actor.into(), &page(limit, cursor)?)?.into())
     }
 
     /// Does the time-driven work due at `now`: expires invites, escalates stale join
@@ -424,50 +422,51 @@ impl Carespace {
     /// A page of the membership events of a workspace, oldest first, with actor and
     /// time (R43): at most `limit` after `cursor`.
     #[uniffi::method(default(limit = None, cursor = None))]
-    pub fn membership_history(&self, workspace: Uuid, limit: Option<u32>, cursor: Option<String>) -> Result<EventPage> {
-        Ok(self.inner.membership_history(workspace.into(), &page(limit, cursor))?.into())
+    pub fn membership_history(&self, workspace: Uuid, limit: Option<i32>, cursor: Option<String>) -> Result<EventPage> {
+        Ok(self.inner.membership_history(workspace.into(), &page(limit, cursor)?)?.into())
     }
 
     /// Events after the cursor `after`, at most `limit`.
-    pub fn events_since(&self, after: u64, limit: u32) -> Result<Vec<Event>> {
-        Ok(self.inner.events_since(after, limit as usize)?.into_iter().map(Into::into).collect())
+    pub fn events_since(&self, after: i64, limit: i32) -> Result<Vec<Event>> {
+        let limit = usize::try_from(count(limit)?).unwrap_or(usize::MAX);
+        Ok(self.inner.events_since(crate::after(after), limit)?.into_iter().map(Into::into).collect())
     }
 
     /// Registers the event consumer `name` starting at `start`, or leaves an existing
     /// one as it is; returns its position (the last sequence number it acknowledged).
     /// R42.
-    pub fn register_consumer(&self, name: String, start: ConsumerStart) -> Result<u64> {
-        Ok(self.inner.register_consumer(&parse(&name)?, start.into())?.acknowledged)
+    pub fn register_consumer(&self, name: String, start: ConsumerStart) -> Result<i64> {
+        Ok(signed(self.inner.register_consumer(&parse(&name)?, start.into())?.acknowledged))
     }
 
     /// Up to `limit` (1 to 1,000) events after the consumer's position, in order; the
     /// same again until they are acknowledged. R42.
-    pub fn receive(&self, name: String, limit: u32) -> Result<Vec<Event>> {
-        Ok(self.inner.receive(&parse(&name)?, limit)?.into_iter().map(Into::into).collect())
+    pub fn receive(&self, name: String, limit: i32) -> Result<Vec<Event>> {
+        Ok(self.inner.receive(&parse(&name)?, count(limit)?)?.into_iter().map(Into::into).collect())
     }
 
     /// Moves the consumer's position forward to `seq` (at most the head) and returns
     /// it. R42.
-    pub fn acknowledge(&self, consumer: String, seq: u64) -> Result<u64> {
-        Ok(self.inner.acknowledge(&parse(&consumer)?, seq)?.acknowledged)
+    pub fn acknowledge(&self, consumer: String, seq: i64) -> Result<i64> {
+        Ok(signed(self.inner.acknowledge(&parse(&consumer)?, acknowledged(seq)?)?.acknowledged))
     }
 
     /// The sequence number of the log's last event (0 while it is empty). R42.
-    pub fn head(&self) -> Result<u64> {
-        Ok(self.inner.head()?)
+    pub fn head(&self) -> Result<i64> {
+        Ok(signed(self.inner.head()?))
     }
 
     /// Waits up to `timeout_millis` for an event after `after` to commit, from any
     /// thread or process sharing the store; `true` if one did. R42.
-    pub fn wait_for_event(&self, after: u64, timeout_millis: u64) -> Result<bool> {
-        Ok(self.inner.wait_for_event(after, Duration::from_millis(timeout_millis))?)
+    pub fn wait_for_event(&self, after: i64, timeout_millis: i64) -> Result<bool> {
+        Ok(self.inner.wait_for_event(crate::after(after), millis(timeout_millis))?)
     }
 
     /// The consumer's events one at a time from its acknowledged position on, waiting
     /// for each as it commits; `limit` (1 to 1,000) events per read of the log. R42.
-    pub fn consume(&self, name: String, limit: u32) -> Result<Arc<Consumption>> {
+    pub fn consume(&self, name: String, limit: i32) -> Result<Arc<Consumption>> {
         let name: carespace::ConsumerName = parse(&name)?;
-        let events = Mutex::new(self.inner.consume(&name, limit)?);
+        let events = Mutex::new(self.inner.consume(&name, count(limit)?)?);
         Ok(Arc::new(Consumption { events, service: self.inner.clone(), name }))
     }
 }
@@ -488,25 +487,33 @@ pub struct Consumption {
 impl Consumption {
     /// The next event, waiting up to `timeout_millis` for one to commit; `null`/`nil`
     /// if none did.
-    pub fn next(&self, timeout_millis: u64) -> Result<Option<Event>> {
+    pub fn next(&self, timeout_millis: i64) -> Result<Option<Event>> {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(events.next(Duration::from_millis(timeout_millis))?.map(Into::into))
+        Ok(events.next(millis(timeout_millis))?.map(Into::into))
     }
 
     /// Moves the consumer's position to `seq` (its events up to there are handled) and
     /// returns it.
-    pub fn acknowledge(&self, seq: u64) -> Result<u64> {
-        Ok(self.service.acknowledge(&self.name, seq)?.acknowledged)
+    pub fn acknowledge(&self, seq: i64) -> Result<i64> {
+        Ok(signed(self.service.acknowledge(&self.name, acknowledged(seq)?)?.acknowledged))
     }
 }
 
 /// The page request of a list method's `limit` and `cursor` (R43).
-fn page(limit: Option<u32>, cursor: Option<String>) -> PageRequest {
-    PageRequest { limit, cursor: cursor.map(Cursor::from_text) }
+fn page(limit: Option<i32>, cursor: Option<String>) -> Result<PageRequest> {
+    Ok(PageRequest { limit: limit.map(count).transpose()?, cursor: cursor.map(Cursor::from_text) })
+}
+
+/// A sequence number to acknowledge, from Kotlin or Swift (a signed `Long`): positions
+/// run from 0, so a negative one is refused here.
+fn acknowledged(seq: i64) -> Result<u64> {
+    u64::try_from(seq).map_err(|_| CarespaceError::AcknowledgementOutOfRange {
+        reason: format!("{seq} is not a position in the event log: positions run from 0 to its head"),
+    })
 }
 
 impl From<uuid::Error> for CarespaceError {
     fn from(e: uuid::Error) -> Self {
-        Self::InvalidId(format!("not a valid id: {e}"))
+        Self::InvalidId { reason: format!("not a valid id: {e}") }
     }
 }

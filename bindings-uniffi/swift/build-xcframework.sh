@@ -36,4 +36,5 @@ xcodebuild -create-xcframework \
 
 mkdir -p "$package/Sources/Carespace"
 cp "$work/generated/Carespace.swift" "$package/Sources/Carespace/"
+cp "$package"/Shims/*.swift "$package/Sources/Carespace/"
 echo "built $package/CarespaceFFI.xcframework; add the package (bindings-uniffi/swift) to your app"

@@ -27,9 +27,12 @@ pub struct Event {
 
 /// What an event records. Each names the people a host should notify, so that sending
 /// an email never needs to look at state that may have changed since.
+///
+/// Not `#[non_exhaustive]`, like [`crate::Error`]: the Kotlin and Swift bindings give
+/// every kind a case of its own, and a new kind must fail to compile there until it has
+/// one (a new kind is announced in the version).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum EventKind {
     /// An organisation was registered.
     OrganisationRegistered {

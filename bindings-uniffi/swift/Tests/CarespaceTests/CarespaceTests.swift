@@ -1,5 +1,6 @@
 // Swift tests of the uniffi bindings (XCTest through SwiftPM), the same scenarios as the
-// Kotlin suite: the lifecycle, an error of each kind, closing, concurrent calls.
+// Kotlin suite: the lifecycle, an error of each kind, the rules one by one, events as an
+// enum, signed values, paging, consumers, threads, and files shared and reopened.
 import Carespace
 import Foundation
 import XCTest
@@ -69,9 +70,10 @@ final class CarespaceTests: XCTestCase {
         XCTAssertFalse(try cs.leave(actor: w.alice.id, workspace: w.ward.id))
 
         let events = try cs.eventsSince(after: 0, limit: 1000)
-        XCTAssertEqual(events.map { $0.seq }, (1...UInt64(events.count)).map { $0 })
+        XCTAssertEqual(events.map { $0.seq }, (1...Int64(events.count)).map { $0 })
         let created = events.first { $0.eventType == "workspace_created" }
         XCTAssertEqual(created?.actor, w.alice.id)
+        XCTAssertEqual(created?.kind, .workspaceCreated(workspace: w.ward.id, organisation: w.trust.id, name: "Maternity - Ward 2", speciality: 501, fromExample: false))
         XCTAssertTrue(created?.json.contains("\"name\":\"Maternity - Ward 2\"") ?? false)
     }
 
@@ -144,13 +146,12 @@ final class CarespaceTests: XCTestCase {
         ]
         for (expected, step) in cases {
             let w = try world()
-            do {
-                _ = try step(w)
-                XCTFail("\(expected): no error")
-            } catch let error as CarespaceError {
-                let name = String(describing: error).split(separator: "(").first.map(String.init) ?? ""
-                XCTAssertEqual(name.lowercased(), expected.lowercased(), "\(error)")
-                XCTAssertFalse(error.localizedDescription.isEmpty)
+            XCTAssertThrowsError(try step(w)) { error in
+                XCTAssertEqual(Self.caseName(error), expected, "\(error)")
+                // Its description is Carespace's sentence (no case name, no field names),
+                // and so is what Foundation shows.
+                XCTAssertFalse("\(error)".isEmpty || "\(error)".contains("reason:"), "\(error)")
+                XCTAssertEqual(error.localizedDescription, "\(error)")
             }
         }
         let w = try world()
@@ -219,7 +220,7 @@ final class CarespaceTests: XCTestCase {
         XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(2 * day)), nothing)
         XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(3 * day)).requestsEscalated, 1)
         let escalated = try cs.eventsSince(after: 0, limit: 1000).last
-        XCTAssertEqual(escalated?.eventType, "join_request_escalated")
+        XCTAssertEqual(escalated?.kind, .joinRequestEscalated(workspace: w.ward.id, user: w.bob.id, requestedAt: start, approvers: [w.alice.id], escalatedTo: [w.alice.id]))
         XCTAssertNil(escalated?.actor ?? nil)
         XCTAssertEqual(try cs.sweep(now: start.addingTimeInterval(14 * day)).invitesExpired, 1)
         XCTAssertEqual(try cs.inviteDetails(actor: w.alice.id, invite: invite.id).status, .expired)
@@ -240,6 +241,7 @@ final class CarespaceTests: XCTestCase {
         XCTAssertEqual(try cs.sweep(now: ends).membershipsEnded, 1)
         let lastTwo = try cs.eventsSince(after: 0, limit: 1000).suffix(2)
         XCTAssertTrue(lastTwo.first?.json.contains("\"reason\":\"membership_ended\"") ?? false)
+        XCTAssertEqual(lastTwo.first?.kind, .memberArchived(workspace: w.ward.id, user: w.bob.id, reason: .membershipEnded))
         // R41: Bob's last membership there ended, so his My Workspace is back.
         XCTAssertEqual(lastTwo.last?.eventType, "my_workspace_reactivated")
         _ = try cs.setMembershipEnd(actor: w.alice.id, workspace: w.ward.id, user: w.alice.id, endsAt: start.addingTimeInterval(40 * day))
@@ -356,7 +358,7 @@ final class CarespaceTests: XCTestCase {
         XCTAssertTrue(errors.isEmpty, "\(errors)")
         XCTAssertEqual(try cs.members(actor: admin.id, workspace: ward.id, limit: 1000).items.count, 1 + 8 * 20)
         let events = try cs.eventsSince(after: 0, limit: 10000)
-        XCTAssertEqual(events.map { $0.seq }, (1...UInt64(events.count)).map { $0 })
+        XCTAssertEqual(events.map { $0.seq }, (1...Int64(events.count)).map { $0 })
     }
 
     func testR42ConsumersReceiveUntilAcknowledgedAndWakeForNewEvents() throws {
@@ -379,7 +381,7 @@ final class CarespaceTests: XCTestCase {
 
         // The loop of an email sender: every event after the acknowledged one, once.
         let events = try cs.consume(name: "emails", limit: 2)
-        var seen: [UInt64] = []
+        var seen: [Int64] = []
         while let event = try events.next(timeoutMillis: 50) {
             seen.append(event.seq)
         }
@@ -442,6 +444,327 @@ final class CarespaceTests: XCTestCase {
         XCTAssertThrowsError(try cs.members(actor: outsider.id, workspace: w.ward.id, limit: 5, cursor: first.nextCursor)) { error in
             guard case CarespaceError.Forbidden = error else { return XCTFail("\(error)") }
         }
+    }
+
+    /// The name of an enum value's case: `Forbidden`, `joinRequested`.
+    static func caseName(_ value: Any) -> String {
+        Mirror(reflecting: value).children.first?.label ?? "\(value)"
+    }
+
+    /// The snake_case type of a kind: `joinRequested` → `join_requested`.
+    static func typeOf(_ kind: EventKind) -> String {
+        caseName(kind).reduce(into: "") { out, c in out += c.isUppercase ? "_" + c.lowercased() : String(c) }
+    }
+
+    /// Whom a host emails about an event: an exhaustive switch over the enum.
+    static func recipients(_ kind: EventKind) -> [UUID] {
+        switch kind {
+        case .joinRequested(_, _, let approvers): return approvers
+        case .joinApproved(_, let user), .joinDeclined(_, let user): return [user]
+        case .membershipEndingSoon(_, let user, _, let admins): return [user] + admins
+        case .joinRequestEscalated(_, _, _, _, let escalatedTo): return escalatedTo
+        case .organisationRegistered, .organisationRenamed, .organisationClosed, .organisationReopened,
+             .organisationUpdated, .userRegistered, .organisationJoined, .workspaceCreated, .invited,
+             .inviteAccepted, .inviteRevoked, .inviteExpired, .memberLeft, .workspaceArchived, .memberArchived,
+             .memberUnarchived, .roleChanged, .settingsChanged, .myWorkspaceArchived, .myWorkspaceReactivated,
+             .conversationStarted, .membershipEndChanged, .lastAdminKept:
+            return []
+        }
+    }
+
+    /// Whether `call` throws the `CarespaceError` case `expected`.
+    func assertThrowsCase<T>(_ expected: String, _ call: @autoclosure () throws -> T, line: UInt = #line) {
+        XCTAssertThrowsError(try call(), line: line) { error in
+            XCTAssertEqual(Self.caseName(error), expected, "\(error)", line: line)
+        }
+    }
+
+    func testR32EventsAreAnEnumWithTypedFields() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        try cs.decline(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        _ = try cs.requestToJoin(actor: w.carol.id, workspace: w.ward.id)
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.carol.id)
+        let events = try cs.eventsSince(after: 0, limit: 1000)
+        // Every event's case names its type, as the JSON and Python do.
+        XCTAssertEqual(events.map { Self.typeOf($0.kind) }, events.map { $0.eventType })
+        let kinds = events.map { $0.kind }
+        XCTAssertTrue(kinds.contains(.userRegistered(user: w.bob.id, email: "bob@nhs.net")))
+        XCTAssertTrue(kinds.contains(.joinRequested(workspace: w.ward.id, user: w.bob.id, approvers: [w.alice.id])))
+        let joins = kinds.filter { ["joinRequested", "joinDeclined", "joinApproved"].contains(Self.caseName($0)) }
+        XCTAssertEqual(joins.map(Self.recipients), [[w.alice.id], [w.bob.id], [w.alice.id], [w.carol.id]])
+        let carols = kinds.compactMap { kind -> UUID? in
+            if case .organisationJoined(_, w.carol.id, let mine) = kind { return mine }
+            return nil
+        }
+        // R27: asking to join archived Carol's My Workspace, before she was approved.
+        XCTAssertEqual(Array(kinds.suffix(2)), [
+            .myWorkspaceArchived(workspace: carols[0], organisation: w.trust.id, user: w.carol.id),
+            .joinApproved(workspace: w.ward.id, user: w.carol.id),
+        ])
+    }
+
+    func testStorageErrorsSayWhetherARetryMaySucceed() throws {
+        XCTAssertThrowsError(try Carespace.open(path: "/proc/no/such/dir/carespace.sqlite3", options: Options())) { error in
+            guard case let CarespaceError.Storage(reason, code, retryable) = error else { return XCTFail("\(error)") }
+            XCTAssertFalse(retryable)
+            XCTAssertTrue(code.hasPrefix("storage_"), code)
+            XCTAssertEqual(reason, "\(error)")
+        }
+    }
+
+    func testSignedValuesOutOfRangeAreTypedErrors() throws {
+        let w = try world()
+        let cs = w.cs
+        for code: Int32 in [-1, 70_000, 999] {
+            XCTAssertThrowsError(try cs.createWorkspace(actor: w.alice.id, organisation: w.trust.id, name: "Ward \(code)", speciality: code, description: "")) { error in
+                guard case CarespaceError.UnknownSpeciality(let reason) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(reason.hasPrefix("\(code) is not a speciality code"), reason)
+            }
+        }
+        assertThrowsCase("InvalidLimit", try cs.members(actor: w.alice.id, workspace: w.ward.id, limit: -1))
+        assertThrowsCase("InvalidLimit", try cs.eventsSince(after: 0, limit: -5))
+        _ = try cs.registerConsumer(name: "emails", start: .beginning)
+        assertThrowsCase("AcknowledgementOutOfRange", try cs.acknowledge(consumer: "emails", seq: -1))
+        // Every event comes after a negative position; a negative wait does not wait.
+        XCTAssertEqual(try cs.eventsSince(after: -1, limit: 1000), try cs.eventsSince(after: 0, limit: 1000))
+        XCTAssertFalse(try cs.waitForEvent(after: try cs.head(), timeoutMillis: -5))
+        XCTAssertEqual(try cs.workspace(actor: w.alice.id, workspace: w.ward.id).speciality, 501)
+    }
+
+    func testR18InvitingTheSameAddressAgainRenewsTheOneInvite() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        let first = try cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "dan@nhs.net")
+        w.clock.advanceSeconds(seconds: Int64(day))
+        let renewed = try cs.invite(actor: w.bob.id, workspace: w.ward.id, email: "DAN@nhs.net")
+        XCTAssertEqual(renewed.id, first.id)
+        XCTAssertEqual(renewed.invitedBy, w.bob.id)
+        XCTAssertEqual(renewed.expiresAt, start.addingTimeInterval(15 * day))
+        XCTAssertEqual(try cs.pendingInvites(actor: w.alice.id, workspace: w.ward.id).items, [renewed])
+        let refreshed = try cs.eventsSince(after: 0, limit: 1000).compactMap { event -> Bool? in
+            if case .invited(_, _, _, _, let refreshed) = event.kind { return refreshed }
+            return nil
+        }
+        XCTAssertEqual(refreshed, [false, true])
+    }
+
+    func testR20MembersRevokeTheirOwnInvitesAndAdminsAnyones() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        let alices = try cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "dan@nhs.net")
+        let bobs = try cs.invite(actor: w.bob.id, workspace: w.ward.id, email: "erin@nhs.net")
+        assertThrowsCase("Forbidden", try cs.revokeInvite(actor: w.bob.id, invite: alices.id))
+        XCTAssertEqual(try cs.revokeInvite(actor: w.bob.id, invite: bobs.id).status, .revoked)
+        let again = try cs.invite(actor: w.bob.id, workspace: w.ward.id, email: "erin@nhs.net")
+        XCTAssertEqual(try cs.revokeInvite(actor: w.alice.id, invite: again.id).status, .revoked)
+        XCTAssertEqual(try cs.pendingInvites(actor: w.alice.id, workspace: w.ward.id).items.map { $0.id }, [alices.id])
+        XCTAssertTrue(try cs.can(actor: w.alice.id, workspace: w.ward.id, action: .revokeAnyInvite))
+        XCTAssertFalse(try cs.can(actor: w.bob.id, workspace: w.ward.id, action: .revokeAnyInvite))
+    }
+
+    func testR21AndR41TheLastMemberLeavingArchivesTheWorkspaceAndBringsBackMyWorkspace() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        assertThrowsCase("LastAdmin", try cs.leave(actor: w.alice.id, workspace: w.ward.id))
+        XCTAssertFalse(try cs.leave(actor: w.bob.id, workspace: w.ward.id))
+        XCTAssertTrue(try cs.leave(actor: w.alice.id, workspace: w.ward.id))
+        XCTAssertEqual(try cs.workspace(actor: w.alice.id, workspace: w.ward.id).status, .archived)
+        let tail = try cs.eventsSince(after: 0, limit: 1000).suffix(3).map { $0.kind }
+        XCTAssertEqual(Array(tail.prefix(2)), [.memberLeft(workspace: w.ward.id, user: w.alice.id), .workspaceArchived(workspace: w.ward.id)])
+        XCTAssertEqual(Self.caseName(tail[2]), "myWorkspaceReactivated")
+        XCTAssertEqual(try cs.myWorkspaces(actor: w.alice.id).filter { $0.isPersonal }.map { $0.archived }, [false])
+        assertThrowsCase("Forbidden", try cs.requestToJoin(actor: w.carol.id, workspace: w.ward.id))
+    }
+
+    func testR22ArchivedMembersAreRestoredOnlyByAnAdmin() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        _ = try cs.startConversation(actor: w.bob.id, workspace: w.ward.id)
+        XCTAssertEqual(try cs.archiveMember(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id).status, .archived)
+        assertThrowsCase("Forbidden", try cs.conversations(actor: w.bob.id, workspace: w.ward.id))
+        assertThrowsCase("Forbidden", try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id))
+        assertThrowsCase("ArchivedMember", try cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "bob@nhs.net"))
+        XCTAssertEqual(try cs.unarchiveMember(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id).status, .approved)
+        XCTAssertEqual(try cs.conversations(actor: w.bob.id, workspace: w.ward.id).count, 1)
+        let kinds = try cs.eventsSince(after: 0, limit: 1000).map { $0.kind }
+        XCTAssertTrue(kinds.contains(.memberArchived(workspace: w.ward.id, user: w.bob.id, reason: .byAdmin)))
+        // R41: archiving gave Bob his My Workspace back; restoring him archives it again.
+        let bobsMyWorkspace = kinds.compactMap { kind -> String? in
+            switch kind {
+            case .myWorkspaceArchived(_, _, w.bob.id): return "archived"
+            case .myWorkspaceReactivated(_, _, w.bob.id): return "reactivated"
+            default: return nil
+            }
+        }
+        XCTAssertEqual(bobsMyWorkspace, ["archived", "reactivated", "archived"])
+        XCTAssertEqual(kinds[kinds.count - 2], .memberUnarchived(workspace: w.ward.id, user: w.bob.id))
+    }
+
+    func testR23PromoteAndDemoteButNeverTheLastAdmin() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        assertThrowsCase("NotAMember", try cs.promote(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id))
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        assertThrowsCase("Forbidden", try cs.promote(actor: w.bob.id, workspace: w.ward.id, user: w.bob.id))
+        XCTAssertEqual(try cs.promote(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id).role, .admin)
+        XCTAssertEqual(try cs.demote(actor: w.bob.id, workspace: w.ward.id, user: w.alice.id).role, .member)
+        assertThrowsCase("LastAdmin", try cs.demote(actor: w.bob.id, workspace: w.ward.id, user: w.bob.id))
+        let roles = try cs.eventsSince(after: 0, limit: 1000).compactMap { event -> String? in
+            if case .roleChanged(_, let user, let role) = event.kind { return "\(user == w.bob.id ? "bob" : "alice") \(role)" }
+            return nil
+        }
+        XCTAssertEqual(roles, ["bob admin", "alice member"])
+    }
+
+    func testR24AdminsChangeSettingsAndTheEventHoldsOnlyWhatChanged() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
+        assertThrowsCase("Forbidden", try cs.updateSettings(actor: w.bob.id, workspace: w.ward.id, name: "Ward 3", speciality: nil, description: nil))
+        let changed = try cs.updateSettings(actor: w.alice.id, workspace: w.ward.id, name: "Maternity - Ward 3", speciality: 560, description: nil).workspace
+        XCTAssertEqual(changed.name, "Maternity - Ward 3")
+        XCTAssertEqual(changed.speciality, 560)
+        XCTAssertEqual(try cs.signature(workspace: w.ward.id), "Maternity - Ward 3\nEast London NHS Foundation Trust")
+        XCTAssertEqual(try cs.eventsSince(after: 0, limit: 1000).last?.kind,
+                       .settingsChanged(workspace: w.ward.id, name: "Maternity - Ward 3", speciality: 560, description: nil))
+        XCTAssertEqual(try cs.discover(actor: w.carol.id, organisation: w.trust.id, name: "ward").items.map { $0.name }, ["Maternity - Ward 3"])
+    }
+
+    func testR16ApproversPolicyLetsApprovedMembersApprove() throws {
+        func attempt(_ approvers: Approvers?) throws -> Bool {
+            let cs = Carespace.inMemory(options: Options(approvers: approvers, clock: ManualClock(start: start)))
+            let trust = try cs.registerOrganisation(name: "Trust", kind: .nhsTrust, odsCode: nil)
+            var people: [User] = []
+            for name in ["a", "m", "r"] {
+                let user = try cs.registerUser(email: "\(name)@nhs.net", name: name)
+                _ = try cs.joinOrganisation(user: user.id, organisation: trust.id)
+                people.append(user)
+            }
+            let ward = try cs.createWorkspace(actor: people[0].id, organisation: trust.id, name: "Ward", speciality: 501, description: "").workspace
+            _ = try cs.requestToJoin(actor: people[1].id, workspace: ward.id)
+            _ = try cs.approve(actor: people[0].id, workspace: ward.id, user: people[1].id)
+            _ = try cs.requestToJoin(actor: people[2].id, workspace: ward.id)
+            do {
+                return try cs.approve(actor: people[1].id, workspace: ward.id, user: people[2].id).status == .approved
+            } catch CarespaceError.Forbidden {
+                return false
+            }
+        }
+        XCTAssertFalse(try attempt(nil))
+        XCTAssertFalse(try attempt(.admins))
+        XCTAssertTrue(try attempt(.approvedMembers))
+    }
+
+    func testR7CreatorKindsAndR17CooldownAreOptions() throws {
+        let clock = ManualClock(start: start)
+        let cs = Carespace.inMemory(options: Options(creatorKinds: [.gpPractice], rerequestCooldownSeconds: 60, clock: clock))
+        let gp = try cs.registerOrganisation(name: "Mile End Surgery", kind: .gpPractice, odsCode: nil)
+        let trust = try cs.registerOrganisation(name: "Trust", kind: .nhsTrust, odsCode: nil)
+        let gill = try cs.registerUser(email: "gill@nhs.net", name: "Gill")
+        let dan = try cs.registerUser(email: "dan@nhs.net", name: "Dan")
+        for org in [gp, trust] {
+            for user in [gill, dan] { _ = try cs.joinOrganisation(user: user.id, organisation: org.id) }
+        }
+        XCTAssertTrue(try cs.canInOrganisation(actor: gill.id, organisation: gp.id, action: .createWorkspace))
+        XCTAssertFalse(try cs.canInOrganisation(actor: gill.id, organisation: trust.id, action: .createWorkspace))
+        let reception = try cs.createWorkspace(actor: gill.id, organisation: gp.id, name: "Reception", speciality: 600, description: "").workspace
+        _ = try cs.requestToJoin(actor: dan.id, workspace: reception.id)
+        try cs.decline(actor: gill.id, workspace: reception.id, user: dan.id)
+        assertThrowsCase("CoolDown", try cs.requestToJoin(actor: dan.id, workspace: reception.id))
+        clock.advanceSeconds(seconds: 61)
+        XCTAssertEqual(try cs.requestToJoin(actor: dan.id, workspace: reception.id).outcome, .requested)
+    }
+
+    func testR15UnapprovedMembersSendButSeeOnlyTheirOwn() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.startConversation(actor: w.alice.id, workspace: w.ward.id)
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        let may: [Action] = [.startConversation, .viewOwnConversations, .createPersonalTemplate, .createPersonalPatientList, .leave]
+        let mayNot: [Action] = [.viewAllConversations, .viewMembers, .viewSharedTemplates, .viewSharedPatientLists, .invite, .approve, .changeSettings]
+        XCTAssertEqual(try may.map { try cs.can(actor: w.bob.id, workspace: w.ward.id, action: $0) }, may.map { _ in true })
+        XCTAssertEqual(try mayNot.map { try cs.can(actor: w.bob.id, workspace: w.ward.id, action: $0) }, mayNot.map { _ in false })
+        let bobs = try cs.startConversation(actor: w.bob.id, workspace: w.ward.id)
+        XCTAssertEqual(try cs.conversations(actor: w.bob.id, workspace: w.ward.id), [bobs])
+        assertThrowsCase("Forbidden", try cs.members(actor: w.bob.id, workspace: w.ward.id))
+        assertThrowsCase("Forbidden", try cs.invite(actor: w.bob.id, workspace: w.ward.id, email: "dan@nhs.net"))
+    }
+
+    func scratchFile() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent("workspaces.sqlite3").path
+    }
+
+    func testTwoObjectsOnOneFileSeeEachOthersWritesAndWake() throws {
+        let path = try scratchFile()
+        let writer = try Carespace.open(path: path, options: Options())
+        let reader = try Carespace.open(path: path, options: Options())
+        let trust = try writer.registerOrganisation(name: "Trust", kind: .nhsTrust, odsCode: "RWK")
+        XCTAssertEqual(try reader.searchOrganisations(search: .odsCode(code: "rwk")).items, [trust])
+        let head = try reader.head()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) {
+            _ = try? writer.registerUser(email: "late@nhs.net", name: "Late")
+        }
+        XCTAssertTrue(try reader.waitForEvent(after: head, timeoutMillis: 10_000))
+        let late = try XCTUnwrap(try reader.userByEmail(email: "late@nhs.net"))
+        XCTAssertEqual(try reader.eventsSince(after: head, limit: 10).map { $0.kind }, [.userRegistered(user: late.id, email: "late@nhs.net")])
+    }
+
+    func testReopeningAFileKeepsTheLogAndEachConsumersPosition() throws {
+        let path = try scratchFile()
+        var before: [Event] = []
+        do {
+            let cs = try Carespace.open(path: path, options: Options())
+            let trust = try cs.registerOrganisation(name: "Trust", kind: .nhsTrust, odsCode: nil)
+            let alice = try cs.registerUser(email: "alice@nhs.net", name: "Alice")
+            _ = try cs.joinOrganisation(user: alice.id, organisation: trust.id)
+            _ = try cs.createWorkspace(actor: alice.id, organisation: trust.id, name: "Ward", speciality: 501, description: "")
+            _ = try cs.registerConsumer(name: "emails", start: .beginning)
+            _ = try cs.acknowledge(consumer: "emails", seq: 3)
+            before = try cs.eventsSince(after: 0, limit: 1000)
+        }
+        let cs = try Carespace.open(path: path, options: Options())
+        XCTAssertEqual(try cs.eventsSince(after: 0, limit: 1000), before)
+        XCTAssertEqual(try cs.registerConsumer(name: "emails", start: .head), 3)
+        XCTAssertEqual(try cs.receive(name: "emails", limit: 1).map { $0.seq }, [4])
+    }
+
+    func testAConsumptionIsAcknowledgedFromAnotherThreadWhileOneWaits() throws {
+        let w = try world()
+        let cs = w.cs
+        _ = try cs.registerConsumer(name: "emails", start: .head)
+        let events = try cs.consume(name: "emails", limit: 10)
+        let got = expectation(description: "the waiting thread got the event")
+        final class Received: @unchecked Sendable { var event: Event? }  // written before `got` is fulfilled
+        let received = Received()
+        DispatchQueue.global().async {
+            received.event = try? events.next(timeoutMillis: 10_000)
+            got.fulfill()
+        }
+        Thread.sleep(forTimeInterval: 0.1)
+        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
+        wait(for: [got], timeout: 10)
+        let event = try XCTUnwrap(received.event)
+        XCTAssertEqual(event.kind, .joinRequested(workspace: w.ward.id, user: w.bob.id, approvers: [w.alice.id]))
+        let acked = expectation(description: "acknowledged from another thread")
+        DispatchQueue.global().async {
+            XCTAssertEqual(try? events.acknowledge(seq: event.seq), event.seq)
+            acked.fulfill()
+        }
+        wait(for: [acked], timeout: 10)
+        XCTAssertEqual(try cs.receive(name: "emails", limit: 10).filter { $0.seq <= event.seq }, [])
     }
 }
 
