@@ -12,7 +12,20 @@ pub(crate) fn storage(err: rusqlite::Error) -> StorageError {
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StorageErrorKind::Corrupt,
         _ => StorageErrorKind::Other,
     };
-    StorageError::new(kind, format!("SQLite: {err}")).with_source(err)
+    let hint = match err.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => {
+            "; the disk (or the file size limit) is full: free space, then retry — the command wrote nothing"
+        }
+        Some(ErrorCode::ReadOnly) => "; the file, its directory or its file system is read-only",
+        Some(ErrorCode::CannotOpen) => {
+            "; check that the file and its directory exist and are writable (a live database cannot be read-only)"
+        }
+        Some(ErrorCode::SystemIoFailure) => "; the operating system reported an I/O error on the database file",
+        Some(ErrorCode::NotADatabase) => "; the file is not a SQLite database, or it is damaged",
+        Some(ErrorCode::DatabaseCorrupt) => "; restore it from a backup (`carespace check` says what is wrong)",
+        _ => "",
+    };
+    StorageError::new(kind, format!("SQLite: {err}{hint}")).with_source(err)
 }
 
 /// Converts rusqlite results.

@@ -171,9 +171,13 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).map_err(|e| opening(&path, e))?;
-        configure(&writer, &options)?;
-        writer.pragma_update(None, "journal_mode", "WAL").sql()?;
-        schema::migrate(&mut writer, SCHEMA_VERSION)?;
+        let prepare = |writer: &mut Connection| -> Result<(), Error> {
+            configure(writer, &options)?;
+            schema::refuse_foreign(writer)?;
+            writer.pragma_update(None, "journal_mode", "WAL").sql()?;
+            Ok(schema::migrate(writer, SCHEMA_VERSION)?)
+        };
+        prepare(&mut writer).map_err(|e| in_file(&path, e))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut connections = Vec::new();
         for _ in 0..options.readers.max(1) {
@@ -249,6 +253,17 @@ impl SqliteStore {
             Some(readers) => ReadConnection::Pooled(readers.take()),
             None => ReadConnection::Writer(self.writer.lock().unwrap_or_else(PoisonError::into_inner)),
         }
+    }
+}
+
+/// Names the file in a storage failure met while opening it.
+fn in_file(path: &Path, err: Error) -> Error {
+    match err {
+        Error::Storage(err) => {
+            let message = format!("cannot open the SQLite database {}: {err}", path.display());
+            Error::Storage(StorageError::new(err.kind(), message).with_source(err))
+        }
+        other => other,
     }
 }
 

@@ -26,6 +26,38 @@ const WORKSPACE_PREFIXES: u32 = 6;
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
+/// Carespace's `PRAGMA application_id` ("CARE"), written with the schema, so that
+/// SQLite tools (`file`, `sqlite3 .dbinfo`) and Carespace itself know its files.
+pub(crate) const APPLICATION_ID: i32 = 0x4341_5245;
+
+/// Refuses a database file that belongs to another application, before anything is
+/// written to it: one stamped with another `application_id`, or one holding tables but
+/// no Carespace schema (`user_version` 0). A file that is not SQLite at all fails here
+/// too, as corrupt, since this is the first read of it.
+pub(crate) fn refuse_foreign(conn: &Connection) -> Result<(), StorageError> {
+    let id: i32 = conn.query_row("PRAGMA application_id", [], |row| row.get(0)).sql()?;
+    let version: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).sql()?;
+    let foreign = |what: String| {
+        Err(StorageError::new(
+            StorageErrorKind::Incompatible,
+            format!("the file is a SQLite database of another application ({what}); Carespace left it unchanged"),
+        ))
+    };
+    if id != 0 && id != APPLICATION_ID {
+        return foreign(format!("its application id is {id:#x}"));
+    }
+    if version == 0 {
+        let mut tables = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name LIMIT 4")
+            .sql()?;
+        let names = tables.query_map([], |row| row.get::<_, String>(0)).sql()?.collect::<Result<Vec<_>, _>>().sql()?;
+        if !names.is_empty() {
+            return foreign(format!("it holds tables such as {} and no Carespace schema", names.join(", ")));
+        }
+    }
+    Ok(())
+}
+
 /// Brings the database up to `target` (normally [`SCHEMA_VERSION`]). Refuses a database
 /// newer than the code. Several processes may call this at once: the `IMMEDIATE`
 /// transaction makes one of them migrate and the others see the result.
@@ -70,6 +102,11 @@ fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageEr
     }
     if target > current {
         tx.pragma_update(None, "user_version", target).sql()?;
+    }
+    // Files made before the stamp existed get it with their next migration or open.
+    let id: i32 = tx.query_row("PRAGMA application_id", [], |row| row.get(0)).sql()?;
+    if id != APPLICATION_ID {
+        tx.pragma_update(None, "application_id", APPLICATION_ID).sql()?;
     }
     tx.commit().sql()
 }
