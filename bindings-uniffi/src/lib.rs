@@ -39,8 +39,9 @@ macro_rules! carespace_error {
                 },
             )*
             /// The storage backend failed. Retry the whole call when `retryable` is true
-            /// (a conflict with a concurrent writer, a busy database); otherwise the
-            /// sentence says what to look at.
+            /// (a conflict with a concurrent writer, a busy database, a database that
+            /// could not be reached or was lost before the call committed: nothing was
+            /// written); otherwise the sentence says what to look at.
             #[error("{reason}")]
             Storage {
                 /// What went wrong, as a sentence.

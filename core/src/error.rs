@@ -344,7 +344,16 @@ impl Error {
         matches!(self, Self::Forbidden { .. })
     }
 
-    /// Whether retrying the same command might succeed (a storage conflict or a busy store).
+    /// Whether a concurrent transaction conflicted ([`StorageErrorKind::Conflict`]): the
+    /// transaction may be run again at once. The stores' own runners do, a bounded
+    /// number of times, before returning it.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Storage(e) if e.kind() == StorageErrorKind::Conflict)
+    }
+
+    /// Whether running the same command again might succeed, and is safe: a storage
+    /// conflict or a busy store, or a database that could not be reached or whose
+    /// connection was lost before the command was committed. Nothing was written.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Storage(e) if e.is_retryable())
     }
@@ -365,8 +374,10 @@ pub enum StorageErrorKind {
     /// The database is newer than this code, or otherwise unusable.
     Incompatible,
     /// The database could not be reached: a connection refused, failed or rejected
-    /// (network, TLS, authentication), or none free within the pool's timeout. Nothing
-    /// was written; the message says what failed.
+    /// (network, TLS, authentication, too many clients), none free within the pool's
+    /// timeout, or one lost before the command committed (a server restart). Nothing
+    /// was written, and running the command again once the database is back is safe;
+    /// the message says what failed.
     Unavailable,
     /// Anything else (I/O, connection loss, …).
     Other,
@@ -412,9 +423,12 @@ impl StorageError {
         self.kind
     }
 
-    /// Whether a retry of the whole transaction might succeed.
+    /// Whether running the command again might succeed, and is safe: nothing was
+    /// written. A conflict ([`StorageErrorKind::Conflict`]) may succeed at once (the
+    /// stores' own runners retry those); an unreachable database
+    /// ([`StorageErrorKind::Unavailable`]) once it is back.
     pub fn is_retryable(&self) -> bool {
-        self.kind == StorageErrorKind::Conflict
+        matches!(self.kind, StorageErrorKind::Conflict | StorageErrorKind::Unavailable)
     }
 }
 

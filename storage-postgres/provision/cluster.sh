@@ -8,9 +8,13 @@
 # for `localhost` signed by it, and a second CA that signed nothing (other-ca.crt), all
 # made with Debian's openssl, installed if missing. pg_stat_statements is loaded (utility
 # statements tracked too) so that the benchmarks count the statements each operation runs.
+# For the fault tests (storage-postgres/tests/faults.rs): CLUSTER_OPTIONS adds server
+# settings at start (e.g. `-c fsync=on -c max_connections=8`); `cluster.sh restart DIR
+# MODE` restarts with pg_ctl's shutdown MODE (fast, immediate); `cluster.sh kill DIR`
+# sends SIGKILL to the postmaster and waits for its backends to notice and exit.
 set -euo pipefail
 
-action=${1:?usage: cluster.sh start DIR PORT | stop DIR}
+action=${1:?usage: cluster.sh start DIR PORT | stop DIR | restart DIR MODE | kill DIR}
 dir=${2:?a directory}
 
 bin_dir() {
@@ -60,9 +64,28 @@ case "$action" in
       as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=localhost -c fsync=off -c max_connections=200 \
             -c ssl=on -c ssl_cert_file=$dir.tls/server.crt -c ssl_key_file=$dir.tls/server.key \
-            -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on" start > /dev/null
+            -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=on \
+            ${CLUSTER_OPTIONS:-}" start > /dev/null
     fi
     echo "postgresql://postgres@localhost:$port/postgres"
+    ;;
+  restart)
+    mode=${3:?a shutdown mode: fast or immediate}
+    as_postgres "$(bin_dir)/pg_ctl" -D "$dir" -m "$mode" -w -t 60 restart > /dev/null
+    ;;
+  kill)
+    postmaster=$(head -1 "$dir/postmaster.pid")
+    backends=$(pgrep -P "$postmaster" || true)
+    kill -9 "$postmaster"
+    # Orphaned backends exit once they notice the postmaster is gone; the server cannot
+    # start again while they hold its shared memory.
+    for _ in $(seq 100); do
+      alive=0
+      for pid in $backends; do kill -0 "$pid" 2> /dev/null && alive=1; done
+      [ "$alive" = 0 ] && break
+      sleep 0.1
+    done
+    for pid in $backends; do kill -9 "$pid" 2> /dev/null || true; done
     ;;
   stop)
     bin=$(bin_dir)
@@ -71,5 +94,5 @@ case "$action" in
     fi
     rm -rf "$dir" "$dir.initdb.log" "$dir.tls"
     ;;
-  *) echo "usage: cluster.sh start DIR PORT | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: cluster.sh start DIR PORT | stop DIR | restart DIR MODE | kill DIR" >&2; exit 2 ;;
 esac

@@ -33,6 +33,20 @@ pub(crate) struct Bracket {
     pub commit: Vec<String>,
     /// Sent instead when it fails (or is dropped half-way).
     pub rollback: Vec<String>,
+    /// Whether to learn the transaction's id with its first round trip, so that a
+    /// commit whose answer was lost can be looked up ([`PgConn::in_doubt`]).
+    pub learn_xid: bool,
+}
+
+/// Asks for the transaction's id (assigning one, as its first write would).
+const XID: &str = "SELECT txid_current()";
+
+/// A transaction whose `COMMIT` was sent but whose answer never came: the connection
+/// broke on the way, so the server may or may not have committed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InDoubt {
+    /// Its id, if the first round trip came back with it.
+    pub xid: Option<i64>,
 }
 
 /// A view of `client` inside the transaction `bracket` opens (none: each statement
@@ -45,9 +59,19 @@ pub(crate) fn view<'c>(
     SqlTx(PgConn {
         client,
         statements: RefCell::new(statements),
-        queued: RefCell::new(bracket.open.iter().cloned().map(Queued::Plain).collect()),
+        queued: RefCell::new(
+            bracket
+                .open
+                .iter()
+                .cloned()
+                .map(Queued::Plain)
+                .chain(bracket.learn_xid.then(|| Queued::Write(XID, Vec::new())))
+                .collect(),
+        ),
         bracket,
         state: Cell::new(State::Unsent),
+        xid: Cell::new(None),
+        in_doubt: Cell::new(false),
     })
 }
 
@@ -62,6 +86,10 @@ pub(crate) struct PgConn<'c> {
     queued: RefCell<Vec<Queued>>,
     bracket: Bracket,
     state: Cell<State>,
+    /// The transaction's id, once learned.
+    xid: Cell<Option<i64>>,
+    /// Whether its commit was lost on the way.
+    in_doubt: Cell<bool>,
 }
 
 /// A statement waiting for the next round trip.
@@ -136,6 +164,11 @@ impl PgConn<'_> {
             self.state.set(State::Open);
         }
         let answers = wait(futures_util::future::try_join_all(sent)).pg()?;
+        for (q, rows) in queued.iter().zip(&answers) {
+            if let (Queued::Write(XID, _), Some(row)) = (q, rows.first()) {
+                self.xid.set(row.try_get(0).ok());
+            }
+        }
         for (i, rows) in answers.iter().enumerate().skip(queued.len()) {
             rows.iter().try_for_each(|row| f(i - queued.len(), &PgRow(row)))?;
         }
@@ -154,7 +187,16 @@ impl PgConn<'_> {
         // Sent (the server ran the rest after any failure, the unlock included) or the
         // connection failed (and the server ended the session): nothing to roll back.
         self.state.set(State::Ended);
+        if sent.is_err() && self.client.is_closed() {
+            self.in_doubt.set(true);
+        }
         sent
+    }
+
+    /// Whether the commit's answer was lost with the connection, and the transaction's
+    /// id if it was learned: the server may have committed it or not.
+    pub(crate) fn in_doubt(&self) -> Option<InDoubt> {
+        self.in_doubt.get().then(|| InDoubt { xid: self.xid.get() })
     }
 
     /// Rolls back, dropping the queued writes: one round trip, none if nothing was sent.

@@ -458,6 +458,7 @@ impl Store for PostgresStore {
             open: vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into()],
             commit: vec!["COMMIT".into()],
             rollback: vec!["ROLLBACK".into()],
+            learn_xid: false,
         };
         let tx = db::view(client, statements, bracket);
         match f(&tx) {
@@ -484,13 +485,71 @@ impl Store for PostgresStore {
     }
 
     /// One `SERIALIZABLE` transaction inside the store's write lock, retried on a
-    /// conflict (`run_serializable`).
+    /// conflict (`run_serializable`). If the connection broke while its `COMMIT` was on
+    /// the way, the server is asked what became of it (`settle`).
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut conn = self.connection()?;
         let Connection { client, statements, answered } = &mut *conn;
-        run_serializable(client, statements, self.schema(), self.options.max_attempts, f)?;
-        *answered = Some(Instant::now());
-        Ok(())
+        let mut doubt = None;
+        let result = run_serializable(client, statements, self.schema(), self.options.max_attempts, f, &mut doubt);
+        if result.is_ok() {
+            *answered = Some(Instant::now());
+        }
+        // The broken connection goes back first: the pool drops it and makes another.
+        drop(conn);
+        match (result, doubt) {
+            (Err(lost), Some(doubt)) => self.settle(doubt, lost),
+            (result, _) => result,
+        }
+    }
+}
+
+impl PostgresStore {
+    /// What became of a write whose `COMMIT` was sent on a connection that then broke:
+    /// asks the server, on a new connection (waiting for it up to the pool's timeout, as
+    /// through a restart), for the transaction's status (`txid_status`). Committed: the
+    /// command succeeded. Aborted: nothing was written, and the retryable `Unavailable`
+    /// error says so. Unknown: an error saying the command may have been written.
+    fn settle(&self, doubt: db::InDoubt, lost: Error) -> Result<(), Error> {
+        let status = || -> Result<Option<String>, Error> {
+            let Some(xid) = doubt.xid else { return Ok(None) };
+            for _ in 0..50 {
+                let conn = self.connection()?;
+                let row = wait(conn.client.query_one("SELECT txid_status($1)", &[&xid])).pg()?;
+                let status: Option<String> = row.try_get(0).map_err(|e| Error::Storage(error::storage(e)))?;
+                if status.as_deref() != Some("in progress") {
+                    return Ok(status);
+                }
+                // Its backend has not yet noticed the broken connection.
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Ok(Some("in progress".to_owned()))
+        };
+        let status = status();
+        tracing::warn!(target: TARGET, status = ?status.as_ref().ok(), "a PostgreSQL connection broke while committing");
+        match status {
+            Ok(Some(s)) if s == "committed" => Ok(()),
+            Ok(Some(s)) if s == "aborted" => Err(Error::Storage(StorageError::new(
+                StorageErrorKind::Unavailable,
+                format!(
+                    "the connection to PostgreSQL broke before the command committed, so nothing was written ({lost}); run it again"
+                ),
+            ))),
+            other => {
+                let why = match other {
+                    Ok(Some(s)) => format!("its transaction is still {s}"),
+                    Ok(None) => "its transaction's id is not known".to_owned(),
+                    Err(e) => format!("PostgreSQL cannot be asked: {e}"),
+                };
+                Err(Error::Storage(StorageError::new(
+                    StorageErrorKind::Other,
+                    format!(
+                        "the connection to PostgreSQL broke while the command was committing and whether it was written \
+                         is not known ({why}); look before running it again"
+                    ),
+                )))
+            }
+        }
     }
 }
 
@@ -521,6 +580,7 @@ fn write_bracket(schema: &str) -> db::Bracket {
         ],
         commit: vec!["COMMIT".into(), unlock.clone()],
         rollback: vec!["ROLLBACK".into(), unlock],
+        learn_xid: true,
     }
 }
 
@@ -532,18 +592,21 @@ fn run_serializable(
     schema: &str,
     max_attempts: u32,
     f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>,
+    doubt: &mut Option<db::InDoubt>,
 ) -> Result<(), Error> {
     let mut attempt = 1;
     loop {
-        let result = (|| -> Result<(), Error> {
+        let result = {
             let mut tx = db::view(client, statements, write_bracket(schema));
-            match f(&mut tx) {
-                Ok(()) => Ok(tx.0.commit()?),
+            let result = match f(&mut tx) {
+                Ok(()) => tx.0.commit().map_err(Error::from),
                 Err(e) => Err(rolled_back(&tx.0, e)),
-            }
-        })();
+            };
+            *doubt = tx.0.in_doubt();
+            result
+        };
         match result {
-            Err(e) if e.is_retryable() && attempt < max_attempts => {
+            Err(e) if e.is_conflict() && attempt < max_attempts => {
                 let sqlstate = match &e {
                     Error::Storage(s) => error::sqlstate(s),
                     _ => None,

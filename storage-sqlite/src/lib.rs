@@ -314,7 +314,7 @@ impl Store for SqliteStore {
                 tx.end("COMMIT")
             })();
             match result {
-                Err(e) if e.is_retryable() && attempt <= self.options.conflict_retries => {
+                Err(e) if e.is_conflict() && attempt <= self.options.conflict_retries => {
                     // SQLite already waited `busy_timeout` for the other writer.
                     tracing::warn!(
                         target: "carespace::sqlite",
