@@ -7,7 +7,7 @@ SHELL := /bin/bash
 RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
-.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-smoke cargo-fuzz \
+.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-rust fuzz-python fuzz-smoke cargo-fuzz \
 	venv wheel test-packages test-python jar swift-package uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-packages test-kotlin test-swift fuzz-smoke
@@ -91,7 +91,8 @@ quickstart:
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 > /dev/null
 	$(CARGO) run --quiet --example quickstart -- target/quickstart.sqlite3 | grep 'reusing it rather than writing it twice' > /dev/null
 
-# Python: a git-ignored venv with maturin, pytest and mypy from PyPI; the wheel is built
+# Python: a git-ignored venv with maturin, pytest, mypy and hypothesis from PyPI
+# (bindings-python/requirements-dev.txt; the venv is brought up to date when it changes); the wheel is built
 # (release, abi3) with its own target dir under ~/.cache so cargo and maturin builds do
 # not keep rebuilding pyo3 for each other; stubtest checks the stubs; pytest runs, with
 # CARESPACE_PG_URL on a throwaway cluster for `Carespace.connect` (test_postgres.py).
@@ -99,10 +100,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WHEELS := target/wheels
 
-$(VENV)/.ready:
+$(VENV)/.ready: bindings-python/requirements-dev.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet "maturin>=1.16,<2" pytest mypy
+	$(VENV)/bin/pip install --quiet -r bindings-python/requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.ready
@@ -238,8 +239,9 @@ bench-directory:
 # Fuzzing (cargo-fuzz, libFuzzer). The toolchain here is stable: RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags. Build output and the growing corpus live
 # outside the clone; the small seed corpora in fuzz/seeds/ are committed.
-# `make fuzz FUZZ_SECONDS=600` runs each target for ten minutes under AddressSanitizer
-# (the commands target drives SQLite's C code too).
+# `make fuzz FUZZ_SECONDS=600` runs each Rust target for ten minutes under
+# AddressSanitizer (the commands target drives SQLite's C code too), then the Python API
+# under hypothesis (`fuzz-python`); `make fuzz-rust` runs the Rust targets alone.
 FUZZ_TARGETS := email workspace_name commands ods cursor
 FUZZ_SECONDS ?= 60
 FUZZ_SANITIZER ?= address
@@ -248,7 +250,9 @@ FUZZ_TARGET_DIR ?= $(CACHE)/fuzz-target
 cargo-fuzz:
 	@command -v cargo-fuzz > /dev/null || $(CARGO) install cargo-fuzz --locked
 
-fuzz: cargo-fuzz
+fuzz: fuzz-rust fuzz-python
+
+fuzz-rust: cargo-fuzz
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build --fuzz-dir fuzz --target-dir $(FUZZ_TARGET_DIR) -s $(FUZZ_SANITIZER)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(CACHE)/fuzz-corpus/$$t; \
@@ -257,11 +261,18 @@ fuzz: cargo-fuzz
 	    $(CACHE)/fuzz-corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | grep -E '^(Done|INFO: seed corpus)|ERROR|panicked|SUMMARY'; \
 	done
 
+# The Python API under hypothesis (bindings-python/tests/test_fuzz_api.py): random call
+# sequences against one object, 10,000 of them here (about four minutes); `make test`
+# runs 150 in its pytest run.
+fuzz-python: wheel
+	cd bindings-python && CARESPACE_FUZZ_EXAMPLES=$(PY_FUZZ_EXAMPLES) ../$(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_api.py
+PY_FUZZ_EXAMPLES ?= 10000
+
 # A short run of each target in `make test` (20 s each), built without a sanitizer in a
 # target directory of its own: what a smoke run finds in safe Rust is a panic, and the
 # instrumented build of `make fuzz` would cost minutes on every change.
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20 FUZZ_SANITIZER=none FUZZ_TARGET_DIR=$(CACHE)/fuzz-smoke-target
+	@$(MAKE) --no-print-directory fuzz-rust FUZZ_SECONDS=20 FUZZ_SANITIZER=none FUZZ_TARGET_DIR=$(CACHE)/fuzz-smoke-target
 
 # Sums cargo's "test result:" lines, pytest's "N passed[, M failed] in …" lines and the
 # "kotlin:/swift: N passed, M failed" lines.

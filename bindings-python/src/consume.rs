@@ -2,6 +2,7 @@
 //! `for event in cs.consume("emails"):` waits for each event as it commits, without the
 //! GIL, and stays interruptible by Ctrl-C.
 
+use crate::convert::Int;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -34,10 +35,10 @@ impl Consumption {
         py: Python<'_>,
         parent: Py<crate::Carespace>,
         name: carespace::ConsumerName,
-        limit: u32,
+        limit: Int<u32>,
         timeout: Option<Duration>,
     ) -> PyResult<Self> {
-        let inner = parent.get().call(py, |s| s.consume(&name, limit))?;
+        let inner = parent.get().call(py, |s| s.consume(&name, limit.0))?;
         Ok(Self { parent, name, timeout, inner: Mutex::new(Some(inner)) })
     }
 
@@ -82,8 +83,8 @@ impl Consumption {
 
     /// Moves the consumer's position to ``seq`` (its events up to there are handled)
     /// and returns it; see ``Carespace.acknowledge``.
-    fn acknowledge(&self, py: Python<'_>, seq: u64) -> PyResult<u64> {
-        Ok(self.parent.get().call(py, |s| s.acknowledge(&self.name, seq))?.acknowledged)
+    fn acknowledge(&self, py: Python<'_>, seq: Int<u64>) -> PyResult<u64> {
+        Ok(self.parent.get().call(py, |s| s.acknowledge(&self.name, seq.0))?.acknowledged)
     }
 
     /// The consumer's name.

@@ -184,3 +184,35 @@ impl FromPyObject<'_, '_> for Id {
         obj.extract::<uuid::Uuid>().map(Id)
     }
 }
+
+/// An integer argument that must fit `T` (a count, a code, a sequence number). Out of
+/// range it is a `ValueError` naming the value, as every other bad value is, rather than
+/// the `OverflowError` pyo3 would raise (an `ArithmeticError`, which callers validating
+/// input do not expect).
+pub(crate) struct Int<T>(pub T);
+
+impl<'a, 'py, T: FromPyObject<'a, 'py>> FromPyObject<'a, 'py> for Int<T> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<T>() {
+            Ok(value) => Ok(Self(value)),
+            Err(e) => {
+                let e: PyErr = e.into();
+                if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(obj.py()) {
+                    let given = obj.repr().map_or_else(|_| "the number".to_owned(), |r| r.to_string());
+                    Err(PyValueError::new_err(format!(
+                        "{given} is out of range: this argument takes a whole number from 0 up to {}",
+                        std::any::type_name::<T>()
+                            .replace("u16", "65,535")
+                            .replace("u32", "4,294,967,295")
+                            .replace("u64", "2^64 - 1")
+                            .replace("usize", "2^64 - 1")
+                    )))
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+}

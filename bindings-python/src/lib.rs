@@ -24,7 +24,7 @@ use carespace_sqlite::{Durability, SqliteOptions, SqliteStore};
 use pyo3::prelude::*;
 use time::{Duration, OffsetDateTime};
 
-use crate::convert::{ACTIONS, APPROVERS, Id, ORGANISATION_KINDS, STANDINGS, enum_value, from_py, to_py};
+use crate::convert::{ACTIONS, APPROVERS, Id, Int, ORGANISATION_KINDS, STANDINGS, enum_value, from_py, to_py};
 use crate::errors::to_py_err;
 use crate::values::{
     Conversation, DiscoveryEntry, Event, ImportReport, Invite, Joined, Left, Member, Membership, Organisation,
@@ -42,8 +42,8 @@ fn parse<T: std::str::FromStr<Err = Error>>(py: Python<'_>, text: &str) -> PyRes
     text.parse().map_err(|e| to_py_err(py, e))
 }
 
-fn speciality(py: Python<'_>, code: u16) -> PyResult<Speciality> {
-    Speciality::from_code(code).map_err(|e| to_py_err(py, e))
+fn speciality(py: Python<'_>, code: Int<u16>) -> PyResult<Speciality> {
+    Speciality::from_code(code.0).map_err(|e| to_py_err(py, e))
 }
 
 /// A clock that stands still until moved, for tests and simulations.
@@ -104,7 +104,7 @@ impl Carespace {
     /// the page can read the ones after it. `wrap` makes each item its Python class.
     fn paged<T, W>(
         slf: &Bound<'_, Self>,
-        limit: Option<u32>,
+        limit: Option<Int<u32>>,
         cursor: Option<String>,
         list: impl Fn(&carespace::Carespace, &PageRequest) -> Result<carespace::page::Page<T>, Error>
         + Send
@@ -119,7 +119,7 @@ impl Carespace {
         let this: Py<Self> = slf.clone().unbind();
         let list = Arc::new(list);
         let fetch = pages::fetch(move |py, request| this.get().call(py, |s| list(s, request)), wrap);
-        pages::read(slf.py(), fetch, &pages::request(limit, cursor))
+        pages::read(slf.py(), fetch, &pages::request(limit.map(|l| l.0), cursor))
     }
 }
 
@@ -223,7 +223,7 @@ impl Carespace {
         py: Python<'_>,
         url: &str,
         schema: Option<String>,
-        pool_size: Option<u32>,
+        pool_size: Option<Int<u32>>,
         connect_timeout: Option<f64>,
         approvers: Option<&Bound<'_, PyAny>>,
         creator_kinds: Option<Vec<Bound<'_, PyAny>>>,
@@ -236,7 +236,7 @@ impl Carespace {
         let defaults = PostgresOptions::default();
         let options = PostgresOptions {
             schema,
-            pool_size: pool_size.unwrap_or(defaults.pool_size),
+            pool_size: pool_size.map_or(defaults.pool_size, |n| n.0),
             connection_timeout: connect_timeout.map(seconds).transpose()?.unwrap_or(defaults.connection_timeout),
             ..defaults
         };
@@ -358,7 +358,7 @@ impl Carespace {
         name: Option<String>,
         ods_code: Option<String>,
         postcode: Option<String>,
-        limit: Option<u32>,
+        limit: Option<Int<u32>>,
         cursor: Option<String>,
     ) -> PyResult<pages::Page> {
         use carespace::directory::OrganisationSearch;
@@ -396,7 +396,7 @@ impl Carespace {
         actor: Id,
         organisation: Id,
         name: &str,
-        speciality: u16,
+        speciality: Int<u16>,
         description: &str,
     ) -> PyResult<WorkspaceOutcome> {
         let new = NewWorkspace {
@@ -409,7 +409,7 @@ impl Carespace {
 
     /// Joins the example workspace of a speciality: creates it, or requests to join it (R9).
     #[pyo3(signature = (actor, *, organisation, speciality))]
-    fn join_example(&self, py: Python<'_>, actor: Id, organisation: Id, speciality: u16) -> PyResult<Joined> {
+    fn join_example(&self, py: Python<'_>, actor: Id, organisation: Id, speciality: Int<u16>) -> PyResult<Joined> {
         let speciality = self::speciality(py, speciality)?;
         self.call(py, |s| s.join_example(actor.0.into(), organisation.0.into(), speciality)).map(Joined)
     }
@@ -424,9 +424,9 @@ impl Carespace {
         actor: Id,
         organisation: Id,
         name: Option<String>,
-        speciality: Option<u16>,
+        speciality: Option<Int<u16>>,
         colleague: Option<Id>,
-        limit: Option<u32>,
+        limit: Option<Int<u32>>,
         cursor: Option<String>,
     ) -> PyResult<pages::Page> {
         let filter = DiscoveryFilter {
@@ -459,7 +459,7 @@ impl Carespace {
         actor: Id,
         workspace: Id,
         name: Option<&str>,
-        speciality: Option<u16>,
+        speciality: Option<Int<u16>>,
         description: Option<&str>,
     ) -> PyResult<WorkspaceOutcome> {
         let change = SettingsChange {
@@ -573,7 +573,7 @@ impl Carespace {
         slf: &Bound<'_, Self>,
         actor: Id,
         workspace: Id,
-        limit: Option<u32>,
+        limit: Option<Int<u32>>,
         cursor: Option<String>,
     ) -> PyResult<pages::Page> {
         let (actor, workspace) = (actor.0.into(), workspace.0.into());
@@ -658,7 +658,7 @@ impl Carespace {
         slf: &Bound<'_, Self>,
         actor: Id,
         workspace: Id,
-        limit: Option<u32>,
+        limit: Option<Int<u32>>,
         cursor: Option<String>,
     ) -> PyResult<pages::Page> {
         let (actor, workspace) = (actor.0.into(), workspace.0.into());
@@ -676,7 +676,7 @@ impl Carespace {
     fn pending_requests(
         slf: &Bound<'_, Self>,
         actor: Id,
-        limit: Option<u32>,
+        limit: Option<Int<u32>>,
         cursor: Option<String>,
     ) -> PyResult<pages::Page> {
         let actor = actor.0.into();
@@ -710,7 +710,7 @@ impl Carespace {
     fn membership_history(
         slf: &Bound<'_, Self>,
         workspace: Id,
-        limit: Option<u32>,
+        limit: Option<Int<u32>>,
         cursor: Option<String>,
     ) -> PyResult<pages::Page> {
         let workspace = workspace.0.into();
@@ -736,18 +736,18 @@ impl Carespace {
 
     /// Up to ``limit`` (1 to 1,000) events after the consumer's position, in order; the
     /// same again until acknowledged (R42).
-    #[pyo3(signature = (name, *, limit = 50))]
-    fn receive(&self, py: Python<'_>, name: &str, limit: u32) -> PyResult<Vec<Event>> {
+    #[pyo3(signature = (name, *, limit = Int(50)), text_signature = "($self, name, *, limit=50)")]
+    fn receive(&self, py: Python<'_>, name: &str, limit: Int<u32>) -> PyResult<Vec<Event>> {
         let name: carespace::ConsumerName = parse(py, name)?;
-        Ok(self.call(py, |s| s.receive(&name, limit))?.into_iter().map(Event).collect())
+        Ok(self.call(py, |s| s.receive(&name, limit.0))?.into_iter().map(Event).collect())
     }
 
     /// Moves the position of the consumer ``consumer`` to ``seq`` (forward only, at most the head) and
     /// returns it (R42).
     #[pyo3(signature = (*, consumer, seq))]
-    fn acknowledge(&self, py: Python<'_>, consumer: &str, seq: u64) -> PyResult<u64> {
+    fn acknowledge(&self, py: Python<'_>, consumer: &str, seq: Int<u64>) -> PyResult<u64> {
         let name: carespace::ConsumerName = parse(py, consumer)?;
-        Ok(self.call(py, |s| s.acknowledge(&name, seq))?.acknowledged)
+        Ok(self.call(py, |s| s.acknowledge(&name, seq.0))?.acknowledged)
     }
 
     /// The sequence number of the log's last event (R42).
@@ -758,9 +758,9 @@ impl Carespace {
     /// Waits up to ``timeout`` seconds for an event after ``after`` to commit, from any
     /// thread or process (R42); ``True`` if one did.
     #[pyo3(signature = (*, after, timeout))]
-    fn wait_for_event(&self, py: Python<'_>, after: u64, timeout: f64) -> PyResult<bool> {
+    fn wait_for_event(&self, py: Python<'_>, after: Int<u64>, timeout: f64) -> PyResult<bool> {
         let timeout = seconds(timeout)?;
-        self.call(py, |s| s.wait_for_event(after, timeout))
+        self.call(py, |s| s.wait_for_event(after.0, timeout))
     }
 
     /// Iterates over the events of the consumer ``name`` (R42) from its acknowledged
@@ -768,8 +768,13 @@ impl Carespace {
     /// seconds without one; ``None`` waits on). Acknowledge each handled event with the
     /// iterator's ``acknowledge(event.seq)``. ``limit`` (1 to 1,000) is how many events
     /// each read of the log fetches.
-    #[pyo3(signature = (name, *, limit = 50, timeout = None))]
-    fn consume(slf: &Bound<'_, Self>, name: &str, limit: u32, timeout: Option<f64>) -> PyResult<consume::Consumption> {
+    #[pyo3(signature = (name, *, limit = Int(50), timeout = None), text_signature = "($self, name, *, limit=50, timeout=None)")]
+    fn consume(
+        slf: &Bound<'_, Self>,
+        name: &str,
+        limit: Int<u32>,
+        timeout: Option<f64>,
+    ) -> PyResult<consume::Consumption> {
         let py = slf.py();
         let name: carespace::ConsumerName = parse(py, name)?;
         let timeout = timeout.map(seconds).transpose()?;
@@ -777,9 +782,9 @@ impl Carespace {
     }
 
     /// Events after the cursor ``after`` (R32), at most ``limit``.
-    #[pyo3(signature = (*, after = 0, limit = 1000))]
-    fn events_since(&self, py: Python<'_>, after: u64, limit: usize) -> PyResult<Vec<Event>> {
-        Ok(self.call(py, |s| s.events_since(after, limit))?.into_iter().map(Event).collect())
+    #[pyo3(signature = (*, after = Int(0), limit = Int(1000)), text_signature = "($self, *, after=0, limit=1000)")]
+    fn events_since(&self, py: Python<'_>, after: Int<u64>, limit: Int<usize>) -> PyResult<Vec<Event>> {
+        Ok(self.call(py, |s| s.events_since(after.0, limit.0))?.into_iter().map(Event).collect())
     }
 }
 
@@ -791,7 +796,7 @@ fn seconds(timeout: f64) -> PyResult<std::time::Duration> {
 
 /// The name of a catalogue speciality (R10).
 #[pyfunction]
-fn speciality_name(py: Python<'_>, code: u16) -> PyResult<&'static str> {
+fn speciality_name(py: Python<'_>, code: Int<u16>) -> PyResult<&'static str> {
     Ok(speciality(py, code)?.name())
 }
 

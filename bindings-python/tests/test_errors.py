@@ -206,3 +206,17 @@ def test_wrong_enum_types_raise_type_error_naming_the_parameter(world: World) ->
     # Members and their string values still work.
     assert cs.can(actor=world.alice.id, workspace=world.ward.id, action="view_all_conversations")
     assert cs.can(actor=world.alice.id, workspace=world.ward.id, action=Action.VIEW_ALL_CONVERSATIONS)
+
+
+def test_r35_numbers_out_of_range_are_value_errors(world: World) -> None:
+    """Found by the hypothesis run: pyo3 raised OverflowError for a negative speciality
+    or an enormous limit; every bad value is a ValueError (or Carespace's own error)."""
+    w = world
+    with pytest.raises(ValueError, match=r"-1 is out of range: this argument takes a whole number from 0 up to 65,535"):
+        w.cs.create_workspace(actor=w.alice.id, organisation=w.trust.id, name="Ward 9", speciality=-1)
+    with pytest.raises(ValueError, match="out of range"):
+        w.cs.events_since(after=0, limit=2**70)
+    with pytest.raises(ValueError, match="out of range"):
+        w.cs.members(w.alice.id, workspace=w.ward.id, limit=-5)
+    with pytest.raises(carespace.UnknownSpecialityError):
+        w.cs.create_workspace(actor=w.alice.id, organisation=w.trust.id, name="Ward 9", speciality=999)
