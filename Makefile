@@ -7,7 +7,7 @@ SHELL := /bin/bash
 RESULTS := target/test-results.log
 CACHE := $(HOME)/.cache/carespace
 
-.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-rust fuzz-python fuzz-smoke cargo-fuzz \
+.PHONY: test fmt-check clippy package doc test-rust test-doc test-postgres bench-postgres bench-directory populate quickstart results-reset summary fuzz fuzz-rust fuzz-python fuzz-smoke cargo-fuzz soak \
 	venv wheel test-packages test-python jar swift-package uniffi-lib uniffi-bindgen test-kotlin test-swift bench
 
 test: results-reset fmt-check clippy package doc test-rust test-doc quickstart test-python test-packages test-kotlin test-swift fuzz-smoke
@@ -57,8 +57,21 @@ test-rust:
 	  && env -u CARESPACE_PG_URL target/debug/examples/tokio_service target/tokio-service.sqlite3 \
 	  && target/debug/examples/tokio_service target/tokio-service-pg.sqlite3 \
 	  && target/debug/populate --scale 0.001 --samples 20 --path target/populate-smoke.sqlite3 \
-	  && target/debug/populate --postgres --scale 0.001 --samples 20' \
+	  && target/debug/populate --postgres --scale 0.001 --samples 20 \
+	  && target/debug/soak --seconds $(SOAK_SMOKE_SECONDS) \
+	  && target/debug/soak --postgres --seconds $(SOAK_SMOKE_SECONDS)' \
 	  2>&1 | tee -a $(RESULTS)
+
+# The soak (issue 22; benches/src/bin/soak.rs): mixed commands from 8 threads on SQLite,
+# then from 4 processes on PostgreSQL, for SOAK_SECONDS each (10 minutes), then the
+# invariants, the narrow reads and the log; commands per second and memory per tenth
+# of the run. `make test` runs 30 seconds of each (a debug build).
+SOAK_SECONDS ?= 600
+SOAK_SMOKE_SECONDS ?= 30
+soak:
+	$(CARGO) build --quiet --release -p carespace-benches --bin soak
+	target/release/soak --seconds $(SOAK_SECONDS)
+	$(WITH_PG) target/release/soak --postgres --seconds $(SOAK_SECONDS)
 
 # NHS-England scale (issue 19; not part of `make test`, which runs a thousandth of it):
 # the world built on a SQLite file at scale 1 and measured with synchronous=NORMAL and
