@@ -39,8 +39,11 @@ use carespace_sqlite::SqliteStore;
 const TICKS: usize = 10;
 /// The slices before the memory is taken as the baseline.
 const WARM_UP: usize = 2;
+/// The threads of the SQLite soak, on one store.
 const THREADS: usize = 8;
+/// The client processes of the PostgreSQL soak, each with its own store.
 const PROCESSES: usize = 4;
+/// The trust's wards the mix works on.
 const WARDS: usize = 6;
 /// The most newcomers and members a worker keeps in mind, so that the harness's own
 /// memory stays flat and only Carespace's can grow.

@@ -34,7 +34,13 @@ class CarespaceTest {
         val bob: User,
         val carol: User,
         val ward: Workspace,
-    )
+    ) {
+        /** Bob asks to join the ward and Alice approves him. */
+        fun approveBob() {
+            cs.requestToJoin(bob.id, ward.id)
+            cs.approve(alice.id, ward.id, bob.id)
+        }
+    }
 
     private fun world(): World {
         val clock = ManualClock(start)
@@ -237,10 +243,8 @@ class CarespaceTest {
 
     @Test
     fun r39EndDatesRemindThenArchiveAndTheLastAdminIsKept() {
-        val w = world()
+        val w = world().also { it.approveBob() }
         val cs = w.cs
-        cs.requestToJoin(w.bob.id, w.ward.id)
-        cs.approve(w.alice.id, w.ward.id, w.bob.id)
         assertTrue(cs.can(w.alice.id, w.ward.id, Action.SET_MEMBERSHIP_END))
         assertFalse(cs.can(w.bob.id, w.ward.id, Action.SET_MEMBERSHIP_END))
         val ends = start.plusSeconds(30 * day)
@@ -514,10 +518,8 @@ class CarespaceTest {
 
     @Test
     fun r18InvitingTheSameAddressAgainRenewsTheOneInvite() {
-        val w = world()
+        val w = world().also { it.approveBob() }
         val cs = w.cs
-        cs.requestToJoin(w.bob.id, w.ward.id)
-        cs.approve(w.alice.id, w.ward.id, w.bob.id)
         val first = cs.invite(w.alice.id, w.ward.id, "dan@nhs.net")
         w.clock.advanceSeconds(day)
         val renewed = cs.invite(w.bob.id, w.ward.id, "DAN@nhs.net")
@@ -531,10 +533,8 @@ class CarespaceTest {
 
     @Test
     fun r20MembersRevokeTheirOwnInvitesAndAdminsAnyones() {
-        val w = world()
+        val w = world().also { it.approveBob() }
         val cs = w.cs
-        cs.requestToJoin(w.bob.id, w.ward.id)
-        cs.approve(w.alice.id, w.ward.id, w.bob.id)
         val alices = cs.invite(w.alice.id, w.ward.id, "dan@nhs.net")
         val bobs = cs.invite(w.bob.id, w.ward.id, "erin@nhs.net")
         assertThrows(CarespaceException.Forbidden::class.java) { cs.revokeInvite(w.bob.id, alices.id) }
@@ -548,10 +548,8 @@ class CarespaceTest {
 
     @Test
     fun r21AndR41TheLastMemberLeavingArchivesTheWorkspaceAndBringsBackMyWorkspace() {
-        val w = world()
+        val w = world().also { it.approveBob() }
         val cs = w.cs
-        cs.requestToJoin(w.bob.id, w.ward.id)
-        cs.approve(w.alice.id, w.ward.id, w.bob.id)
         assertThrows(CarespaceException.LastAdmin::class.java) { cs.leave(w.alice.id, w.ward.id) }
         assertFalse(cs.leave(w.bob.id, w.ward.id))
         assertTrue(cs.leave(w.alice.id, w.ward.id))
@@ -608,10 +606,8 @@ class CarespaceTest {
 
     @Test
     fun r24AdminsChangeSettingsAndTheEventHoldsOnlyWhatChanged() {
-        val w = world()
+        val w = world().also { it.approveBob() }
         val cs = w.cs
-        cs.requestToJoin(w.bob.id, w.ward.id)
-        cs.approve(w.alice.id, w.ward.id, w.bob.id)
         assertThrows(CarespaceException.Forbidden::class.java) { cs.updateSettings(w.bob.id, w.ward.id, "Ward 3", null, null) }
         val changed = cs.updateSettings(w.alice.id, w.ward.id, "Maternity - Ward 3", 560, null).workspace
         assertEquals("Maternity - Ward 3" to 560, changed.name to changed.speciality)

@@ -16,6 +16,12 @@ final class CarespaceTests: XCTestCase {
         let bob: User
         let carol: User
         let ward: Workspace
+
+        /// Bob asks to join the ward and Alice approves him.
+        func approveBob() throws {
+            _ = try cs.requestToJoin(actor: bob.id, workspace: ward.id)
+            _ = try cs.approve(actor: alice.id, workspace: ward.id, user: bob.id)
+        }
     }
 
     func world() throws -> World {
@@ -229,9 +235,8 @@ final class CarespaceTests: XCTestCase {
 
     func testR39EndDatesRemindThenArchiveAndTheLastAdminIsKept() throws {
         let w = try world()
+        try w.approveBob()
         let cs = w.cs
-        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
-        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
         XCTAssertTrue(try cs.can(actor: w.alice.id, workspace: w.ward.id, action: .setMembershipEnd))
         XCTAssertFalse(try cs.can(actor: w.bob.id, workspace: w.ward.id, action: .setMembershipEnd))
         let ends = start.addingTimeInterval(30 * day)
@@ -535,9 +540,8 @@ final class CarespaceTests: XCTestCase {
 
     func testR18InvitingTheSameAddressAgainRenewsTheOneInvite() throws {
         let w = try world()
+        try w.approveBob()
         let cs = w.cs
-        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
-        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
         let first = try cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "dan@nhs.net")
         w.clock.advanceSeconds(seconds: Int64(day))
         let renewed = try cs.invite(actor: w.bob.id, workspace: w.ward.id, email: "DAN@nhs.net")
@@ -554,9 +558,8 @@ final class CarespaceTests: XCTestCase {
 
     func testR20MembersRevokeTheirOwnInvitesAndAdminsAnyones() throws {
         let w = try world()
+        try w.approveBob()
         let cs = w.cs
-        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
-        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
         let alices = try cs.invite(actor: w.alice.id, workspace: w.ward.id, email: "dan@nhs.net")
         let bobs = try cs.invite(actor: w.bob.id, workspace: w.ward.id, email: "erin@nhs.net")
         assertThrowsCase("Forbidden", try cs.revokeInvite(actor: w.bob.id, invite: alices.id))
@@ -570,9 +573,8 @@ final class CarespaceTests: XCTestCase {
 
     func testR21AndR41TheLastMemberLeavingArchivesTheWorkspaceAndBringsBackMyWorkspace() throws {
         let w = try world()
+        try w.approveBob()
         let cs = w.cs
-        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
-        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
         assertThrowsCase("LastAdmin", try cs.leave(actor: w.alice.id, workspace: w.ward.id))
         XCTAssertFalse(try cs.leave(actor: w.bob.id, workspace: w.ward.id))
         XCTAssertTrue(try cs.leave(actor: w.alice.id, workspace: w.ward.id))
@@ -628,9 +630,8 @@ final class CarespaceTests: XCTestCase {
 
     func testR24AdminsChangeSettingsAndTheEventHoldsOnlyWhatChanged() throws {
         let w = try world()
+        try w.approveBob()
         let cs = w.cs
-        _ = try cs.requestToJoin(actor: w.bob.id, workspace: w.ward.id)
-        _ = try cs.approve(actor: w.alice.id, workspace: w.ward.id, user: w.bob.id)
         assertThrowsCase("Forbidden", try cs.updateSettings(actor: w.bob.id, workspace: w.ward.id, name: "Ward 3", speciality: nil, description: nil))
         let changed = try cs.updateSettings(actor: w.alice.id, workspace: w.ward.id, name: "Maternity - Ward 3", speciality: 560, description: nil).workspace
         XCTAssertEqual(changed.name, "Maternity - Ward 3")
