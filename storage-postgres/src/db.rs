@@ -38,15 +38,17 @@ pub(crate) struct Bracket {
     pub learn_xid: bool,
 }
 
-/// Asks for the transaction's id (assigning one, as its first write would).
-const XID: &str = "SELECT txid_current()";
+/// Asks for the transaction's id (assigning one, as its first write would) and when the
+/// server started: an id is only worth asking about later on the same server run, since
+/// a crash can hand out again the ids it had not yet made durable.
+const XID: &str = "SELECT txid_current(), pg_postmaster_start_time()::text";
 
 /// A transaction whose `COMMIT` was sent but whose answer never came: the connection
 /// broke on the way, so the server may or may not have committed it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InDoubt {
-    /// Its id, if the first round trip came back with it.
-    pub xid: Option<i64>,
+    /// Its id and the server's start time, if the first round trip came back with them.
+    pub xid: Option<(i64, String)>,
 }
 
 /// A view of `client` inside the transaction `bracket` opens (none: each statement
@@ -70,7 +72,7 @@ pub(crate) fn view<'c>(
         ),
         bracket,
         state: Cell::new(State::Unsent),
-        xid: Cell::new(None),
+        xid: RefCell::new(None),
         in_doubt: Cell::new(false),
     })
 }
@@ -87,7 +89,7 @@ pub(crate) struct PgConn<'c> {
     bracket: Bracket,
     state: Cell<State>,
     /// The transaction's id, once learned.
-    xid: Cell<Option<i64>>,
+    xid: RefCell<Option<(i64, String)>>,
     /// Whether its commit was lost on the way.
     in_doubt: Cell<bool>,
 }
@@ -166,7 +168,7 @@ impl PgConn<'_> {
         let answers = wait(futures_util::future::try_join_all(sent)).pg()?;
         for (q, rows) in queued.iter().zip(&answers) {
             if let (Queued::Write(XID, _), Some(row)) = (q, rows.first()) {
-                self.xid.set(row.try_get(0).ok());
+                *self.xid.borrow_mut() = row.try_get(0).ok().zip(row.try_get(1).ok());
             }
         }
         for (i, rows) in answers.iter().enumerate().skip(queued.len()) {
@@ -196,7 +198,7 @@ impl PgConn<'_> {
     /// Whether the commit's answer was lost with the connection, and the transaction's
     /// id if it was learned: the server may have committed it or not.
     pub(crate) fn in_doubt(&self) -> Option<InDoubt> {
-        self.in_doubt.get().then(|| InDoubt { xid: self.xid.get() })
+        self.in_doubt.get().then(|| InDoubt { xid: self.xid.borrow().clone() })
     }
 
     /// Rolls back, dropping the queued writes: one round trip, none if nothing was sent.

@@ -508,15 +508,32 @@ impl PostgresStore {
     /// What became of a write whose `COMMIT` was sent on a connection that then broke:
     /// asks the server, on a new connection (waiting for it up to the pool's timeout, as
     /// through a restart), for the transaction's status (`txid_status`). Committed: the
-    /// command succeeded. Aborted: nothing was written, and the retryable `Unavailable`
-    /// error says so. Unknown: an error saying the command may have been written.
+    /// command succeeded. Aborted, or an id the server has not reached since a crash (so
+    /// its commit was never made durable): nothing was written, and the retryable
+    /// `Unavailable` error says so. If the server restarted meanwhile, a status it gives
+    /// may be another transaction's that got the same id after a crash, so it is not
+    /// trusted; then, as when the id is unknown, an error says the command may have been
+    /// written.
     fn settle(&self, doubt: db::InDoubt, lost: Error) -> Result<(), Error> {
         let status = || -> Result<Option<String>, Error> {
-            let Some(xid) = doubt.xid else { return Ok(None) };
+            let Some((xid, started)) = doubt.xid else { return Ok(None) };
             for _ in 0..50 {
                 let conn = self.connection()?;
-                let row = wait(conn.client.query_one("SELECT txid_status($1)", &[&xid])).pg()?;
+                let sql = "SELECT txid_status($1), pg_postmaster_start_time()::text";
+                let row = match wait(conn.client.query_one(sql, &[&xid])) {
+                    Ok(row) => row,
+                    // "transaction ID … is in the future": past the ids the server
+                    // recovered, so its commit never reached the log.
+                    Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_PARAMETER_VALUE) => {
+                        return Ok(Some("aborted".to_owned()));
+                    }
+                    Err(e) => return Err(Error::Storage(error::storage(e))),
+                };
                 let status: Option<String> = row.try_get(0).map_err(|e| Error::Storage(error::storage(e)))?;
+                let now_started: String = row.try_get(1).map_err(|e| Error::Storage(error::storage(e)))?;
+                if now_started != started {
+                    return Ok(Some("unknowable: the server restarted since".to_owned()));
+                }
                 if status.as_deref() != Some("in progress") {
                     return Ok(status);
                 }
@@ -537,7 +554,7 @@ impl PostgresStore {
             ))),
             other => {
                 let why = match other {
-                    Ok(Some(s)) => format!("its transaction is still {s}"),
+                    Ok(Some(s)) => format!("its transaction's status is {s}"),
                     Ok(None) => "its transaction's id is not known".to_owned(),
                     Err(e) => format!("PostgreSQL cannot be asked: {e}"),
                 };

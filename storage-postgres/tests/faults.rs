@@ -23,7 +23,9 @@ struct Cluster {
 
 impl Cluster {
     fn start(label: &str, slot: u16, options: &str) -> Self {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("pg-{label}-{}", std::process::id()));
+        // Under the system's temporary directory, not the build's: the server runs as
+        // the `postgres` user, who may not enter a checkout in a private directory.
+        let dir = std::env::temp_dir().join(format!("carespace-faults-{label}-{}", std::process::id()));
         let port = 26_000 + (std::process::id() % 500) as u16 * 8 + slot;
         let cluster = Self { dir, port };
         cluster.script(&["start", &cluster.port.to_string()], &format!("-c fsync=on {options}"));
@@ -111,25 +113,35 @@ fn under_fault(s: &Carespace, org: OrganisationId, fault: impl FnOnce()) -> Seen
         std::thread::sleep(Duration::from_millis(700));
         fault();
         faulted.store(true, Ordering::Relaxed);
-        // Long enough for the pool to find the server again and go on.
-        std::thread::sleep(Duration::from_millis(1500));
+        // Until the clients have gone on for a while with the server back (crash
+        // recovery after an immediate restart takes a moment), or 60 s have passed.
+        let waiting = Instant::now();
+        while seen.lock().unwrap().after_fault < 50 && waiting.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
         stop.store(true, Ordering::Relaxed);
     });
     Arc::try_unwrap(seen).ok().unwrap().into_inner().unwrap()
 }
 
-/// Every acknowledged registration is there, no retryable failure wrote its user, no
-/// failure was of another kind, the pool went on after the fault, and the store is
-/// sound with a gap-free log.
+/// Every acknowledged registration is there, no retryable failure wrote its user, the
+/// pool went on after the fault, and the store is sound with a gap-free log. No failure
+/// was of another kind — except the one a command gets whose `COMMIT` was on its way as
+/// the server went down: once the server has restarted, whether it kept that commit
+/// cannot always be learned (after a crash the transaction id may have been handed out
+/// again, and a client cannot tell a crash from a clean restart), and the error says the
+/// command may have been written.
 fn assert_recovered(s: &Carespace, store: &PostgresStore, seen: &Seen, fault: &str) {
     eprintln!(
-        "{fault}: {} acknowledged ({} after the fault), {} retryable failures, {} others",
+        "{fault}: {} acknowledged ({} after the fault), {} retryable failures, {} others (may have been written)",
         seen.acknowledged.len(),
         seen.after_fault,
         seen.retryable.len(),
         seen.other.len()
     );
-    assert!(seen.other.is_empty(), "{fault}: failures that were not retryable: {:?}", seen.other);
+    let unexpected: Vec<&String> =
+        seen.other.iter().filter(|e| !e.contains("whether it was written is not known")).collect();
+    assert!(unexpected.is_empty(), "{fault}: failures that were not retryable: {unexpected:?}");
     assert!(seen.after_fault > 0, "{fault}: the pool did not recover");
     for (email, id) in &seen.acknowledged {
         assert_eq!(s.user_by_email(email).unwrap().map(|u| u.id), Some(*id), "{fault}: lost {email}");
