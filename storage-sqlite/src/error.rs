@@ -12,7 +12,16 @@ pub(crate) fn storage(err: rusqlite::Error) -> StorageError {
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StorageErrorKind::Corrupt,
         _ => StorageErrorKind::Other,
     };
+    let fsync =
+        matches!(&err, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_IOERR_FSYNC);
     let hint = match err.sqlite_error_code() {
+        // The commit's frames are in the `-wal` but not yet part of the database: this
+        // process and every other see the command as not done, and its next write
+        // overwrites them; a crash before that lets SQLite's recovery find them.
+        Some(ErrorCode::SystemIoFailure) if fsync => {
+            "; the operating system reported an I/O error flushing the database file to disk (fsync failed): the command is not done, \
+             though if this process stops before its next write SQLite may still recover it on reopening"
+        }
         Some(ErrorCode::DiskFull) => {
             "; the disk (or the file size limit) is full: free space, then retry — the command wrote nothing"
         }
