@@ -271,7 +271,7 @@ fuzz-rust: cargo-fuzz
 	  mkdir -p $(CACHE)/fuzz-corpus/$$t; \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --fuzz-dir fuzz --target-dir $(FUZZ_TARGET_DIR) -s $(FUZZ_SANITIZER) $$t \
-	    $(CACHE)/fuzz-corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | grep -E '^(Done|INFO: seed corpus)|ERROR|panicked|SUMMARY'; \
+	    $(CACHE)/fuzz-corpus/$$t fuzz/seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 | grep -E '^(Done|INFO: seed corpus)|\sDONE\s|ERROR|panicked|SUMMARY'; \
 	done
 
 # The Python API under hypothesis (bindings-python/tests/test_fuzz_api.py): random call
