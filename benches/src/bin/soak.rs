@@ -1,8 +1,9 @@
 //! The soak (issue 22): mixed commands for a bounded time — 8 threads on one SQLite
 //! file, or 4 client processes on one PostgreSQL schema (`--postgres`, on
 //! `CARESPACE_PG_URL`) — then the checks: the invariants, the narrow reads of the first
-//! 50 users, a gap-free log. It reports commands per second in each tenth of the run and
-//! three measures of memory: what Rust code holds live (counted by this binary's
+//! 50 users, a gap-free log. It reports commands per second in each tenth of the run,
+//! each command's mean time just after the warm-up and in the last tenth (which
+//! commands slow as the wards grow), and three measures of memory: what Rust code holds live (counted by this binary's
 //! allocator), what SQLite holds (`sqlite3_memory_used`: mostly its page caches, which
 //! fill up to `cache_size` per connection as the file grows), and the resident size.
 //! It fails if Rust holds more once the workers have stopped than it held, with the
@@ -159,11 +160,54 @@ impl World {
     }
 }
 
+/// The commands of the mix, for their latencies.
+#[derive(Clone, Copy)]
+enum Kind {
+    RegisterUser,
+    JoinOrganisation,
+    RequestToJoin,
+    Decline,
+    Approve,
+    StartConversation,
+    Invite,
+    AcceptInvite,
+    Leave,
+    ArchiveMember,
+    Discover,
+    Members,
+    MyWorkspaces,
+    Can,
+    EventsSince,
+    Sweep,
+}
+
+/// The commands' names, in [`Kind`]'s order.
+const KIND_NAMES: [&str; 16] = [
+    "register_user",
+    "join_organisation",
+    "request_to_join",
+    "decline",
+    "approve",
+    "start_conversation",
+    "invite",
+    "accept_invite",
+    "leave",
+    "archive_member",
+    "discover",
+    "members",
+    "my_workspaces",
+    "can",
+    "events_since",
+    "sweep",
+];
+
 /// What one worker did: commands per slice, refusals (the rules saying no, as they do
 /// to real users) and storage errors.
 #[derive(Default)]
 struct Tally {
     per_tick: [u64; TICKS],
+    /// Per command and slice: how many ran and the microseconds they took.
+    latency: [[(u64, u64); TICKS]; KIND_NAMES.len()],
     refused: u64,
     retryable: u64,
     failed: Vec<String>,
@@ -174,9 +218,21 @@ impl Tally {
         for (a, b) in self.per_tick.iter_mut().zip(other.per_tick) {
             *a += b;
         }
+        for (mine, theirs) in self.latency.iter_mut().flatten().zip(other.latency.iter().flatten()) {
+            (mine.0, mine.1) = (mine.0 + theirs.0, mine.1 + theirs.1);
+        }
         self.refused += other.refused;
         self.retryable += other.retryable;
         self.failed.extend(other.failed.iter().cloned());
+    }
+
+    /// Runs `command`, timing it as a `kind`, and notes its result.
+    fn run<T>(&mut self, tick: usize, kind: Kind, command: impl FnOnce() -> Result<T, Error>) -> Option<T> {
+        let started = Instant::now();
+        let result = command();
+        let slot = &mut self.latency[kind as usize][tick.min(TICKS - 1)];
+        (slot.0, slot.1) = (slot.0 + 1, slot.1 + started.elapsed().as_micros() as u64);
+        self.note(tick, result)
     }
 
     fn note<T>(&mut self, tick: usize, result: Result<T, Error>) -> Option<T> {
@@ -219,12 +275,13 @@ fn work(s: &Carespace, world: &World, worker: usize, start: Instant, seconds: f6
         match rng.below(20) {
             0..=4 => {
                 let email = format!("w{worker}.p{}.n{n}@nhs.net", std::process::id());
-                let Some(user) = tally.note(tick, s.register_user(email.parse().unwrap(), "Newcomer".parse().unwrap()))
-                else {
+                let Some(user) = tally.run(tick, Kind::RegisterUser, || {
+                    s.register_user(email.parse().unwrap(), "Newcomer".parse().unwrap())
+                }) else {
                     continue;
                 };
-                if tally.note(tick, s.join_organisation(user.id, world.org)).is_some()
-                    && tally.note(tick, s.request_to_join(user.id, workspace)).is_some()
+                if tally.run(tick, Kind::JoinOrganisation, || s.join_organisation(user.id, world.org)).is_some()
+                    && tally.run(tick, Kind::RequestToJoin, || s.request_to_join(user.id, workspace)).is_some()
                 {
                     remember(&mut pending, (ward, user.id), &mut rng);
                 }
@@ -233,21 +290,23 @@ fn work(s: &Carespace, world: &World, worker: usize, start: Instant, seconds: f6
                 let (ward, user) = pending.swap_remove(rng.below(pending.len()));
                 let (workspace, admin) = world.wards[ward];
                 if rng.below(5) == 0 {
-                    tally.note(tick, s.decline(admin, workspace, user));
-                } else if tally.note(tick, s.approve(admin, workspace, user)).is_some() {
+                    tally.run(tick, Kind::Decline, || s.decline(admin, workspace, user));
+                } else if tally.run(tick, Kind::Approve, || s.approve(admin, workspace, user)).is_some() {
                     remember(&mut members, (ward, user), &mut rng);
                 }
             }
             9..=10 if !members.is_empty() => {
                 let (ward, user) = members[rng.below(members.len())];
-                tally.note(tick, s.start_conversation(user, world.wards[ward].0));
+                tally.run(tick, Kind::StartConversation, || s.start_conversation(user, world.wards[ward].0));
             }
             11 => {
                 let email = format!("inv{worker}.p{}.n{n}@nhs.uk", std::process::id());
-                if let Some(invite) = tally.note(tick, s.invite(admin, workspace, email.parse().unwrap()))
+                if let Some(invite) =
+                    tally.run(tick, Kind::Invite, || s.invite(admin, workspace, email.parse().unwrap()))
                     && rng.below(2) == 0
-                    && let Some(user) = tally.note(tick, s.register_user(invite.email, "Invitee".parse().unwrap()))
-                    && tally.note(tick, s.accept_invite(user.id, invite.id)).is_some()
+                    && let Some(user) = tally
+                        .run(tick, Kind::RegisterUser, || s.register_user(invite.email, "Invitee".parse().unwrap()))
+                    && tally.run(tick, Kind::AcceptInvite, || s.accept_invite(user.id, invite.id)).is_some()
                 {
                     remember(&mut members, (ward, user.id), &mut rng);
                 }
@@ -256,28 +315,28 @@ fn work(s: &Carespace, world: &World, worker: usize, start: Instant, seconds: f6
                 let (ward, user) = members.swap_remove(rng.below(members.len()));
                 let (workspace, admin) = world.wards[ward];
                 if rng.below(2) == 0 {
-                    tally.note(tick, s.leave(user, workspace));
+                    tally.run(tick, Kind::Leave, || s.leave(user, workspace));
                 } else {
-                    tally.note(tick, s.archive_member(admin, workspace, user));
+                    tally.run(tick, Kind::ArchiveMember, || s.archive_member(admin, workspace, user));
                 }
             }
             13..=14 => {
-                tally.note(tick, s.discover(admin, world.org, &DiscoveryFilter::default(), &page));
+                tally.run(tick, Kind::Discover, || s.discover(admin, world.org, &DiscoveryFilter::default(), &page));
             }
             15 => {
-                tally.note(tick, s.members(admin, workspace, &page));
+                tally.run(tick, Kind::Members, || s.members(admin, workspace, &page));
             }
             16 => {
-                tally.note(tick, s.my_workspaces(admin));
+                tally.run(tick, Kind::MyWorkspaces, || s.my_workspaces(admin));
             }
             17 => {
-                tally.note(tick, s.can(admin, workspace, Action::Approve));
+                tally.run(tick, Kind::Can, || s.can(admin, workspace, Action::Approve));
             }
             18 => {
-                tally.note(tick, s.events_since(n % 500, 100));
+                tally.run(tick, Kind::EventsSince, || s.events_since(n % 500, 100));
             }
             _ => {
-                tally.note(tick, s.sweep(time::OffsetDateTime::now_utc()));
+                tally.run(tick, Kind::Sweep, || s.sweep(time::OffsetDateTime::now_utc()));
             }
         }
     }
@@ -345,6 +404,15 @@ fn report(
         let (from, to) = ((t as f64 * slice) as u64, ((t + 1) as f64 * slice) as u64);
         let rate = *count as f64 / slice;
         println!("| {from}–{to} s | {rate:.0} | {:.2} | {:.1} | {:.1} |", mib(m.rust), mib(m.sqlite), mib(m.resident));
+    }
+    // Which commands slowed as the wards grew: each one's mean time in the first slice
+    // after the warm-up and in the last.
+    println!("\n| command | ms in slice {} | ms in slice {TICKS} | × |\n|---|---|---|---|", WARM_UP + 1);
+    for (name, slices) in KIND_NAMES.iter().zip(&tally.latency) {
+        let mean = |(count, micros): (u64, u64)| (count > 0).then(|| micros as f64 / count as f64 / 1000.0);
+        if let (Some(first), Some(last)) = (mean(slices[WARM_UP]), mean(slices[TICKS - 1])) {
+            println!("| {name} | {first:.2} | {last:.2} | {:.1} |", last / first);
+        }
     }
     let percent = |from: u64, to: u64| (to as f64 - from as f64) / from.max(1) as f64 * 100.0;
     let (warm, end) = (memory[WARM_UP - 1], memory[TICKS - 1]);
@@ -418,6 +486,10 @@ fn child(url: &str, schema: &str, worker: usize, seconds: f64, world: &World) {
     let rss: Vec<String> = memory.iter().map(|m| format!("{}:{}", m.rust, m.resident)).collect();
     println!("TICKS {}", ticks.join(" "));
     println!("RSS {}", rss.join(" "));
+    for (k, slices) in tally.latency.iter().enumerate() {
+        let slices: Vec<String> = slices.iter().map(|(count, micros)| format!("{count}:{micros}")).collect();
+        println!("LATENCY {k} {}", slices.join(" "));
+    }
     println!("COUNTS {} {}", tally.refused, tally.retryable);
     for failure in &tally.failed {
         println!("FAILED {failure}");
@@ -464,6 +536,14 @@ fn main() {
             };
             let mut mine = Tally::default();
             mine.per_tick.copy_from_slice(&numbers("TICKS "));
+            for line in out.lines().filter_map(|l| l.strip_prefix("LATENCY ")) {
+                let mut fields = line.split_whitespace();
+                let k: usize = fields.next().unwrap().parse().unwrap();
+                for (slot, pair) in mine.latency[k].iter_mut().zip(fields) {
+                    let (count, micros) = pair.split_once(':').unwrap();
+                    *slot = (count.parse().unwrap(), micros.parse().unwrap());
+                }
+            }
             let counts = numbers("COUNTS ");
             retained = retained.max(numbers("RETAINED ")[0]);
             (mine.refused, mine.retryable) = (counts[0], counts[1]);
