@@ -38,17 +38,53 @@ pub(crate) struct Bracket {
     pub learn_xid: bool,
 }
 
-/// Asks for the transaction's id (assigning one, as its first write would) and when the
-/// server started: an id is only worth asking about later on the same server run, since
-/// a crash can hand out again the ids it had not yet made durable.
-const XID: &str = "SELECT txid_current(), pg_postmaster_start_time()::text";
+/// Asks for the transaction's id (assigning one, as its first write would), when the
+/// server started, and the log's last number: an id is only worth asking about later on
+/// the same server run, since a crash can hand out again the ids it had not yet made
+/// durable; the number says where the transaction's first event goes, as the store's
+/// write lock keeps every other writer out until it ends.
+const XID: &str = "SELECT txid_current(), pg_postmaster_start_time()::text, (SELECT last FROM event_counter)";
+
+/// Whether the log holds, at a given number, the event a transaction appended first:
+/// the values of [`Dialect::APPEND_EVENT`] and the number.
+const WRITTEN: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE seq = $5 AND at = $1 \
+     AND actor IS NOT DISTINCT FROM $2 AND type = $3 AND payload = $4::text::jsonb)";
+
+/// What the first round trip of a write learns ([`XID`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Learned {
+    /// The transaction's id.
+    pub xid: i64,
+    /// When the server it runs on started.
+    pub started: String,
+    /// The log's last number when it began.
+    pub head: i64,
+}
 
 /// A transaction whose `COMMIT` was sent but whose answer never came: the connection
 /// broke on the way, so the server may or may not have committed it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct InDoubt {
-    /// Its id and the server's start time, if the first round trip came back with them.
-    pub xid: Option<(i64, String)>,
+    /// What its first round trip learned, if that came back.
+    pub learned: Option<Learned>,
+    /// The values of the first event it appended, if any.
+    pub first_event: Option<Vec<Value<'static>>>,
+}
+
+impl InDoubt {
+    /// Whether the log holds this transaction's first event where it would be, asked on
+    /// `client`: `None` if the transaction appended none or its first round trip never
+    /// came back. Definitive only once the transaction can no longer commit (the server
+    /// restarted since): while the store's write lock was held, no other writer could
+    /// take that number, so its event is there if and only if it committed.
+    pub(crate) fn written(&self, client: &Client) -> StoreResult<Option<bool>> {
+        let (Some(learned), Some(event)) = (&self.learned, &self.first_event) else { return Ok(None) };
+        let mut values = event.clone();
+        values.push(Value::Int(Some(learned.head.saturating_add(1))));
+        let binds = binds(&values);
+        let row = wait(client.query_one(WRITTEN, &bound(&binds))).pg()?;
+        Ok(Some(row.try_get(0).pg()?))
+    }
 }
 
 /// A view of `client` inside the transaction `bracket` opens (none: each statement
@@ -72,7 +108,8 @@ pub(crate) fn view<'c>(
         ),
         bracket,
         state: Cell::new(State::Unsent),
-        xid: RefCell::new(None),
+        learned: RefCell::new(None),
+        first_event: RefCell::new(None),
         in_doubt: Cell::new(false),
     })
 }
@@ -88,8 +125,10 @@ pub(crate) struct PgConn<'c> {
     queued: RefCell<Vec<Queued>>,
     bracket: Bracket,
     state: Cell<State>,
-    /// The transaction's id, once learned.
-    xid: RefCell<Option<(i64, String)>>,
+    /// What the first round trip learned, once it came back.
+    learned: RefCell<Option<Learned>>,
+    /// The values of the first event the transaction appends, once queued.
+    first_event: RefCell<Option<Vec<Value<'static>>>>,
     /// Whether its commit was lost on the way.
     in_doubt: Cell<bool>,
 }
@@ -168,7 +207,10 @@ impl PgConn<'_> {
         let answers = wait(futures_util::future::try_join_all(sent)).pg()?;
         for (q, rows) in queued.iter().zip(&answers) {
             if let (Queued::Write(XID, _), Some(row)) = (q, rows.first()) {
-                *self.xid.borrow_mut() = row.try_get(0).ok().zip(row.try_get(1).ok());
+                *self.learned.borrow_mut() = match (row.try_get(0), row.try_get(1), row.try_get(2)) {
+                    (Ok(xid), Ok(started), Ok(head)) => Some(Learned { xid, started, head }),
+                    _ => None,
+                };
             }
         }
         for (i, rows) in answers.iter().enumerate().skip(queued.len()) {
@@ -198,7 +240,9 @@ impl PgConn<'_> {
     /// Whether the commit's answer was lost with the connection, and the transaction's
     /// id if it was learned: the server may have committed it or not.
     pub(crate) fn in_doubt(&self) -> Option<InDoubt> {
-        self.in_doubt.get().then(|| InDoubt { xid: self.xid.borrow().clone() })
+        self.in_doubt
+            .get()
+            .then(|| InDoubt { learned: self.learned.borrow().clone(), first_event: self.first_event.borrow().clone() })
     }
 
     /// Rolls back, dropping the queued writes: one round trip, none if nothing was sent.
@@ -259,6 +303,11 @@ impl Conn for PgConn<'_> {
     fn exec_all(&self, writes: &[Write<'_>]) -> StoreResult<()> {
         let queued = writes.iter().map(|w| Queued::Write(w.sql, w.params.iter().map(owned).collect()));
         self.queued.borrow_mut().extend(queued);
+        let mut first_event = self.first_event.borrow_mut();
+        if first_event.is_none() {
+            *first_event =
+                writes.iter().find(|w| w.sql == Self::APPEND_EVENT).map(|w| w.params.iter().map(owned).collect());
+        }
         Ok(())
     }
 
@@ -358,4 +407,51 @@ impl Dialect for PgConn<'_> {
          UNION ALL \
          SELECT seq, at, actor, payload::text FROM events WHERE type = 'workspace_created' AND actor = $2 \
          ORDER BY 1";
+}
+
+#[cfg(test)]
+mod tests {
+    //! A commit in doubt settled by its first event (R32: nothing acknowledged lost,
+    //! nothing written twice), on `CARESPACE_PG_URL` as the crate's other tests.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+    use std::sync::Arc;
+
+    use carespace::{Carespace, OrganisationKind};
+
+    use super::*;
+    use crate::{PostgresOptions, PostgresStore};
+
+    #[test]
+    fn a_commit_in_doubt_is_found_by_its_first_event_at_the_number_it_would_take() {
+        let url = std::env::var("CARESPACE_PG_URL").expect("set CARESPACE_PG_URL (make test-postgres does)");
+        let schema = format!("in_doubt_{}", std::process::id());
+        let options = PostgresOptions { schema: Some(schema.clone()), ..PostgresOptions::default() };
+        let store = Arc::new(PostgresStore::connect_with(&url, options).unwrap());
+        let s = Carespace::from_arc(store.clone());
+        s.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
+        s.register_user("a@nhs.net".parse().unwrap(), "A".parse().unwrap()).unwrap();
+        let event = s.events_since(0, 10).unwrap().pop().unwrap();
+        let values = carespace_sql::event_params(event.at, event.actor, &event.kind).unwrap();
+        let head = i64::try_from(event.seq).unwrap() - 1;
+        let doubt = |head: i64, first_event: Option<Vec<Value<'static>>>| InDoubt {
+            learned: Some(Learned { xid: 0, started: String::new(), head }),
+            first_event,
+        };
+        let conn = store.connection().unwrap();
+        let written = |doubt: InDoubt| doubt.written(&conn.client).unwrap();
+
+        assert_eq!(written(doubt(head, Some(values.clone()))), Some(true), "its event is where it would be");
+        assert_eq!(written(doubt(head - 1, Some(values.clone()))), Some(false), "another command's number");
+        let mut other_payload = values.clone();
+        other_payload[3] = Value::Text(Some(Cow::Owned(serde_json::json!({"user": Uuid::nil()}).to_string())));
+        assert_eq!(written(doubt(head, Some(other_payload))), Some(false), "another event at its number");
+        let mut other_time = values.clone();
+        other_time[0] = Value::Int(Some(1));
+        assert_eq!(written(doubt(head, Some(other_time))), Some(false), "an event of another time");
+        assert_eq!(written(doubt(head, None)), None, "a command that appended no event");
+        assert_eq!(written(InDoubt { learned: None, first_event: Some(values) }), None, "no first round trip");
+
+        wait(conn.client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).unwrap();
+    }
 }

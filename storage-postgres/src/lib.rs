@@ -512,62 +512,95 @@ impl PostgresStore {
     /// its commit was never made durable): nothing was written, and the retryable
     /// `Unavailable` error says so. If the server restarted meanwhile, a status it gives
     /// may be another transaction's that got the same id after a crash, so it is not
-    /// trusted; then, as when the id is unknown, an error says the command may have been
-    /// written.
+    /// trusted; instead the log is asked for the command's first event at the number it
+    /// would have taken (`InDoubt::written`): the restart ended the transaction, so
+    /// either it is there (committed) or it never will be. Only when neither can be
+    /// learned does an error say the command may have been written.
     fn settle(&self, doubt: db::InDoubt, lost: Error) -> Result<(), Error> {
-        let status = || -> Result<Option<String>, Error> {
-            let Some((xid, started)) = doubt.xid else { return Ok(None) };
-            for _ in 0..50 {
-                let conn = self.connection()?;
-                let sql = "SELECT txid_status($1), pg_postmaster_start_time()::text";
-                let row = match wait(conn.client.query_one(sql, &[&xid])) {
-                    Ok(row) => row,
-                    // "transaction ID … is in the future": past the ids the server
-                    // recovered, so its commit never reached the log.
-                    Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_PARAMETER_VALUE) => {
-                        return Ok(Some("aborted".to_owned()));
-                    }
-                    Err(e) => return Err(Error::Storage(error::storage(e))),
-                };
-                let status: Option<String> = row.try_get(0).map_err(|e| Error::Storage(error::storage(e)))?;
-                let now_started: String = row.try_get(1).map_err(|e| Error::Storage(error::storage(e)))?;
-                if now_started != started {
-                    return Ok(Some("unknowable: the server restarted since".to_owned()));
+        // One question on a connection from the pool: the fate, or `None` while the
+        // transaction is still in progress (its backend has not yet noticed the broken
+        // connection).
+        let ask = |learned: &db::Learned| -> Result<Option<Fate>, Error> {
+            let conn = self.connection()?;
+            let sql = "SELECT txid_status($1), pg_postmaster_start_time()::text";
+            let row = match wait(conn.client.query_one(sql, &[&learned.xid])) {
+                Ok(row) => row,
+                // "transaction ID … is in the future": past the ids the server
+                // recovered, so its commit never reached the log.
+                Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_PARAMETER_VALUE) => {
+                    return Ok(Some(Fate::Aborted));
                 }
-                if status.as_deref() != Some("in progress") {
-                    return Ok(status);
+                Err(e) => return Err(Error::Storage(error::storage(e))),
+            };
+            let status: Option<String> = row.try_get(0).map_err(|e| Error::Storage(error::storage(e)))?;
+            let now_started: String = row.try_get(1).map_err(|e| Error::Storage(error::storage(e)))?;
+            if now_started != learned.started {
+                return Ok(Some(match doubt.written(&conn.client)? {
+                    Some(true) => Fate::Committed,
+                    Some(false) => Fate::Aborted,
+                    None => Fate::Unknown("the server restarted since, and the command appended no event"),
+                }));
+            }
+            Ok(match status.as_deref() {
+                Some("committed") => Some(Fate::Committed),
+                Some("aborted") => Some(Fate::Aborted),
+                Some("in progress") => None,
+                _ => Some(Fate::Unknown("its transaction's status is not known")),
+            })
+        };
+        let asked = || -> Result<Fate, Error> {
+            let Some(learned) = &doubt.learned else { return Ok(Fate::Unknown("its transaction's id is not known")) };
+            // As long as a command waits for a connection, and at least 5 s.
+            let deadline = Instant::now() + self.options.connection_timeout.max(Duration::from_secs(5));
+            while Instant::now() < deadline {
+                match ask(learned) {
+                    Ok(Some(fate)) => return Ok(fate),
+                    Ok(None) => {}
+                    // The pool's idle connections died with the server too: ask again
+                    // on another.
+                    Err(e) if e.is_retryable() => {}
+                    Err(e) => return Err(e),
                 }
-                // Its backend has not yet noticed the broken connection.
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Ok(Some("in progress".to_owned()))
+            Ok(Fate::Unknown("its transaction is still in progress, or the server cannot be reached"))
         };
-        let status = status();
-        tracing::warn!(target: TARGET, status = ?status.as_ref().ok(), "a PostgreSQL connection broke while committing");
-        match status {
-            Ok(Some(s)) if s == "committed" => Ok(()),
-            Ok(Some(s)) if s == "aborted" => Err(Error::Storage(StorageError::new(
+        let fate = asked();
+        tracing::warn!(target: TARGET, fate = ?fate.as_ref().ok(), "a PostgreSQL connection broke while committing");
+        match fate {
+            Ok(Fate::Committed) => Ok(()),
+            Ok(Fate::Aborted) => Err(Error::Storage(StorageError::new(
                 StorageErrorKind::Unavailable,
                 format!(
                     "the connection to PostgreSQL broke before the command committed, so nothing was written ({lost}); run it again"
                 ),
             ))),
-            other => {
-                let why = match other {
-                    Ok(Some(s)) => format!("its transaction's status is {s}"),
-                    Ok(None) => "its transaction's id is not known".to_owned(),
-                    Err(e) => format!("PostgreSQL cannot be asked: {e}"),
-                };
-                Err(Error::Storage(StorageError::new(
-                    StorageErrorKind::Other,
-                    format!(
-                        "the connection to PostgreSQL broke while the command was committing and whether it was written \
-                         is not known ({why}); look before running it again"
-                    ),
-                )))
-            }
+            Ok(Fate::Unknown(why)) => Err(not_known(why)),
+            Err(e) => Err(not_known(&format!("PostgreSQL cannot be asked: {e}"))),
         }
     }
+}
+
+/// The error of a command whose commit is in doubt and stays so, and `why`.
+fn not_known(why: &str) -> Error {
+    Error::Storage(StorageError::new(
+        StorageErrorKind::Other,
+        format!(
+            "the connection to PostgreSQL broke while the command was committing and whether it was written is not \
+             known ({why}); look before running it again"
+        ),
+    ))
+}
+
+/// What became of a write whose commit was in doubt ([`PostgresStore::settle`]).
+#[derive(Debug)]
+enum Fate {
+    /// It committed: the command succeeded.
+    Committed,
+    /// It did not, and never will: nothing was written.
+    Aborted,
+    /// It cannot be learned, and why.
+    Unknown(&'static str),
 }
 
 /// `error`, after rolling back the transaction it ended: the error the caller should

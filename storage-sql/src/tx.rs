@@ -838,8 +838,9 @@ fn put_consumer(c: &Consumer) -> StoreResult<Statement<'_>> {
     statement(PUT_CONSUMER, vec![text(c.name.as_str()), int(acknowledged), at(c.created_at)?, at(c.updated_at)?])
 }
 
-/// The values of [`Dialect::APPEND_EVENT`] for one event.
-fn event_params(
+/// The values of [`Dialect::APPEND_EVENT`] for one event: when, by whom, its type and
+/// its JSON payload (a backend also finds a command's event by them).
+pub fn event_params(
     when: OffsetDateTime,
     actor: Option<UserId>,
     kind: &carespace::EventKind,
