@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
 
 use crate::store::StoreResult;
-use crate::{Error, Event, NhsEmail, Organisation, ReadTx, Store, User, UserId, Workspace, WorkspaceId};
+use crate::{Error, Event, MembersPage, NhsEmail, Organisation, ReadTx, Store, User, UserId, Workspace, WorkspaceId};
 
 /// Checks R25 and the event log over the whole store at `now`:
 /// - a user has at most one membership per workspace;
@@ -365,14 +365,22 @@ fn narrow_reads_tx(r: &dyn ReadTx, at_most: usize) -> Result<AccessAnswers, Stri
         }
         places.extend(nowhere.take());
         for &ws in &places {
-            let sorted_members = |mut rows: Vec<(crate::Membership, User)>| {
-                rows.sort_by_key(|(m, _)| m.user);
-                rows
-            };
-            if sorted_members(r.members_with_users(ws).map_err(e)?)
-                != sorted_members(composed.members_with_users(ws).map_err(e)?)
-            {
-                return Err(format!("members_with_users({ws}) disagrees with its composition"));
+            // The store's pages of two, followed key to key, give the composition's list
+            // in its order (R43's boundaries included).
+            let all =
+                composed.members_page(&MembersPage { workspace: ws, after: None, limit: usize::MAX }).map_err(e)?;
+            let mut paged: Vec<(crate::Membership, User)> = Vec::new();
+            for _ in 0..=all.len() / 2 + 1 {
+                let after = paged.last().map(|(m, user)| crate::store::member_key(m.state, user));
+                let page = r.members_page(&MembersPage { workspace: ws, after, limit: 2 }).map_err(e)?;
+                let last = page.len() < 2;
+                paged.extend(page);
+                if last {
+                    break;
+                }
+            }
+            if paged != all {
+                return Err(format!("members_page({ws}) disagrees with its composition"));
             }
             for &user in &users {
                 let expected = composed.access(ws, user).map_err(e)?;

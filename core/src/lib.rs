@@ -89,6 +89,7 @@ pub use store::{
 pub use sweep::Swept;
 pub use text::{ConsumerName, Description, OdsCode, OrganisationName, PersonName, TextError, WorkspaceName};
 pub use views::{
-    DiscoveryEntry, DiscoveryFilter, DiscoveryPage, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberList,
-    NameWarning, NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, SwitcherRows, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, DiscoveryPage, DiscoveryRow, JoinOutcome, Joined, Left, Member, MemberKey,
+    MemberList, MembersPage, NameWarning, NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry,
+    SwitcherRows, WorkspaceOutcome,
 };

@@ -345,6 +345,18 @@ impl MembershipState {
         }
     }
 
+    /// Where members of this state come in a workspace's member list (R22): admins (0),
+    /// approved members (1), unapproved members (2), archived members (3). The SQL
+    /// backends store it beside each membership.
+    pub fn list_rank(self) -> u8 {
+        match self {
+            Self::Admin => 0,
+            Self::Member => 1,
+            Self::Unapproved => 2,
+            Self::Archived => 3,
+        }
+    }
+
     /// Unapproved or approved: someone who is in the workspace now.
     pub fn is_current(self) -> bool {
         !matches!(self, Self::Archived)

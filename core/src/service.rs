@@ -13,8 +13,8 @@ use crate::store::{
     Context, ContextQuery, Invites, Members, PersonInOrganisation, ReadTx, Store, WriteTx, discovery_key,
 };
 use crate::views::{
-    DiscoveryEntry, DiscoveryFilter, DiscoveryPage, DiscoveryRow, JoinOutcome, Joined, Left, Member, NameWarning,
-    NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
+    DiscoveryEntry, DiscoveryFilter, DiscoveryPage, DiscoveryRow, JoinOutcome, Joined, Left, Member, MembersPage,
+    NameWarning, NewWorkspace, PendingRequest, Person, SettingsChange, SwitcherEntry, WorkspaceOutcome,
 };
 use crate::{
     Clock, Conversation, Description, Entity, Error, Event, Invite, InviteId, Membership, NhsEmail, OdsCode,
@@ -920,19 +920,18 @@ impl Carespace {
     pub fn members(&self, actor: UserId, workspace: WorkspaceId, page: &PageRequest) -> Result<Page<Member>, Error> {
         self.read(|r, ctx| {
             authorise_shared(r, ctx, about(workspace, actor, ctx), Action::ViewMembers)?;
-            let members = r.members_with_users(workspace)?;
-            let mut keyed = Vec::with_capacity(members.len());
-            for (m, user) in members {
-                let role = match m.state {
-                    crate::MembershipState::Admin => 0_u8,
-                    crate::MembershipState::Member => 1,
-                    crate::MembershipState::Unapproved => 2,
-                    crate::MembershipState::Archived => 3,
-                };
-                let key = (role, user.name.as_str().to_lowercase(), user.id);
-                keyed.push((key, Member { user, state: m.state, joined_at: m.joined_at, ends_at: m.ends_at }));
-            }
-            Listing::new("members", workspace.to_string()).page(keyed, page)
+            let listing = Listing::new("members", workspace.to_string());
+            let limit = page.limit()?;
+            let request = MembersPage { workspace, after: listing.after(page)?, limit: limit.saturating_add(1) };
+            let keyed = r
+                .members_page(&request)?
+                .into_iter()
+                .map(|(m, user)| {
+                    let key = crate::store::member_key(m.state, &user);
+                    (key, Member { user, state: m.state, joined_at: m.joined_at, ends_at: m.ends_at })
+                })
+                .collect();
+            Ok(listing.cut(keyed, limit))
         })
     }
 

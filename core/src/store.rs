@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use crate::directory::{Candidates, PrefixPage, SearchKey, indexed_prefixes, name_key};
 use crate::permission::{Standing, Target};
-use crate::views::{DiscoveryPage, DiscoveryRow, Person, SwitcherRows};
+use crate::views::{DiscoveryPage, DiscoveryRow, MemberKey, MembersPage, Person, SwitcherRows};
 use crate::{
     Consumer, ConsumerName, Conversation, Decline, Error, Event, EventKind, Invite, InviteId, Membership,
     MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId, PersonalWorkspace, StorageError,
@@ -539,17 +539,23 @@ pub trait ReadTx {
         Ok(events)
     }
 
-    /// Every membership of a shared workspace with its user, in no particular order:
-    /// the member list (R43) in one read. The default reads each user.
-    fn members_with_users(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Membership, User)>> {
-        let mut out = Vec::new();
-        for m in self.memberships_of_workspace(workspace)? {
+    /// A page of a shared workspace's members with their users, in [`member_key`] order
+    /// (R22, R43; see [`MembersPage`]): one read. The default reads every membership
+    /// and each user, and sorts; the SQL backends walk an index in that order.
+    fn members_page(&self, page: &MembersPage) -> StoreResult<Vec<(Membership, User)>> {
+        let mut keyed = Vec::new();
+        for m in self.memberships_of_workspace(page.workspace)? {
             let user = self.user(m.user)?.ok_or_else(|| {
                 StorageError::new(StorageErrorKind::Corrupt, format!("membership of missing user {}", m.user))
             })?;
-            out.push((m, user));
+            let key = member_key(m.state, &user);
+            if page.after.as_ref().is_none_or(|after| key > *after) {
+                keyed.push((key, (m, user)));
+            }
         }
-        Ok(out)
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.truncate(page.limit);
+        Ok(keyed.into_iter().map(|(_, member)| member).collect())
     }
 
     /// A page of discovery's rows (R11, R43; see [`DiscoveryPage`]). The default reads
@@ -590,6 +596,13 @@ pub trait ReadTx {
 /// index has a row of it (R40).
 fn has_prefix(organisation: &Organisation, prefix: &str) -> bool {
     crate::directory::starts_a_word(organisation.name.as_str(), prefix)
+}
+
+/// A member's key in a workspace's member list ([`MemberKey`]): by role — admins,
+/// approved members, unapproved members, archived members — then name ignoring case,
+/// then id.
+pub fn member_key(state: MembershipState, user: &User) -> MemberKey {
+    (state.list_rank(), user.name.sort_key(), user.id)
 }
 
 /// A workspace's key in discovery's order (R11, R43): its name key, 0 (a workspace sorts

@@ -240,6 +240,12 @@ impl PersonName {
     pub fn parse(input: &str) -> Result<Self, TextError> {
         single_line(input, "person name", Self::MAX_LEN).map(Self)
     }
+
+    /// The key lists sort people by, ignoring case (R22): the name in lower case. The
+    /// SQL backends store it beside each membership and compare it byte by byte.
+    pub fn sort_key(&self) -> String {
+        self.0.to_lowercase()
+    }
 }
 
 /// A workspace description (R5): 0–500 characters after trimming. Line breaks are kept

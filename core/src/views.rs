@@ -178,6 +178,25 @@ impl DiscoveryPage {
     }
 }
 
+/// Which members of a shared workspace a store reads ([`ReadTx::members_page`](crate::store::ReadTx::members_page)): those
+/// whose [`member_key`](crate::store::member_key) is after `after`, by that key, at most
+/// `limit`. The SQL backends walk an index in that order: a page costs its rows, not
+/// the workspace's members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembersPage {
+    /// The workspace.
+    pub workspace: WorkspaceId,
+    /// Members after this key (list rank, name key, id); from the first if `None`.
+    pub after: Option<MemberKey>,
+    /// The most members to return.
+    pub limit: usize,
+}
+
+/// A member's place in a workspace's member list (R22, R43): the state's
+/// [`list_rank`](crate::MembershipState::list_rank), the name's
+/// [`sort_key`](crate::PersonName::sort_key), the user's id.
+pub type MemberKey = (u8, String, UserId);
+
 /// What the switcher (R31) reads from a store, before it sorts: in no particular order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SwitcherRows {

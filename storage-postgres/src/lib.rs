@@ -70,12 +70,16 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("003_discovery_pages", include_str!("../migrations/003_discovery_pages.sql")),
     ("004_discovery_search", include_str!("../migrations/004_discovery_search.sql")),
     ("005_consumers", include_str!("../migrations/005_consumers.sql")),
+    ("006_member_pages", include_str!("../migrations/006_member_pages.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
 const PREFIXES: usize = 2;
 /// The version whose migration adds `workspace_prefixes`, filled in Rust after it.
 const WORKSPACE_PREFIXES: usize = 4;
+/// The version whose migration adds the name keys of users and memberships, filled in
+/// Rust after it.
+const MEMBER_PAGES: usize = 6;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -438,6 +442,18 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
                     wait(tx.execute(carespace_sql::PUT_WORKSPACE_PREFIX, &values)).pg()?;
                 }
             }
+        }
+        if n + 1 == MEMBER_PAGES {
+            // Every user's name key (Rust's fold, as for new users), copied to their
+            // memberships.
+            for row in wait(tx.query("SELECT id, name FROM users", &[])).pg()? {
+                let (id, name): (uuid::Uuid, String) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
+                let name: carespace::PersonName =
+                    name.parse().map_err(|e| Error::Storage(carespace_sql::corrupt("user name", e)))?;
+                wait(tx.execute("UPDATE users SET name_key = $2 WHERE id = $1", &[&id, &name.sort_key()])).pg()?;
+            }
+            let copy = "UPDATE memberships m SET name_key = u.name_key FROM users u WHERE u.id = m.\"user\"";
+            wait(tx.batch_execute(copy)).pg()?;
         }
         wait(
             tx.execute("INSERT INTO carespace_schema_version (version, applied_at) VALUES ($1, $2)", &[&version, &now]),

@@ -1,13 +1,13 @@
 //! Query plans on PostgreSQL (R11, R40, R43): the directory's reads are index seeks —
 //! the prefixes' primary key (walked in its order, no sort), the postcode index — and a
 //! page of discovery walks the index its filter chooses in byte order; never a
-//! sequential scan, at a size (20,000 organisations, 360,000 prefixes, 20,000
+//! sequential scan, and a page of members walks the list's index, at a size (20,000 organisations, 360,000 prefixes, 20,000
 //! workspaces) where the planner would rather scan than use an index it cannot.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
 
-use carespace_sql::{ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_PREFIX, ORGANISATIONS_BY_PREFIX_PAGE};
+use carespace_sql::{MEMBERS_PAGE, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_PREFIX, ORGANISATIONS_BY_PREFIX_PAGE};
 
 fn explain(client: &mut postgres::Client, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> String {
     let rows = client.query(&format!("EXPLAIN {sql}"), params).unwrap();
@@ -103,6 +103,25 @@ fn r11_r40_r43_directory_searches_and_discovery_pages_use_indexes() {
             assert!(!page.contains("Sort"), "{what}: {page}");
         }
     }
+    // A page of a ward's members (R22, R43), in a ward of 5,000: a walk of the list's
+    // index from the cursor's key, no sort.
+    client
+        .batch_execute(
+            "INSERT INTO users (id, email, name, name_key, registered_at)
+                 SELECT gen_random_uuid(), 'm' || n || '@nhs.net', 'M' || n, 'm' || n, 0
+                 FROM generate_series(1, 5000) AS n;
+             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, list_rank, name_key)
+                 SELECT (SELECT id FROM workspaces ORDER BY id LIMIT 1), u.id, 'member', 'unapproved', 0, 0, 2,
+                        u.name_key
+                 FROM users u WHERE u.email LIKE 'm%';
+             ANALYZE users; ANALYZE memberships;",
+        )
+        .unwrap();
+    let ward: uuid::Uuid = client.query_one("SELECT id FROM workspaces ORDER BY id LIMIT 1", &[]).unwrap().get(0);
+    let members = explain(&mut client, MEMBERS_PAGE, &[&ward, &1_i32, &"m2", &uuid::Uuid::nil(), &51_i64]);
+    assert!(!members.contains("Seq Scan"), "{members}");
+    assert!(!members.contains("Sort"), "{members}");
+    assert!(members.contains("memberships_page"), "{members}");
     let postcodes = explain(&mut client, ORGANISATIONS_BY_POSTCODE, &[&"TS18 1", &"TS18 1\u{10FFFF}"]);
     assert!(!postcodes.contains("Seq Scan"), "{postcodes}");
     assert!(postcodes.contains("organisations_by_postcode"), "{postcodes}");

@@ -13,6 +13,6 @@ mod tx;
 
 pub use row::{Row, Value, corrupt};
 pub use tx::{
-    Conn, Decode, Dialect, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_PREFIX, ORGANISATIONS_BY_PREFIX_PAGE,
-    PUT_WORKSPACE_PREFIX, SqlTx, Statement, event_params,
+    Conn, Decode, Dialect, MEMBERS_PAGE, ORGANISATIONS_BY_POSTCODE, ORGANISATIONS_BY_PREFIX,
+    ORGANISATIONS_BY_PREFIX_PAGE, PUT_WORKSPACE_PREFIX, SqlTx, Statement, event_params,
 };

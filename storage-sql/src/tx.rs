@@ -8,10 +8,11 @@ use carespace::store::{
 };
 use carespace::{
     Approvers, Consumer, ConsumerName, Conversation, Decline, DiscoveryPage, DiscoveryRow, EndNotice, Event, Invite,
-    InviteId, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
+    InviteId, MembersPage, Membership, MembershipState, NewEvent, NhsEmail, OdsCode, Organisation, OrganisationId,
     PersonalWorkspace, StorageError, StorageErrorKind, SwitcherRows, User, UserId, Workspace, WorkspaceId,
 };
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::row::{self, Row, Value, at, corrupt, id, int, opt_at, opt_id, opt_text, owned, text};
 use crate::{select_invite, select_membership, select_organisation, select_personal, select_user, select_workspace};
@@ -353,9 +354,13 @@ const PENDING_INVITE_TO_USER: &str = concat!(
 );
 /// Every membership of workspace `$1` with its user's columns: one walk of the primary
 /// key, a user seek per row.
-const MEMBERS_WITH_USERS: &str = "SELECT m.workspace, m.\"user\", m.role, m.status, m.joined_at, m.updated_at, \
+/// A page of a workspace's members (R22, R43): a walk of the index `memberships_page`
+/// from the key after `$2, $3, $4`.
+pub const MEMBERS_PAGE: &str = "SELECT m.workspace, m.\"user\", m.role, m.status, m.joined_at, m.updated_at, \
        m.ends_at, m.end_notice, m.escalated_at, u.id, u.email, u.name, u.registered_at \
-     FROM memberships m JOIN users u ON u.id = m.\"user\" WHERE m.workspace = $1";
+     FROM memberships m JOIN users u ON u.id = m.\"user\" \
+     WHERE m.workspace = $1 AND (m.list_rank, m.name_key, m.\"user\") > ($2, $3, $4) \
+     ORDER BY m.list_rank, m.name_key, m.\"user\" LIMIT $5";
 
 impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
     fn organisation(&self, organisation: OrganisationId) -> StoreResult<Option<Organisation>> {
@@ -617,8 +622,14 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         Ok(Some(Context { workspace, organisation, people, members, invites, decline }))
     }
 
-    fn members_with_users(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Membership, User)>> {
-        self.0.all(MEMBERS_WITH_USERS, &[id(workspace)], row::member_row)
+    fn members_page(&self, page: &MembersPage) -> StoreResult<Vec<(Membership, User)>> {
+        // From before the first key: rank -1.
+        let (rank, key, user) = match &page.after {
+            Some((rank, key, user)) => (i64::from(*rank), key.as_str(), Uuid::from(*user)),
+            None => (-1, "", Uuid::nil()),
+        };
+        let limit = int(i64::try_from(page.limit).unwrap_or(i64::MAX));
+        self.0.all(MEMBERS_PAGE, &[id(page.workspace), int(rank), text(key), id(user), limit], row::member_row)
     }
 
     fn discovery_page(&self, page: &DiscoveryPage) -> StoreResult<Vec<DiscoveryRow>> {
@@ -661,8 +672,8 @@ const PUT_ORGANISATION: &str = "INSERT INTO organisations (id, name, kind, ods_c
 const DELETE_PREFIXES: &str = "DELETE FROM organisation_prefixes WHERE organisation = $1";
 const PUT_PREFIX: &str = "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
      VALUES ($1, $2, $3, $4, $5)";
-const PUT_USER: &str = "INSERT INTO users (id, email, name, registered_at) VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name";
+const PUT_USER: &str = "INSERT INTO users (id, email, name, name_key, registered_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name, name_key = excluded.name_key";
 const ADD_ORGANISATION_MEMBER: &str = "INSERT INTO organisation_members (organisation, \"user\", joined_at) \
      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 const PUT_WORKSPACE: &str = "INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, \
@@ -677,11 +688,15 @@ pub const PUT_WORKSPACE_PREFIX: &str =
     "INSERT INTO workspace_prefixes (organisation, prefix, name_key, workspace) VALUES ($1, $2, $3, $4)";
 const PUT_PERSONAL: &str = "INSERT INTO personal_workspaces (id, organisation, owner, created_at, archived_at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at";
+/// With the member list's key (R22, R43): the state's rank, and the user's name key
+/// copied from `users`, so that a page of members is a walk of `memberships_page`.
 const PUT_MEMBERSHIP: &str = "INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, \
-       ends_at, end_notice, escalated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+       ends_at, end_notice, escalated_at, list_rank, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+       (SELECT name_key FROM users WHERE id = $2)) \
      ON CONFLICT (workspace, \"user\") DO UPDATE SET role = excluded.role, status = excluded.status, \
      joined_at = excluded.joined_at, updated_at = excluded.updated_at, ends_at = excluded.ends_at, \
-     end_notice = excluded.end_notice, escalated_at = excluded.escalated_at";
+     end_notice = excluded.end_notice, escalated_at = excluded.escalated_at, list_rank = excluded.list_rank, \
+     name_key = excluded.name_key";
 const DELETE_MEMBERSHIP: &str = "DELETE FROM memberships WHERE workspace = $1 AND \"user\" = $2";
 const PUT_INVITE: &str = "INSERT INTO invites (id, workspace, email, invited_by, created_at, expires_at, status, \
        resolved_at, resolved_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -746,7 +761,9 @@ fn put_organisation<'o>(o: &'o Organisation, out: &mut Vec<Statement<'o>>) -> St
 }
 
 fn put_user(u: &User) -> StoreResult<Statement<'_>> {
-    statement(PUT_USER, vec![id(u.id), text(u.email.as_str()), text(u.name.as_str()), at(u.registered_at)?])
+    let row =
+        vec![id(u.id), text(u.email.as_str()), text(u.name.as_str()), owned(u.name.sort_key()), at(u.registered_at)?];
+    statement(PUT_USER, row)
 }
 
 fn add_organisation_member(
@@ -800,6 +817,7 @@ fn put_membership(m: &Membership) -> StoreResult<Statement<'_>> {
             opt_at(m.ends_at)?,
             opt_text(m.end_notice.map(EndNotice::as_str)),
             opt_at(m.escalated_at)?,
+            int(i64::from(m.state.list_rank())),
         ],
     )
 }

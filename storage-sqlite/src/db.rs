@@ -336,6 +336,16 @@ mod tests {
             service.approve(alice.id, ws.id, bob.id).unwrap();
         });
         assert!(plans.iter().any(|p| p.contains("memberships_admins")), "{plans:?}");
+        // A page of members (R22, R43) walks the list's index from the cursor's key: no
+        // sort, and no read of the ward's other members.
+        let plans = assert_indexed(&store, "members()", || {
+            let first = service.members(alice.id, ws.id, &carespace::page::PageRequest::first(1)).unwrap();
+            let next = carespace::page::PageRequest::after(first.next.unwrap(), Some(1));
+            service.members(alice.id, ws.id, &next).unwrap();
+        });
+        let walk = "SEARCH m USING INDEX memberships_page (workspace=? AND (list_rank,name_key,user)>(?,?,?))";
+        assert!(plans.iter().any(|p| p.contains(walk)), "{plans:#?}");
+        assert!(!plans.iter().any(|p| p.contains("TEMP B-TREE")), "{plans:#?}");
         assert_indexed(&store, "pending_requests()", || {
             service.pending_requests_all(alice.id).unwrap();
         });

@@ -16,12 +16,16 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("006_discovery_search", include_str!("../migrations/006_discovery_search.sql")),
     ("007_user_names", include_str!("../migrations/007_user_names.sql")),
     ("008_consumers", include_str!("../migrations/008_consumers.sql")),
+    ("009_member_pages", include_str!("../migrations/009_member_pages.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
 const PREFIXES: u32 = 5;
 /// The version whose migration adds `workspace_prefixes`, filled in Rust after it.
 const WORKSPACE_PREFIXES: u32 = 6;
+/// The version whose migration adds the name keys of users and memberships, filled in
+/// Rust after it.
+const MEMBER_PAGES: u32 = 9;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -90,6 +94,7 @@ fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageEr
         match n as u32 + 1 {
             PREFIXES => fill_prefixes(&tx)?,
             WORKSPACE_PREFIXES => fill_workspace_prefixes(&tx)?,
+            MEMBER_PAGES => fill_name_keys(&tx)?,
             _ => {}
         }
     }
@@ -148,6 +153,21 @@ fn fill_workspace_prefixes(tx: &rusqlite::Transaction<'_>) -> Result<(), Storage
         }
     }
     Ok(())
+}
+
+/// Writes every user's name key ([`PersonName::sort_key`](carespace::PersonName::sort_key))
+/// and copies it to their memberships, for a database that had users before the keys
+/// existed.
+fn fill_name_keys(tx: &rusqlite::Transaction<'_>) -> Result<(), StorageError> {
+    let mut names = tx.prepare("SELECT id, name FROM users").sql()?;
+    let mut update = tx.prepare("UPDATE users SET name_key = ?2 WHERE id = ?1").sql()?;
+    let mut rows = names.query([]).sql()?;
+    while let Some(row) = rows.next().sql()? {
+        let (id, name): (Vec<u8>, String) = (row.get(0).sql()?, row.get(1).sql()?);
+        let name: carespace::PersonName = name.parse().map_err(|e| carespace_sql::corrupt("user name", e))?;
+        update.execute(rusqlite::params![id, name.sort_key()]).sql()?;
+    }
+    tx.execute_batch("UPDATE memberships SET name_key = (SELECT name_key FROM users WHERE id = memberships.user)").sql()
 }
 
 /// The schema as SQLite describes it, sorted, for comparing two databases.
@@ -209,6 +229,32 @@ mod tests {
         expected.sort();
         assert_eq!(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(), expected);
         assert!(rows.iter().all(|r| r.0[15] == 3 && r.2 == "maternity - ward 2"), "the archived workspace has none");
+    }
+
+    #[test]
+    fn r22_r43_upgrading_keys_the_members_already_there_for_their_list() {
+        let mut conn = at_version(MEMBER_PAGES - 1);
+        conn.execute_batch(
+            "INSERT INTO organisations (id, name, kind, registered_at) VALUES (x'00000000000000000000000000000001', 'Trust', 'nhs_trust', 0);
+             INSERT INTO users (id, email, name, registered_at)
+             VALUES (x'00000000000000000000000000000002', 'a@nhs.net', 'Ádám ÖRS', 0),
+                    (x'00000000000000000000000000000005', 'b@nhs.net', 'Bea', 0);
+             INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by,
+                                     created_at)
+             VALUES (x'00000000000000000000000000000003', x'00000000000000000000000000000001', 'Ward', 'ward', 501, '', 'active', x'00000000000000000000000000000002', 0);
+             INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at)
+             VALUES (x'00000000000000000000000000000003', x'00000000000000000000000000000002', 'admin', 'approved', 0, 0),
+                    (x'00000000000000000000000000000003', x'00000000000000000000000000000005', 'member', 'unapproved', 0, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn, SCHEMA_VERSION).unwrap();
+        let mut stmt = conn.prepare("SELECT list_rank, name_key FROM memberships ORDER BY list_rank").unwrap();
+        let rows: Vec<(i64, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        // Rust's fold, not SQLite's ASCII-only lower().
+        assert_eq!(rows, [(0, "ádám örs".to_owned()), (2, "bea".to_owned())]);
+        let key: String = conn.query_row("SELECT name_key FROM users WHERE name = 'Bea'", [], |r| r.get(0)).unwrap();
+        assert_eq!(key, "bea");
     }
 
     #[test]

@@ -102,11 +102,11 @@ fn r6_active_names_are_unique_per_organisation_on_the_folded_key() {
 fn r3_r1_emails_and_ods_codes_are_unique() {
     let w = world();
     assert_eq!(
-        refused(&w, "INSERT INTO users VALUES (?4, 'alice@nhs.net', 'Other', 0)"),
+        refused(&w, "INSERT INTO users (id, email, name, registered_at) VALUES (?4, 'alice@nhs.net', 'Other', 0)"),
         ErrorCode::ConstraintViolation
     );
     assert_eq!(
-        refused(&w, "INSERT INTO users VALUES (?4, 'Upper@nhs.net', 'Other', 0)"),
+        refused(&w, "INSERT INTO users (id, email, name, registered_at) VALUES (?4, 'Upper@nhs.net', 'Other', 0)"),
         ErrorCode::ConstraintViolation
     );
     assert_eq!(

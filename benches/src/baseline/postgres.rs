@@ -119,11 +119,11 @@ impl PostgresBaseline {
                 "INSERT INTO conversations (id, workspace, started_by, started_at) VALUES ($1, $2, $3, $4)",
             ),
             insert_request: prepare(
-                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at)
-                   VALUES ($1, $2, 'member', 'unapproved', $3, $3)"#,
+                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at, list_rank, name_key)
+                   VALUES ($1, $2, 'member', 'unapproved', $3, $3, 2, (SELECT name_key FROM users WHERE id = $2))"#,
             ),
             approve: prepare(
-                r#"UPDATE memberships SET status = 'approved', updated_at = $3
+                r#"UPDATE memberships SET status = 'approved', updated_at = $3, list_rank = 1
                    WHERE workspace = $1 AND "user" = $2 AND status = 'unapproved'"#,
             ),
             name_taken: prepare(
@@ -134,8 +134,8 @@ impl PostgresBaseline {
                  created_at) VALUES ($1, $2, $3, $4, 501, '', 'active', $5, $6)",
             ),
             insert_admin: prepare(
-                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at)
-                   VALUES ($1, $2, 'admin', 'approved', $3, $3)"#,
+                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at, list_rank, name_key)
+                   VALUES ($1, $2, 'admin', 'approved', $3, $3, 0, (SELECT name_key FROM users WHERE id = $2))"#,
             ),
             archive_my_workspace: prepare(
                 "UPDATE personal_workspaces SET archived_at = $3 \

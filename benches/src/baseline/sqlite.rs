@@ -206,7 +206,8 @@ impl HandWritten for SqliteBaseline {
             .ok();
         assert!(existing.is_none());
         tx.prepare_cached(
-            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?1, ?2, 'member', 'unapproved', ?3, ?3)",
+            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, list_rank, name_key) \
+             VALUES (?1, ?2, 'member', 'unapproved', ?3, ?3, 2, (SELECT name_key FROM users WHERE id = ?2))",
         )
         .unwrap()
         .execute(params![blob(workspace), blob(user), at])
@@ -237,7 +238,8 @@ impl HandWritten for SqliteBaseline {
         assert_eq!(role, "admin");
         let changed = tx
             .prepare_cached(
-                "UPDATE memberships SET status = 'approved', updated_at = ?3 WHERE workspace = ?1 AND user = ?2 AND status = 'unapproved'",
+                "UPDATE memberships SET status = 'approved', updated_at = ?3, list_rank = 1 \
+                 WHERE workspace = ?1 AND user = ?2 AND status = 'unapproved'",
             )
             .unwrap()
             .execute(params![blob(workspace), blob(user), at])
@@ -273,7 +275,8 @@ impl HandWritten for SqliteBaseline {
         .execute(params![id.into_bytes(), blob(organisation), name, key, blob(admin), at])
         .unwrap();
         tx.prepare_cached(
-            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at) VALUES (?1, ?2, 'admin', 'approved', ?3, ?3)",
+            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, list_rank, name_key) \
+             VALUES (?1, ?2, 'admin', 'approved', ?3, ?3, 0, (SELECT name_key FROM users WHERE id = ?2))",
         )
         .unwrap()
         .execute(params![id.into_bytes(), blob(admin), at])

@@ -1,0 +1,73 @@
+//! Upgrading a PostgreSQL schema made by an earlier Carespace: the migrations that fill
+//! new columns in Rust (R22, R43's member list keys) key the rows already there as new
+//! rows are keyed.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a panic is a failed test
+
+mod common;
+
+use carespace::page::PageRequest;
+use carespace::{Carespace, MembershipState};
+
+/// The migrations before the member list's keys (version 6), as `migrate` runs them.
+const BEFORE_MEMBER_PAGES: [&str; 5] = [
+    include_str!("../migrations/001_schema.sql"),
+    include_str!("../migrations/002_directory.sql"),
+    include_str!("../migrations/003_discovery_pages.sql"),
+    include_str!("../migrations/004_discovery_search.sql"),
+    include_str!("../migrations/005_consumers.sql"),
+];
+
+#[test]
+fn r22_r43_upgrading_keys_the_members_already_there_for_their_list() {
+    let schema = format!("upgrade_{}", std::process::id());
+    let mut client = postgres::Client::connect(&common::url(), postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema};
+             CREATE TABLE carespace_schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL);"
+        ))
+        .unwrap();
+    for (version, sql) in (1_i32..).zip(BEFORE_MEMBER_PAGES) {
+        client.batch_execute(sql).unwrap();
+        client
+            .execute("INSERT INTO carespace_schema_version (version, applied_at) VALUES ($1, 0)", &[&version])
+            .unwrap();
+    }
+    // An admin, and two approved members whose names sort differently under Rust's fold
+    // (é after z, byte by byte) than under a locale's collation.
+    client
+        .batch_execute(
+            "INSERT INTO organisations (id, name, kind, registered_at) VALUES ('00000000-0000-0000-0000-000000000001', 'Trust', 'nhs_trust', 0);
+             INSERT INTO users (id, email, name, registered_at)
+             VALUES ('00000000-0000-0000-0000-000000000002', 'a@nhs.net', 'Admin', 0),
+                    ('00000000-0000-0000-0000-000000000005', 'e@nhs.net', 'Émile', 0),
+                    ('00000000-0000-0000-0000-000000000006', 'z@nhs.net', 'ZOE', 0);
+             INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by, created_at)
+             VALUES ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000001', 'Ward', 'ward', 501, '',
+                     'active', '00000000-0000-0000-0000-000000000002', 0);
+             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at)
+             VALUES ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000005', 'member', 'approved', 0, 0),
+                    ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000002', 'admin', 'approved', 0, 0),
+                    ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000006', 'member', 'approved', 0, 0);",
+        )
+        .unwrap();
+
+    let s = Carespace::new(common::store_in(&schema)); // migrates to the current version
+    let admin = "00000000-0000-0000-0000-000000000002".parse().unwrap();
+    let ward = "00000000-0000-0000-0000-000000000003".parse().unwrap();
+    let first = s.members(admin, ward, &PageRequest::first(2)).unwrap();
+    let rest = s.members(admin, ward, &PageRequest::after(first.next.clone().unwrap(), Some(2))).unwrap();
+    let listed: Vec<(String, MembershipState)> =
+        first.items.iter().chain(&rest.items).map(|m| (m.user.name.as_str().to_owned(), m.state)).collect();
+    let expected =
+        [("Admin", MembershipState::Admin), ("ZOE", MembershipState::Member), ("Émile", MembershipState::Member)];
+    assert_eq!(listed, expected.map(|(name, state)| (name.to_owned(), state)));
+    let keys: Vec<String> = client
+        .query("SELECT name_key FROM memberships ORDER BY name_key", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(keys, ["admin", "zoe", "émile"]);
+    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
