@@ -231,7 +231,13 @@ impl PgConn<'_> {
         // Sent (the server ran the rest after any failure, the unlock included) or the
         // connection failed (and the server ended the session): nothing to roll back.
         self.state.set(State::Ended);
-        if sent.is_err() && self.client.is_closed() {
+        // The connection lost, or the server going away (a shutdown's FATAL may answer
+        // the unlock after the `COMMIT` went through, before the socket closes): the
+        // transaction may have committed. A statement's own error (a conflict, a
+        // constraint) aborted it.
+        if let Err(e) = &sent
+            && (self.client.is_closed() || e.kind() == carespace::StorageErrorKind::Unavailable)
+        {
             self.in_doubt.set(true);
         }
         sent
