@@ -70,7 +70,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("003_discovery_pages", include_str!("../migrations/003_discovery_pages.sql")),
     ("004_discovery_search", include_str!("../migrations/004_discovery_search.sql")),
     ("005_consumers", include_str!("../migrations/005_consumers.sql")),
-    ("006_member_pages", include_str!("../migrations/006_member_pages.sql")),
+    ("006_member_lists", include_str!("../migrations/006_member_lists.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.

@@ -1,6 +1,6 @@
 //! Upgrading a PostgreSQL schema made by an earlier Carespace: the migrations that fill
-//! new columns in Rust (R22, R43's member list keys) key the rows already there as new
-//! rows are keyed.
+//! new columns (R22, R43's member list keys, in Rust; R11's member counts) fill the rows
+//! already there as new rows are filled.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 mod common;
@@ -18,7 +18,7 @@ const BEFORE_MEMBER_PAGES: [&str; 5] = [
 ];
 
 #[test]
-fn r22_r43_upgrading_keys_the_members_already_there_for_their_list() {
+fn r11_r22_r43_upgrading_keys_and_counts_the_members_already_there() {
     let schema = format!("upgrade_{}", std::process::id());
     let mut client = postgres::Client::connect(&common::url(), postgres::NoTls).unwrap();
     client
@@ -69,5 +69,12 @@ fn r22_r43_upgrading_keys_the_members_already_there_for_their_list() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(keys, ["admin", "zoe", "émile"]);
+    // Discovery's count of current members (R11): counted at the upgrade, then kept.
+    let count = |client: &mut postgres::Client| -> i32 {
+        client.query_one("SELECT member_count FROM workspaces", &[]).unwrap().get(0)
+    };
+    assert_eq!(count(&mut client), 3);
+    s.leave("00000000-0000-0000-0000-000000000006".parse().unwrap(), ward).unwrap();
+    assert_eq!(count(&mut client), 2);
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }

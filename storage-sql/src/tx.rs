@@ -217,7 +217,7 @@ macro_rules! discovery_page_select {
     ($admins:literal) => {
         concat!(
             "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
-               w.created_at, (SELECT count(*) FROM memberships m WHERE m.workspace = w.id AND m.status != 'archived'), ",
+               w.created_at, w.member_count, ",
             $admins
         )
     };

@@ -16,7 +16,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("006_discovery_search", include_str!("../migrations/006_discovery_search.sql")),
     ("007_user_names", include_str!("../migrations/007_user_names.sql")),
     ("008_consumers", include_str!("../migrations/008_consumers.sql")),
-    ("009_member_pages", include_str!("../migrations/009_member_pages.sql")),
+    ("009_member_lists", include_str!("../migrations/009_member_lists.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
@@ -232,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn r22_r43_upgrading_keys_the_members_already_there_for_their_list() {
+    fn r11_r22_r43_upgrading_keys_and_counts_the_members_already_there() {
         let mut conn = at_version(MEMBER_PAGES - 1);
         conn.execute_batch(
             "INSERT INTO organisations (id, name, kind, registered_at) VALUES (x'00000000000000000000000000000001', 'Trust', 'nhs_trust', 0);
@@ -255,6 +255,9 @@ mod tests {
         assert_eq!(rows, [(0, "ádám örs".to_owned()), (2, "bea".to_owned())]);
         let key: String = conn.query_row("SELECT name_key FROM users WHERE name = 'Bea'", [], |r| r.get(0)).unwrap();
         assert_eq!(key, "bea");
+        // Discovery's count of current members (R11), counted once at the upgrade.
+        let count: i64 = conn.query_row("SELECT member_count FROM workspaces", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 2);
     }
 
     #[test]

@@ -85,13 +85,13 @@ fn r25_admins_are_approved_and_enums_are_checked() {
 #[test]
 fn r6_active_names_are_unique_per_organisation_on_the_folded_key() {
     let w = world();
-    let insert = "INSERT INTO workspaces VALUES (?4, ?1, 'WARD 2', 'ward 2', 501, '', 'active', ?2, 0)";
+    let insert = "INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by, created_at) VALUES (?4, ?1, 'WARD 2', 'ward 2', 501, '', 'active', ?2, 0)";
     assert_eq!(refused(&w, insert), ErrorCode::ConstraintViolation);
     // An archived workspace may share the name.
     w.store.with_connection(|conn| {
         let fresh = uuid::Uuid::now_v7().into_bytes();
         conn.execute(
-            "INSERT INTO workspaces VALUES (?1, ?2, 'WARD 2', 'ward 2', 501, '', 'archived', ?3, 0)",
+            "INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by, created_at) VALUES (?1, ?2, 'WARD 2', 'ward 2', 501, '', 'archived', ?3, 0)",
             rusqlite::params![fresh, w.org, w.user],
         )
         .unwrap();
