@@ -79,7 +79,7 @@ const PREFIXES: usize = 2;
 const WORKSPACE_PREFIXES: usize = 4;
 /// The version whose migration adds the name keys of users and memberships, filled in
 /// Rust after it.
-const MEMBER_PAGES: usize = 6;
+const MEMBER_LISTS: usize = 6;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -443,7 +443,7 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
                 }
             }
         }
-        if n + 1 == MEMBER_PAGES {
+        if n + 1 == MEMBER_LISTS {
             // Every user's name key (Rust's fold, as for new users), copied to their
             // memberships.
             for row in wait(tx.query("SELECT id, name FROM users", &[])).pg()? {

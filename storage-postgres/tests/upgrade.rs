@@ -9,7 +9,7 @@ use carespace::page::PageRequest;
 use carespace::{Carespace, MembershipState};
 
 /// The migrations before the member list's keys (version 6), as `migrate` runs them.
-const BEFORE_MEMBER_PAGES: [&str; 5] = [
+const BEFORE_MEMBER_LISTS: [&str; 5] = [
     include_str!("../migrations/001_schema.sql"),
     include_str!("../migrations/002_directory.sql"),
     include_str!("../migrations/003_discovery_pages.sql"),
@@ -27,7 +27,7 @@ fn r11_r22_r43_upgrading_keys_and_counts_the_members_already_there() {
              CREATE TABLE carespace_schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL);"
         ))
         .unwrap();
-    for (version, sql) in (1_i32..).zip(BEFORE_MEMBER_PAGES) {
+    for (version, sql) in (1_i32..).zip(BEFORE_MEMBER_LISTS) {
         client.batch_execute(sql).unwrap();
         client
             .execute("INSERT INTO carespace_schema_version (version, applied_at) VALUES ($1, 0)", &[&version])

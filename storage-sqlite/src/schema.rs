@@ -25,7 +25,7 @@ const PREFIXES: u32 = 5;
 const WORKSPACE_PREFIXES: u32 = 6;
 /// The version whose migration adds the name keys of users and memberships, filled in
 /// Rust after it.
-const MEMBER_PAGES: u32 = 9;
+const MEMBER_LISTS: u32 = 9;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -94,7 +94,7 @@ fn migrate_unchecked(conn: &mut Connection, target: u32) -> Result<(), StorageEr
         match n as u32 + 1 {
             PREFIXES => fill_prefixes(&tx)?,
             WORKSPACE_PREFIXES => fill_workspace_prefixes(&tx)?,
-            MEMBER_PAGES => fill_name_keys(&tx)?,
+            MEMBER_LISTS => fill_name_keys(&tx)?,
             _ => {}
         }
     }
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn r11_r22_r43_upgrading_keys_and_counts_the_members_already_there() {
-        let mut conn = at_version(MEMBER_PAGES - 1);
+        let mut conn = at_version(MEMBER_LISTS - 1);
         conn.execute_batch(
             "INSERT INTO organisations (id, name, kind, registered_at) VALUES (x'00000000000000000000000000000001', 'Trust', 'nhs_trust', 0);
              INSERT INTO users (id, email, name, registered_at)
