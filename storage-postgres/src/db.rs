@@ -17,7 +17,7 @@ use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use crate::error::PgResultExt;
-use crate::wait;
+use crate::link::Io;
 
 /// A transaction's view of the database: statements sent on its connection inside the
 /// transaction its [`Bracket`] opens.
@@ -77,12 +77,12 @@ impl InDoubt {
     /// came back. Definitive only once the transaction can no longer commit (the server
     /// restarted since): while the store's write lock was held, no other writer could
     /// take that number, so its event is there if and only if it committed.
-    pub(crate) fn written(&self, client: &Client) -> StoreResult<Option<bool>> {
+    pub(crate) fn written(&self, client: &Client, io: &Io) -> StoreResult<Option<bool>> {
         let (Some(learned), Some(event)) = (&self.learned, &self.first_event) else { return Ok(None) };
         let mut values = event.clone();
         values.push(Value::Int(Some(learned.head.saturating_add(1))));
         let binds = binds(&values);
-        let row = wait(client.query_one(WRITTEN, &bound(&binds))).pg()?;
+        let row = io.wait(client.query_one(WRITTEN, &bound(&binds))).pg()?;
         Ok(Some(row.try_get(0).pg()?))
     }
 }
@@ -91,11 +91,13 @@ impl InDoubt {
 /// alone, in autocommit), with the connection's prepared statements.
 pub(crate) fn view<'c>(
     client: &'c Client,
+    io: &'c Io,
     statements: &'c mut HashMap<String, Statement>,
     bracket: Bracket,
 ) -> PgTx<'c> {
     SqlTx(PgConn {
         client,
+        io,
         statements: RefCell::new(statements),
         queued: RefCell::new(
             bracket
@@ -121,6 +123,7 @@ pub(crate) fn view<'c>(
 /// two round trips for the whole command.
 pub(crate) struct PgConn<'c> {
     client: &'c Client,
+    io: &'c Io,
     statements: RefCell<&'c mut HashMap<String, Statement>>,
     queued: RefCell<Vec<Queued>>,
     bracket: Bracket,
@@ -167,7 +170,7 @@ impl PgConn<'_> {
         if let Some(statement) = statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = wait(self.client.prepare(sql)).pg()?;
+        let statement = self.io.wait(self.client.prepare(sql)).pg()?;
         statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
@@ -204,7 +207,7 @@ impl PgConn<'_> {
         if self.state.get() == State::Unsent {
             self.state.set(State::Open);
         }
-        let answers = wait(futures_util::future::try_join_all(sent)).pg()?;
+        let answers = self.io.wait(futures_util::future::try_join_all(sent)).pg()?;
         for (q, rows) in queued.iter().zip(&answers) {
             if let (Queued::Write(XID, _), Some(row)) = (q, rows.first()) {
                 *self.learned.borrow_mut() = match (row.try_get(0), row.try_get(1), row.try_get(2)) {
@@ -327,11 +330,12 @@ impl Conn for PgConn<'_> {
 /// statement sees one snapshot by itself, and the check saves a `BEGIN` and a `COMMIT`.
 pub(crate) fn access_alone(
     client: &Client,
+    io: &Io,
     statements: &mut HashMap<String, Statement>,
     workspace: WorkspaceId,
     user: UserId,
 ) -> StoreResult<Option<Access>> {
-    view(client, statements, Bracket::default()).access(workspace, user)
+    view(client, io, statements, Bracket::default()).access(workspace, user)
 }
 
 /// A [`Value`] as the driver binds it: an integer narrowed to `int` where the column is
@@ -445,7 +449,7 @@ mod tests {
             first_event,
         };
         let conn = store.connection().unwrap();
-        let written = |doubt: InDoubt| doubt.written(&conn.client).unwrap();
+        let written = |doubt: InDoubt| doubt.written(&conn.client, &conn.io).unwrap();
 
         assert_eq!(written(doubt(head, Some(values.clone()))), Some(true), "its event is where it would be");
         assert_eq!(written(doubt(head - 1, Some(values.clone()))), Some(false), "another command's number");
@@ -458,6 +462,6 @@ mod tests {
         assert_eq!(written(doubt(head, None)), None, "a command that appended no event");
         assert_eq!(written(InDoubt { learned: None, first_event: Some(values) }), None, "no first round trip");
 
-        wait(conn.client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).unwrap();
+        conn.io.wait(conn.client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).unwrap();
     }
 }

@@ -28,9 +28,11 @@
 //!
 //! # Async services
 //! The calls block, as every [`Store`] does; they work on any thread, a tokio runtime's
-//! included (blocking it: use [`carespace::tokio::AsyncCarespace`] there). The
-//! connections' I/O runs on one background thread the store owns, and a calling thread
-//! waits for its answers.
+//! included (blocking it: use [`carespace::tokio::AsyncCarespace`] there). A calling
+//! thread drives its connection's I/O itself while it waits for an answer
+//! (tokio-postgres over a non-blocking socket with a poll of its own, no runtime), so a
+//! round trip costs no hand-off between threads. Only the connection that listens for
+//! events (R42) runs on a background thread the store owns.
 //!
 //! # Design
 //! A pool of connections (r2d2). Every command is one `SERIALIZABLE` transaction,
@@ -47,6 +49,7 @@
 
 mod db;
 mod error;
+mod link;
 mod notify;
 mod tls;
 
@@ -131,13 +134,20 @@ impl Default for PostgresOptions {
     }
 }
 
-/// Runs `future` to its end on the calling thread, which waits for it. The futures are
-/// the client's side of a connection (a channel to the connection's task on the store's
-/// runtime), so this works on any thread; on a tokio runtime's thread it blocks that
-/// thread, as every blocking call does, instead of panicking as a nested runtime would.
+/// Runs `future` to its end on the calling thread, which waits for it: a request on the
+/// listening connection, whose I/O runs on the store's runtime (the pooled connections'
+/// requests are waited for with [`link::Io::wait`], which drives their I/O itself). The
+/// future is the client's side (a channel to the connection's task), so this works on
+/// any thread; on a tokio runtime's thread it blocks that thread, as every blocking call
+/// does, instead of panicking as a nested runtime would.
 pub(crate) fn wait<F: Future>(future: F) -> F::Output {
-    ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    count_round_trip();
     futures_executor::block_on(future)
+}
+
+/// Counts one round trip in [`round_trips`].
+pub(crate) fn count_round_trip() {
+    ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -153,6 +163,8 @@ pub fn round_trips() -> u64 {
 /// A pooled connection with its prepared statements.
 struct Connection {
     client: Client,
+    /// Carries the client's requests, on the thread that waits for them.
+    io: link::Io,
     statements: HashMap<String, Statement>,
     /// When the server last answered on it (a command that worked, or the pool's
     /// check); `None` while a command runs on it and after one failed.
@@ -161,14 +173,15 @@ struct Connection {
 
 /// Makes [`Connection`]s for the pool (r2d2 has no manager for tokio-postgres, and
 /// ours keeps prepared statements beside each connection), and the store's listening
-/// connection ([`notify`]).
+/// connection ([`notify`]), whose I/O runs on the store's runtime so that notifications
+/// arrive while nobody waits.
 #[derive(Clone)]
 struct Manager {
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
     /// The `sslmode` asked for, named in connection errors.
     mode: SslMode,
-    /// The store's runtime, where each connection's task runs.
+    /// The store's runtime, where the listening connection's task runs.
     runtime: tokio::runtime::Handle,
     /// [`PostgresOptions::check_after`].
     check_after: Duration,
@@ -179,15 +192,15 @@ impl r2d2::ManageConnection for Manager {
     type Error = StorageError;
 
     fn connect(&self) -> Result<Connection, StorageError> {
-        let client = self.open(None)?;
-        Ok(Connection { client, statements: HashMap::new(), answered: Some(Instant::now()) })
+        let (client, io) = link::connect(&self.config, &self.tls, self.mode)?;
+        Ok(Connection { client, io, statements: HashMap::new(), answered: Some(Instant::now()) })
     }
 
     fn is_valid(&self, conn: &mut Connection) -> Result<(), StorageError> {
         if conn.answered.is_some_and(|at| at.elapsed() < self.check_after) {
             return Ok(());
         }
-        wait(conn.client.simple_query("")).pg()?;
+        conn.io.wait(conn.client.simple_query("")).pg()?;
         conn.answered = Some(Instant::now());
         Ok(())
     }
@@ -198,9 +211,9 @@ impl r2d2::ManageConnection for Manager {
 }
 
 impl Manager {
-    /// A new connection, its I/O driven on the store's runtime; notifications it
+    /// The listening connection, its I/O driven on the store's runtime; notifications it
     /// receives are counted on `signal`.
-    fn open(&self, signal: Option<Arc<notify::Signal>>) -> Result<Client, StorageError> {
+    fn listen(&self, signal: Arc<notify::Signal>) -> Result<Client, StorageError> {
         let (config, tls) = (self.config.clone(), self.tls.clone());
         let task = self.runtime.spawn(async move {
             let (client, connection) = config.connect(tls).await?;
@@ -217,19 +230,15 @@ impl Manager {
     }
 }
 
-/// A connection's I/O until it ends, counting the notifications it receives.
-async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, signal: Option<Arc<notify::Signal>>)
+/// The listening connection's I/O until it ends, counting the notifications it receives.
+async fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>, signal: Arc<notify::Signal>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     loop {
         match futures_util::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            Some(Ok(AsyncMessage::Notification(_))) => {
-                if let Some(signal) = &signal {
-                    signal.notified();
-                }
-            }
+            Some(Ok(AsyncMessage::Notification(_))) => signal.notified(),
             // What `Connection`'s own future did with a server notice.
             Some(Ok(AsyncMessage::Notice(notice))) => {
                 tracing::info!(target: TARGET, severity = notice.severity(), "{}", notice.message());
@@ -242,9 +251,7 @@ where
             None => break,
         }
     }
-    if let Some(signal) = &signal {
-        signal.closed();
-    }
+    signal.closed();
 }
 
 fn unavailable(message: String) -> StorageError {
@@ -357,8 +364,10 @@ impl PostgresStore {
     /// The schema version the database is at.
     pub fn schema_version(&self) -> Result<u32, Error> {
         let conn = self.pool.get().map_err(pool)?;
-        let row =
-            wait(conn.client.query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[])).pg()?;
+        let row = conn
+            .io
+            .wait(conn.client.query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[]))
+            .pg()?;
         let version: i32 = row.try_get(0).pg()?;
         Ok(u32::try_from(version).unwrap_or(0))
     }
@@ -384,18 +393,20 @@ fn schema_name(chosen: Option<&str>) -> &str {
 /// Brings the schema up to [`SCHEMA_VERSION`] under the migration lock, so that several
 /// processes starting at once migrate exactly once.
 fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
-    let tx = wait(conn.client.transaction()).pg()?;
+    let Connection { client, io, .. } = conn;
+    let tx = io.wait(client.transaction()).pg()?;
     let schema = schema_name(chosen);
-    wait(tx.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&MIGRATION_LOCK, &schema])).pg()?;
+    io.wait(tx.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", &[&MIGRATION_LOCK, &schema])).pg()?;
     if chosen.is_some() {
         // The name was checked: lower-case letters, digits and underscores only.
-        wait(tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).pg()?;
+        io.wait(tx.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).pg()?;
     }
-    wait(tx.batch_execute(
+    io.wait(tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS carespace_schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)",
     ))
     .pg()?;
-    let current: i32 = wait(tx.query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[]))
+    let current: i32 = io
+        .wait(tx.query_one("SELECT coalesce(max(version), 0) FROM carespace_schema_version", &[]))
         .pg()?
         .try_get(0)
         .pg()?;
@@ -413,16 +424,16 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
     for (n, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i32::try_from(n + 1).unwrap_or(i32::MAX);
         tracing::info!(target: TARGET, migration = name, version, "migrating the schema");
-        wait(tx.batch_execute(sql)).pg()?;
+        io.wait(tx.batch_execute(sql)).pg()?;
         if n + 1 == PREFIXES {
             // The prefixes of the organisations already there: folding a name is Rust's job
             // (one fold for every backend).
             // No organisation is closed yet: `closed_on` is new in this version.
-            for row in wait(tx.query("SELECT id, name FROM organisations", &[])).pg()? {
+            for row in io.wait(tx.query("SELECT id, name FROM organisations", &[])).pg()? {
                 let (id, name): (uuid::Uuid, String) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
                 let key = carespace::directory::name_key(&name);
                 for (prefix, relevance) in carespace::directory::indexed_prefixes(&name) {
-                    wait(tx.execute(
+                    io.wait(tx.execute(
                         "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
                          VALUES ($1, $2, 0, $3, $4)",
                         &[&prefix, &id, &i64::from(relevance), &key],
@@ -434,33 +445,33 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
         if n + 1 == WORKSPACE_PREFIXES {
             // The prefixes of the active workspaces already there (R11), likewise.
             let query = "SELECT id, organisation, name, name_key FROM workspaces WHERE status = 'active'";
-            for row in wait(tx.query(query, &[])).pg()? {
+            for row in io.wait(tx.query(query, &[])).pg()? {
                 let (id, organisation): (uuid::Uuid, uuid::Uuid) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
                 let (name, key): (String, String) = (row.try_get(2).pg()?, row.try_get(3).pg()?);
                 for (prefix, _) in carespace::directory::indexed_prefixes(&name) {
                     let values: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&organisation, &prefix, &key, &id];
-                    wait(tx.execute(carespace_sql::PUT_WORKSPACE_PREFIX, &values)).pg()?;
+                    io.wait(tx.execute(carespace_sql::PUT_WORKSPACE_PREFIX, &values)).pg()?;
                 }
             }
         }
         if n + 1 == MEMBER_LISTS {
             // Every user's name key (Rust's fold, as for new users), copied to their
             // memberships.
-            for row in wait(tx.query("SELECT id, name FROM users", &[])).pg()? {
+            for row in io.wait(tx.query("SELECT id, name FROM users", &[])).pg()? {
                 let (id, name): (uuid::Uuid, String) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
                 let name: carespace::PersonName =
                     name.parse().map_err(|e| Error::Storage(carespace_sql::corrupt("user name", e)))?;
-                wait(tx.execute("UPDATE users SET name_key = $2 WHERE id = $1", &[&id, &name.sort_key()])).pg()?;
+                io.wait(tx.execute("UPDATE users SET name_key = $2 WHERE id = $1", &[&id, &name.sort_key()])).pg()?;
             }
             let copy = "UPDATE memberships m SET name_key = u.name_key FROM users u WHERE u.id = m.\"user\"";
-            wait(tx.batch_execute(copy)).pg()?;
+            io.wait(tx.batch_execute(copy)).pg()?;
         }
-        wait(
+        io.wait(
             tx.execute("INSERT INTO carespace_schema_version (version, applied_at) VALUES ($1, $2)", &[&version, &now]),
         )
         .pg()?;
     }
-    wait(tx.commit()).pg()?;
+    io.wait(tx.commit()).pg()?;
     Ok(())
 }
 
@@ -469,14 +480,14 @@ impl Store for PostgresStore {
     /// its `COMMIT` alone.
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut conn = self.connection()?;
-        let Connection { client, statements, answered } = &mut *conn;
+        let Connection { client, io, statements, answered } = &mut *conn;
         let bracket = db::Bracket {
             open: vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into()],
             commit: vec!["COMMIT".into()],
             rollback: vec!["ROLLBACK".into()],
             learn_xid: false,
         };
-        let tx = db::view(client, statements, bracket);
+        let tx = db::view(client, io, statements, bracket);
         match f(&tx) {
             Ok(()) => tx.0.commit()?,
             Err(e) => return Err(rolled_back(&tx.0, e)),
@@ -487,8 +498,8 @@ impl Store for PostgresStore {
 
     fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
         let mut conn = self.connection()?;
-        let Connection { client, statements, answered } = &mut *conn;
-        let access = db::access_alone(client, statements, workspace, user)?;
+        let Connection { client, io, statements, answered } = &mut *conn;
+        let access = db::access_alone(client, io, statements, workspace, user)?;
         *answered = Some(Instant::now());
         Ok(access)
     }
@@ -505,9 +516,9 @@ impl Store for PostgresStore {
     /// the way, the server is asked what became of it (`settle`).
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut conn = self.connection()?;
-        let Connection { client, statements, answered } = &mut *conn;
+        let Connection { client, io, statements, answered } = &mut *conn;
         let mut doubt = None;
-        let result = run_serializable(client, statements, self.schema(), self.options.max_attempts, f, &mut doubt);
+        let result = run_serializable(client, io, statements, self.schema(), self.options.max_attempts, f, &mut doubt);
         if result.is_ok() {
             *answered = Some(Instant::now());
         }
@@ -539,7 +550,7 @@ impl PostgresStore {
         let ask = |learned: &db::Learned| -> Result<Option<Fate>, Error> {
             let conn = self.connection()?;
             let sql = "SELECT txid_status($1), pg_postmaster_start_time()::text";
-            let row = match wait(conn.client.query_one(sql, &[&learned.xid])) {
+            let row = match conn.io.wait(conn.client.query_one(sql, &[&learned.xid])) {
                 Ok(row) => row,
                 // "transaction ID … is in the future": past the ids the server
                 // recovered, so its commit never reached the log.
@@ -551,7 +562,7 @@ impl PostgresStore {
             let status: Option<String> = row.try_get(0).map_err(|e| Error::Storage(error::storage(e)))?;
             let now_started: String = row.try_get(1).map_err(|e| Error::Storage(error::storage(e)))?;
             if now_started != learned.started {
-                return Ok(Some(match doubt.written(&conn.client)? {
+                return Ok(Some(match doubt.written(&conn.client, &conn.io)? {
                     Some(true) => Fate::Committed,
                     Some(false) => Fate::Aborted,
                     None => Fate::Unknown("the server restarted since, and the command appended no event"),
@@ -654,6 +665,7 @@ fn write_bracket(schema: &str) -> db::Bracket {
 /// failure or deadlock, up to `max_attempts` times with a growing pause.
 fn run_serializable(
     client: &mut Client,
+    io: &link::Io,
     statements: &mut HashMap<String, Statement>,
     schema: &str,
     max_attempts: u32,
@@ -663,7 +675,7 @@ fn run_serializable(
     let mut attempt = 1;
     loop {
         let result = {
-            let mut tx = db::view(client, statements, write_bracket(schema));
+            let mut tx = db::view(client, io, statements, write_bracket(schema));
             let result = match f(&mut tx) {
                 Ok(()) => tx.0.commit().map_err(Error::from),
                 Err(e) => Err(rolled_back(&tx.0, e)),

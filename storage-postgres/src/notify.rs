@@ -74,7 +74,7 @@ pub(crate) struct Listener {
 impl Listener {
     fn open(manager: &Manager) -> Result<Self, StorageError> {
         let signal = Arc::new(Signal { state: Mutex::new((0, true)), changed: Condvar::new() });
-        let client = manager.open(Some(Arc::clone(&signal)))?;
+        let client = manager.listen(Arc::clone(&signal))?;
         wait(client.batch_execute(&format!("LISTEN {CHANNEL}"))).pg()?;
         Ok(Self { _client: client, signal })
     }
