@@ -33,8 +33,15 @@ fn fixture_and_baseline_agree(backend: Backend) {
     bl.request_to_join(f.trust.id, f.ward.id, u);
     bl.approve(f.ward.id, f.admin.id, u);
     bl.start_conversation(f.ward.id, u);
-    bl.create_workspace(f.trust.id, f.admin.id, f.next());
+    let n = f.next();
+    bl.create_workspace(f.trust.id, f.admin.id, n);
     assert_eq!(bl.events_since(0), 1000);
+    // Discovery's name filter (R11) finds the baseline's workspace by its words'
+    // prefixes, as it finds the service's: the baseline keeps the same search index.
+    let by_name =
+        DiscoveryFilter { name: Some(format!("basel {}", &n.to_string()[..1])), ..DiscoveryFilter::default() };
+    let found = f.service.discover_all(f.admin.id, f.trust.id, &by_name).unwrap();
+    assert!(found.iter().any(|e| e.name() == format!("Baseline {n}")), "{found:?}");
     // The service reads what the baseline wrote: same schema, same meaning (the ward's
     // viewers come from its events, found through the payload index).
     assert!(f.service.can(u, f.ward.id, Action::ViewAllConversations).unwrap());

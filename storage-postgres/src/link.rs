@@ -51,7 +51,7 @@ struct Driver {
     deadline: Option<Instant>,
     poll: mio::Poll,
     events: mio::Events,
-    wake: Arc<Flag>,
+    sleep: Arc<Sleep>,
 }
 
 /// A tokio-postgres connection of any stream type: the messages it yields as it is
@@ -70,13 +70,37 @@ where
     }
 }
 
-/// The waker of a waiting loop: a flag the loop looks at before it sleeps, and, if it
-/// is already asleep in its poll, a nudge that wakes it. (Wake-ups come from the same
-/// thread, the client's channel to its connection, so the nudge is a safeguard.)
+/// One of a waiting loop's two wakers (the request's and the connection's): a flag the
+/// loop looks at before it sleeps, and, if the loop is already asleep in its poll, a
+/// nudge that wakes it. Keeping the two apart lets the loop poll only what was woken,
+/// so a round trip is one write, one sleep in the poll and three reads (the answer and
+/// two that find nothing more): once the request is written the thread goes to sleep.
+/// (Wake-ups come from the same thread, the client's channel to its connection, so the
+/// nudge is a safeguard.)
 struct Flag {
     woken: AtomicBool,
+    sleep: Arc<Sleep>,
+}
+
+/// Whether the loop is asleep in its poll, and the nudge that wakes it from there.
+struct Sleep {
     asleep: AtomicBool,
     nudge: mio::Waker,
+}
+
+impl Flag {
+    fn new(sleep: &Arc<Sleep>) -> Arc<Self> {
+        Arc::new(Flag { woken: AtomicBool::new(true), sleep: Arc::clone(sleep) })
+    }
+
+    /// Whether it was woken since it was last taken, clearing it.
+    fn take(&self) -> bool {
+        self.woken.swap(false, Ordering::SeqCst)
+    }
+
+    fn is_set(&self) -> bool {
+        self.woken.load(Ordering::SeqCst)
+    }
 }
 
 impl Wake for Flag {
@@ -86,10 +110,10 @@ impl Wake for Flag {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, Ordering::SeqCst);
-        if self.asleep.load(Ordering::SeqCst) {
+        if self.sleep.asleep.load(Ordering::SeqCst) {
             // If the nudge fails the loop sleeps until the socket is ready, as it would
             // have without it.
-            let _ = self.nudge.wake();
+            let _ = self.sleep.nudge.wake();
         }
     }
 }
@@ -106,39 +130,57 @@ impl Io {
 impl Driver {
     fn new(poll: mio::Poll) -> io::Result<Self> {
         let nudge = mio::Waker::new(poll.registry(), WAKER)?;
-        let wake = Arc::new(Flag { woken: AtomicBool::new(false), asleep: AtomicBool::new(false), nudge });
-        Ok(Self { connection: None, deadline: None, poll, events: mio::Events::with_capacity(4), wake })
+        let sleep = Arc::new(Sleep { asleep: AtomicBool::new(false), nudge });
+        Ok(Self { connection: None, deadline: None, poll, events: mio::Events::with_capacity(4), sleep })
     }
 
-    /// Polls `future` and the connection until `future` ends, sleeping in the poll
-    /// between (never past [`Driver::deadline`]).
+    /// Polls `future` and the connection until `future` ends, each only when it was
+    /// woken, sleeping in the poll when neither was (never past [`Driver::deadline`]).
     fn run<F: Future>(&mut self, future: F) -> F::Output {
         let mut future = pin!(future);
-        let waker = Waker::from(Arc::clone(&self.wake));
-        let mut cx = Context::from_waker(&waker);
+        let (request, connection) = (Flag::new(&self.sleep), Flag::new(&self.sleep));
+        let request_waker = Waker::from(Arc::clone(&request));
+        let connection_waker = Waker::from(Arc::clone(&connection));
         loop {
-            self.wake.woken.store(false, Ordering::SeqCst);
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            if request.take()
+                && let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&request_waker))
+            {
                 return output;
             }
-            self.drive(&mut cx);
-            if self.wake.woken.load(Ordering::SeqCst) {
+            if connection.take() {
+                self.drive(&mut Context::from_waker(&connection_waker));
+                if self.connection.is_none() {
+                    // Its end fails the request: poll it again.
+                    request.wake_by_ref();
+                }
+            }
+            if request.is_set() || connection.is_set() {
                 continue;
             }
             let timeout = self.deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            self.wake.asleep.store(true, Ordering::SeqCst);
-            let woken = self.wake.woken.load(Ordering::SeqCst);
-            let slept = if woken { Ok(()) } else { self.poll.poll(&mut self.events, timeout) };
-            self.wake.asleep.store(false, Ordering::SeqCst);
+            self.sleep.asleep.store(true, Ordering::SeqCst);
+            let slept = if request.is_set() || connection.is_set() {
+                Ok(())
+            } else {
+                self.poll.poll(&mut self.events, timeout)
+            };
+            self.sleep.asleep.store(false, Ordering::SeqCst);
             match slept {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The socket may be ready; past the deadline, the request decides.
+                Ok(()) => {
+                    connection.woken.store(true, Ordering::SeqCst);
+                    if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                        request.woken.store(true, Ordering::SeqCst);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => connection.woken.store(true, Ordering::SeqCst),
                 // The poll itself failed (it does not, short of the process running out
                 // of resources): end the connection, so the request fails rather than
                 // waits for ever.
                 Err(e) => {
                     tracing::warn!(target: crate::TARGET, error = %e, "a PostgreSQL connection's poll failed");
                     self.connection = None;
+                    request.woken.store(true, Ordering::SeqCst);
                 }
             }
         }

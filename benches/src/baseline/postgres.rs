@@ -27,6 +27,7 @@ struct Statements {
     approve: Statement,
     name_taken: Statement,
     insert_workspace: Statement,
+    insert_prefixes: Statement,
     insert_admin: Statement,
     archive_my_workspace: Statement,
     append_event: Statement,
@@ -132,6 +133,11 @@ impl PostgresBaseline {
             insert_workspace: prepare(
                 "INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by, \
                  created_at) VALUES ($1, $2, $3, $4, 501, '', 'active', $5, $6)",
+            ),
+            // Every search prefix of the name (R11) in one statement.
+            insert_prefixes: prepare(
+                "INSERT INTO workspace_prefixes (organisation, prefix, name_key, workspace) \
+                 SELECT $1, unnest($2::text[]), $3, $4",
             ),
             insert_admin: prepare(
                 r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at, list_rank, name_key)
@@ -294,6 +300,8 @@ impl HandWritten for PostgresBaseline {
         assert!(!taken);
         let id = Uuid::now_v7();
         w.tx.execute(&w.statements.insert_workspace, &[&id, &org, &name, &key, &creator, &w.at]).unwrap();
+        let prefixes: Vec<String> = carespace::directory::indexed_prefixes(&name).into_iter().map(|(p, _)| p).collect();
+        w.tx.execute(&w.statements.insert_prefixes, &[&org, &prefixes, &key, &id]).unwrap();
         w.tx.execute(&w.statements.insert_admin, &[&id, &creator, &w.at]).unwrap();
         w.append_event(admin, "workspace_created", &payload::workspace_created(id, organisation, &name));
         w.archive_my_workspace(organisation, admin);

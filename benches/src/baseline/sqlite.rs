@@ -250,8 +250,9 @@ impl HandWritten for SqliteBaseline {
         tx.commit().unwrap();
     }
 
-    /// Organisation membership, name check, insert the workspace, its admin and its
-    /// event.
+    /// Organisation membership, name check, insert the workspace, its name's search
+    /// prefixes (R11's name filter reads them, so the hand-written version keeps them
+    /// too), its admin and its event.
     fn create_workspace(&mut self, organisation: OrganisationId, admin: UserId, n: u64) {
         let at = self.now.next();
         let name = format!("Baseline {n}");
@@ -274,6 +275,15 @@ impl HandWritten for SqliteBaseline {
         .unwrap()
         .execute(params![id.into_bytes(), blob(organisation), name, key, blob(admin), at])
         .unwrap();
+        let mut prefix = tx
+            .prepare_cached(
+                "INSERT INTO workspace_prefixes (organisation, prefix, name_key, workspace) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .unwrap();
+        for (p, _) in carespace::directory::indexed_prefixes(&name) {
+            prefix.execute(params![blob(organisation), p, key, id.into_bytes()]).unwrap();
+        }
+        drop(prefix);
         tx.prepare_cached(
             "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, list_rank, name_key) \
              VALUES (?1, ?2, 'admin', 'approved', ?3, ?3, 0, (SELECT name_key FROM users WHERE id = ?2))",
