@@ -385,6 +385,22 @@ impl PostgresStore {
     }
 }
 
+/// Runs `f` over `0..len` in consecutive ranges of at most 10,000: the rows a migration
+/// fills go as arrays (`unnest`), a statement per range, rather than a round trip per
+/// row, which at national scale (a million users) would take minutes.
+fn in_chunks(
+    len: usize,
+    mut f: impl FnMut(std::ops::Range<usize>) -> Result<(), StorageError>,
+) -> Result<(), StorageError> {
+    const CHUNK: usize = 10_000;
+    (0..len).step_by(CHUNK).try_for_each(|start| f(start..len.min(start + CHUNK)))
+}
+
+/// The rows `r` of `column` (a range [`in_chunks`] made, so within it).
+fn part<T>(column: &[T], r: std::ops::Range<usize>) -> &[T] {
+    column.get(r).unwrap_or_default()
+}
+
 /// The schema the tables are in: `chosen`, or the connection's default.
 fn schema_name(chosen: Option<&str>) -> &str {
     chosen.unwrap_or("public")
@@ -427,42 +443,73 @@ fn migrate(conn: &mut Connection, chosen: Option<&str>) -> Result<(), Error> {
         io.wait(tx.batch_execute(sql)).pg()?;
         if n + 1 == PREFIXES {
             // The prefixes of the organisations already there: folding a name is Rust's job
-            // (one fold for every backend).
-            // No organisation is closed yet: `closed_on` is new in this version.
+            // (one fold for every backend). No organisation is closed yet: `closed_on` is
+            // new in this version.
+            let (mut prefixes, mut organisations, mut relevances, mut keys) = (vec![], vec![], vec![], vec![]);
             for row in io.wait(tx.query("SELECT id, name FROM organisations", &[])).pg()? {
                 let (id, name): (uuid::Uuid, String) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
                 let key = carespace::directory::name_key(&name);
                 for (prefix, relevance) in carespace::directory::indexed_prefixes(&name) {
-                    io.wait(tx.execute(
-                        "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
-                         VALUES ($1, $2, 0, $3, $4)",
-                        &[&prefix, &id, &i64::from(relevance), &key],
-                    ))
-                    .pg()?;
+                    prefixes.push(prefix);
+                    organisations.push(id);
+                    relevances.push(i64::from(relevance));
+                    keys.push(key.clone());
                 }
             }
+            let fill = "INSERT INTO organisation_prefixes (prefix, organisation, closed, relevance, name_key) \
+                 SELECT p, o, 0, r, k FROM unnest($1::text[], $2::uuid[], $3::int8[], $4::text[]) AS v (p, o, r, k)";
+            in_chunks(prefixes.len(), |r| {
+                let values: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+                    &part(&prefixes, r.clone()),
+                    &part(&organisations, r.clone()),
+                    &part(&relevances, r.clone()),
+                    &part(&keys, r),
+                ];
+                io.wait(tx.execute(fill, &values)).pg().map(drop)
+            })?;
         }
         if n + 1 == WORKSPACE_PREFIXES {
             // The prefixes of the active workspaces already there (R11), likewise.
+            let (mut organisations, mut prefixes, mut keys, mut workspaces) = (vec![], vec![], vec![], vec![]);
             let query = "SELECT id, organisation, name, name_key FROM workspaces WHERE status = 'active'";
             for row in io.wait(tx.query(query, &[])).pg()? {
                 let (id, organisation): (uuid::Uuid, uuid::Uuid) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
                 let (name, key): (String, String) = (row.try_get(2).pg()?, row.try_get(3).pg()?);
                 for (prefix, _) in carespace::directory::indexed_prefixes(&name) {
-                    let values: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [&organisation, &prefix, &key, &id];
-                    io.wait(tx.execute(carespace_sql::PUT_WORKSPACE_PREFIX, &values)).pg()?;
+                    organisations.push(organisation);
+                    prefixes.push(prefix);
+                    keys.push(key.clone());
+                    workspaces.push(id);
                 }
             }
+            let fill = "INSERT INTO workspace_prefixes (organisation, prefix, name_key, workspace) \
+                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])";
+            in_chunks(prefixes.len(), |r| {
+                let values: [&(dyn tokio_postgres::types::ToSql + Sync); 4] = [
+                    &part(&organisations, r.clone()),
+                    &part(&prefixes, r.clone()),
+                    &part(&keys, r.clone()),
+                    &part(&workspaces, r),
+                ];
+                io.wait(tx.execute(fill, &values)).pg().map(drop)
+            })?;
         }
         if n + 1 == MEMBER_LISTS {
             // Every user's name key (Rust's fold, as for new users), copied to their
             // memberships.
+            let (mut ids, mut keys) = (vec![], vec![]);
             for row in io.wait(tx.query("SELECT id, name FROM users", &[])).pg()? {
                 let (id, name): (uuid::Uuid, String) = (row.try_get(0).pg()?, row.try_get(1).pg()?);
                 let name: carespace::PersonName =
                     name.parse().map_err(|e| Error::Storage(carespace_sql::corrupt("user name", e)))?;
-                io.wait(tx.execute("UPDATE users SET name_key = $2 WHERE id = $1", &[&id, &name.sort_key()])).pg()?;
+                ids.push(id);
+                keys.push(name.sort_key());
             }
+            let fill = "UPDATE users u SET name_key = v.k FROM unnest($1::uuid[], $2::text[]) AS v (id, k) \
+                 WHERE u.id = v.id";
+            in_chunks(ids.len(), |r| {
+                io.wait(tx.execute(fill, &[&part(&ids, r.clone()), &part(&keys, r)])).pg().map(drop)
+            })?;
             let copy = "UPDATE memberships m SET name_key = u.name_key FROM users u WHERE u.id = m.\"user\"";
             io.wait(tx.batch_execute(copy)).pg()?;
         }
@@ -702,5 +749,27 @@ fn run_serializable(
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_every_row_once_in_order() {
+        let ranges = |len| {
+            let mut seen = Vec::new();
+            in_chunks(len, |r| {
+                seen.push(r);
+                Ok(())
+            })
+            .unwrap();
+            seen
+        };
+        assert_eq!(ranges(0), []);
+        assert_eq!(ranges(10_000).first(), Some(&(0..10_000)));
+        assert_eq!(ranges(10_000).len(), 1);
+        assert_eq!(ranges(25_001), [0..10_000, 10_000..20_000, 20_000..25_001]);
     }
 }

@@ -1,12 +1,15 @@
 //! Upgrading a PostgreSQL schema made by an earlier Carespace: the migrations that fill
-//! new columns (R22, R43's member list keys, in Rust; R11's member counts) fill the rows
-//! already there as new rows are filled.
+//! new columns and tables (R40's organisation search prefixes and R11's workspace search
+//! prefixes, R22 and R43's member list keys, all in Rust; R11's member counts) fill the
+//! rows already there as new rows are filled.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a panic is a failed test
 
 mod common;
 
+use carespace::directory::OrganisationSearch;
 use carespace::page::PageRequest;
-use carespace::{Carespace, MembershipState};
+use carespace::testsuite::WholeLists;
+use carespace::{Carespace, DiscoveryFilter, MembershipState};
 
 /// The migrations before the member list's keys (version 6), as `migrate` runs them.
 const BEFORE_MEMBER_LISTS: [&str; 5] = [
@@ -76,5 +79,51 @@ fn r11_r22_r43_upgrading_keys_and_counts_the_members_already_there() {
     assert_eq!(count(&mut client), 3);
     s.leave("00000000-0000-0000-0000-000000000006".parse().unwrap(), ward).unwrap();
     assert_eq!(count(&mut client), 2);
+    client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
+
+/// From the first schema: the organisations and workspaces already there are found by
+/// their names' word prefixes once migrations 2 and 4 have filled the search tables
+/// (as arrays, in chunks), and their users' name keys are filled by migration 6.
+#[test]
+fn r11_r40_upgrading_from_the_first_schema_indexes_the_names_already_there() {
+    let schema = format!("upgrade_first_{}", std::process::id());
+    let mut client = postgres::Client::connect(&common::url(), postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema};
+             CREATE TABLE carespace_schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL);
+             INSERT INTO carespace_schema_version (version, applied_at) VALUES (1, 0);"
+        ))
+        .unwrap();
+    client.batch_execute(BEFORE_MEMBER_LISTS[0]).unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO organisations (id, name, kind, registered_at)
+             VALUES ('00000000-0000-0000-0000-000000000001', 'Barts Health NHS Trust', 'nhs_trust', 0),
+                    ('00000000-0000-0000-0000-000000000009', 'Homerton Healthcare NHS Foundation Trust', 'nhs_trust', 0);
+             INSERT INTO users (id, email, name, registered_at)
+             VALUES ('00000000-0000-0000-0000-000000000002', 'a@nhs.net', 'Admin', 0);
+             INSERT INTO organisation_members (organisation, \"user\", joined_at)
+             VALUES ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0000-000000000002', 0);
+             INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by, created_at)
+             VALUES ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000001', 'Maternity - Ward 2',
+                     'maternity - ward 2', 501, '', 'active', '00000000-0000-0000-0000-000000000002', 0);
+             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at)
+             VALUES ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0000-000000000002', 'admin', 'approved', 0, 0);",
+        )
+        .unwrap();
+
+    let s = Carespace::new(common::store_in(&schema)); // migrates to the current version
+    let found = s.search_organisations(&OrganisationSearch::Name("bart hea".into()), &PageRequest::default()).unwrap();
+    let names: Vec<&str> = found.items.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["Barts Health NHS Trust"]);
+    let admin = "00000000-0000-0000-0000-000000000002".parse().unwrap();
+    let trust = "00000000-0000-0000-0000-000000000001".parse().unwrap();
+    let by_name = DiscoveryFilter { name: Some("mat w".into()), ..DiscoveryFilter::default() };
+    let listed = s.discover_all(admin, trust, &by_name).unwrap();
+    assert!(listed.iter().any(|e| e.name() == "Maternity - Ward 2"), "{listed:?}");
+    let key: String = client.query_one("SELECT name_key FROM users", &[]).unwrap().get(0);
+    assert_eq!(key, "admin");
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }
