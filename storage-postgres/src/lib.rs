@@ -116,9 +116,11 @@ pub struct PostgresOptions {
     /// A pooled connection that last worked longer ago than this is checked with a
     /// round trip before a command uses it; one that worked more recently goes out
     /// unchecked, saving a round trip per command (HikariCP's "alive bypass window" is
-    /// the same idea, at 500 ms). If the server dropped such a connection meanwhile,
-    /// that one command fails with a storage error, writing nothing, and the connection
-    /// is checked and replaced before the next. `Duration::ZERO` checks every time.
+    /// the same idea, at 500 ms). Either way what the server sent meanwhile is read
+    /// first, so a connection it closed (a restart, `pg_terminate_backend`) is replaced
+    /// before use; one lost without a word from the server (a network cut) fails the
+    /// one command that finds it, with a storage error, writing nothing, and is replaced
+    /// before the next. `Duration::ZERO` checks every time.
     pub check_after: Duration,
 }
 
@@ -162,6 +164,8 @@ pub fn round_trips() -> u64 {
 
 /// A pooled connection with its prepared statements.
 struct Connection {
+    /// Declared before `io`, so that it goes first when a connection is dropped and the
+    /// connection then says goodbye to the server ([`link::Io`]'s drop).
     client: Client,
     /// Carries the client's requests, on the thread that waits for them.
     io: link::Io,
@@ -197,6 +201,11 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut Connection) -> Result<(), StorageError> {
+        // A connection the server closed while it sat in the pool (a restart) is seen
+        // at once, without a round trip.
+        if conn.io.ended() {
+            return Err(unavailable("the PostgreSQL server closed the connection".into()));
+        }
         if conn.answered.is_some_and(|at| at.elapsed() < self.check_after) {
             return Ok(());
         }

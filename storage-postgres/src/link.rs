@@ -125,6 +125,14 @@ impl Io {
         crate::count_round_trip();
         self.0.borrow_mut().run(future)
     }
+
+    /// Whether the connection has ended, reading whatever the server sent while nobody
+    /// waited (its goodbye, when it shut down): one read that does not wait.
+    pub(crate) fn ended(&self) -> bool {
+        let mut driver = self.0.borrow_mut();
+        driver.drive(&mut Context::from_waker(Waker::noop()));
+        driver.connection.is_none()
+    }
 }
 
 impl Driver {
@@ -203,6 +211,15 @@ impl Driver {
                 Poll::Ready(None) => self.connection = None,
             }
         }
+    }
+}
+
+impl Drop for Driver {
+    /// Says goodbye to the server (the protocol's `Terminate`) when the client has gone
+    /// first, as a connection's task would: one pass that writes what it can without
+    /// waiting.
+    fn drop(&mut self) {
+        self.drive(&mut Context::from_waker(Waker::noop()));
     }
 }
 

@@ -1,15 +1,16 @@
 //! After the server drops a store's connections (a restart, a failover, an
 //! administrator's `pg_terminate_backend`), the store goes on with new ones. A command
-//! within `check_after` of the connection last working skips the check (a round trip
-//! saved); if the server dropped it meanwhile, that one command fails with a storage
-//! error, writes nothing, and the next gets a new connection.
+//! within `check_after` of the connection last working skips the round trip of the
+//! check, but still reads what the server sent meanwhile, so a connection the server
+//! closed is replaced before the command uses it. (Only a connection lost without a
+//! word from the server, a network cut, can still fail the one command that finds it.)
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 mod common;
 
 use std::time::Duration;
 
-use carespace::{Carespace, Error, OrganisationKind};
+use carespace::{Carespace, OrganisationKind};
 use carespace_postgres::{PostgresOptions, PostgresStore};
 
 /// Terminates the connections of the store named `name` (its application name) and
@@ -52,16 +53,14 @@ fn a_connection_the_server_dropped_is_checked_and_replaced() {
 }
 
 #[test]
-fn inside_the_window_one_command_fails_writing_nothing_and_the_next_goes_on() {
+fn inside_the_window_a_connection_the_server_closed_is_seen_and_replaced() {
     let name = format!("unchecked{}", std::process::id());
     let service = service(&name, Duration::from_secs(600));
     let org = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
     assert_eq!(drop_connections(&name), 1);
-    let failed = service.register_organisation("Second".parse().unwrap(), OrganisationKind::NhsTrust, None);
-    assert!(matches!(failed, Err(Error::Storage(_))), "{failed:?}");
     let second = service.register_organisation("Second".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
     let names: Vec<String> =
         service.events_since(0, 100).unwrap().iter().map(|e| e.kind.type_name().to_owned()).collect();
-    assert_eq!(names, ["organisation_registered", "organisation_registered"], "the failed command wrote nothing");
+    assert_eq!(names, ["organisation_registered", "organisation_registered"], "each command written once");
     assert_ne!(second.id, org.id);
 }
