@@ -140,6 +140,11 @@ test-packages: wheel
 	target/venv-wheel/bin/pip install --quiet $(WHEELS)/carespace-*.whl
 	cd target && venv-wheel/bin/python -c $(PKG_CHECK) && venv-wheel/bin/python ../examples/quickstart.py quickstart-pkg-wheel.sqlite3 > /dev/null
 	python3 -m venv target/venv-sdist
+	# The sdist's files all carry one fixed date, so cargo would take our crates' cached
+	# builds for fresh whatever changed: they are cleaned first (the registry crates,
+	# which never change under a version, stay cached).
+	$(CARGO) clean --quiet --release --target-dir $(CACHE)/sdist-target \
+	  -p carespace -p carespace-sql -p carespace-sqlite -p carespace-postgres -p carespace-python
 	CARGO_TARGET_DIR=$(CACHE)/sdist-target target/venv-sdist/bin/pip install --quiet $(WHEELS)/carespace-*.tar.gz
 	cd target && venv-sdist/bin/python -c $(PKG_CHECK) && venv-sdist/bin/python ../examples/quickstart.py quickstart-pkg-sdist.sqlite3 > /dev/null
 	@echo "packages: 2 passed, 0 failed" | tee -a $(RESULTS)
