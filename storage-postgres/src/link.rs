@@ -4,7 +4,7 @@
 //!
 //! tokio-postgres speaks the protocol over any `AsyncRead + AsyncWrite` stream. Here that
 //! stream is a non-blocking socket that answers "not yet" when the kernel would block;
-//! [`Link::wait`] then sleeps in `epoll` until the socket is ready and polls again. No
+//! [`Io::wait`] then sleeps in `epoll` until the socket is ready and polls again. No
 //! tokio runtime is involved, so this works on every thread, a runtime's included
 //! (blocking it, as every blocking call does). The sync `postgres` client gets the
 //! same effect with a runtime per connection, and panics on a runtime's thread.
