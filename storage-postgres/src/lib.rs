@@ -231,9 +231,7 @@ impl Manager {
         });
         match wait(task) {
             Ok(Ok(client)) => Ok(client),
-            Ok(Err(e)) => {
-                Err(StorageError::new(StorageErrorKind::Unavailable, tls::explain(&e, self.mode)).with_source(e))
-            }
+            Ok(Err(e)) => Err(tls::refused(e, self.mode)),
             Err(e) => Err(unavailable(format!("the PostgreSQL connection task failed: {e}"))),
         }
     }

@@ -419,15 +419,12 @@ fn connect_host(
     }));
     driver.deadline = None;
     let Some(started) = started else { return Err(timed_out(mode, &where_())) };
-    let (client, connection) =
-        started.map_err(|e| StorageError::new(StorageErrorKind::Unavailable, tls::explain(&e, mode)).with_source(e))?;
+    let (client, connection) = started.map_err(|e| tls::refused(e, mode))?;
     driver.connection = Some(Box::new(connection));
     let io = Io(RefCell::new(driver));
     let wanted = config.get_target_session_attrs();
     if wanted != TargetSessionAttrs::Any {
-        let answer = io
-            .wait(client.simple_query("SHOW transaction_read_only"))
-            .map_err(|e| StorageError::new(StorageErrorKind::Unavailable, tls::explain(&e, mode)).with_source(e))?;
+        let answer = io.wait(client.simple_query("SHOW transaction_read_only")).map_err(|e| tls::refused(e, mode))?;
         let read_only = answer.iter().find_map(|m| match m {
             SimpleQueryMessage::Row(row) => row.get(0),
             _ => None,

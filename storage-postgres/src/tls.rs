@@ -329,8 +329,14 @@ impl ServerCertVerifier for Unchecked {
     }
 }
 
+/// The error of a connection that failed to start: `Unavailable`, saying what failed,
+/// with a hint where the cause is a certificate check, and `err` as its source.
+pub(crate) fn refused(err: tokio_postgres::Error, mode: SslMode) -> carespace::StorageError {
+    carespace::StorageError::new(carespace::StorageErrorKind::Unavailable, explain(&err, mode)).with_source(err)
+}
+
 /// What a failed connection says, with a hint where the cause is a certificate check.
-pub(crate) fn explain(err: &tokio_postgres::Error, mode: SslMode) -> String {
+fn explain(err: &tokio_postgres::Error, mode: SslMode) -> String {
     let hint = rustls_cause(err).and_then(|cause| match cause {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer | CertificateError::BadSignature) => {
             Some("the server's certificate is not signed by a trusted CA (check sslrootcert)")
