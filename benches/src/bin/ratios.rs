@@ -4,7 +4,8 @@
 //! back-to-back medians by up to ±30% between runs; alternating blocks cancel it. Prints
 //! the table and each target (issues 7 and 17), met or missed; PostgreSQL rows need
 //! `CARESPACE_PG_URL`. `make bench` runs it after
-//! criterion.
+//! criterion. Arguments, if any, name the backends to measure (`ratios postgres`);
+//! without them every available backend runs.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // a measuring tool
 
 use carespace::page::every_page;
@@ -114,13 +115,9 @@ fn reader_pool(rows: &mut Vec<Row>, dir: &std::path::Path) {
     discovering.join().unwrap();
 }
 
-fn main() {
-    let dir = std::env::temp_dir().join(format!("carespace-ratios-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut rows = Vec::new();
-
-    // In memory: the permission check beside a bare HashMap lookup of the state.
-    let f = Fixture::new(Backend::Memory, &dir);
+/// In memory: the permission check beside a bare HashMap lookup of the state.
+fn memory_can(rows: &mut Vec<Row>, dir: &std::path::Path) {
+    let f = Fixture::new(Backend::Memory, dir);
     let map: HashMap<_, _> = [
         ((f.ward.id, f.member.id), MembershipState::Member),
         ((f.ward.id, f.unapproved.id), MembershipState::Unapproved),
@@ -128,7 +125,7 @@ fn main() {
     .into_iter()
     .collect();
     paired(
-        &mut rows,
+        rows,
         "can",
         "memory",
         || {
@@ -154,13 +151,23 @@ fn main() {
             )
         },
     );
-    drop(f);
+}
 
+fn main() {
+    let dir = std::env::temp_dir().join(format!("carespace-ratios-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rows = Vec::new();
+
+    let chosen: Vec<String> = std::env::args().skip(1).collect();
+    let runs = |b: Backend| chosen.is_empty() || chosen.iter().any(|c| c == b.name());
+    if runs(Backend::Memory) {
+        memory_can(&mut rows, &dir);
+    }
     let backends = Backend::available();
     if !backends.contains(&Backend::Postgres) {
         eprintln!("{POSTGRES_URL} is not set: no PostgreSQL rows in this run (`make bench` sets it)");
     }
-    for backend in backends.into_iter().filter(|b| *b != Backend::Memory) {
+    for backend in backends.into_iter().filter(|b| *b != Backend::Memory && runs(*b)) {
         let name = backend.name();
         let f = Fixture::new(backend, &dir);
         let bl = std::cell::RefCell::new(f.place.baseline().unwrap());
@@ -248,7 +255,9 @@ fn main() {
             || block(40, || f.next(), |n| bl.borrow_mut().create_workspace(f.trust.id, f.admin.id, n)),
         );
     }
-    reader_pool(&mut rows, &dir);
+    if runs(Backend::SqliteNormal) {
+        reader_pool(&mut rows, &dir);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(
