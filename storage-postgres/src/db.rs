@@ -326,8 +326,10 @@ impl Conn for PgConn<'_> {
     }
 }
 
-/// [`ReadTx::access`] as one statement outside any transaction: in autocommit a single
-/// statement sees one snapshot by itself, and the check saves a `BEGIN` and a `COMMIT`.
+/// [`ReadTx::access`] outside any transaction: in autocommit each statement sees one
+/// snapshot by itself, and the check saves a `BEGIN` and a `COMMIT`. A member's answer
+/// is one statement; anyone else's is a second, which answers whole by itself (for a
+/// membership made in between too).
 pub(crate) fn access_alone(
     client: &Client,
     io: &Io,

@@ -74,6 +74,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("004_discovery_search", include_str!("../migrations/004_discovery_search.sql")),
     ("005_consumers", include_str!("../migrations/005_consumers.sql")),
     ("006_member_lists", include_str!("../migrations/006_member_lists.sql")),
+    ("007_kept_access", include_str!("../migrations/007_kept_access.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.

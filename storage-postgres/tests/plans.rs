@@ -71,8 +71,9 @@ fn r11_r40_r43_directory_searches_and_discovery_pages_use_indexes() {
                                      FROM generate_series(1, length(w.name_key) - 5) AS i) AS t(p);
              INSERT INTO users (id, email, name, registered_at)
                  SELECT gen_random_uuid(), 'u' || n || '@nhs.net', 'U', 0 FROM generate_series(1, 200) AS n;
-             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at)
-                 SELECT w.id, u.id, 'member', 'approved', 0, 0
+             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, organisation,
+                                      workspace_active, in_organisation)
+                 SELECT w.id, u.id, 'member', 'approved', 0, 0, w.organisation, true, false
                  FROM workspaces w JOIN (SELECT id, row_number() OVER () AS r FROM users) u
                    ON u.r % 100 = substr(w.name_key, 6)::int % 100;
              ANALYZE workspaces; ANALYZE workspace_prefixes; ANALYZE memberships;",
@@ -110,10 +111,11 @@ fn r11_r40_r43_directory_searches_and_discovery_pages_use_indexes() {
             "INSERT INTO users (id, email, name, name_key, registered_at)
                  SELECT gen_random_uuid(), 'm' || n || '@nhs.net', 'M' || n, 'm' || n, 0
                  FROM generate_series(1, 5000) AS n;
-             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, list_rank, name_key)
-                 SELECT (SELECT id FROM workspaces ORDER BY id LIMIT 1), u.id, 'member', 'unapproved', 0, 0, 2,
-                        u.name_key
-                 FROM users u WHERE u.email LIKE 'm%';
+             INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, list_rank, name_key,
+                                      organisation, workspace_active, in_organisation)
+                 SELECT w.id, u.id, 'member', 'unapproved', 0, 0, 2, u.name_key, w.organisation, true, false
+                 FROM users u, (SELECT id, organisation FROM workspaces ORDER BY id LIMIT 1) w
+                 WHERE u.email LIKE 'm%';
              ANALYZE users; ANALYZE memberships;",
         )
         .unwrap();

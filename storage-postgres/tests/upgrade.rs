@@ -57,7 +57,7 @@ fn r11_r22_r43_upgrading_keys_and_counts_the_members_already_there() {
 
     let s = Carespace::new(common::store_in(&schema)); // migrates to the current version
     let admin = "00000000-0000-0000-0000-000000000002".parse().unwrap();
-    let ward = "00000000-0000-0000-0000-000000000003".parse().unwrap();
+    let ward: carespace::WorkspaceId = "00000000-0000-0000-0000-000000000003".parse().unwrap();
     let first = s.members(admin, ward, &PageRequest::first(2)).unwrap();
     let rest = s.members(admin, ward, &PageRequest::after(first.next.clone().unwrap(), Some(2))).unwrap();
     let listed: Vec<(String, MembershipState)> =
@@ -84,7 +84,8 @@ fn r11_r22_r43_upgrading_keys_and_counts_the_members_already_there() {
 
 /// From the first schema: the organisations and workspaces already there are found by
 /// their names' word prefixes once migrations 2 and 4 have filled the search tables
-/// (as arrays, in chunks), and their users' name keys are filled by migration 6.
+/// (as arrays, in chunks), their users' name keys are filled by migration 6, and the
+/// permission check's answer is kept on the membership by migration 7.
 #[test]
 fn r11_r40_upgrading_from_the_first_schema_indexes_the_names_already_there() {
     let schema = format!("upgrade_first_{}", std::process::id());
@@ -125,5 +126,12 @@ fn r11_r40_upgrading_from_the_first_schema_indexes_the_names_already_there() {
     assert!(listed.iter().any(|e| e.name() == "Maternity - Ward 2"), "{listed:?}");
     let key: String = client.query_one("SELECT name_key FROM users", &[]).unwrap().get(0);
     assert_eq!(key, "admin");
+    // Migration 7 kept the permission check's answer on the membership (R34).
+    let kept = client
+        .query_one(&format!("SELECT organisation, workspace_active, in_organisation FROM {schema}.memberships"), &[])
+        .unwrap();
+    assert_eq!((kept.get::<_, uuid::Uuid>(0), kept.get(1), kept.get(2)), (trust.into(), true, true));
+    let ward: carespace::WorkspaceId = "00000000-0000-0000-0000-000000000003".parse().unwrap();
+    assert!(s.can(admin, ward, carespace::Action::Approve).unwrap());
     client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }

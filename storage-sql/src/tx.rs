@@ -86,6 +86,12 @@ pub trait Conn {
     }
 }
 
+/// [`ReadTx::access`] for a membership holder, from the answer kept on the membership
+/// (`PUT_MEMBERSHIP` and the triggers of SQLite's migration 10 and PostgreSQL's 7):
+/// the row [`row::access`] decodes, or none when the user holds no membership there.
+const MEMBER_ACCESS: &str = "SELECT organisation, false, workspace_active, role, status, false, in_organisation, \
+       true FROM memberships WHERE workspace = $1 AND \"user\" = $2";
+
 /// The statements a backend writes in its own dialect. The defaults are the portable
 /// forms; SQLite overrides the ones it plans better with an `INDEXED BY` hint.
 pub trait Dialect {
@@ -514,7 +520,13 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
     }
 
     fn access(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Access>> {
-        self.0.one(C::ACCESS, &[id(workspace), id(user)], row::access)
+        // A membership holder's answer is kept on the membership: one seek. Anyone else's
+        // comes from the dialect's statement, which answers for everyone by itself.
+        let params = [id(workspace), id(user)];
+        if let Some(kept) = self.0.one(MEMBER_ACCESS, &params, row::access)? {
+            return Ok(Some(kept));
+        }
+        self.0.one(C::ACCESS, &params, row::access)
     }
 
     fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {
@@ -689,14 +701,21 @@ pub const PUT_WORKSPACE_PREFIX: &str =
 const PUT_PERSONAL: &str = "INSERT INTO personal_workspaces (id, organisation, owner, created_at, archived_at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET archived_at = excluded.archived_at";
 /// With the member list's key (R22, R43): the state's rank, and the user's name key
-/// copied from `users`, so that a page of members is a walk of `memberships_page`.
+/// copied from `users`, so that a page of members is a walk of `memberships_page`. And
+/// with the permission check's kept answer (R34): the workspace's organisation, whether
+/// it is active, and whether the user is in the organisation, computed again on every
+/// write (triggers follow the workspace and the organisation membership afterwards).
 const PUT_MEMBERSHIP: &str = "INSERT INTO memberships (workspace, \"user\", role, status, joined_at, updated_at, \
-       ends_at, end_notice, escalated_at, list_rank, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-       (SELECT name_key FROM users WHERE id = $2)) \
+       ends_at, end_notice, escalated_at, list_rank, name_key, organisation, workspace_active, in_organisation) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, (SELECT name_key FROM users WHERE id = $2), \
+       (SELECT organisation FROM workspaces WHERE id = $1), (SELECT status = 'active' FROM workspaces WHERE id = $1), \
+       EXISTS (SELECT 1 FROM workspaces w JOIN organisation_members o ON o.organisation = w.organisation \
+         WHERE w.id = $1 AND o.\"user\" = $2)) \
      ON CONFLICT (workspace, \"user\") DO UPDATE SET role = excluded.role, status = excluded.status, \
      joined_at = excluded.joined_at, updated_at = excluded.updated_at, ends_at = excluded.ends_at, \
      end_notice = excluded.end_notice, escalated_at = excluded.escalated_at, list_rank = excluded.list_rank, \
-     name_key = excluded.name_key";
+     name_key = excluded.name_key, organisation = excluded.organisation, \
+     workspace_active = excluded.workspace_active, in_organisation = excluded.in_organisation";
 const DELETE_MEMBERSHIP: &str = "DELETE FROM memberships WHERE workspace = $1 AND \"user\" = $2";
 const PUT_INVITE: &str = "INSERT INTO invites (id, workspace, email, invited_by, created_at, expires_at, status, \
        resolved_at, resolved_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

@@ -272,10 +272,16 @@ mod tests {
         let plans = assert_indexed(&store, "can()", || {
             assert!(service.can(alice.id, ws.id, Action::ViewAllConversations).unwrap());
         });
-        // The permission check is one statement, by primary keys.
-        assert_eq!(plans.len(), 1, "{plans:?}");
-        assert!(plans[0].contains("SEARCH m USING PRIMARY KEY (workspace=? AND user=?)"), "{plans:?}");
-        assert!(plans[0].contains("SEARCH w USING COVERING INDEX workspaces_access (id=?)"), "{plans:?}");
+        // A member's permission check is one seek of the membership's primary key (R34).
+        assert_eq!(plans, ["SEARCH memberships USING PRIMARY KEY (workspace=? AND user=?)"]);
+        // Anyone else's finds no membership, then asks the statement that answers for all.
+        let bob = service.register_user("bob@nhs.net".parse().unwrap(), "Bob".parse().unwrap()).unwrap();
+        let plans = assert_indexed(&store, "can() of a non-member", || {
+            assert!(!service.can(bob.id, ws.id, Action::ViewAllConversations).unwrap());
+        });
+        assert_eq!(plans.len(), 2, "{plans:?}");
+        assert!(plans[1].contains("SEARCH m USING PRIMARY KEY (workspace=? AND user=?)"), "{plans:?}");
+        assert!(plans[1].contains("SEARCH w USING COVERING INDEX workspaces_access (id=?)"), "{plans:?}");
         let plans = assert_indexed(&store, "my_workspaces()", || {
             assert_eq!(service.my_workspaces(alice.id).unwrap().len(), 2);
         });
@@ -325,7 +331,6 @@ mod tests {
             };
             service.create_workspace(alice.id, trust.id, new).unwrap();
         });
-        let bob = service.register_user("bob@nhs.net".parse().unwrap(), "Bob".parse().unwrap()).unwrap();
         service.join_organisation(bob.id, trust.id).unwrap();
         // Whether the requester is in another of the organisation's workspaces (R27) is
         // read from their memberships, never by walking the organisation's workspaces.

@@ -299,7 +299,9 @@ impl Store for SqliteStore {
     }
 
     fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
-        // One statement sees one snapshot by itself: no BEGIN/COMMIT around it.
+        // Each statement sees one snapshot by itself: no BEGIN/COMMIT around them. A
+        // member's answer is one statement; anyone else's second statement answers
+        // whole by itself.
         let conn = self.read_connection();
         Ok(view(&conn).access(workspace, user)?)
     }

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("007_user_names", include_str!("../migrations/007_user_names.sql")),
     ("008_consumers", include_str!("../migrations/008_consumers.sql")),
     ("009_member_lists", include_str!("../migrations/009_member_lists.sql")),
+    ("010_kept_access", include_str!("../migrations/010_kept_access.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.
@@ -26,6 +27,9 @@ const WORKSPACE_PREFIXES: u32 = 6;
 /// The version whose migration adds the name keys of users and memberships, filled in
 /// Rust after it.
 const MEMBER_LISTS: u32 = 9;
+/// The version whose migration keeps the permission check's answer on memberships.
+#[cfg(test)]
+const KEPT_ACCESS: u32 = 10;
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -258,6 +262,35 @@ mod tests {
         // Discovery's count of current members (R11), counted once at the upgrade.
         let count: i64 = conn.query_row("SELECT member_count FROM workspaces", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn r34_upgrading_keeps_the_permission_check_on_the_memberships_already_there() {
+        let mut conn = at_version(KEPT_ACCESS - 1);
+        conn.execute_batch(
+            "INSERT INTO organisations (id, name, kind, registered_at) VALUES (x'00000000000000000000000000000001', 'Trust', 'nhs_trust', 0);
+             INSERT INTO users (id, email, name, registered_at)
+             VALUES (x'00000000000000000000000000000002', 'a@nhs.net', 'A', 0),
+                    (x'00000000000000000000000000000005', 'b@nhs.net', 'B', 0);
+             INSERT INTO organisation_members (organisation, user, joined_at)
+             VALUES (x'00000000000000000000000000000001', x'00000000000000000000000000000002', 0);
+             INSERT INTO workspaces (id, organisation, name, name_key, speciality, description, status, created_by,
+                                     created_at)
+             VALUES (x'00000000000000000000000000000003', x'00000000000000000000000000000001', 'Ward', 'ward', 501, '', 'active', x'00000000000000000000000000000002', 0),
+                    (x'00000000000000000000000000000004', x'00000000000000000000000000000001', 'Old', 'old', 501, '', 'archived', x'00000000000000000000000000000002', 0);
+             INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at)
+             VALUES (x'00000000000000000000000000000003', x'00000000000000000000000000000002', 'admin', 'approved', 0, 0),
+                    (x'00000000000000000000000000000004', x'00000000000000000000000000000005', 'member', 'archived', 0, 0);",
+        )
+        .unwrap();
+        migrate(&mut conn, SCHEMA_VERSION).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT organisation, workspace_active, in_organisation FROM memberships ORDER BY workspace")
+            .unwrap();
+        let rows: Vec<(Vec<u8>, bool, bool)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+        let trust = [0u8; 15].into_iter().chain([1]).collect::<Vec<u8>>();
+        assert_eq!(rows, [(trust.clone(), true, true), (trust, false, false)]);
     }
 
     #[test]

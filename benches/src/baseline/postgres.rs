@@ -120,8 +120,9 @@ impl PostgresBaseline {
                 "INSERT INTO conversations (id, workspace, started_by, started_at) VALUES ($1, $2, $3, $4)",
             ),
             insert_request: prepare(
-                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at, list_rank, name_key)
-                   VALUES ($1, $2, 'member', 'unapproved', $3, $3, 2, (SELECT name_key FROM users WHERE id = $2))"#,
+                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at, list_rank, name_key,
+                                           organisation, workspace_active, in_organisation)
+                   VALUES ($1, $2, 'member', 'unapproved', $3, $3, 2, (SELECT name_key FROM users WHERE id = $2), $4, true, true)"#,
             ),
             approve: prepare(
                 r#"UPDATE memberships SET status = 'approved', updated_at = $3, list_rank = 1
@@ -140,8 +141,9 @@ impl PostgresBaseline {
                  SELECT $1, unnest($2::text[]), $3, $4",
             ),
             insert_admin: prepare(
-                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at, list_rank, name_key)
-                   VALUES ($1, $2, 'admin', 'approved', $3, $3, 0, (SELECT name_key FROM users WHERE id = $2))"#,
+                r#"INSERT INTO memberships (workspace, "user", role, status, joined_at, updated_at, list_rank, name_key,
+                                           organisation, workspace_active, in_organisation)
+                   VALUES ($1, $2, 'admin', 'approved', $3, $3, 0, (SELECT name_key FROM users WHERE id = $2), $4, true, true)"#,
             ),
             archive_my_workspace: prepare(
                 "UPDATE personal_workspaces SET archived_at = $3 \
@@ -269,9 +271,9 @@ impl HandWritten for PostgresBaseline {
     fn request_to_join(&mut self, organisation: OrganisationId, workspace: WorkspaceId, user: UserId) {
         let mut w = self.write();
         assert!(w.in_organisation(organisation, user));
-        let (ws, requester): (Uuid, Uuid) = (workspace.into(), user.into());
+        let (ws, requester, org): (Uuid, Uuid, Uuid) = (workspace.into(), user.into(), organisation.into());
         assert!(w.tx.query_opt(&w.statements.membership_status, &[&ws, &requester]).unwrap().is_none());
-        w.tx.execute(&w.statements.insert_request, &[&ws, &requester, &w.at]).unwrap();
+        w.tx.execute(&w.statements.insert_request, &[&ws, &requester, &w.at, &org]).unwrap();
         // The event names who may approve (R16): the admins, read by index.
         let approvers: Vec<Uuid> =
             w.tx.query(&w.statements.admins, &[&ws]).unwrap().iter().map(|row| row.get(0)).collect();
@@ -302,7 +304,7 @@ impl HandWritten for PostgresBaseline {
         w.tx.execute(&w.statements.insert_workspace, &[&id, &org, &name, &key, &creator, &w.at]).unwrap();
         let prefixes: Vec<String> = carespace::directory::indexed_prefixes(&name).into_iter().map(|(p, _)| p).collect();
         w.tx.execute(&w.statements.insert_prefixes, &[&org, &prefixes, &key, &id]).unwrap();
-        w.tx.execute(&w.statements.insert_admin, &[&id, &creator, &w.at]).unwrap();
+        w.tx.execute(&w.statements.insert_admin, &[&id, &creator, &w.at, &org]).unwrap();
         w.append_event(admin, "workspace_created", &payload::workspace_created(id, organisation, &name));
         w.archive_my_workspace(organisation, admin);
         w.commit();

@@ -206,11 +206,12 @@ impl HandWritten for SqliteBaseline {
             .ok();
         assert!(existing.is_none());
         tx.prepare_cached(
-            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, list_rank, name_key) \
-             VALUES (?1, ?2, 'member', 'unapproved', ?3, ?3, 2, (SELECT name_key FROM users WHERE id = ?2))",
+            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, list_rank, name_key, \
+               organisation, workspace_active, in_organisation) \
+             VALUES (?1, ?2, 'member', 'unapproved', ?3, ?3, 2, (SELECT name_key FROM users WHERE id = ?2), ?4, 1, 1)",
         )
         .unwrap()
-        .execute(params![blob(workspace), blob(user), at])
+        .execute(params![blob(workspace), blob(user), at, blob(organisation)])
         .unwrap();
         // The event names who may approve (R16): the admins, read by index.
         let approvers: Vec<uuid::Uuid> = tx
@@ -285,11 +286,12 @@ impl HandWritten for SqliteBaseline {
         }
         drop(prefix);
         tx.prepare_cached(
-            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, list_rank, name_key) \
-             VALUES (?1, ?2, 'admin', 'approved', ?3, ?3, 0, (SELECT name_key FROM users WHERE id = ?2))",
+            "INSERT INTO memberships (workspace, user, role, status, joined_at, updated_at, list_rank, name_key, \
+               organisation, workspace_active, in_organisation) \
+             VALUES (?1, ?2, 'admin', 'approved', ?3, ?3, 0, (SELECT name_key FROM users WHERE id = ?2), ?4, 1, 1)",
         )
         .unwrap()
-        .execute(params![id.into_bytes(), blob(admin), at])
+        .execute(params![id.into_bytes(), blob(admin), at, blob(organisation)])
         .unwrap();
         let payload = payload::workspace_created(id, organisation, &name);
         Self::append_event(&tx, at, blob(admin), "workspace_created", &payload);
