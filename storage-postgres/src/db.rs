@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 
 use carespace::store::{Access, ReadTx, StoreResult};
 use carespace::{UserId, WorkspaceId};
@@ -22,6 +21,9 @@ use crate::link::Io;
 /// A transaction's view of the database: statements sent on its connection inside the
 /// transaction its [`Bracket`] opens.
 pub(crate) type PgTx<'c> = SqlTx<PgConn<'c>>;
+
+/// A connection's prepared statements, by their SQL text.
+pub(crate) type Statements = foldhash::HashMap<String, Statement>;
 
 /// What opens, commits and rolls back a transaction: plain statements (no values), sent
 /// in the same round trip as the statements beside them.
@@ -89,12 +91,7 @@ impl InDoubt {
 
 /// A view of `client` inside the transaction `bracket` opens (none: each statement
 /// alone, in autocommit), with the connection's prepared statements.
-pub(crate) fn view<'c>(
-    client: &'c Client,
-    io: &'c Io,
-    statements: &'c mut HashMap<String, Statement>,
-    bracket: Bracket,
-) -> PgTx<'c> {
+pub(crate) fn view<'c>(client: &'c Client, io: &'c Io, statements: &'c mut Statements, bracket: Bracket) -> PgTx<'c> {
     SqlTx(PgConn {
         client,
         io,
@@ -124,7 +121,7 @@ pub(crate) fn view<'c>(
 pub(crate) struct PgConn<'c> {
     client: &'c Client,
     io: &'c Io,
-    statements: RefCell<&'c mut HashMap<String, Statement>>,
+    statements: RefCell<&'c mut Statements>,
     queued: RefCell<Vec<Queued>>,
     bracket: Bracket,
     state: Cell<State>,
@@ -333,7 +330,7 @@ impl Conn for PgConn<'_> {
 pub(crate) fn access_alone(
     client: &Client,
     io: &Io,
-    statements: &mut HashMap<String, Statement>,
+    statements: &mut Statements,
     workspace: WorkspaceId,
     user: UserId,
 ) -> StoreResult<Option<Access>> {

@@ -53,16 +53,16 @@ mod link;
 mod notify;
 mod tls;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use carespace::store::{Access, ReadTx, Store, WriteTx};
 use carespace::{Error, StorageError, StorageErrorKind, UserId, WorkspaceId};
-use tokio_postgres::{AsyncMessage, Client, Statement};
+use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::db::Statements;
 use crate::error::{PgResultExt, pool};
 use crate::tls::SslMode;
 
@@ -170,7 +170,7 @@ struct Connection {
     client: Client,
     /// Carries the client's requests, on the thread that waits for them.
     io: link::Io,
-    statements: HashMap<String, Statement>,
+    statements: Statements,
     /// When the server last answered on it (a command that worked, or the pool's
     /// check); `None` while a command runs on it and after one failed.
     answered: Option<Instant>,
@@ -198,7 +198,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Connection, StorageError> {
         let (client, io) = link::connect(&self.config, &self.tls, self.mode)?;
-        Ok(Connection { client, io, statements: HashMap::new(), answered: Some(Instant::now()) })
+        Ok(Connection { client, io, statements: Statements::default(), answered: Some(Instant::now()) })
     }
 
     fn is_valid(&self, conn: &mut Connection) -> Result<(), StorageError> {
@@ -721,7 +721,7 @@ fn write_bracket(schema: &str) -> db::Bracket {
 fn run_serializable(
     client: &mut Client,
     io: &link::Io,
-    statements: &mut HashMap<String, Statement>,
+    statements: &mut Statements,
     schema: &str,
     max_attempts: u32,
     f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>,
