@@ -159,6 +159,11 @@ fn main() {
     let mut rows = Vec::new();
 
     let chosen: Vec<String> = std::env::args().skip(1).collect();
+    let names = Backend::ALL.map(Backend::name);
+    if let Some(unknown) = chosen.iter().find(|c| !names.contains(&c.as_str())) {
+        eprintln!("ratios: no backend is called {unknown:?}; choose among {}", names.join(", "));
+        std::process::exit(2);
+    }
     let runs = |b: Backend| chosen.is_empty() || chosen.iter().any(|c| c == b.name());
     if runs(Backend::Memory) {
         memory_can(&mut rows, &dir);
