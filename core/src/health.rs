@@ -405,8 +405,9 @@ fn narrow_reads_tx(r: &dyn ReadTx, at_most: usize) -> Result<AccessAnswers, Stri
                         true,
                     ),
                     (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::Nobody, false),
+                    (crate::Members::Named, crate::Invites::Nobody, false),
                 ];
-                for ((members, invites, decline), settle) in shapes.into_iter().zip([true, false, true, false]) {
+                for ((members, invites, decline), settle) in shapes.into_iter().zip([true, false, true, false, false]) {
                     let query = crate::ContextQuery { workspace: ws, actor, target, members, invites, decline, settle };
                     if r.context(&query).map_err(e)? != composed.context(&query).map_err(e)? {
                         return Err(format!("context({query:?}) disagrees with its composition"));

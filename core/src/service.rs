@@ -646,6 +646,11 @@ impl Carespace {
                 Action::Decline | Action::UnarchiveMember => {
                     ContextQuery { settle: true, ..about(workspace, actor, ctx) }
                 }
+                // Approving and promoting look at the actor's and the target's memberships
+                // alone: nobody is counted, and no approver is named.
+                Action::Approve | Action::Promote => {
+                    ContextQuery { members: Members::Named, ..about(workspace, actor, ctx) }
+                }
                 _ => about(workspace, actor, ctx),
             };
             let loaded = shared_command(r, ctx, ContextQuery { target: Some(user), ..query }, action)?;

@@ -180,6 +180,9 @@ pub enum Members {
     /// Those of everyone who may approve under this setting (R16: the admins, or every
     /// approved member), and those of the actor and the target.
     Approvers(crate::Approvers),
+    /// Only those of the actor and the target: for a command that neither counts the
+    /// members nor names the approvers (approving a request, R16; promoting, R23).
+    Named,
 }
 
 /// Which pending invites of the workspace a [`ContextQuery`] reads.
@@ -419,6 +422,7 @@ pub trait ReadTx {
                 self.memberships_of_workspace(workspace.id)?
             }
             Members::Approvers(crate::Approvers::Admins) => self.admins_of(workspace.id)?,
+            Members::Named => Vec::new(),
         };
         for &id in &named {
             if !members.iter().any(|m| m.user == id)

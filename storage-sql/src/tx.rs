@@ -351,6 +351,14 @@ macro_rules! select_person_briefly {
 /// organisation of workspace `$1`: one index seek each, no temporary table.
 const PEOPLE_IN_ORGANISATION: &str =
     concat!(select_person!(), "u.id = $2 UNION ALL ", select_person!(), "u.id = $3 AND $3 != $2");
+/// The memberships of workspace `$1` of users `$2` and `$3` ([`Members::Named`]), possibly
+/// twice (the caller deduplicates): two primary-key seeks.
+const NAMED: &str = concat!(
+    select_membership!(),
+    " WHERE workspace = $1 AND \"user\" = $2 UNION ALL ",
+    select_membership!(),
+    " WHERE workspace = $1 AND \"user\" = $3"
+);
 /// [`PEOPLE_IN_ORGANISATION`] without what only settling a My Workspace needs.
 const PEOPLE_BRIEFLY: &str =
     concat!(select_person_briefly!(), "u.id = $2 UNION ALL ", select_person_briefly!(), "u.id = $3 AND $3 != $2");
@@ -587,6 +595,7 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
                 Members::Approvers(Approvers::Admins) => {
                     Statement { sql: C::ADMINS_AND_NAMED, params: vec![workspace.clone(), actor.clone(), target] }
                 }
+                Members::Named => Statement { sql: NAMED, params: vec![workspace.clone(), actor.clone(), target] },
             },
         ];
         let mut parts = vec![Part::Workspace, Part::Person, Part::Member];

@@ -334,13 +334,17 @@ mod tests {
         service.join_organisation(bob.id, trust.id).unwrap();
         // Whether the requester is in another of the organisation's workspaces (R27) is
         // read from their memberships, never by walking the organisation's workspaces.
-        assert_indexed(&store, "request_to_join()", || {
+        // The request names its approvers (R16): the admins, from their index.
+        let plans = assert_indexed(&store, "request_to_join()", || {
             service.request_to_join(bob.id, ws.id).unwrap();
         });
+        assert!(plans.iter().any(|p| p.contains("memberships_admins")), "{plans:?}");
+        // Approving reads the approver's and the requester's memberships alone.
         let plans = assert_indexed(&store, "approve()", || {
             service.approve(alice.id, ws.id, bob.id).unwrap();
         });
-        assert!(plans.iter().any(|p| p.contains("memberships_admins")), "{plans:?}");
+        assert!(!plans.iter().any(|p| p.contains("memberships_admins")), "{plans:?}");
+        assert!(plans.iter().any(|p| p.contains("USING PRIMARY KEY (workspace=? AND user=?)")), "{plans:?}");
         // A page of members (R22, R43) walks the list's index from the cursor's key: no
         // sort, and no read of the ward's other members.
         let plans = assert_indexed(&store, "members()", || {
