@@ -294,6 +294,24 @@ macro_rules! select_membership {
     };
 }
 
+/// The memberships of workspace `$1` of users `$2` and `$3`, possibly twice (the caller
+/// deduplicates): two primary-key seeks. The context read's [`Members::Named`], and the
+/// tail of the statements that read other memberships beside these.
+///
+/// [`Members::Named`]: carespace::Members::Named
+#[macro_export]
+#[doc(hidden)]
+macro_rules! named_memberships {
+    () => {
+        concat!(
+            $crate::select_membership!(),
+            " WHERE workspace = $1 AND \"user\" = $2 UNION ALL ",
+            $crate::select_membership!(),
+            " WHERE workspace = $1 AND \"user\" = $3"
+        )
+    };
+}
+
 pub(crate) fn membership(row: &dyn Row) -> StoreResult<Membership> {
     membership_at(row, 0)
 }

@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::row::{self, Row, Value, at, corrupt, id, int, opt_at, opt_id, opt_text, owned, text};
-use crate::{select_invite, select_membership, select_organisation, select_personal, select_user, select_workspace};
+use crate::{
+    named_memberships, select_invite, select_membership, select_organisation, select_personal, select_user,
+    select_workspace,
+};
 
 /// How a [`Conn`] turns a row into a record.
 pub type Decode<T> = fn(&dyn Row) -> StoreResult<T>;
@@ -114,14 +117,8 @@ pub trait Dialect {
     /// The memberships of workspace `$1` of its admins and of users `$2` and `$3`, in
     /// no particular order and possibly twice (the caller sorts and deduplicates): three
     /// index seeks, no temporary table.
-    const ADMINS_AND_NAMED: &'static str = concat!(
-        select_membership!(),
-        " WHERE workspace = $1 AND role = 'admin' UNION ALL ",
-        select_membership!(),
-        " WHERE workspace = $1 AND \"user\" = $2 UNION ALL ",
-        select_membership!(),
-        " WHERE workspace = $1 AND \"user\" = $3"
-    );
+    const ADMINS_AND_NAMED: &'static str =
+        concat!(select_membership!(), " WHERE workspace = $1 AND role = 'admin' UNION ALL ", named_memberships!());
     /// The admins of workspace `$1`, by user.
     const ADMINS_OF: &'static str =
         concat!(select_membership!(), " WHERE workspace = $1 AND role = 'admin' ORDER BY \"user\"");
@@ -351,14 +348,8 @@ macro_rules! select_person_briefly {
 /// organisation of workspace `$1`: one index seek each, no temporary table.
 const PEOPLE_IN_ORGANISATION: &str =
     concat!(select_person!(), "u.id = $2 UNION ALL ", select_person!(), "u.id = $3 AND $3 != $2");
-/// The memberships of workspace `$1` of users `$2` and `$3` ([`Members::Named`]), possibly
-/// twice (the caller deduplicates): two primary-key seeks.
-const NAMED: &str = concat!(
-    select_membership!(),
-    " WHERE workspace = $1 AND \"user\" = $2 UNION ALL ",
-    select_membership!(),
-    " WHERE workspace = $1 AND \"user\" = $3"
-);
+/// [`Members::Named`]: the actor's and the target's memberships.
+const NAMED: &str = named_memberships!();
 /// [`PEOPLE_IN_ORGANISATION`] without what only settling a My Workspace needs.
 const PEOPLE_BRIEFLY: &str =
     concat!(select_person_briefly!(), "u.id = $2 UNION ALL ", select_person_briefly!(), "u.id = $3 AND $3 != $2");

@@ -161,10 +161,7 @@ impl Dialect for SqliteConn<'_> {
     const ADMINS_AND_NAMED: &'static str = concat!(
         carespace_sql::select_membership!(),
         " INDEXED BY memberships_admins WHERE workspace = $1 AND role = 'admin' UNION ALL ",
-        carespace_sql::select_membership!(),
-        " WHERE workspace = $1 AND user = $2 UNION ALL ",
-        carespace_sql::select_membership!(),
-        " WHERE workspace = $1 AND user = $3"
+        carespace_sql::named_memberships!()
     );
     const ADMINS_OF: &'static str = concat!(
         carespace_sql::select_membership!(),
