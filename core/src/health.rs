@@ -396,18 +396,20 @@ fn narrow_reads_tx(r: &dyn ReadTx, at_most: usize) -> Result<AccessAnswers, Stri
             let actors = users.iter().take(12).chain(users.last());
             for (n, &actor) in actors.enumerate() {
                 let target = users.get(n + 1).copied();
+                // Which members, which invites, whether the decline, whether to settle.
                 let shapes = [
-                    (crate::Members::Every, crate::Invites::Every, true),
-                    (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::ToActor, false),
+                    (crate::Members::Every, crate::Invites::Every, true, true),
+                    (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::ToActor, false, false),
                     (
                         crate::Members::Approvers(crate::Approvers::ApprovedMembers),
                         crate::Invites::To(invitee.as_ref().unwrap_or(&nobody)),
                         true,
+                        true,
                     ),
-                    (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::Nobody, false),
-                    (crate::Members::Named, crate::Invites::Nobody, false),
+                    (crate::Members::Approvers(crate::Approvers::Admins), crate::Invites::Nobody, false, false),
+                    (crate::Members::Named, crate::Invites::Nobody, false, false),
                 ];
-                for ((members, invites, decline), settle) in shapes.into_iter().zip([true, false, true, false, false]) {
+                for (members, invites, decline, settle) in shapes {
                     let query = crate::ContextQuery { workspace: ws, actor, target, members, invites, decline, settle };
                     if r.context(&query).map_err(e)? != composed.context(&query).map_err(e)? {
                         return Err(format!("context({query:?}) disagrees with its composition"));
