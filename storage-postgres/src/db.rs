@@ -1,18 +1,43 @@
 //! PostgreSQL's part of the row layer ([`carespace_sql`]): its rows and values (uuid
 //! ids, bigint nanoseconds, int speciality codes, jsonb payloads read as text), its
-//! connection with prepared statements, pipelined batches, and the statements it writes
-//! its own way (the event counter, jsonb paths).
+//! connection with prepared statements, the two ways a round trip's statements travel,
+//! and the statements it writes its own way (the event counter, jsonb paths).
+//!
+//! # How a round trip travels
+//! A command's statements go together: its context reads in one round trip, its plan
+//! and `COMMIT` in the next. Two ways, chosen by the transaction ([`Bracket::strings`]):
+//!
+//! - **A pipeline** (reads): each statement prepared once per connection by the
+//!   extended protocol and sent with its values in binary, all before any answer is
+//!   awaited. tokio-postgres closes each request with its own `Sync`, and the server
+//!   flushes its answer at every `Sync`, so each statement's answer wakes the waiting
+//!   thread once. Reads send one or two statements at a time and get rows back in
+//!   binary, the cheapest to decode (a page of a thousand workspaces).
+//! - **One string** (writes): the round trip's statements in one simple-query message,
+//!   `BEGIN …; LOCK …; EXECUTE carespace_3('…', '…'); EXECUTE carespace_7(…)`, which
+//!   the server answers with one flush. A write's round trips carry four to six
+//!   statements; as a pipeline, approving someone woke the waiting thread ten times.
+//!   Each statement is still planned once per connection: the first time a connection
+//!   meets an SQL text, `PREPARE carespace_N AS …` goes just before its first
+//!   `EXECUTE`, in the same string. The values travel as literals, and [`literal`] is
+//!   the one place that writes them: NULL, a uuid or a number in quotes, or text as an
+//!   escape string (`E'…'`) with every `\` and `'` doubled, which reads the same whatever
+//!   `standard_conforming_strings` says, so no value can end its literal (a driver that
+//!   interpolates on the client, as psycopg does, writes the same). Answers come back
+//!   as text, read by [`TextRow`].
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::pin::pin;
 
 use carespace::store::{Access, ReadTx, StoreResult};
-use carespace::{UserId, WorkspaceId};
+use carespace::{StorageError, StorageErrorKind, UserId, WorkspaceId};
 use carespace_sql::{Conn, Dialect, Row, SqlTx, Statement as Write, Value, corrupt};
-use futures_util::TryFutureExt;
 use futures_util::future::Either;
+use futures_util::{StreamExt, TryFutureExt};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, Statement};
+use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow, Statement};
 use uuid::Uuid;
 
 use crate::error::PgResultExt;
@@ -22,11 +47,20 @@ use crate::link::Io;
 /// transaction its [`Bracket`] opens.
 pub(crate) type PgTx<'c> = SqlTx<PgConn<'c>>;
 
-/// A connection's prepared statements, by their SQL text.
-pub(crate) type Statements = foldhash::HashMap<String, Statement>;
+/// A connection's prepared statements, by their SQL text: those prepared for pipelines,
+/// and the number in the name of those prepared for strings (`carespace_N`) with how
+/// many numbers were handed out. A number is never handed out twice, so a `PREPARE`
+/// whose string failed before it ran (and may run later under another number) never
+/// meets a name already taken.
+#[derive(Debug, Default)]
+pub(crate) struct Statements {
+    prepared: foldhash::HashMap<&'static str, Statement>,
+    numbers: foldhash::HashMap<&'static str, u32>,
+    handed_out: u32,
+}
 
 /// What opens, commits and rolls back a transaction: plain statements (no values), sent
-/// in the same round trip as the statements beside them.
+/// in the same string as the statements beside them.
 #[derive(Debug, Default)]
 pub(crate) struct Bracket {
     /// Sent ahead of the transaction's first statement.
@@ -38,6 +72,9 @@ pub(crate) struct Bracket {
     /// Whether to learn the transaction's id with its first round trip, so that a
     /// commit whose answer was lost can be looked up ([`PgConn::in_doubt`]).
     pub learn_xid: bool,
+    /// Whether each round trip goes as one string rather than a pipeline (the module's
+    /// documentation says why writes go one way and reads the other).
+    pub strings: bool,
 }
 
 /// Asks for the transaction's id (assigning one, as its first write would), when the
@@ -79,13 +116,12 @@ impl InDoubt {
     /// came back. Definitive only once the transaction can no longer commit (the server
     /// restarted since): while the store's write lock was held, no other writer could
     /// take that number, so its event is there if and only if it committed.
-    pub(crate) fn written(&self, client: &Client, io: &Io) -> StoreResult<Option<bool>> {
+    pub(crate) fn written(&self, client: &Client, io: &Io, statements: &mut Statements) -> StoreResult<Option<bool>> {
         let (Some(learned), Some(event)) = (&self.learned, &self.first_event) else { return Ok(None) };
         let mut values = event.clone();
         values.push(Value::Int(Some(learned.head.saturating_add(1))));
-        let binds = binds(&values);
-        let row = io.wait(client.query_one(WRITTEN, &bound(&binds))).pg()?;
-        Ok(Some(row.try_get(0).pg()?))
+        let found = view(client, io, statements, Bracket::default()).0.one(WRITTEN, &values, |row| row.flag(0))?;
+        Ok(Some(found.unwrap_or(false)))
     }
 }
 
@@ -107,6 +143,7 @@ pub(crate) fn view<'c>(client: &'c Client, io: &'c Io, statements: &'c mut State
         ),
         bracket,
         state: Cell::new(State::Unsent),
+        commit_skipped: Cell::new(false),
         learned: RefCell::new(None),
         first_event: RefCell::new(None),
         in_doubt: Cell::new(false),
@@ -114,7 +151,7 @@ pub(crate) fn view<'c>(client: &'c Client, io: &'c Io, statements: &'c mut State
 }
 
 /// One connection with its prepared statements, and the statements waiting to go with
-/// the next request: the transaction's opening, then its writes. Nothing waits for a
+/// the next round trip: the transaction's opening, then its writes. Nothing waits for a
 /// write's answer until a read needs the database's state or the transaction ends, so a
 /// command's `BEGIN` travels with its context read, and its plan with its `COMMIT`:
 /// two round trips for the whole command.
@@ -125,6 +162,9 @@ pub(crate) struct PgConn<'c> {
     queued: RefCell<Vec<Queued>>,
     bracket: Bracket,
     state: Cell<State>,
+    /// Whether the last round trip failed before its last statement, which the server
+    /// then skipped: a `COMMIT` that never ran leaves the failed transaction open.
+    commit_skipped: Cell<bool>,
     /// What the first round trip learned, once it came back.
     learned: RefCell<Option<Learned>>,
     /// The values of the first event the transaction appends, once queued.
@@ -135,16 +175,27 @@ pub(crate) struct PgConn<'c> {
 
 /// A statement waiting for the next round trip.
 enum Queued {
-    /// Without values, by the simple-query protocol (`BEGIN`, `COMMIT`, a lock).
+    /// Without values, sent as it is by the simple-query protocol (`BEGIN`, `COMMIT`,
+    /// a lock).
     Plain(String),
     /// A write with its values.
     Write(&'static str, Vec<Value<'static>>),
 }
 
-/// A statement as it is sent.
+/// A statement as a pipeline sends it.
 enum Request<'q> {
     Plain(&'q str),
     Prepared(Statement),
+}
+
+/// What one statement of a round trip's string is, to place the rows that come back.
+enum Sent {
+    /// The `PREPARE` of a text met for the first time, under its number.
+    Prepare(&'static str, u32),
+    /// The queued statement at this index.
+    Queued(usize),
+    /// The query at this index of the round trip's own queries.
+    Query(usize),
 }
 
 /// Where the transaction is.
@@ -159,37 +210,72 @@ enum State {
 }
 
 impl PgConn<'_> {
-    /// `sql` prepared on this connection once, and kept for its later calls (inside a
-    /// transaction or outside: a statement belongs to the connection); parsing on every
-    /// call would cost a round trip each.
-    fn statement(&self, sql: &str) -> StoreResult<Statement> {
+    /// Adds `sql` with `values` to the round trip's string `text` as one statement
+    /// (two, with its `PREPARE`, the first time this connection meets `sql`), noting in
+    /// `sent` what each statement is.
+    fn add(
+        &self,
+        text: &mut String,
+        sent: &mut Vec<Sent>,
+        (sql, values): (&'static str, &[Value<'_>]),
+        what: Sent,
+    ) -> StoreResult<()> {
         let mut statements = self.statements.borrow_mut();
-        if let Some(statement) = statements.get(sql) {
-            return Ok(statement.clone());
+        let prepared_here = sent.iter().find_map(|s| match s {
+            Sent::Prepare(text, number) if *text == sql => Some(*number),
+            _ => None,
+        });
+        let number = match statements.numbers.get(sql).copied().or(prepared_here) {
+            Some(number) => number,
+            None => {
+                statements.handed_out += 1;
+                let number = statements.handed_out;
+                let _ = write!(text, "PREPARE carespace_{number} AS {sql};");
+                sent.push(Sent::Prepare(sql, number));
+                number
+            }
+        };
+        let _ = write!(text, "EXECUTE carespace_{number}");
+        for (i, value) in values.iter().enumerate() {
+            text.push_str(if i == 0 { "(" } else { ", " });
+            literal(text, value)?;
         }
-        let statement = self.io.wait(self.client.prepare(sql)).pg()?;
-        statements.insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+        text.push_str(if values.is_empty() { ";" } else { ");" });
+        sent.push(what);
+        Ok(())
     }
 
-    /// The queued statements, then `queries`, all sent before any answer is awaited: one
-    /// round trip. The server runs them in order; after the first failure inside a
-    /// transaction the rest fail too (and a `COMMIT` rolls back), and the first error is
-    /// the one returned. `f` sees the rows of `queries` with each one's index.
+    /// The queued statements, then `queries`: one round trip, as a pipeline or as one
+    /// string ([`Bracket::strings`]). The server runs them in order, and the first
+    /// failure's error is returned; `f` sees the rows of `queries` with each one's index.
     fn send(&self, queries: &[Write<'_>], f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>) -> StoreResult<()> {
         let queued = std::mem::take(&mut *self.queued.borrow_mut());
         if queued.is_empty() && queries.is_empty() {
             return Ok(());
         }
+        if self.state.get() == State::Unsent {
+            self.state.set(State::Open);
+        }
+        if self.bracket.strings { self.string(&queued, queries, f) } else { self.pipeline(&queued, queries, f) }
+    }
+
+    /// Sends the round trip as a pipeline. After the first failure inside a transaction
+    /// the rest fail too (and a `COMMIT` rolls back).
+    fn pipeline(
+        &self,
+        queued: &[Queued],
+        queries: &[Write<'_>],
+        f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         let mut requests = Vec::with_capacity(queued.len() + queries.len());
-        for q in &queued {
+        for q in queued {
             requests.push(match q {
                 Queued::Plain(sql) => Request::Plain(sql),
-                Queued::Write(sql, _) => Request::Prepared(self.statement(sql)?),
+                Queued::Write(sql, _) => Request::Prepared(self.prepared(sql)?),
             });
         }
         for q in queries {
-            requests.push(Request::Prepared(self.statement(q.sql)?));
+            requests.push(Request::Prepared(self.prepared(q.sql)?));
         }
         let values = queued.iter().map(|q| match q {
             Queued::Plain(_) => &[][..],
@@ -201,21 +287,87 @@ impl PgConn<'_> {
             Request::Plain(sql) => Either::Left(self.client.batch_execute(sql).map_ok(|()| Vec::new())),
             Request::Prepared(statement) => Either::Right(self.client.query(statement, params)),
         });
-        if self.state.get() == State::Unsent {
-            self.state.set(State::Open);
-        }
         let answers = self.io.wait(futures_util::future::try_join_all(sent)).pg()?;
         for (q, rows) in queued.iter().zip(&answers) {
             if let (Queued::Write(XID, _), Some(row)) = (q, rows.first()) {
-                *self.learned.borrow_mut() = match (row.try_get(0), row.try_get(1), row.try_get(2)) {
-                    (Ok(xid), Ok(started), Ok(head)) => Some(Learned { xid, started, head }),
-                    _ => None,
-                };
+                self.learn(&PgRow(row))?;
             }
         }
         for (i, rows) in answers.iter().enumerate().skip(queued.len()) {
             rows.iter().try_for_each(|row| f(i - queued.len(), &PgRow(row)))?;
         }
+        Ok(())
+    }
+
+    /// `sql` prepared for pipelines on this connection once, and kept for its later calls
+    /// (inside a transaction or outside: a statement belongs to the connection); parsing
+    /// on every call would cost a round trip each.
+    fn prepared(&self, sql: &'static str) -> StoreResult<Statement> {
+        let mut statements = self.statements.borrow_mut();
+        if let Some(statement) = statements.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.io.wait(self.client.prepare(sql)).pg()?;
+        statements.prepared.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    /// Sends the round trip as one string. The server stops at the first failure
+    /// (inside a transaction, which the failure aborts) and skips the rest.
+    fn string(
+        &self,
+        queued: &[Queued],
+        queries: &[Write<'_>],
+        f: &mut dyn FnMut(usize, &dyn Row) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let mut text = String::new();
+        let mut sent = Vec::with_capacity(queued.len() + queries.len());
+        for (i, q) in queued.iter().enumerate() {
+            match q {
+                Queued::Plain(sql) => {
+                    text.push_str(sql);
+                    text.push(';');
+                    sent.push(Sent::Queued(i));
+                }
+                Queued::Write(sql, values) => self.add(&mut text, &mut sent, (sql, values), Sent::Queued(i))?,
+            }
+        }
+        for (i, q) in queries.iter().enumerate() {
+            self.add(&mut text, &mut sent, (q.sql, &q.params), Sent::Query(i))?;
+        }
+        let (rows, failed) = self.io.wait(answers(self.client, &text));
+        // The statements before a failure ran: the texts they prepared are ready.
+        let ran = failed.as_ref().map_or(sent.len(), |(at, _)| *at);
+        let mut statements = self.statements.borrow_mut();
+        for s in sent.get(..ran).unwrap_or_default() {
+            if let Sent::Prepare(sql, number) = s {
+                statements.numbers.insert(sql, *number);
+            }
+        }
+        drop(statements);
+        if let Some((at, e)) = failed {
+            self.commit_skipped.set(at + 1 < sent.len());
+            return Err(e).pg();
+        }
+        for (at, row) in &rows {
+            match sent.get(*at) {
+                Some(Sent::Queued(i)) if matches!(queued.get(*i), Some(Queued::Write(XID, _))) => {
+                    self.learn(&TextRow(row))?;
+                }
+                Some(Sent::Query(i)) => f(*i, &TextRow(row))?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps what [`XID`] answered.
+    fn learn(&self, row: &dyn Row) -> StoreResult<()> {
+        let (xid, started, head) = (row.int(0)?, row.text(1)?, row.int(2)?);
+        *self.learned.borrow_mut() = match (xid, started, head) {
+            (Some(xid), Some(started), Some(head)) => Some(Learned { xid, started: started.into(), head }),
+            _ => None,
+        };
         Ok(())
     }
 
@@ -227,18 +379,25 @@ impl PgConn<'_> {
             return Ok(());
         }
         self.queued.borrow_mut().extend(self.bracket.commit.iter().cloned().map(Queued::Plain));
+        self.commit_skipped.set(false);
         let sent = self.send(&[], &mut |_, _| Ok(()));
-        // Sent (the server ran the rest after any failure, the unlock included) or the
-        // connection failed (and the server ended the session): nothing to roll back.
-        self.state.set(State::Ended);
-        // The connection lost, or the server going away (a shutdown's FATAL may answer
-        // the unlock after the `COMMIT` went through, before the socket closes): the
-        // transaction may have committed. A statement's own error (a conflict, a
-        // constraint) aborted it.
-        if let Err(e) = &sent
-            && (self.client.is_closed() || e.kind() == carespace::StorageErrorKind::Unavailable)
-        {
-            self.in_doubt.set(true);
+        match &sent {
+            // The connection lost, or the server going away (a shutdown's FATAL may come
+            // just after the `COMMIT` went through, before the socket closes): the
+            // transaction may have committed, and the server ends the session.
+            Err(e) if self.client.is_closed() || e.kind() == StorageErrorKind::Unavailable => {
+                self.state.set(State::Ended);
+                self.in_doubt.set(true);
+            }
+            // A write failed (a conflict, a constraint) and the server skipped the rest,
+            // the `COMMIT` included: the aborted transaction is still open.
+            Err(_) if self.commit_skipped.get() => {
+                if let Err(e) = self.rollback() {
+                    tracing::info!(target: crate::TARGET, error = %e, "a PostgreSQL rollback failed");
+                }
+            }
+            // Committed, or the `COMMIT` itself failed and ended the transaction.
+            _ => self.state.set(State::Ended),
         }
         sent
     }
@@ -262,6 +421,63 @@ impl PgConn<'_> {
     }
 }
 
+/// The answer to the string `text`: the rows, each with the index of the statement that
+/// returned it, and the failure that stopped the string with its statement's index.
+/// Reading stops at the failure (a lost connection fails every read after it); the
+/// connection reads past the rest of an answer nobody waits for.
+async fn answers(
+    client: &Client,
+    text: &str,
+) -> (Vec<(usize, SimpleQueryRow)>, Option<(usize, tokio_postgres::Error)>) {
+    let mut stream = match client.simple_query_raw(text).await {
+        Ok(stream) => pin!(stream),
+        Err(e) => return (Vec::new(), Some((0, e))),
+    };
+    let (mut rows, mut at) = (Vec::new(), 0);
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(SimpleQueryMessage::Row(row)) => rows.push((at, row)),
+            Ok(SimpleQueryMessage::CommandComplete(_)) => at += 1,
+            Ok(_) => {}
+            Err(e) => return (rows, Some((at, e))),
+        }
+    }
+    (rows, None)
+}
+
+/// `value` written into `sql` as a literal the server reads back as it was: NULL, a uuid
+/// or a number in quotes (the parameter's type gives it its meaning), or text as an
+/// escape string with every `\` and `'` doubled. PostgreSQL cannot hold a NUL character
+/// in text, and a query string cannot carry one: such text is refused here.
+fn literal(sql: &mut String, value: &Value<'_>) -> StoreResult<()> {
+    match value {
+        Value::Id(None) | Value::Int(None) | Value::Text(None) => sql.push_str("NULL"),
+        Value::Id(Some(id)) => {
+            let _ = write!(sql, "'{id}'");
+        }
+        Value::Int(Some(n)) => {
+            let _ = write!(sql, "'{n}'");
+        }
+        Value::Text(Some(text)) => {
+            if text.contains('\0') {
+                return Err(StorageError::new(
+                    StorageErrorKind::Other,
+                    "PostgreSQL cannot store text holding a NUL character",
+                ));
+            }
+            sql.push_str("E'");
+            for c in text.chars() {
+                if c == '\\' || c == '\'' {
+                    sql.push(c);
+                }
+                sql.push(c);
+            }
+            sql.push('\'');
+        }
+    }
+    Ok(())
+}
+
 impl Drop for PgConn<'_> {
     /// A transaction left open (its caller panicked) is rolled back before the
     /// connection goes back to the pool, so it never returns holding a lock.
@@ -270,15 +486,6 @@ impl Drop for PgConn<'_> {
         // ends the transaction and releases the lock.
         let _ = self.rollback();
     }
-}
-
-/// The values of one statement as the driver takes them.
-fn bound<'v>(binds: &'v [Bind<'v, '_>]) -> Vec<&'v (dyn ToSql + Sync)> {
-    binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect()
-}
-
-fn binds<'v, 'a>(params: &'v [Value<'a>]) -> Vec<Bind<'v, 'a>> {
-    params.iter().map(Bind).collect()
 }
 
 /// `value` owning its text, to wait in the queue beyond the plan it came from.
@@ -337,7 +544,16 @@ pub(crate) fn access_alone(
     view(client, io, statements, Bracket::default()).access(workspace, user)
 }
 
-/// A [`Value`] as the driver binds it: an integer narrowed to `int` where the column is
+/// The values of one statement as the driver takes them.
+fn bound<'v>(binds: &'v [Bind<'v, '_>]) -> Vec<&'v (dyn ToSql + Sync)> {
+    binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect()
+}
+
+fn binds<'v, 'a>(params: &'v [Value<'a>]) -> Vec<Bind<'v, 'a>> {
+    params.iter().map(Bind).collect()
+}
+
+/// A [`Value`] as a pipeline binds it: an integer narrowed to `int` where the column is
 /// one (speciality codes).
 #[derive(Debug)]
 struct Bind<'v, 'a>(&'v Value<'a>);
@@ -360,7 +576,7 @@ impl ToSql for Bind<'_, '_> {
     to_sql_checked!();
 }
 
-/// A postgres row.
+/// A row of a pipeline's answer, in binary.
 struct PgRow<'r>(&'r tokio_postgres::Row);
 
 impl Row for PgRow<'_> {
@@ -387,6 +603,38 @@ impl Row for PgRow<'_> {
 
     fn flag(&self, i: usize) -> StoreResult<bool> {
         self.0.try_get(i).map_err(|e| corrupt("flag", e))
+    }
+}
+
+/// A row of a simple-query answer: every value in PostgreSQL's text form.
+struct TextRow<'r>(&'r SimpleQueryRow);
+
+impl TextRow<'_> {
+    fn value(&self, i: usize) -> StoreResult<Option<&str>> {
+        self.0.try_get(i).map_err(|e| corrupt("column", e))
+    }
+}
+
+impl Row for TextRow<'_> {
+    fn id(&self, i: usize) -> StoreResult<Option<Uuid>> {
+        self.value(i)?.map(|v| Uuid::parse_str(v).map_err(|e| corrupt("id", e))).transpose()
+    }
+
+    fn int(&self, i: usize) -> StoreResult<Option<i64>> {
+        self.value(i)?.map(|v| v.parse().map_err(|e| corrupt("number", e))).transpose()
+    }
+
+    fn text(&self, i: usize) -> StoreResult<Option<&str>> {
+        self.value(i)
+    }
+
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        match self.value(i)? {
+            Some("t") => Ok(true),
+            Some("f") => Ok(false),
+            Some(_) => Err(corrupt("flag", "neither true nor false")),
+            None => Err(corrupt("flag", "NULL")),
+        }
     }
 }
 
@@ -420,8 +668,10 @@ impl Dialect for PgConn<'_> {
 
 #[cfg(test)]
 mod tests {
-    //! A commit in doubt settled by its first event (R32: nothing acknowledged lost,
-    //! nothing written twice), on `CARESPACE_PG_URL` as the crate's other tests.
+    //! Values written as literals read back as they were, a write that fails half-way
+    //! leaves its connection ready for the next command, and a commit in doubt is settled
+    //! by its first event (R32: nothing acknowledged lost, nothing written twice), on
+    //! `CARESPACE_PG_URL` as the crate's other tests.
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
     use std::sync::Arc;
@@ -430,6 +680,117 @@ mod tests {
 
     use super::*;
     use crate::{PostgresOptions, PostgresStore};
+
+    /// A store on a schema of its own, named after `label`, with a table `t` for these
+    /// tests (a text, a number that must be at least 0, a uuid; the number is the key).
+    fn store(label: &str) -> (PostgresStore, String) {
+        let url = std::env::var("CARESPACE_PG_URL").expect("set CARESPACE_PG_URL (make test-postgres does)");
+        let schema = format!("{label}_{}", std::process::id());
+        let options = PostgresOptions { schema: Some(schema.clone()), ..PostgresOptions::default() };
+        let store = PostgresStore::connect_with(&url, options).unwrap();
+        let conn = store.connection().unwrap();
+        let create = "CREATE TABLE t (t text, n bigint PRIMARY KEY CHECK (n >= 0), u uuid)";
+        conn.io.wait(conn.client.batch_execute(create)).unwrap();
+        (store, schema)
+    }
+
+    fn drop_schema(store: &PostgresStore, schema: &str) {
+        let conn = store.connection().unwrap();
+        conn.io.wait(conn.client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).unwrap();
+    }
+
+    const INSERT: &str = "INSERT INTO t (t, n, u) VALUES ($1, $2, $3)";
+    const ALL: &str = "SELECT t, n, u FROM t ORDER BY n";
+
+    /// Every row of `t`, read in a transaction of either kind.
+    fn rows(store: &PostgresStore, strings: bool) -> Vec<(Option<String>, i64, Option<Uuid>)> {
+        let mut conn = store.connection().unwrap();
+        let crate::Connection { client, io, statements, .. } = &mut *conn;
+        let bracket =
+            Bracket { open: vec!["BEGIN".into()], commit: vec!["COMMIT".into()], strings, ..Bracket::default() };
+        let tx = view(client, io, statements, bracket);
+        let rows = tx.0.all(ALL, &[], |r| Ok((r.text(0)?.map(str::to_owned), r.int(1)?.unwrap(), r.id(2)?))).unwrap();
+        tx.0.commit().unwrap();
+        rows
+    }
+
+    #[test]
+    fn text_written_as_a_literal_reads_back_as_it_was_whatever_it_holds() {
+        let (store, schema) = store("literals");
+        let texts = [
+            "it's",
+            "''",
+            "back\\slash",
+            "\\'",
+            "\\",
+            "'; DROP TABLE t; --",
+            "E'x'",
+            "$$dollar$$ $1",
+            "Guy's and St Thomas' NHS Foundation Trust",
+            "ünïcödé ✓ 🩺",
+            "",
+            "line\nbreak\ttab",
+            "%s {} ?",
+        ];
+        let id = Uuid::now_v7();
+        {
+            let mut conn = store.connection().unwrap();
+            let crate::Connection { client, io, statements, .. } = &mut *conn;
+            let tx = view(client, io, statements, crate::write_bracket());
+            let mut writes: Vec<Write<'_>> = texts
+                .iter()
+                .zip(0..)
+                .map(|(text, n)| Write {
+                    sql: INSERT,
+                    params: vec![Value::Text(Some((*text).into())), Value::Int(Some(n)), Value::Id(Some(id))],
+                })
+                .collect();
+            writes.push(Write { sql: INSERT, params: vec![Value::Text(None), Value::Int(Some(99)), Value::Id(None)] });
+            tx.0.exec_all(&writes).unwrap();
+            tx.0.commit().unwrap();
+        }
+        let mut expected: Vec<_> = texts.iter().zip(0..).map(|(t, n)| (Some((*t).to_owned()), n, Some(id))).collect();
+        expected.push((None, 99, None));
+        assert_eq!(rows(&store, false), expected, "read back in binary");
+        assert_eq!(rows(&store, true), expected, "read back as text");
+        drop_schema(&store, &schema);
+    }
+
+    #[test]
+    fn text_holding_a_nul_is_refused_before_it_is_sent() {
+        let mut sql = String::new();
+        let refused = literal(&mut sql, &Value::Text(Some("a\0b".into()))).unwrap_err();
+        assert_eq!(refused.kind(), StorageErrorKind::Other);
+        assert!(refused.to_string().contains("NUL"), "{refused}");
+    }
+
+    #[test]
+    fn a_write_failing_half_way_rolls_back_and_leaves_its_connection_ready() {
+        let (store, schema) = store("half_way");
+        let write = |n: i64| Write {
+            sql: INSERT,
+            params: vec![Value::Text(Some("x".into())), Value::Int(Some(n)), Value::Id(None)],
+        };
+        let mut conn = store.connection().unwrap();
+        let crate::Connection { client, io, statements, .. } = &mut *conn;
+        for failing in [vec![write(1), write(-1), write(2)], vec![write(1), write(1)]] {
+            let tx = view(client, io, statements, crate::write_bracket());
+            tx.0.exec_all(&failing).unwrap();
+            let failed = tx.0.commit().unwrap_err();
+            assert_eq!(failed.kind(), StorageErrorKind::Constraint, "{failed}");
+            assert!(tx.0.in_doubt().is_none());
+            drop(tx);
+            // The same connection runs the next transaction, which sees nothing of the
+            // failed one.
+            let tx = view(client, io, statements, crate::write_bracket());
+            tx.0.exec_all(&[write(3)]).unwrap();
+            let seen = tx.0.all(ALL, &[], |r| r.int(1)).unwrap();
+            assert_eq!(seen, [Some(3)]);
+            tx.0.rollback().unwrap();
+        }
+        drop(conn);
+        drop_schema(&store, &schema);
+    }
 
     #[test]
     fn a_commit_in_doubt_is_found_by_its_first_event_at_the_number_it_would_take() {
@@ -447,8 +808,9 @@ mod tests {
             learned: Some(Learned { xid: 0, started: String::new(), head }),
             first_event,
         };
-        let conn = store.connection().unwrap();
-        let written = |doubt: InDoubt| doubt.written(&conn.client, &conn.io).unwrap();
+        let mut conn = store.connection().unwrap();
+        let crate::Connection { client, io, statements, .. } = &mut *conn;
+        let mut written = |doubt: InDoubt| doubt.written(client, io, statements).unwrap();
 
         assert_eq!(written(doubt(head, Some(values.clone()))), Some(true), "its event is where it would be");
         assert_eq!(written(doubt(head - 1, Some(values.clone()))), Some(false), "another command's number");
@@ -461,6 +823,6 @@ mod tests {
         assert_eq!(written(doubt(head, None)), None, "a command that appended no event");
         assert_eq!(written(InDoubt { learned: None, first_event: Some(values) }), None, "no first round trip");
 
-        conn.io.wait(conn.client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).unwrap();
+        io.wait(client.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))).unwrap();
     }
 }

@@ -38,10 +38,11 @@
 //! A pool of connections (r2d2). Every command is one `SERIALIZABLE` transaction,
 //! retried from the start on a serialization failure (SQLSTATE 40001) or a deadlock
 //! (40P01), a bounded number of times with a growing pause; reads run in a
-//! `REPEATABLE READ READ ONLY` transaction, one consistent snapshot. Statements are
-//! pipelined: a transaction's `BEGIN` travels with its first read, and its writes
-//! (whose only answer is whether they worked) with its `COMMIT`, so a command is two
-//! round trips: its context, then its plan. Event numbers come
+//! `REPEATABLE READ READ ONLY` transaction, one consistent snapshot. Statements travel
+//! together: a transaction's `BEGIN` with its first read, and its writes (whose only
+//! answer is whether they worked) with its `COMMIT`, so a command is two round trips:
+//! its context, then its plan. A write's round trips go as one string, answered in one
+//! flush; writers take turns by locking the event counter's table first thing. Event numbers come
 //! from a one-row counter updated in the writing transaction, so the log has no gaps.
 //! The schema is applied by numbered migrations under an advisory lock, so several
 //! processes starting at once migrate exactly once; the version is kept in a table.
@@ -91,10 +92,6 @@ pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 /// The advisory lock key under which migrations run (with the schema's name hashed as
 /// the second key): ASCII "CARE".
 const MIGRATION_LOCK: i32 = 0x4341_5245;
-
-/// The advisory lock key writers take turns on (with the schema's name hashed as the
-/// second key): ASCII "CSWR".
-const WRITE_LOCK: i32 = 0x4353_5752;
 
 /// The tracing target of this crate's events.
 const TARGET: &str = "carespace::postgres";
@@ -380,11 +377,6 @@ impl PostgresStore {
         Ok(u32::try_from(version).unwrap_or(0))
     }
 
-    /// The schema the tables are in: the one chosen, or the connection's default.
-    fn schema(&self) -> &str {
-        schema_name(self.options.schema.as_deref())
-    }
-
     /// A connection from the pool, marked unproven until the command on it works.
     fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, Error> {
         let mut conn = self.pool.get().map_err(pool)?;
@@ -541,6 +533,7 @@ impl Store for PostgresStore {
             commit: vec!["COMMIT".into()],
             rollback: vec!["ROLLBACK".into()],
             learn_xid: false,
+            strings: false,
         };
         let tx = db::view(client, io, statements, bracket);
         match f(&tx) {
@@ -573,7 +566,7 @@ impl Store for PostgresStore {
         let mut conn = self.connection()?;
         let Connection { client, io, statements, answered } = &mut *conn;
         let mut doubt = None;
-        let result = run_serializable(client, io, statements, self.schema(), self.options.max_attempts, f, &mut doubt);
+        let result = run_serializable(client, io, statements, self.options.max_attempts, f, &mut doubt);
         if result.is_ok() {
             *answered = Some(Instant::now());
         }
@@ -603,7 +596,7 @@ impl PostgresStore {
         // transaction is still in progress (its backend has not yet noticed the broken
         // connection).
         let ask = |learned: &db::Learned| -> Result<Option<Fate>, Error> {
-            let conn = self.connection()?;
+            let mut conn = self.connection()?;
             let sql = "SELECT txid_status($1), pg_postmaster_start_time()::text";
             let row = match conn.io.wait(conn.client.query_one(sql, &[&learned.xid])) {
                 Ok(row) => row,
@@ -617,7 +610,8 @@ impl PostgresStore {
             let status: Option<String> = row.try_get(0).map_err(|e| Error::Storage(error::storage(e)))?;
             let now_started: String = row.try_get(1).map_err(|e| Error::Storage(error::storage(e)))?;
             if now_started != learned.started {
-                return Ok(Some(match doubt.written(&conn.client, &conn.io)? {
+                let Connection { client, io, statements, .. } = &mut *conn;
+                return Ok(Some(match doubt.written(client, io, statements)? {
                     Some(true) => Fate::Committed,
                     Some(false) => Fate::Aborted,
                     None => Fate::Unknown("the server restarted since, and the command appended no event"),
@@ -695,24 +689,26 @@ fn rolled_back(tx: &db::PgConn<'_>, error: Error) -> Error {
     error
 }
 
-/// A write's bracket. Writers take turns on the store's advisory lock, taken before the
-/// transaction begins so that its snapshot is taken after the previous writer
-/// committed; the lock and `BEGIN` go with the command's first read, `COMMIT` and the
-/// unlock with its plan. Without the lock, two busy clients on one ward starved each
-/// other: every write updates the event counter, so overlapping `SERIALIZABLE` writers
-/// abort one another, and a command could lose 16 times running (seen with 2 processes).
-/// The schema's name was checked (lower-case letters, digits, `_`), so it can be
-/// written into the statements.
-fn write_bracket(schema: &str) -> db::Bracket {
-    let unlock = format!("SELECT pg_advisory_unlock({WRITE_LOCK}, hashtext('{schema}'))");
+/// A write's bracket. Writers take turns on the event counter's table, locked in
+/// `EXCLUSIVE` mode as the transaction's first statement: `LOCK TABLE` takes no snapshot,
+/// so the transaction's snapshot is taken after the previous writer committed, and the
+/// lock ends with the transaction, so releasing it costs no statement of its own. (Plain
+/// reads of the counter still go on: `EXCLUSIVE` lets `SELECT` through.) Without taking
+/// turns, two busy clients on one ward starved each other: every write updates the
+/// event counter, so overlapping `SERIALIZABLE` writers abort one another, and a command
+/// could lose 16 times running (seen with 2 processes).
+///
+/// Earlier builds took turns on a session advisory lock instead. While an earlier build
+/// and this one write to one database (a rolling upgrade), a writer of each may overlap
+/// with the other's: one of the two then fails on the counter's row and is retried, as
+/// any conflict is; nothing is written wrongly.
+fn write_bracket() -> db::Bracket {
     db::Bracket {
-        open: vec![
-            format!("SELECT pg_advisory_lock({WRITE_LOCK}, hashtext('{schema}'))"),
-            "BEGIN ISOLATION LEVEL SERIALIZABLE".into(),
-        ],
-        commit: vec!["COMMIT".into(), unlock.clone()],
-        rollback: vec!["ROLLBACK".into(), unlock],
+        open: vec!["BEGIN ISOLATION LEVEL SERIALIZABLE".into(), "LOCK TABLE event_counter IN EXCLUSIVE MODE".into()],
+        commit: vec!["COMMIT".into()],
+        rollback: vec!["ROLLBACK".into()],
         learn_xid: true,
+        strings: true,
     }
 }
 
@@ -722,7 +718,6 @@ fn run_serializable(
     client: &mut Client,
     io: &link::Io,
     statements: &mut Statements,
-    schema: &str,
     max_attempts: u32,
     f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>,
     doubt: &mut Option<db::InDoubt>,
@@ -730,7 +725,7 @@ fn run_serializable(
     let mut attempt = 1;
     loop {
         let result = {
-            let mut tx = db::view(client, io, statements, write_bracket(schema));
+            let mut tx = db::view(client, io, statements, write_bracket());
             let result = match f(&mut tx) {
                 Ok(()) => tx.0.commit().map_err(Error::from),
                 Err(e) => Err(rolled_back(&tx.0, e)),
