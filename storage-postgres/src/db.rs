@@ -25,6 +25,11 @@
 //!   `standard_conforming_strings` says, so no value can end its literal (a driver that
 //!   interpolates on the client, as psycopg does, writes the same). Answers come back
 //!   as text, read by [`TextRow`].
+//!
+//! Values in the text have one consequence outside Carespace: PostgreSQL logs the text
+//! of a statement that fails (`log_min_error_statement`), so a failed write's line in
+//! the server's log can hold the names and addresses it wrote (the README says how to
+//! turn that off for the role).
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
