@@ -148,7 +148,7 @@ pub(crate) fn view<'c>(client: &'c Client, io: &'c Io, statements: &'c mut State
         ),
         bracket,
         state: Cell::new(State::Unsent),
-        commit_skipped: Cell::new(false),
+        last_ran: Cell::new(false),
         learned: RefCell::new(None),
         first_event: RefCell::new(None),
         in_doubt: Cell::new(false),
@@ -167,9 +167,10 @@ pub(crate) struct PgConn<'c> {
     queued: RefCell<Vec<Queued>>,
     bracket: Bracket,
     state: Cell<State>,
-    /// Whether the last round trip failed before its last statement, which the server
-    /// then skipped: a `COMMIT` that never ran leaves the failed transaction open.
-    commit_skipped: Cell<bool>,
+    /// Whether the last round trip's last statement ran (its `COMMIT`, when it carries
+    /// one). A string that failed earlier had the rest skipped by the server, and one
+    /// refused before it was sent ran nothing: either leaves the transaction open.
+    last_ran: Cell<bool>,
     /// What the first round trip learned, once it came back.
     learned: RefCell<Option<Learned>>,
     /// The values of the first event the transaction appends, once queued.
@@ -292,6 +293,8 @@ impl PgConn<'_> {
             Request::Plain(sql) => Either::Left(self.client.batch_execute(sql).map_ok(|()| Vec::new())),
             Request::Prepared(statement) => Either::Right(self.client.query(statement, params)),
         });
+        // Every statement of a pipeline runs, each closed by its own `Sync`.
+        self.last_ran.set(true);
         let answers = self.io.wait(futures_util::future::try_join_all(sent)).pg()?;
         for (q, rows) in queued.iter().zip(&answers) {
             if let (Queued::Write(XID, _), Some(row)) = (q, rows.first()) {
@@ -341,6 +344,7 @@ impl PgConn<'_> {
             self.add(&mut text, &mut sent, (q.sql, &q.params), Sent::Query(i))?;
         }
         let (rows, failed) = self.io.wait(answers(self.client, &text));
+        self.last_ran.set(failed.as_ref().is_none_or(|(at, _)| at + 1 == sent.len()));
         // The statements before a failure ran: the texts they prepared are ready.
         let ran = failed.as_ref().map_or(sent.len(), |(at, _)| *at);
         let mut statements = self.statements.borrow_mut();
@@ -350,8 +354,7 @@ impl PgConn<'_> {
             }
         }
         drop(statements);
-        if let Some((at, e)) = failed {
-            self.commit_skipped.set(at + 1 < sent.len());
+        if let Some((_, e)) = failed {
             return Err(e).pg();
         }
         for (at, row) in &rows {
@@ -384,7 +387,7 @@ impl PgConn<'_> {
             return Ok(());
         }
         self.queued.borrow_mut().extend(self.bracket.commit.iter().cloned().map(Queued::Plain));
-        self.commit_skipped.set(false);
+        self.last_ran.set(false);
         let sent = self.send(&[], &mut |_, _| Ok(()));
         match &sent {
             // The connection lost, or the server going away (a shutdown's FATAL may come
@@ -395,8 +398,9 @@ impl PgConn<'_> {
                 self.in_doubt.set(true);
             }
             // A write failed (a conflict, a constraint) and the server skipped the rest,
-            // the `COMMIT` included: the aborted transaction is still open.
-            Err(_) if self.commit_skipped.get() => {
+            // the `COMMIT` included, or a value was refused before anything was sent:
+            // the transaction is still open.
+            Err(_) if !self.last_ran.get() => {
                 if let Err(e) = self.rollback() {
                     tracing::info!(target: crate::TARGET, error = %e, "a PostgreSQL rollback failed");
                 }
@@ -767,6 +771,27 @@ mod tests {
         let refused = literal(&mut sql, &Value::Text(Some("a\0b".into()))).unwrap_err();
         assert_eq!(refused.kind(), StorageErrorKind::Other);
         assert!(refused.to_string().contains("NUL"), "{refused}");
+    }
+
+    #[test]
+    fn a_value_refused_at_commit_rolls_back_and_releases_the_write_lock() {
+        let (store, schema) = store("refused");
+        let mut conn = store.connection().unwrap();
+        let crate::Connection { client, io, statements, .. } = &mut *conn;
+        let tx = view(client, io, statements, crate::write_bracket());
+        // The context read sends `BEGIN` and the lock.
+        assert_eq!(tx.0.all(ALL, &[], |r| r.int(1)).unwrap(), []);
+        let nul =
+            Write { sql: INSERT, params: vec![Value::Text(Some("a\0b".into())), Value::Int(Some(1)), Value::Id(None)] };
+        tx.0.exec_all(&[nul]).unwrap();
+        assert_eq!(tx.0.commit().unwrap_err().kind(), StorageErrorKind::Other);
+        drop(tx);
+        // Another connection takes the write lock at once: nobody holds it.
+        let other = store.connection().unwrap();
+        let take = "BEGIN; SET LOCAL lock_timeout = '2s'; LOCK TABLE event_counter IN EXCLUSIVE MODE; ROLLBACK";
+        other.io.wait(other.client.batch_execute(take)).unwrap();
+        drop((conn, other));
+        drop_schema(&store, &schema);
     }
 
     #[test]
