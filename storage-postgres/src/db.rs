@@ -227,11 +227,14 @@ impl PgConn<'_> {
         what: Sent,
     ) -> StoreResult<()> {
         let mut statements = self.statements.borrow_mut();
-        let prepared_here = sent.iter().find_map(|s| match s {
-            Sent::Prepare(text, number) if *text == sql => Some(*number),
-            _ => None,
-        });
-        let number = match statements.numbers.get(sql).copied().or(prepared_here) {
+        // Prepared on this connection before, or earlier in this string.
+        let prepared_here = || {
+            sent.iter().find_map(|s| match s {
+                Sent::Prepare(text, number) if *text == sql => Some(*number),
+                _ => None,
+            })
+        };
+        let number = match statements.numbers.get(sql).copied().or_else(prepared_here) {
             Some(number) => number,
             None => {
                 statements.handed_out += 1;
