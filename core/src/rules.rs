@@ -385,7 +385,7 @@ pub(crate) fn approve(
     match shared.membership(target.id) {
         Some(m) if m.state == MembershipState::Unapproved => {
             let approved = with_state(m, MembershipState::Member, ctx.now);
-            plan.change(Change::Membership(approved.clone()));
+            plan.change(Change::UpdateMembership(approved.clone()));
             plan.event(EventKind::JoinApproved { workspace: shared.workspace.id, user: target.id });
             Ok((plan, approved))
         }
@@ -608,7 +608,7 @@ pub(crate) fn archive_member(
         Some(m) if m.state == MembershipState::Archived => Ok((plan, m.clone())),
         Some(m) => {
             let archived = with_state(m, MembershipState::Archived, ctx.now);
-            plan.change(Change::Membership(archived.clone()));
+            plan.change(Change::UpdateMembership(archived.clone()));
             plan.event(EventKind::MemberArchived {
                 workspace: shared.workspace.id,
                 user: target.id,
@@ -632,7 +632,7 @@ pub(crate) fn unarchive_member(
     match shared.membership(target.id) {
         Some(m) if m.state == MembershipState::Archived => {
             let restored = with_state(m, MembershipState::Member, ctx.now);
-            plan.change(Change::Membership(restored.clone()));
+            plan.change(Change::UpdateMembership(restored.clone()));
             plan.event(EventKind::MemberUnarchived { workspace: shared.workspace.id, user: target.id });
             Ok((plan, restored))
         }
@@ -655,7 +655,7 @@ pub(crate) fn promote(
     match shared.membership(target.id) {
         Some(m) if m.state == MembershipState::Member => {
             let promoted = with_state(m, MembershipState::Admin, ctx.now);
-            plan.change(Change::Membership(promoted.clone()));
+            plan.change(Change::UpdateMembership(promoted.clone()));
             plan.event(EventKind::RoleChanged { workspace: shared.workspace.id, user: target.id, role: Role::Admin });
             Ok((plan, promoted))
         }
@@ -682,7 +682,7 @@ pub(crate) fn demote(ctx: Ctx<'_>, shared: &Shared, actor: &Actor, target: &User
                 });
             }
             let demoted = with_state(m, MembershipState::Member, ctx.now);
-            plan.change(Change::Membership(demoted.clone()));
+            plan.change(Change::UpdateMembership(demoted.clone()));
             plan.event(EventKind::RoleChanged { workspace: shared.workspace.id, user: target.id, role: Role::Member });
             Ok((plan, demoted))
         }
@@ -719,7 +719,7 @@ pub(crate) fn set_membership_end(
     }
     // A new date earns a new reminder (and a new decision if they are the last admin).
     let changed = Membership { ends_at, end_notice: None, ..m.clone() };
-    plan.change(Change::Membership(changed.clone()));
+    plan.change(Change::UpdateMembership(changed.clone()));
     plan.event(EventKind::MembershipEndChanged {
         workspace: shared.workspace.id,
         user: target.id,

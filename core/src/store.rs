@@ -627,6 +627,18 @@ fn all_memberships<R: ReadTx + ?Sized>(r: &R, keep: &dyn Fn(&Membership) -> bool
     Ok(out)
 }
 
+/// The error of [`WriteTx::update_membership`] where there is no membership to change
+/// (by ids alone: no personal data).
+fn no_membership_to_update(membership: &Membership) -> StorageError {
+    StorageError::new(
+        StorageErrorKind::Other,
+        format!(
+            "a command changed the membership of user {} in workspace {}, which is not there; nothing was written",
+            membership.user, membership.workspace
+        ),
+    )
+}
+
 /// One row to write: a part of a [`Plan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -642,6 +654,13 @@ pub enum Change {
     Personal(PersonalWorkspace),
     /// Insert or replace a membership (keyed by workspace and user).
     Membership(Membership),
+    /// Change a membership that exists (keyed by workspace and user): its role, status,
+    /// times and end notice, the only columns a membership's life changes. The rules
+    /// write this for a membership they read in the same transaction (approving,
+    /// promoting, archiving, …); a backend writes it as an update, which costs less than
+    /// an insert-or-replace, and fails the write where there is no such membership
+    /// rather than drop the change ([`WriteTx::update_membership`]).
+    UpdateMembership(Membership),
     /// Delete a membership (leave, decline).
     RemoveMembership(WorkspaceId, UserId),
     /// Insert or replace an invite.
@@ -677,7 +696,9 @@ impl Plan {
     /// `None` when the plan does not touch that membership.
     pub(crate) fn current_after(&self, workspace: WorkspaceId, user: UserId) -> Option<bool> {
         self.changes.iter().rev().find_map(|change| match change {
-            Change::Membership(m) if m.workspace == workspace && m.user == user => Some(m.state.is_current()),
+            Change::Membership(m) | Change::UpdateMembership(m) if m.workspace == workspace && m.user == user => {
+                Some(m.state.is_current())
+            }
             Change::RemoveMembership(w, u) if *w == workspace && *u == user => Some(false),
             _ => None,
         })
@@ -707,6 +728,17 @@ pub trait WriteTx {
     fn put_personal_workspace(&mut self, workspace: &PersonalWorkspace) -> StoreResult<()>;
     /// Inserts or replaces a membership (keyed by workspace and user).
     fn put_membership(&mut self, membership: &Membership) -> StoreResult<()>;
+    /// Changes a membership that exists ([`Change::UpdateMembership`]), failing with an
+    /// [`StorageErrorKind::Other`] error where there is
+    /// none: that is a bug, never a state a command meets. The default reads the
+    /// membership, then puts it; the SQL backends update it in one statement that fails
+    /// itself when it changes no row.
+    fn update_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+        match self.reader().membership(membership.workspace, membership.user)? {
+            Some(_) => self.put_membership(membership),
+            None => Err(no_membership_to_update(membership)),
+        }
+    }
     /// Deletes a membership (leave, decline).
     fn delete_membership(&mut self, workspace: WorkspaceId, user: UserId) -> StoreResult<()>;
     /// Inserts or replaces an invite.
@@ -733,6 +765,7 @@ pub trait WriteTx {
                 Change::Workspace(w) => self.put_workspace(w)?,
                 Change::Personal(p) => self.put_personal_workspace(p)?,
                 Change::Membership(m) => self.put_membership(m)?,
+                Change::UpdateMembership(m) => self.update_membership(m)?,
                 Change::RemoveMembership(w, u) => self.delete_membership(*w, *u)?,
                 Change::Invite(i) => self.put_invite(i)?,
                 Change::Decline(d) => self.put_decline(d)?,

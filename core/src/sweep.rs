@@ -149,7 +149,7 @@ fn escalate_requests(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> R
             approvers: shared.approvers(ctx.policy),
             escalated_to: shared.members.iter().filter(|m| m.state.is_approved()).map(|m| m.user).collect(),
         });
-        plan.change(Change::Membership(Membership { escalated_at: Some(ctx.now), ..request }));
+        plan.change(Change::UpdateMembership(Membership { escalated_at: Some(ctx.now), ..request }));
         swept.requests_escalated = swept.requests_escalated.saturating_add(1);
     }
     apply(tx, ctx, None, plan)
@@ -197,13 +197,13 @@ fn end_memberships(tx: &mut dyn WriteTx, ctx: Ctx<'_>, swept: &mut Swept) -> Res
             if m.end_notice.is_none() {
                 let admins = r.admins_of(m.workspace)?.into_iter().map(|a| a.user).collect();
                 plan.event(EventKind::MembershipEndingSoon { workspace: m.workspace, user: m.user, ends_at, admins });
-                plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::Reminded), ..m }));
+                plan.change(Change::UpdateMembership(Membership { end_notice: Some(EndNotice::Reminded), ..m }));
                 swept.end_reminders = swept.end_reminders.saturating_add(1);
             }
         } else if m.state == MembershipState::Admin && must_keep(&r.admins_of(m.workspace)?, ctx.now, ends_at) {
             if m.end_notice != Some(EndNotice::KeptAsLastAdmin) {
                 plan.event(EventKind::LastAdminKept { workspace: m.workspace, user: m.user, ends_at });
-                plan.change(Change::Membership(Membership { end_notice: Some(EndNotice::KeptAsLastAdmin), ..m }));
+                plan.change(Change::UpdateMembership(Membership { end_notice: Some(EndNotice::KeptAsLastAdmin), ..m }));
                 swept.last_admins_kept = swept.last_admins_kept.saturating_add(1);
             }
         } else {
@@ -231,7 +231,7 @@ fn end_one(r: &dyn ReadTx, plan: &mut Plan, ctx: Ctx<'_>, m: &Membership) -> Res
     if m.state == MembershipState::Admin {
         plan.event(EventKind::RoleChanged { workspace: m.workspace, user: m.user, role: Role::Member });
     }
-    plan.change(Change::Membership(with_state(m, MembershipState::Archived, ctx.now)));
+    plan.change(Change::UpdateMembership(with_state(m, MembershipState::Archived, ctx.now)));
     plan.event(EventKind::MemberArchived {
         workspace: m.workspace,
         user: m.user,

@@ -406,6 +406,7 @@ macro_rules! conformance_suite {
             r42_a_wait_returns_when_a_later_event_commits,
             store_lists_keep_their_documented_orders,
             r35_r38_an_instant_no_store_holds_is_refused_alike,
+            r35_updating_a_membership_that_is_not_there_writes_nothing,
         );
         $crate::conformance_suite!(@factory_cases $new_store;
             r34_permission_matrix,

@@ -662,6 +662,10 @@ impl Dialect for PgConn<'_> {
            EXISTS (SELECT 1 FROM users u WHERE u.id = $2) \
          FROM personal_workspaces p WHERE p.id = $1";
     const LAST_EVENT_SEQ: &'static str = "SELECT last FROM event_counter";
+    /// A write goes with its `COMMIT` (no answer is seen before), so the update checks
+    /// itself (migration 8).
+    const UPDATE_MEMBERSHIP: &'static str =
+        "SELECT carespace_update_membership($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
     /// The counter's row lock orders appenders; a rollback undoes the increment. One
     /// statement takes the number and writes the event.
     const APPEND_EVENT: &'static str = "WITH next AS (UPDATE event_counter SET last = last + 1 RETURNING last) \

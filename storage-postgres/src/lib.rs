@@ -76,6 +76,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("005_consumers", include_str!("../migrations/005_consumers.sql")),
     ("006_member_lists", include_str!("../migrations/006_member_lists.sql")),
     ("007_kept_access", include_str!("../migrations/007_kept_access.sql")),
+    ("008_updates_checked", include_str!("../migrations/008_updates_checked.sql")),
 ];
 
 /// The version whose migration adds `organisation_prefixes`, filled in Rust after it.

@@ -43,7 +43,10 @@ pub trait Conn {
         f: &mut dyn FnMut(&dyn Row) -> StoreResult<()>,
     ) -> StoreResult<()>;
 
-    /// Runs `sql`, ignoring any rows it returns.
+    /// Runs the write `sql`, ignoring the rows it returns, but failing when it returns
+    /// rows and returned none: such a write returns the rows it changed, and must change
+    /// one ([`Dialect::UPDATE_MEMBERSHIP`]). A backend that sends its writes before their
+    /// answers come back writes that guard into the statement's text instead.
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()>;
 
     /// Runs `statements` in order, stopping at the first error. The default runs them one
@@ -113,6 +116,18 @@ pub trait Dialect {
     /// The events whose payload's `user` is `$1` (the id as text) and the workspace
     /// creations whose actor is `$2`, in order.
     const EVENTS_OF_USER: &'static str;
+
+    /// Changes the membership of user `$2` in workspace `$1` that exists
+    /// ([`Change::UpdateMembership`]): its role `$3`, status `$4`, times `$5`, `$6`, `$7`,
+    /// end notice `$8`, escalation `$9` and list rank `$10` — the columns
+    /// [`PUT_MEMBERSHIP`] writes besides those it copies, which never change for a
+    /// membership or are kept by triggers. The statement must fail when there is no such
+    /// membership: the portable form returns the row it changed, and a backend fails a
+    /// write that returns rows when it returns none (SQLite's does); a backend that
+    /// cannot see the answer before it commits guards the statement itself.
+    const UPDATE_MEMBERSHIP: &'static str = "UPDATE memberships SET role = $3, status = $4, joined_at = $5, \
+         updated_at = $6, ends_at = $7, end_notice = $8, escalated_at = $9, list_rank = $10 \
+         WHERE workspace = $1 AND \"user\" = $2 RETURNING workspace";
 
     /// The memberships of workspace `$1` of its admins and of users `$2` and `$3`, in
     /// no particular order and possibly twice (the caller sorts and deduplicates): three
@@ -732,14 +747,19 @@ const PUT_CONVERSATION: &str =
 /// The statement that writes one change, at the plan's time `when`.
 /// The statements that write `change` (one, or an organisation's row and its words),
 /// added to `out`.
-fn writes_of<'c>(change: &'c Change, when: OffsetDateTime, out: &mut Vec<Statement<'c>>) -> StoreResult<()> {
+fn writes_of<'c, C: Dialect>(
+    change: &'c Change,
+    when: OffsetDateTime,
+    out: &mut Vec<Statement<'c>>,
+) -> StoreResult<()> {
     let statement = match change {
         Change::Organisation(o) => return put_organisation(o, out),
         Change::User(u) => put_user(u),
         Change::OrganisationMember(organisation, user) => add_organisation_member(*organisation, *user, when),
         Change::Workspace(w) => return put_workspace(w, out),
         Change::Personal(p) => put_personal(p),
-        Change::Membership(m) => put_membership(m),
+        Change::Membership(m) => write_membership(PUT_MEMBERSHIP, m),
+        Change::UpdateMembership(m) => write_membership(C::UPDATE_MEMBERSHIP, m),
         Change::RemoveMembership(workspace, user) => Ok(delete_membership(*workspace, *user)),
         Change::Invite(i) => put_invite(i),
         Change::Decline(d) => put_decline(d),
@@ -823,9 +843,10 @@ fn put_personal(p: &PersonalWorkspace) -> StoreResult<Statement<'_>> {
     statement(PUT_PERSONAL, vec![id(p.id), id(p.organisation), id(p.owner), at(p.created_at)?, opt_at(p.archived_at)?])
 }
 
-fn put_membership(m: &Membership) -> StoreResult<Statement<'_>> {
+/// [`PUT_MEMBERSHIP`] or [`Dialect::UPDATE_MEMBERSHIP`] with the membership's values.
+fn write_membership<'m>(sql: &'static str, m: &'m Membership) -> StoreResult<Statement<'m>> {
     statement(
-        PUT_MEMBERSHIP,
+        sql,
         vec![
             id(m.workspace),
             id(m.user),
@@ -921,7 +942,11 @@ impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
     }
 
     fn put_membership(&mut self, membership: &Membership) -> StoreResult<()> {
-        self.run(put_membership(membership)?)
+        self.run(write_membership(PUT_MEMBERSHIP, membership)?)
+    }
+
+    fn update_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+        self.run(write_membership(C::UPDATE_MEMBERSHIP, membership)?)
     }
 
     fn delete_membership(&mut self, workspace: WorkspaceId, user: UserId) -> StoreResult<()> {
@@ -955,7 +980,7 @@ impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
     fn apply(&mut self, plan: &Plan, when: OffsetDateTime, actor: Option<UserId>) -> StoreResult<()> {
         let mut statements = Vec::with_capacity(plan.changes.len() + plan.events.len());
         for change in &plan.changes {
-            writes_of(change, when, &mut statements)?;
+            writes_of::<C>(change, when, &mut statements)?;
         }
         for kind in &plan.events {
             statements.push(Statement { sql: C::APPEND_EVENT, params: event_params(when, actor, kind)? });

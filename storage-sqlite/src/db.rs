@@ -75,9 +75,17 @@ impl Conn for SqliteConn<'_> {
     }
 
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()> {
-        // One step runs the whole statement, a `RETURNING` one included.
+        // One step runs the whole statement, a `RETURNING` one included. A write that
+        // returns rows returns the rows it changed, and changing none is its failure
+        // (`Dialect::UPDATE_MEMBERSHIP`).
         let mut stmt = self.bound(sql, params)?;
-        stmt.raw_query().next().sql()?;
+        let returns = stmt.column_count() > 0;
+        if stmt.raw_query().next().sql()?.is_none() && returns {
+            return Err(StorageError::new(
+                carespace::StorageErrorKind::Other,
+                format!("the write changed no row where it must change one: {sql}"),
+            ));
+        }
         Ok(())
     }
 }

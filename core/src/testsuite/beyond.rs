@@ -657,3 +657,46 @@ pub fn r35_r38_an_instant_no_store_holds_is_refused_alike(store: Arc<dyn Store>)
     }
     h.check();
 }
+
+/// R35: the update of a membership that is not there fails the whole write on every
+/// backend — the SQL stores update in one statement that must change one row — and
+/// writes nothing, the rows before it and the events after it included.
+pub fn r35_updating_a_membership_that_is_not_there_writes_nothing(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
+    let ws = h.workspace(&alice, &org, "Ward 1");
+    let held = |user: UserId| {
+        let mut found = None;
+        h.store
+            .read(&mut |r| {
+                found = r.membership(ws.id, user)?;
+                Ok(())
+            })
+            .unwrap();
+        found
+    };
+    let alices = held(alice.id).expect("the creator is the workspace's admin");
+    // Bob holds no membership: an update of his must fail, on its own and in a plan.
+    let bobs = crate::Membership { user: bob.id, ..alices.clone() };
+    let reminded = crate::Membership { end_notice: Some(crate::EndNotice::Reminded), ..alices.clone() };
+    let before = super::dump(h.store.as_ref());
+    let alone = h.store.write(&mut |tx| Ok(tx.update_membership(&bobs)?)).unwrap_err();
+    assert!(matches!(&alone, Error::Storage(e) if e.kind() == crate::StorageErrorKind::Other), "{alone}");
+    let plan = crate::store::Plan {
+        changes: vec![
+            crate::store::Change::UpdateMembership(reminded.clone()),
+            crate::store::Change::UpdateMembership(bobs),
+        ],
+        events: vec![EventKind::JoinApproved { workspace: ws.id, user: bob.id }],
+    };
+    let in_a_plan = h.store.write(&mut |tx| Ok(tx.apply(&plan, START, Some(alice.id))?)).unwrap_err();
+    assert!(matches!(&in_a_plan, Error::Storage(e) if e.kind() == crate::StorageErrorKind::Other), "{in_a_plan}");
+    assert_eq!(super::dump(h.store.as_ref()), before, "nothing written");
+    assert_eq!(held(alice.id), Some(alices));
+    assert_eq!(held(bob.id), None);
+    // The same update of a membership that is there changes it.
+    h.store.write(&mut |tx| Ok(tx.update_membership(&reminded)?)).unwrap();
+    assert_eq!(held(alice.id), Some(reminded));
+}
