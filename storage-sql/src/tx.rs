@@ -119,8 +119,8 @@ pub trait Dialect {
 
     /// Changes the membership of user `$2` in workspace `$1` that exists
     /// ([`Change::UpdateMembership`]): its role `$3`, status `$4`, times `$5`, `$6`, `$7`,
-    /// end notice `$8`, escalation `$9` and list rank `$10` — the columns
-    /// [`PUT_MEMBERSHIP`] writes besides those it copies, which never change for a
+    /// end notice `$8`, escalation `$9` and list rank `$10` — the columns a membership's
+    /// insert-or-replace writes besides those it copies, which never change for a
     /// membership or are kept by triggers. The statement must fail when there is no such
     /// membership: the portable form returns the row it changed, and a backend fails a
     /// write that returns rows when it returns none (SQLite's does); a backend that
