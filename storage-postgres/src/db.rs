@@ -90,7 +90,7 @@ pub(crate) struct Bracket {
 const XID: &str = "SELECT txid_current(), pg_postmaster_start_time()::text, (SELECT last FROM event_counter)";
 
 /// Whether the log holds, at a given number, the event a transaction appended first:
-/// the values of [`Dialect::APPEND_EVENT`] and the number.
+/// the values of [`Dialect::APPEND_PLANNED_EVENT`] and the number.
 const WRITTEN: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE seq = $5 AND at = $1 \
      AND actor IS NOT DISTINCT FROM $2 AND type = $3 AND payload = $4::text::jsonb)";
 
@@ -530,8 +530,10 @@ impl Conn for PgConn<'_> {
         self.queued.borrow_mut().extend(queued);
         let mut first_event = self.first_event.borrow_mut();
         if first_event.is_none() {
-            *first_event =
-                writes.iter().find(|w| w.sql == Self::APPEND_EVENT).map(|w| w.params.iter().map(owned).collect());
+            *first_event = writes
+                .iter()
+                .find(|w| w.sql == Self::APPEND_PLANNED_EVENT)
+                .map(|w| w.params.iter().map(owned).collect());
         }
         Ok(())
     }
@@ -650,6 +652,16 @@ impl Row for TextRow<'_> {
     }
 }
 
+/// The event's insert: the counter's row lock orders appenders, and a rollback undoes
+/// the increment; one statement takes the number and writes the event.
+macro_rules! append_event {
+    () => {
+        "WITH next AS (UPDATE event_counter SET last = last + 1 RETURNING last) \
+         INSERT INTO events (seq, at, actor, type, payload) \
+         SELECT last, $1, $2, $3, $4::text::jsonb FROM next"
+    };
+}
+
 impl Dialect for PgConn<'_> {
     /// A shared workspace with the user's membership, or else a My Workspace.
     const ACCESS: &'static str = "SELECT w.organisation, false, w.status = 'active', m.role, m.status, false, \
@@ -666,11 +678,8 @@ impl Dialect for PgConn<'_> {
     /// itself (migration 8).
     const UPDATE_MEMBERSHIP: &'static str =
         "SELECT carespace_update_membership($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-    /// The counter's row lock orders appenders; a rollback undoes the increment. One
-    /// statement takes the number and writes the event.
-    const APPEND_EVENT: &'static str = "WITH next AS (UPDATE event_counter SET last = last + 1 RETURNING last) \
-         INSERT INTO events (seq, at, actor, type, payload) \
-         SELECT last, $1, $2, $3, $4::text::jsonb FROM next RETURNING seq";
+    const APPEND_EVENT: &'static str = concat!(append_event!(), " RETURNING seq");
+    const APPEND_PLANNED_EVENT: &'static str = append_event!();
     const EVENTS_AFTER: &'static str =
         "SELECT seq, at, actor, payload::text FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
     const EVENTS_OF_WORKSPACE: &'static str = "SELECT seq, at, actor, payload::text FROM events \

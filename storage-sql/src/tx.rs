@@ -43,10 +43,10 @@ pub trait Conn {
         f: &mut dyn FnMut(&dyn Row) -> StoreResult<()>,
     ) -> StoreResult<()>;
 
-    /// Runs the write `sql`, ignoring the rows it returns, but failing when it returns
-    /// rows and returned none: such a write returns the rows it changed, and must change
-    /// one ([`Dialect::UPDATE_MEMBERSHIP`]). A backend that sends its writes before their
-    /// answers come back writes that guard into the statement's text instead.
+    /// Runs the write `sql`, ignoring any rows it returns. [`Dialect::UPDATE_MEMBERSHIP`]
+    /// must change one row: a backend that sees the count here fails the write when it
+    /// changed none, and one that sends its writes before their answers come back (the
+    /// count with them) writes that check into the statement instead.
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()>;
 
     /// Runs `statements` in order, stopping at the first error. The default runs them one
@@ -109,6 +109,10 @@ pub trait Dialect {
     /// Appends the event `$1` at, `$2` actor, `$3` type, `$4` payload (JSON text) with
     /// the next number, returning the number.
     const APPEND_EVENT: &'static str;
+    /// [`Dialect::APPEND_EVENT`] without returning the number: a plan's events
+    /// ([`WriteTx::apply`]), whose numbers nobody reads. A `RETURNING` clause costs
+    /// SQLite a table of the rows returned on every run.
+    const APPEND_PLANNED_EVENT: &'static str;
     /// `seq, at, actor, payload` of up to `$2` events after `$1`, in order.
     const EVENTS_AFTER: &'static str;
     /// The events whose payload's `workspace` is `$1` (the id as text), in order.
@@ -121,13 +125,12 @@ pub trait Dialect {
     /// ([`Change::UpdateMembership`]): its role `$3`, status `$4`, times `$5`, `$6`, `$7`,
     /// end notice `$8`, escalation `$9` and list rank `$10` — the columns a membership's
     /// insert-or-replace writes besides those it copies, which never change for a
-    /// membership or are kept by triggers. The statement must fail when there is no such
-    /// membership: the portable form returns the row it changed, and a backend fails a
-    /// write that returns rows when it returns none (SQLite's does); a backend that
-    /// cannot see the answer before it commits guards the statement itself.
+    /// membership or are kept by triggers. The write must fail when it changes no row:
+    /// a backend that sees the count before it commits checks it ([`Conn::exec`]; SQLite
+    /// does), and one that cannot writes a statement that checks itself (PostgreSQL).
     const UPDATE_MEMBERSHIP: &'static str = "UPDATE memberships SET role = $3, status = $4, joined_at = $5, \
          updated_at = $6, ends_at = $7, end_notice = $8, escalated_at = $9, list_rank = $10 \
-         WHERE workspace = $1 AND \"user\" = $2 RETURNING workspace";
+         WHERE workspace = $1 AND \"user\" = $2";
 
     /// The memberships of workspace `$1` of its admins and of users `$2` and `$3`, in
     /// no particular order and possibly twice (the caller sorts and deduplicates): three
@@ -983,7 +986,7 @@ impl<C: Conn + Dialect> WriteTx for SqlTx<C> {
             writes_of::<C>(change, when, &mut statements)?;
         }
         for kind in &plan.events {
-            statements.push(Statement { sql: C::APPEND_EVENT, params: event_params(when, actor, kind)? });
+            statements.push(Statement { sql: C::APPEND_PLANNED_EVENT, params: event_params(when, actor, kind)? });
         }
         self.0.exec_all(&statements)
     }

@@ -75,15 +75,13 @@ impl Conn for SqliteConn<'_> {
     }
 
     fn exec(&self, sql: &'static str, params: &[Value<'_>]) -> StoreResult<()> {
-        // One step runs the whole statement, a `RETURNING` one included. A write that
-        // returns rows returns the rows it changed, and changing none is its failure
-        // (`Dialect::UPDATE_MEMBERSHIP`).
+        // One step runs the whole statement, a `RETURNING` one included.
         let mut stmt = self.bound(sql, params)?;
-        let returns = stmt.column_count() > 0;
-        if stmt.raw_query().next().sql()?.is_none() && returns {
+        stmt.raw_query().next().sql()?;
+        if sql == Self::UPDATE_MEMBERSHIP && self.conn.changes() != 1 {
             return Err(StorageError::new(
                 carespace::StorageErrorKind::Other,
-                format!("the write changed no row where it must change one: {sql}"),
+                format!("the update of a membership changed {} rows where it must change one", self.conn.changes()),
             ));
         }
         Ok(())
@@ -132,6 +130,15 @@ impl Row for SqliteRow<'_, '_> {
     }
 }
 
+/// The event's insert: the next number is taken inside it, under the write lock, so
+/// there is no gap and no race.
+macro_rules! append_event {
+    () => {
+        "INSERT INTO events (seq, at, actor, type, payload) \
+         VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM events), $1, $2, $3, $4)"
+    };
+}
+
 impl Dialect for SqliteConn<'_> {
     /// A shared workspace with the user's membership, or else a My Workspace. A
     /// membership implies the user exists (a foreign key). The planner would pick the
@@ -149,9 +156,8 @@ impl Dialect for SqliteConn<'_> {
          FROM personal_workspaces p WHERE p.id = $1 \
          LIMIT 1";
     const LAST_EVENT_SEQ: &'static str = "SELECT coalesce(max(seq), 0) FROM events";
-    /// The next number is taken inside the insert, under the write lock: no gap, no race.
-    const APPEND_EVENT: &'static str = "INSERT INTO events (seq, at, actor, type, payload) \
-         VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM events), $1, $2, $3, $4) RETURNING seq";
+    const APPEND_EVENT: &'static str = concat!(append_event!(), " RETURNING seq");
+    const APPEND_PLANNED_EVENT: &'static str = append_event!();
     const EVENTS_AFTER: &'static str =
         "SELECT seq, at, actor, payload FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
     /// The expression must be the index's, character for character.
