@@ -729,10 +729,9 @@ pub trait WriteTx {
     /// Inserts or replaces a membership (keyed by workspace and user).
     fn put_membership(&mut self, membership: &Membership) -> StoreResult<()>;
     /// Changes a membership that exists ([`Change::UpdateMembership`]), failing with an
-    /// [`StorageErrorKind::Other`] error where there is
-    /// none: that is a bug, never a state a command meets. The default reads the
-    /// membership, then puts it; the SQL backends update it in one statement that fails
-    /// itself when it changes no row.
+    /// [`StorageErrorKind::Other`] error where there is none: that is a bug, never a
+    /// state a command meets. The default reads the membership, then puts it; the SQL
+    /// backends update it in one statement and fail the write when it changes no row.
     fn update_membership(&mut self, membership: &Membership) -> StoreResult<()> {
         match self.reader().membership(membership.workspace, membership.user)? {
             Some(_) => self.put_membership(membership),

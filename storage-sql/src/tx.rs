@@ -747,9 +747,8 @@ const PUT_CONSUMER: &str = "INSERT INTO consumers (name, acknowledged, created_a
 const PUT_CONVERSATION: &str =
     "INSERT INTO conversations (id, workspace, started_by, started_at) VALUES ($1, $2, $3, $4)";
 
-/// The statement that writes one change, at the plan's time `when`.
-/// The statements that write `change` (one, or an organisation's row and its words),
-/// added to `out`.
+/// The statements that write `change` at the plan's time `when` (one, or a row and its
+/// search words), added to `out`.
 fn writes_of<'c, C: Dialect>(
     change: &'c Change,
     when: OffsetDateTime,
