@@ -78,10 +78,11 @@ impl Conn for SqliteConn<'_> {
         // One step runs the whole statement, a `RETURNING` one included.
         let mut stmt = self.bound(sql, params)?;
         stmt.raw_query().next().sql()?;
-        if sql == Self::UPDATE_MEMBERSHIP && self.conn.changes() != 1 {
+        let changed = self.conn.changes();
+        if sql == Self::UPDATE_MEMBERSHIP && changed != 1 {
             return Err(StorageError::new(
                 carespace::StorageErrorKind::Other,
-                format!("the update of a membership changed {} rows where it must change one", self.conn.changes()),
+                format!("the update of a membership changed {changed} rows where it must change one"),
             ));
         }
         Ok(())
