@@ -272,15 +272,23 @@ fn personal_at(row: &dyn Row, at: usize) -> StoreResult<PersonalWorkspace> {
     })
 }
 
-/// A user seen from an organisation: the user, whether they belong, their My Workspace
-/// there (NULL columns when none) and whether they are current elsewhere there.
-pub(crate) fn person_in_organisation(row: &dyn Row) -> StoreResult<PersonInOrganisation> {
-    Ok(PersonInOrganisation {
-        user: user(row)?,
-        in_organisation: row.flag(4)?,
-        personal: if row.id(5)?.is_some() { Some(personal_at(row, 5)?) } else { None },
-        current_elsewhere: row.flag(10)?,
-    })
+/// A row of a context read's head after its workspace and organisation: the person
+/// from column 16 (the user, whether they belong, their My Workspace there — NULL
+/// columns when none — and whether they are current elsewhere there), and their
+/// membership of the workspace from column 27. Each is `None` where its columns are
+/// NULL: no such user, or no membership.
+pub(crate) fn context_head(row: &dyn Row) -> StoreResult<(Option<PersonInOrganisation>, Option<Membership>)> {
+    let person = match row.id(16)? {
+        Some(_) => Some(PersonInOrganisation {
+            user: user_at(row, 16)?,
+            in_organisation: row.flag(20)?,
+            personal: if row.id(21)?.is_some() { Some(personal_at(row, 21)?) } else { None },
+            current_elsewhere: row.flag(26)?,
+        }),
+        None => None,
+    };
+    let member = if row.id(27)?.is_some() { Some(membership_at(row, 27)?) } else { None };
+    Ok((person, member))
 }
 
 /// The nine columns of a membership. SQLite needs nothing quoted; PostgreSQL needs
@@ -291,24 +299,6 @@ macro_rules! select_membership {
     () => {
         "SELECT workspace, \"user\", role, status, joined_at, updated_at, ends_at, end_notice, escalated_at \
          FROM memberships"
-    };
-}
-
-/// The memberships of workspace `$1` of users `$2` and `$3`, possibly twice (the caller
-/// deduplicates): two primary-key seeks. The context read's [`Members::Named`], and the
-/// tail of the statements that read other memberships beside these.
-///
-/// [`Members::Named`]: carespace::Members::Named
-#[macro_export]
-#[doc(hidden)]
-macro_rules! named_memberships {
-    () => {
-        concat!(
-            $crate::select_membership!(),
-            " WHERE workspace = $1 AND \"user\" = $2 UNION ALL ",
-            $crate::select_membership!(),
-            " WHERE workspace = $1 AND \"user\" = $3"
-        )
     };
 }
 

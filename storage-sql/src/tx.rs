@@ -15,10 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::row::{self, Row, Value, at, corrupt, id, int, opt_at, opt_id, opt_text, owned, text};
-use crate::{
-    named_memberships, select_invite, select_membership, select_organisation, select_personal, select_user,
-    select_workspace,
-};
+use crate::{select_invite, select_membership, select_organisation, select_personal, select_user, select_workspace};
 
 /// How a [`Conn`] turns a row into a record.
 pub type Decode<T> = fn(&dyn Row) -> StoreResult<T>;
@@ -132,11 +129,6 @@ pub trait Dialect {
          updated_at = $6, ends_at = $7, end_notice = $8, escalated_at = $9, list_rank = $10 \
          WHERE workspace = $1 AND \"user\" = $2";
 
-    /// The memberships of workspace `$1` of its admins and of users `$2` and `$3`, in
-    /// no particular order and possibly twice (the caller sorts and deduplicates): three
-    /// index seeks, no temporary table.
-    const ADMINS_AND_NAMED: &'static str =
-        concat!(select_membership!(), " WHERE workspace = $1 AND role = 'admin' UNION ALL ", named_memberships!());
     /// The admins of workspace `$1`, by user.
     const ADMINS_OF: &'static str =
         concat!(select_membership!(), " WHERE workspace = $1 AND role = 'admin' ORDER BY \"user\"");
@@ -247,8 +239,7 @@ macro_rules! discovery_page_select {
 /// Which part of a [`Context`] a statement of its batch reads.
 #[derive(Debug, Clone, Copy)]
 enum Part {
-    Workspace,
-    Person,
+    Head,
     Member,
     Invite,
     Decline,
@@ -325,52 +316,66 @@ const SWITCHER_SHARED: &str = "SELECT w.id, w.organisation, w.name, w.speciality
        m.end_notice, m.escalated_at, o.name \
      FROM memberships m JOIN workspaces w ON w.id = m.workspace \
      JOIN organisations o ON o.id = w.organisation WHERE m.\"user\" = $1 AND m.status != 'archived'";
-/// A shared workspace with its organisation's eight columns after its eight.
-const WORKSPACE_IN_ORGANISATION: &str = "SELECT w.id, w.organisation, w.name, w.speciality, w.description, \
-       w.status, w.created_by, w.created_at, o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, \
-       o.postcode, o.closed_on \
-     FROM workspaces w JOIN organisations o ON o.id = w.organisation WHERE w.id = $1";
-/// A user seen from the organisation of workspace `w`: the user's four columns, whether
-/// they belong, their My Workspace's five (NULL when none), and whether they hold a
-/// current membership of another of its shared workspaces — read from the user's few
-/// memberships (`CROSS JOIN`: SQLite joins in the written order), not from the
-/// organisation's thousands of workspaces.
-macro_rules! select_person {
-    () => {
-        "SELECT u.id, u.email, u.name, u.registered_at, \
-           EXISTS (SELECT 1 FROM organisation_members om \
-             WHERE om.organisation = w.organisation AND om.\"user\" = u.id), \
-           p.id, p.organisation, p.owner, p.created_at, p.archived_at, \
-           EXISTS (SELECT 1 FROM memberships m CROSS JOIN workspaces o \
-             WHERE o.id = m.workspace AND m.\"user\" = u.id AND m.workspace != w.id \
-               AND m.status != 'archived' AND o.organisation = w.organisation) \
-         FROM workspaces w CROSS JOIN users u \
-         LEFT JOIN personal_workspaces p ON p.owner = u.id AND p.organisation = w.organisation \
-         WHERE w.id = $1 AND "
+/// One branch of a context read's head, for the user in parameter `$user`: workspace
+/// `$1` (eight columns), its organisation (eight), the user as the organisation sees
+/// them (eleven from 16, [`row::context_head`]; NULL when no such user) and their
+/// membership of the workspace (nine from 27; NULL when none). Every seek is by
+/// parameters or by the one workspace row, so no plan can do worse than a seek,
+/// whatever the statistics say. `$persons` are the person's last six columns and
+/// `$joins` what they need beside `users u`.
+macro_rules! context_branch {
+    ($user:literal, $persons:literal, $joins:literal) => {
+        concat!(
+            "SELECT w.id, w.organisation, w.name, w.speciality, w.description, w.status, w.created_by, \
+               w.created_at, o.id, o.name, o.kind, o.ods_code, o.registered_at, o.source_name, o.postcode, \
+               o.closed_on, u.id, u.email, u.name, u.registered_at, \
+               EXISTS (SELECT 1 FROM organisation_members om \
+                 WHERE om.organisation = w.organisation AND om.\"user\" = u.id), ",
+            $persons,
+            ", m.workspace, m.\"user\", m.role, m.status, m.joined_at, m.updated_at, m.ends_at, m.end_notice, \
+               m.escalated_at \
+             FROM workspaces w JOIN organisations o ON o.id = w.organisation \
+             LEFT JOIN users u ON u.id = ",
+            $user,
+            " ",
+            $joins,
+            " LEFT JOIN memberships m ON m.workspace = $1 AND m.\"user\" = ",
+            $user,
+            " WHERE w.id = $1"
+        )
     };
 }
-/// The same columns without the My Workspace and other memberships (NULL and false),
-/// for a query that does not settle. The NULLs are typed for PostgreSQL; SQLite casts a
-/// NULL to NULL whatever the type's name.
-macro_rules! select_person_briefly {
-    () => {
-        "SELECT u.id, u.email, u.name, u.registered_at, \
-           EXISTS (SELECT 1 FROM organisation_members om \
-             WHERE om.organisation = w.organisation AND om.\"user\" = u.id), \
-           CAST(NULL AS uuid), CAST(NULL AS uuid), CAST(NULL AS uuid), CAST(NULL AS bigint), \
-           CAST(NULL AS bigint), false \
-         FROM workspaces w CROSS JOIN users u WHERE w.id = $1 AND "
+/// The head of a context read: a [`context_branch!`] for the actor (`$2`), then one for
+/// the target (`$3`) unless that is the actor again. No row means no such shared
+/// workspace; a row with NULL person columns, no such user.
+macro_rules! context_head {
+    ($persons:literal, $joins:literal) => {
+        concat!(
+            context_branch!("$2", $persons, $joins),
+            " UNION ALL ",
+            context_branch!("$3", $persons, $joins),
+            " AND $3 != $2"
+        )
     };
 }
-/// Users `$2` and `$3` (the same user twice when there is one) seen from the
-/// organisation of workspace `$1`: one index seek each, no temporary table.
-const PEOPLE_IN_ORGANISATION: &str =
-    concat!(select_person!(), "u.id = $2 UNION ALL ", select_person!(), "u.id = $3 AND $3 != $2");
-/// [`Members::Named`]: the actor's and the target's memberships.
-const NAMED: &str = named_memberships!();
-/// [`PEOPLE_IN_ORGANISATION`] without what only settling a My Workspace needs.
-const PEOPLE_BRIEFLY: &str =
-    concat!(select_person_briefly!(), "u.id = $2 UNION ALL ", select_person_briefly!(), "u.id = $3 AND $3 != $2");
+/// [`context_head!`] for a command that does not settle a My Workspace: its five
+/// columns NULL, and false for whether the person is current elsewhere. The NULLs are
+/// typed for PostgreSQL; SQLite casts a NULL to NULL whatever the type's name.
+const CONTEXT: &str = context_head!(
+    "CAST(NULL AS uuid), CAST(NULL AS uuid), CAST(NULL AS uuid), CAST(NULL AS bigint), CAST(NULL AS bigint), false",
+    ""
+);
+/// [`context_head!`] for one that does: the person's My Workspace in the organisation
+/// (NULL when none) and whether they hold a current membership of another of its
+/// shared workspaces — read from the user's few memberships (`CROSS JOIN`: SQLite joins
+/// in the written order), not from the organisation's thousands of workspaces.
+const CONTEXT_SETTLING: &str = context_head!(
+    "p.id, p.organisation, p.owner, p.created_at, p.archived_at, \
+     EXISTS (SELECT 1 FROM memberships e CROSS JOIN workspaces ew \
+       WHERE ew.id = e.workspace AND e.\"user\" = u.id AND e.workspace != w.id \
+         AND e.status != 'archived' AND ew.organisation = w.organisation)",
+    "LEFT JOIN personal_workspaces p ON p.owner = u.id AND p.organisation = w.organisation"
+);
 const PENDING_INVITE_TO_USER: &str = concat!(
     select_invite!(),
     " WHERE workspace = $1 AND email = (SELECT email FROM users WHERE id = $2) AND status = 'pending'"
@@ -590,24 +595,22 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         let actor = id(query.actor);
         // The target, or the actor again where there is none: `$2` and `$3` are the two.
         let target = id(query.target.unwrap_or(query.actor));
-        // Every statement depends on the ids alone, so all go at once.
-        let mut queries = vec![
-            Statement { sql: WORKSPACE_IN_ORGANISATION, params: vec![workspace.clone()] },
-            Statement {
-                sql: if query.settle { PEOPLE_IN_ORGANISATION } else { PEOPLE_BRIEFLY },
-                params: vec![workspace.clone(), actor.clone(), target.clone()],
-            },
-            match query.members {
-                Members::Every | Members::Approvers(Approvers::ApprovedMembers) => {
-                    Statement { sql: MEMBERSHIPS_OF_WORKSPACE, params: vec![workspace.clone()] }
-                }
-                Members::Approvers(Approvers::Admins) => {
-                    Statement { sql: C::ADMINS_AND_NAMED, params: vec![workspace.clone(), actor.clone(), target] }
-                }
-                Members::Named => Statement { sql: NAMED, params: vec![workspace.clone(), actor.clone(), target] },
-            },
-        ];
-        let mut parts = vec![Part::Workspace, Part::Person, Part::Member];
+        // Every statement depends on the ids alone, so all go at once: the head, with the
+        // actor's and the target's memberships, then the other memberships asked for.
+        let mut queries = vec![Statement {
+            sql: if query.settle { CONTEXT_SETTLING } else { CONTEXT },
+            params: vec![workspace.clone(), actor.clone(), target],
+        }];
+        let mut parts = vec![Part::Head];
+        let members = match query.members {
+            Members::Every | Members::Approvers(Approvers::ApprovedMembers) => Some(MEMBERSHIPS_OF_WORKSPACE),
+            Members::Approvers(Approvers::Admins) => Some(C::ADMINS_OF),
+            Members::Named => None,
+        };
+        if let Some(sql) = members {
+            queries.push(Statement { sql, params: vec![workspace.clone()] });
+            parts.push(Part::Member);
+        }
         let invites = match query.invites {
             Invites::Nobody => None,
             Invites::Every => Some(Statement { sql: PENDING_INVITES_OF, params: vec![workspace.clone()] }),
@@ -634,8 +637,14 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
         let mut decline = None;
         self.0.batch(&queries, &mut |i, r| {
             match parts.get(i) {
-                Some(Part::Workspace) => found = Some((row::workspace(r)?, row::organisation_at(r, 8)?)),
-                Some(Part::Person) => people.push(row::person_in_organisation(r)?),
+                Some(Part::Head) => {
+                    if found.is_none() {
+                        found = Some((row::workspace(r)?, row::organisation_at(r, 8)?));
+                    }
+                    let (person, member) = row::context_head(r)?;
+                    people.extend(person);
+                    members.extend(member);
+                }
                 Some(Part::Member) => members.push(row::membership(r)?),
                 Some(Part::Invite) => invites.push(row::invite(r)?),
                 Some(Part::Decline) => decline = Some(row::decline(r)?),

@@ -173,11 +173,6 @@ impl Dialect for SqliteConn<'_> {
 
     // Without statistics the planner would walk the whole workspace by primary key, or
     // every pending invite, request or membership.
-    const ADMINS_AND_NAMED: &'static str = concat!(
-        carespace_sql::select_membership!(),
-        " INDEXED BY memberships_admins WHERE workspace = $1 AND role = 'admin' UNION ALL ",
-        carespace_sql::named_memberships!()
-    );
     const ADMINS_OF: &'static str = concat!(
         carespace_sql::select_membership!(),
         " INDEXED BY memberships_admins WHERE workspace = $1 AND role = 'admin' ORDER BY user"
