@@ -11,9 +11,9 @@ use crate::permission::{Action, Denial, Standing, Target, permits, permits_in_or
 pub(crate) use crate::store::{Change, Plan};
 use crate::views::{JoinOutcome, NameWarning, NewWorkspace, SettingsChange};
 use crate::{
-    ArchiveReason, Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus, Membership,
-    MembershipState, NhsEmail, Organisation, OrganisationId, PersonalWorkspace, Policy, Role, User, UserId, Workspace,
-    WorkspaceId, WorkspaceName, WorkspaceStatus,
+    Access, ArchiveReason, Conversation, ConversationId, Decline, Error, EventKind, Invite, InviteId, InviteStatus,
+    Membership, MembershipState, NhsEmail, Organisation, OrganisationId, PersonalWorkspace, Policy, Role, User, UserId,
+    Workspace, WorkspaceId, WorkspaceName, WorkspaceStatus,
 };
 
 /// The time and policy a command runs under.
@@ -381,17 +381,29 @@ pub(crate) fn approve(
     target: &User,
 ) -> Result<(Plan, Membership), Error> {
     shared.authorise(ctx, actor, Action::Approve)?;
-    let mut plan = Plan::default();
     match shared.membership(target.id) {
-        Some(m) if m.state == MembershipState::Unapproved => {
-            let approved = with_state(m, MembershipState::Member, ctx.now);
-            plan.change(Change::UpdateMembership(approved.clone()));
-            plan.event(EventKind::JoinApproved { workspace: shared.workspace.id, user: target.id });
-            Ok((plan, approved))
-        }
-        Some(m) if m.state.is_approved() => Ok((plan, m.clone())),
+        Some(m) if m.state == MembershipState::Unapproved => Ok(approved(ctx, m)),
+        Some(m) if m.state.is_approved() => Ok((Plan::default(), m.clone())),
         _ => Err(Error::NoPendingRequest { user: user_name(target), workspace: shared.name() }),
     }
+}
+
+/// [`approve`] decided on the two memberships alone, each with its holder's access as
+/// the permission check reads it: the plan when the actor may approve and the target is
+/// waiting; `None` for anything else (a refusal, a no-op), which [`approve`] decides
+/// and names on the whole context.
+pub(crate) fn approve_waiting(ctx: Ctx<'_>, actor: &Access, target: &Membership) -> Option<(Plan, Membership)> {
+    let permitted = permits(actor.standing(), actor.target(), ctx.policy.approvers(), Action::Approve).is_ok();
+    (permitted && target.state == MembershipState::Unapproved).then(|| approved(ctx, target))
+}
+
+/// The approval of a waiting membership (R16): the member it becomes, and its event.
+fn approved(ctx: Ctx<'_>, waiting: &Membership) -> (Plan, Membership) {
+    let mut plan = Plan::default();
+    let member = with_state(waiting, MembershipState::Member, ctx.now);
+    plan.change(Change::UpdateMembership(member.clone()));
+    plan.event(EventKind::JoinApproved { workspace: waiting.workspace, user: waiting.user });
+    (plan, member)
 }
 
 /// Declining a join request (R17): the membership ends, the decline is remembered.
@@ -872,5 +884,69 @@ mod tests {
         assert_eq!(shared.approvers(&Policy::default()), vec![alice.id]);
         let everyone = Policy::default().with_approvers(crate::Approvers::ApprovedMembers);
         assert_eq!(shared.approvers(&everyone), vec![alice.id, bob.id]);
+    }
+
+    /// R16: approving on the two memberships alone agrees with approving on the whole
+    /// context whenever it answers, and answers exactly when the whole context would
+    /// approve a waiting request: for every state of the actor and of the target,
+    /// inside the organisation or not, in an active or an archived workspace, under
+    /// both approver policies.
+    #[test]
+    fn r16_approving_on_the_memberships_alone_agrees_with_the_whole_context() {
+        use MembershipState as S;
+        let org = trust();
+        let (alice, carol) = (user("Alice", "alice@nhs.net"), user("Carol", "carol@nhs.net"));
+        let states = [S::Unapproved, S::Member, S::Admin, S::Archived];
+        let mut approved = 0;
+        for policy in [Policy::default(), Policy::default().with_approvers(crate::Approvers::ApprovedMembers)] {
+            let ctx = Ctx { now: NOW, policy: &policy };
+            for (mine, theirs, in_organisation, active) in every_case(&states) {
+                let mut shared = shared_with(&org, &[(&alice, mine), (&carol, theirs)]);
+                if !active {
+                    shared.workspace.status = WorkspaceStatus::Archived;
+                }
+                let me = Actor { in_organisation, ..actor(&alice) };
+                let whole = approve(ctx, &shared, &me, &carol);
+                let access = Access {
+                    organisation: org.id,
+                    personal: false,
+                    active,
+                    state: Some(mine),
+                    owner: false,
+                    in_organisation,
+                    user_exists: true,
+                };
+                let waiting = shared.membership(carol.id).unwrap();
+                let case = format!("{mine:?} approving {theirs:?}, in organisation {in_organisation}, active {active}");
+                match approve_waiting(ctx, &access, waiting) {
+                    Some(alone) => {
+                        assert_eq!(Some(&alone), whole.as_ref().ok(), "{case}");
+                        approved += 1;
+                    }
+                    None => {
+                        let approves = whole.as_ref().is_ok_and(|(plan, _)| !plan.events.is_empty());
+                        assert!(!approves, "{case}: the whole context approves");
+                    }
+                }
+            }
+        }
+        // An admin under either policy and a member under ApprovedMembers, in or out of
+        // the organisation, in an active workspace.
+        assert_eq!(approved, 6);
+    }
+
+    /// Every (actor's state, target's state, in organisation, active) of `states`.
+    fn every_case(states: &[MembershipState]) -> Vec<(MembershipState, MembershipState, bool, bool)> {
+        let mut all = Vec::new();
+        for &mine in states {
+            for &theirs in states {
+                for in_organisation in [true, false] {
+                    for active in [true, false] {
+                        all.push((mine, theirs, in_organisation, active));
+                    }
+                }
+            }
+        }
+        all
     }
 }

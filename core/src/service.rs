@@ -552,7 +552,21 @@ impl Carespace {
     /// Approves a join request (R16); approvers only. Approving an approved member is a no-op.
     #[tracing::instrument(target = "carespace", level = "debug", skip_all, fields(actor = %actor, workspace = %workspace, user = %user))]
     pub fn approve(&self, actor: UserId, workspace: WorkspaceId, user: UserId) -> Result<Membership, Error> {
-        self.member_command(actor, workspace, user, Action::Approve, rules::approve)
+        self.write(|tx, ctx| {
+            // The common case, an approver approving a waiting request, is decided on the
+            // two memberships alone; anything else is decided again, and named, on the
+            // whole context.
+            let found = tx.reader().memberships_with_access(workspace, [actor, user])?;
+            let approver = found.iter().find(|(m, _)| m.user == actor).map(|(_, access)| access);
+            let waiting = found.iter().find(|(m, _)| m.user == user).map(|(m, _)| m);
+            if let (Some(approver), Some(waiting)) = (approver, waiting)
+                && let Some((plan, approved)) = rules::approve_waiting(ctx, approver, waiting)
+            {
+                apply(tx, ctx, Some(actor), plan)?;
+                return Ok(approved);
+            }
+            member_command_in(tx, ctx, actor, workspace, user, Action::Approve, rules::approve)
+        })
     }
 
     /// Declines a join request (R17); approvers only. The requester may ask again after
@@ -636,35 +650,7 @@ impl Carespace {
         action: Action,
         rule: impl Fn(Ctx<'_>, &Shared, &Actor, &User) -> Result<(Plan, T), Error>,
     ) -> Result<T, Error> {
-        self.write(|tx, ctx| {
-            let r = tx.reader();
-            let query = match action {
-                // Archiving a member revokes the invites they sent (R22): every invite is read.
-                Action::ArchiveMember => everything(workspace, actor),
-                // Declining and unarchiving change whether the target holds a current
-                // membership (R41); approving, promoting, demoting and end dates do not.
-                Action::Decline | Action::UnarchiveMember => {
-                    ContextQuery { settle: true, ..about(workspace, actor, ctx) }
-                }
-                // Approving and promoting look at the actor's and the target's memberships
-                // alone: nobody is counted, and no approver is named.
-                Action::Approve | Action::Promote => {
-                    ContextQuery { members: Members::Named, ..about(workspace, actor, ctx) }
-                }
-                _ => about(workspace, actor, ctx),
-            };
-            let loaded = shared_command(r, ctx, ContextQuery { target: Some(user), ..query }, action)?;
-            let Some(target) = loaded.person(user) else {
-                // Whether a user exists is told only to those who may act here.
-                loaded.shared.authorise(ctx, &loaded.actor, action)?;
-                return Err(not_found(Entity::User, user));
-            };
-            let (mut plan, out) = rule(ctx, &loaded.shared, &loaded.actor, &target.user)?;
-            let was_current = loaded.shared.state_of(user).is_some_and(|s| s.is_current());
-            settle_personal(ctx, &mut plan, &loaded.shared.workspace, target, was_current);
-            apply(tx, ctx, Some(loaded.actor.user.id), plan)?;
-            Ok(out)
-        })
+        self.write(|tx, ctx| member_command_in(tx, ctx, actor, workspace, user, action, &rule))
     }
 
     /// Leaves a workspace (R21). The last admin must promote someone first; the last
@@ -1034,6 +1020,41 @@ pub(crate) fn settle_personal(
     if let Some(personal) = &person.personal {
         rules::settle_personal(plan, ctx, personal, current || person.current_elsewhere);
     }
+}
+
+/// [`Carespace::member_command`] inside its transaction.
+fn member_command_in<T>(
+    tx: &mut dyn WriteTx,
+    ctx: Ctx<'_>,
+    actor: UserId,
+    workspace: WorkspaceId,
+    user: UserId,
+    action: Action,
+    rule: impl Fn(Ctx<'_>, &Shared, &Actor, &User) -> Result<(Plan, T), Error>,
+) -> Result<T, Error> {
+    let r = tx.reader();
+    let query = match action {
+        // Archiving a member revokes the invites they sent (R22): every invite is read.
+        Action::ArchiveMember => everything(workspace, actor),
+        // Declining and unarchiving change whether the target holds a current
+        // membership (R41); approving, promoting, demoting and end dates do not.
+        Action::Decline | Action::UnarchiveMember => ContextQuery { settle: true, ..about(workspace, actor, ctx) },
+        // Approving and promoting look at the actor's and the target's memberships
+        // alone: nobody is counted, and no approver is named.
+        Action::Approve | Action::Promote => ContextQuery { members: Members::Named, ..about(workspace, actor, ctx) },
+        _ => about(workspace, actor, ctx),
+    };
+    let loaded = shared_command(r, ctx, ContextQuery { target: Some(user), ..query }, action)?;
+    let Some(target) = loaded.person(user) else {
+        // Whether a user exists is told only to those who may act here.
+        loaded.shared.authorise(ctx, &loaded.actor, action)?;
+        return Err(not_found(Entity::User, user));
+    };
+    let (mut plan, out) = rule(ctx, &loaded.shared, &loaded.actor, &target.user)?;
+    let was_current = loaded.shared.state_of(user).is_some_and(|s| s.is_current());
+    settle_personal(ctx, &mut plan, &loaded.shared.workspace, target, was_current);
+    apply(tx, ctx, Some(loaded.actor.user.id), plan)?;
+    Ok(out)
 }
 
 /// The request-to-join path shared by [`Carespace::request_to_join`] and

@@ -445,6 +445,31 @@ pub trait ReadTx {
         Ok(Some(Context { workspace, organisation, people, members, invites, decline }))
     }
 
+    /// The memberships of `users` (two, or one user twice) in shared workspace
+    /// `workspace`, each once, with the permission table's view of its holder
+    /// ([`Access`]); a user with no membership there is left out. For a command that can
+    /// decide on the two memberships alone (approving a request, R16): one read of two
+    /// rows, where [`ReadTx::context`] also reads the workspace, its organisation and
+    /// both people. The default composes the row reads; the SQL backends read the
+    /// copies of the workspace's status and the organisation membership that each
+    /// membership row keeps.
+    fn memberships_with_access(
+        &self,
+        workspace: WorkspaceId,
+        users: [UserId; 2],
+    ) -> StoreResult<Vec<(Membership, Access)>> {
+        let [first, second] = users;
+        let mut found = Vec::new();
+        for user in if first == second { vec![first] } else { vec![first, second] } {
+            if let Some(membership) = self.membership(workspace, user)?
+                && let Some(access) = self.access(workspace, user)?
+            {
+                found.push((membership, access));
+            }
+        }
+        Ok(found)
+    }
+
     /// The memberships of a workspace in the admin state (R21, R23), so that the last-admin
     /// rules and the approvers of a request (R16) need not read every member. By user id.
     fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {

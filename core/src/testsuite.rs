@@ -407,6 +407,7 @@ macro_rules! conformance_suite {
             store_lists_keep_their_documented_orders,
             r35_r38_an_instant_no_store_holds_is_refused_alike,
             r35_updating_a_membership_that_is_not_there_writes_nothing,
+            r16_memberships_with_access_read_each_membership_once_with_its_access,
         );
         $crate::conformance_suite!(@factory_cases $new_store;
             r34_permission_matrix,

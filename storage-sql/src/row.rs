@@ -384,19 +384,29 @@ pub(crate) fn event(row: &dyn Row) -> StoreResult<Event> {
 /// [`Access`] from the dialect's access statement: organisation, personal, active,
 /// role, status, owner, in organisation, user exists.
 pub(crate) fn access(row: &dyn Row) -> StoreResult<Access> {
-    let state = match (row.text(3)?, row.text(4)?) {
+    access_at(row, 0)
+}
+
+/// An access row from its eight columns starting at column `at`.
+fn access_at(row: &dyn Row, at: usize) -> StoreResult<Access> {
+    let state = match (row.text(at + 3)?, row.text(at + 4)?) {
         (Some(role), Some(status)) => Some(membership_state(role, status)?),
         _ => None,
     };
     Ok(Access {
-        organisation: OrganisationId::from_uuid(uuid(row, 0, "organisation id")?),
-        personal: row.flag(1)?,
-        active: row.flag(2)?,
+        organisation: OrganisationId::from_uuid(uuid(row, at, "organisation id")?),
+        personal: row.flag(at + 1)?,
+        active: row.flag(at + 2)?,
         state,
-        owner: row.flag(5)?,
-        in_organisation: row.flag(6)?,
-        user_exists: row.flag(7)?,
+        owner: row.flag(at + 5)?,
+        in_organisation: row.flag(at + 6)?,
+        user_exists: row.flag(at + 7)?,
     })
+}
+
+/// A membership (nine columns) and its holder's access row (eight).
+pub(crate) fn membership_with_access(row: &dyn Row) -> StoreResult<(Membership, Access)> {
+    Ok((membership_at(row, 0)?, access_at(row, 9)?))
 }
 
 /// A My Workspace and its organisation's name (the switcher).

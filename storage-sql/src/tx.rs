@@ -95,6 +95,24 @@ pub trait Conn {
 const MEMBER_ACCESS: &str = "SELECT organisation, false, workspace_active, role, status, false, in_organisation, \
        true FROM memberships WHERE workspace = $1 AND \"user\" = $2";
 
+/// One branch of [`MEMBERSHIPS_WITH_ACCESS`], for the user in `$user`.
+macro_rules! members_with_access {
+    ($user:literal) => {
+        concat!(
+            "SELECT workspace, \"user\", role, status, joined_at, updated_at, ends_at, end_notice, escalated_at, \
+               organisation, false, workspace_active, role, status, false, in_organisation, true \
+             FROM memberships WHERE workspace = $1 AND \"user\" = ",
+            $user
+        )
+    };
+}
+
+/// [`ReadTx::memberships_with_access`]: the memberships of users `$2` and `$3` in
+/// workspace `$1`, each once, with the access row [`MEMBER_ACCESS`] reads beside it
+/// (nine columns, then eight): two primary-key seeks.
+const MEMBERSHIPS_WITH_ACCESS: &str =
+    concat!(members_with_access!("$2"), " UNION ALL ", members_with_access!("$3"), " AND $3 != $2");
+
 /// The statements a backend writes in its own dialect. The defaults are the portable
 /// forms; SQLite overrides the ones it plans better with an `INDEXED BY` hint.
 pub trait Dialect {
@@ -549,6 +567,15 @@ impl<C: Conn + Dialect> ReadTx for SqlTx<C> {
             return Ok(Some(kept));
         }
         self.0.one(C::ACCESS, &params, row::access)
+    }
+
+    fn memberships_with_access(
+        &self,
+        workspace: WorkspaceId,
+        users: [UserId; 2],
+    ) -> StoreResult<Vec<(Membership, Access)>> {
+        let [first, second] = users;
+        self.0.all(MEMBERSHIPS_WITH_ACCESS, &[id(workspace), id(first), id(second)], row::membership_with_access)
     }
 
     fn admins_of(&self, workspace: WorkspaceId) -> StoreResult<Vec<Membership>> {

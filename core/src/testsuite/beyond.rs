@@ -700,3 +700,77 @@ pub fn r35_updating_a_membership_that_is_not_there_writes_nothing(store: Arc<dyn
     h.store.write(&mut |tx| Ok(tx.update_membership(&reminded)?)).unwrap();
     assert_eq!(held(alice.id), Some(reminded));
 }
+
+/// R16: the read that lets approving decide on the two memberships alone returns each
+/// membership once, with the same access [`crate::store::ReadTx::access`] reads for
+/// its holder, and leaves out a user with no membership there, on every backend.
+pub fn r16_memberships_with_access_read_each_membership_once_with_its_access(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let org = h.trust("Trust");
+    let alice = h.member_of(&org, "Alice", "alice@nhs.net");
+    let bob = h.member_of(&org, "Bob", "bob@nhs.net");
+    let carol = h.member_of(&org, "Carol", "carol@nhs.net");
+    let dan = h.user("Dan", "dan@nhs.net");
+    let ws = h.workspace(&alice, &org, "Ward 1");
+    h.ok(|s| s.request_to_join(bob.id, ws.id));
+    h.approved(&ws, &alice, &carol);
+    h.ok(|s| s.archive_member(alice.id, ws.id, carol.id));
+    let read = |users: [UserId; 2]| {
+        let (mut found, mut expected) = (Vec::new(), Vec::new());
+        h.store
+            .read(&mut |r| {
+                found = r.memberships_with_access(ws.id, users)?;
+                expected.clear();
+                for user in users {
+                    if let Some(m) = r.membership(ws.id, user)?
+                        && !expected.iter().any(|(e, _): &(crate::Membership, _)| e.user == user)
+                    {
+                        expected.push((m, r.access(ws.id, user)?.expect("a membership's access")));
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
+        found.sort_by_key(|(m, _)| users.iter().position(|&u| u == m.user));
+        assert_eq!(found, expected, "{users:?}");
+        found.into_iter().map(|(m, access)| (m.state, access.in_organisation, access.active)).collect::<Vec<_>>()
+    };
+    use crate::MembershipState as S;
+    assert_eq!(read([alice.id, bob.id]), vec![(S::Admin, true, true), (S::Unapproved, true, true)]);
+    assert_eq!(read([bob.id, alice.id]), vec![(S::Unapproved, true, true), (S::Admin, true, true)]);
+    assert_eq!(read([alice.id, alice.id]), vec![(S::Admin, true, true)], "one user twice is read once");
+    assert_eq!(read([carol.id, bob.id]), vec![(S::Archived, true, true), (S::Unapproved, true, true)]);
+    assert_eq!(read([dan.id, bob.id]), vec![(S::Unapproved, true, true)], "no membership, left out");
+    let mut elsewhere = None;
+    h.store
+        .read(&mut |r| {
+            elsewhere = Some(
+                r.memberships_with_access(crate::WorkspaceId::from_uuid(uuid::Uuid::now_v7()), [alice.id, bob.id])?,
+            );
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(elsewhere, Some(Vec::new()), "no such workspace");
+    h.check();
+    // States the service never makes, written to the store directly, so that the copies
+    // the SQL stores keep on each membership are seen to follow: a membership of someone
+    // outside the organisation, then the workspace archived under its members.
+    let dans = crate::Membership { user: dan.id, state: S::Unapproved, ..read_one(&h, ws.id, bob.id) };
+    h.store.write(&mut |tx| Ok(tx.put_membership(&dans)?)).unwrap();
+    assert_eq!(read([dan.id, alice.id]), vec![(S::Unapproved, false, true), (S::Admin, true, true)]);
+    let archived = crate::Workspace { status: crate::WorkspaceStatus::Archived, ..ws.clone() };
+    h.store.write(&mut |tx| Ok(tx.put_workspace(&archived)?)).unwrap();
+    assert_eq!(read([alice.id, dan.id]), vec![(S::Admin, true, false), (S::Unapproved, false, false)]);
+}
+
+/// `user`'s membership of `workspace`, which the caller knows is there.
+fn read_one(h: &Harness, workspace: crate::WorkspaceId, user: UserId) -> crate::Membership {
+    let mut found = None;
+    h.store
+        .read(&mut |r| {
+            found = r.membership(workspace, user)?;
+            Ok(())
+        })
+        .unwrap();
+    found.expect("a membership the test made")
+}
