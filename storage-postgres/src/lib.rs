@@ -48,6 +48,7 @@
 //! processes starting at once migrate exactly once; the version is kept in a table.
 #![forbid(unsafe_code)]
 
+mod conn;
 mod db;
 mod error;
 mod link;
@@ -63,7 +64,7 @@ use carespace::{Error, StorageError, StorageErrorKind, UserId, WorkspaceId};
 use tokio_postgres::{AsyncMessage, Client};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::db::Statements;
+use crate::conn::Statements;
 use crate::error::{PgResultExt, pool};
 use crate::tls::SslMode;
 
@@ -529,14 +530,14 @@ impl Store for PostgresStore {
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
         let mut conn = self.connection()?;
         let Connection { client, io, statements, answered } = &mut *conn;
-        let bracket = db::Bracket {
+        let bracket = conn::Bracket {
             open: vec!["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into()],
             commit: vec!["COMMIT".into()],
             rollback: vec!["ROLLBACK".into()],
             learn_xid: false,
             strings: false,
         };
-        let tx = db::view(client, io, statements, bracket);
+        let tx = conn::view(client, io, statements, bracket);
         match f(&tx) {
             Ok(()) => tx.0.commit()?,
             Err(e) => return Err(rolled_back(&tx.0, e)),
@@ -548,7 +549,7 @@ impl Store for PostgresStore {
     fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
         let mut conn = self.connection()?;
         let Connection { client, io, statements, answered } = &mut *conn;
-        let access = db::access_alone(client, io, statements, workspace, user)?;
+        let access = conn::access_alone(client, io, statements, workspace, user)?;
         *answered = Some(Instant::now());
         Ok(access)
     }
@@ -592,11 +593,11 @@ impl PostgresStore {
     /// would have taken (`InDoubt::written`): the restart ended the transaction, so
     /// either it is there (committed) or it never will be. Only when neither can be
     /// learned does an error say the command may have been written.
-    fn settle(&self, doubt: db::InDoubt, lost: Error) -> Result<(), Error> {
+    fn settle(&self, doubt: conn::InDoubt, lost: Error) -> Result<(), Error> {
         // One question on a connection from the pool: the fate, or `None` while the
         // transaction is still in progress (its backend has not yet noticed the broken
         // connection).
-        let ask = |learned: &db::Learned| -> Result<Option<Fate>, Error> {
+        let ask = |learned: &conn::Learned| -> Result<Option<Fate>, Error> {
             let mut conn = self.connection()?;
             let sql = "SELECT txid_status($1), pg_postmaster_start_time()::text";
             let row = match conn.io.wait(conn.client.query_one(sql, &[&learned.xid])) {
@@ -683,7 +684,7 @@ enum Fate {
 /// `error`, after rolling back the transaction it ended: the error the caller should
 /// see, not a failed rollback's (which means the connection broke, ending the
 /// transaction anyway; the pool replaces it).
-fn rolled_back(tx: &db::PgConn<'_>, error: Error) -> Error {
+fn rolled_back(tx: &conn::PgConn<'_>, error: Error) -> Error {
     if let Err(e) = tx.rollback() {
         tracing::info!(target: TARGET, error = %e, "a PostgreSQL rollback failed");
     }
@@ -703,8 +704,8 @@ fn rolled_back(tx: &db::PgConn<'_>, error: Error) -> Error {
 /// and this one write to one database (a rolling upgrade), a writer of each may overlap
 /// with the other's: one of the two then fails on the counter's row and is retried, as
 /// any conflict is; nothing is written wrongly.
-fn write_bracket() -> db::Bracket {
-    db::Bracket {
+fn write_bracket() -> conn::Bracket {
+    conn::Bracket {
         open: vec!["BEGIN ISOLATION LEVEL SERIALIZABLE".into(), "LOCK TABLE event_counter IN EXCLUSIVE MODE".into()],
         commit: vec!["COMMIT".into()],
         rollback: vec!["ROLLBACK".into()],
@@ -721,12 +722,12 @@ fn run_serializable(
     statements: &mut Statements,
     max_attempts: u32,
     f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>,
-    doubt: &mut Option<db::InDoubt>,
+    doubt: &mut Option<conn::InDoubt>,
 ) -> Result<(), Error> {
     let mut attempt = 1;
     loop {
         let result = {
-            let mut tx = db::view(client, io, statements, write_bracket());
+            let mut tx = conn::view(client, io, statements, write_bracket());
             let result = match f(&mut tx) {
                 Ok(()) => tx.0.commit().map_err(Error::from),
                 Err(e) => Err(rolled_back(&tx.0, e)),
