@@ -555,7 +555,8 @@ impl Carespace {
         self.write(|tx, ctx| {
             // The common case, an approver approving a waiting request, is decided on the
             // two memberships alone; anything else is decided again, and named, on the
-            // whole context.
+            // whole context. A waiting membership is already current, so approving it
+            // changes no My Workspace (R27): nothing to settle.
             let found = tx.reader().memberships_with_access(workspace, [actor, user])?;
             let approver = found.iter().find(|(m, _)| m.user == actor).map(|(_, access)| access);
             let waiting = found.iter().find(|(m, _)| m.user == user).map(|(m, _)| m);
