@@ -28,11 +28,13 @@
 //!
 //! # Async services
 //! The calls block, as every [`Store`] does; they work on any thread, a tokio runtime's
-//! included (blocking it: use [`carespace::tokio::AsyncCarespace`] there). A calling
+//! included (blocking it: use [`carespace::tokio::AsyncCarespace`][async] there). A calling
 //! thread drives its connection's I/O itself while it waits for an answer
 //! (tokio-postgres over a non-blocking socket with a poll of its own, no runtime), so a
 //! round trip costs no hand-off between threads. Only the connection that listens for
 //! events (R42) runs on a background thread the store owns.
+//!
+//! [async]: https://docs.rs/carespace/latest/carespace/tokio/struct.AsyncCarespace.html
 //!
 //! # Design
 //! A pool of connections (r2d2). Every command is one `SERIALIZABLE` transaction,
