@@ -41,9 +41,11 @@ PUBLISHED := -p carespace -p carespace-sql -p carespace-sqlite -p carespace-post
 package:
 	$(CARGO) package --no-verify --allow-dirty --quiet $(PUBLISHED)
 
-# The API documentation builds without a warning (broken links included).
+# The API documentation builds without a warning (broken links included): the whole
+# workspace, then each published crate alone with its own features, as docs.rs builds it.
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --quiet $(FEATURES)
+	for p in $(PUBLISHED); do [ "$$p" = -p ] || RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet --all-features -p $$p || exit 1; done
 
 # Unit, integration and conformance tests of every crate, PostgreSQL's included (issue 9),
 # in one cargo invocation inside one cluster; doctests run in test-doc. The examples are
