@@ -28,10 +28,11 @@ fn service(schema: &str) -> Carespace {
     Carespace::new(common::store_in(schema))
 }
 
-fn fresh_schema(label: &str) -> String {
+/// A schema of its own, dropped when the test is done with it.
+fn fresh_schema(label: &str) -> common::Dropped {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("c{}_{label}_{n}", std::process::id())
+    common::Dropped(format!("c{}_{label}_{n}", std::process::id()))
 }
 
 fn assert_invariants(schema: &str) {

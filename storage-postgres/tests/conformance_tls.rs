@@ -4,7 +4,7 @@
 
 mod common;
 
-fn fresh_tls_store() -> carespace_postgres::PostgresStore {
+fn fresh_tls_store() -> common::Scratch {
     let ca = format!("{}/ca.crt", common::tls_dir());
     common::fresh_store_on(&common::tcp_url(
         "localhost",

@@ -20,9 +20,9 @@ fn r42_child() {
 
 /// A fresh schema, a service on it, and children on the same schema.
 fn in_one_schema(label: &str) -> (Carespace, impl Fn(&str) -> Child) {
-    let schema = format!("r42_{label}_{}", std::process::id());
+    let schema = common::Dropped(format!("r42_{label}_{}", std::process::id()));
     let service = Carespace::new(common::store_in(&schema));
-    (service, move |role: &str| Child::of_this_test(role, SCHEMA_VAR, schema.as_ref()))
+    (service, move |role: &str| Child::of_this_test(role, SCHEMA_VAR, schema.0.as_ref()))
 }
 
 #[test]

@@ -44,7 +44,7 @@ fn service(name: &str, check_after: Duration) -> Carespace {
 
 #[test]
 fn a_connection_the_server_dropped_is_checked_and_replaced() {
-    let name = format!("checked{}", std::process::id());
+    let name = common::Dropped(format!("checked{}", std::process::id()));
     let service = service(&name, Duration::ZERO);
     let org = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
     assert_eq!(drop_connections(&name), 1, "the pool's one connection");
@@ -54,7 +54,7 @@ fn a_connection_the_server_dropped_is_checked_and_replaced() {
 
 #[test]
 fn inside_the_window_a_connection_the_server_closed_is_seen_and_replaced() {
-    let name = format!("unchecked{}", std::process::id());
+    let name = common::Dropped(format!("unchecked{}", std::process::id()));
     let service = service(&name, Duration::from_secs(600));
     let org = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
     assert_eq!(drop_connections(&name), 1);

@@ -38,8 +38,9 @@ fn refusal(url: &str, schema: &str) -> String {
     err.to_string()
 }
 
-fn schema(name: &str) -> String {
-    format!("tls_{name}_{}", std::process::id())
+/// A schema named after `name`, dropped when the test is done with it.
+fn schema(name: &str) -> common::Dropped {
+    common::Dropped(format!("tls_{name}_{}", std::process::id()))
 }
 
 #[test]

@@ -14,8 +14,8 @@ use carespace_postgres::{PostgresOptions, PostgresStore};
 
 #[test]
 fn r35_a_panicking_write_rolls_back_and_releases_the_write_lock() {
-    let schema = format!("w{}", std::process::id());
-    let options = PostgresOptions { pool_size: 1, schema: Some(schema.clone()), ..PostgresOptions::default() };
+    let schema = common::Dropped(format!("w{}", std::process::id()));
+    let options = PostgresOptions { pool_size: 1, schema: Some(schema.0.clone()), ..PostgresOptions::default() };
     let store = Arc::new(PostgresStore::connect_with(&common::url(), options).unwrap());
     let service = Carespace::from_arc(store.clone());
     let org = service.register_organisation("Trust".parse().unwrap(), OrganisationKind::NhsTrust, None).unwrap();
@@ -32,8 +32,9 @@ fn r35_a_panicking_write_rolls_back_and_releases_the_write_lock() {
     assert_eq!(dump(store.as_ref()), before);
     // Another store (another connection, as another process would have) can write.
     let (done, finished) = mpsc::channel();
+    let name = schema.0.clone();
     std::thread::spawn(move || {
-        let other = Carespace::new(common::store_in(&schema));
+        let other = Carespace::new(common::store_in(&name));
         done.send(other.register_user("a@nhs.net".parse().unwrap(), "A".parse().unwrap()).is_ok()).unwrap();
     });
     assert_eq!(finished.recv_timeout(Duration::from_secs(20)), Ok(true), "the write lock was left held");

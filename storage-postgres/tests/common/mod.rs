@@ -3,7 +3,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
+use carespace::store::{Access, ReadTx, WriteTx};
+use carespace::{Error, Store, UserId, WorkspaceId};
 use carespace_postgres::{PostgresOptions, PostgresStore};
 
 /// `CARESPACE_PG_URL`, which `make test` sets to its throwaway cluster. A test run
@@ -14,16 +17,95 @@ pub(crate) fn url() -> String {
 }
 
 /// A store in a schema of its own.
-pub(crate) fn fresh_store() -> PostgresStore {
+pub(crate) fn fresh_store() -> Scratch {
     fresh_store_on(&url())
 }
 
 /// A store on `url` in a schema of its own.
-pub(crate) fn fresh_store_on(url: &str) -> PostgresStore {
+pub(crate) fn fresh_store_on(url: &str) -> Scratch {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let schema = format!("t{}_{n}", std::process::id());
-    store_on(url, &schema)
+    Scratch { store: Some(store_on(url, &schema)), schema }
+}
+
+/// A store in a schema of its own that drops the schema when the test lets go of it, so
+/// that a run leaves nothing behind on a server that is not a throwaway one. A test
+/// that panics keeps its schema, to be looked at.
+pub(crate) struct Scratch {
+    store: Option<PostgresStore>,
+    schema: String,
+}
+
+impl Scratch {
+    fn store(&self) -> &PostgresStore {
+        self.store.as_ref().expect("the store lives until the scratch is dropped")
+    }
+}
+
+impl Store for Scratch {
+    fn read(&self, f: &mut dyn FnMut(&dyn ReadTx) -> Result<(), Error>) -> Result<(), Error> {
+        self.store().read(f)
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTx) -> Result<(), Error>) -> Result<(), Error> {
+        self.store().write(f)
+    }
+
+    fn access(&self, workspace: WorkspaceId, user: UserId) -> Result<Option<Access>, Error> {
+        self.store().access(workspace, user)
+    }
+
+    fn last_event_seq(&self) -> Result<u64, Error> {
+        self.store().last_event_seq()
+    }
+
+    fn wait_for_event(&self, after: u64, timeout: Duration) -> Result<bool, Error> {
+        self.store().wait_for_event(after, timeout)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        // The store's connections close first, so that nothing holds the schema open.
+        drop(self.store.take());
+        drop(Dropped(std::mem::take(&mut self.schema)));
+    }
+}
+
+/// Drops the schema it names when it goes, unless the test panicked (the schema stays,
+/// to be looked at): for a test whose stores share a schema it names itself.
+pub(crate) struct Dropped(pub(crate) String);
+
+impl std::ops::Deref for Dropped {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let sql = format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.0);
+        // The sync client runs a runtime of its own, which cannot start inside a tokio
+        // test's: it runs on a thread of its own.
+        std::thread::spawn(move || {
+            let mut admin = postgres::Client::connect(&url(), postgres::NoTls).unwrap();
+            admin.batch_execute(&sql).unwrap();
+        })
+        .join()
+        .unwrap();
+    }
 }
 
 /// A store in `schema` (created if missing).
