@@ -89,19 +89,28 @@ pub trait Conn {
     }
 }
 
-/// [`ReadTx::access`] for a membership holder, from the answer kept on the membership
-/// (`PUT_MEMBERSHIP` and the triggers of SQLite's migration 10 and PostgreSQL's 7):
+/// The eight columns of [`row::access`] as a membership row keeps them for its holder
+/// (`PUT_MEMBERSHIP` and the triggers of SQLite's migration 10 and PostgreSQL's 7): its
+/// organisation, not personal, whether the workspace is active, the role and status,
+/// not an owner, whether the holder is in the organisation, and that they exist.
+macro_rules! kept_access {
+    () => {
+        "organisation, false, workspace_active, role, status, false, in_organisation, true"
+    };
+}
+
+/// [`ReadTx::access`] for a membership holder, from the answer kept on the membership:
 /// the row [`row::access`] decodes, or none when the user holds no membership there.
-const MEMBER_ACCESS: &str = "SELECT organisation, false, workspace_active, role, status, false, in_organisation, \
-       true FROM memberships WHERE workspace = $1 AND \"user\" = $2";
+const MEMBER_ACCESS: &str =
+    concat!("SELECT ", kept_access!(), " FROM memberships WHERE workspace = $1 AND \"user\" = $2");
 
 /// One branch of [`MEMBERSHIPS_WITH_ACCESS`], for the user in `$user`.
 macro_rules! members_with_access {
     ($user:literal) => {
         concat!(
-            "SELECT workspace, \"user\", role, status, joined_at, updated_at, ends_at, end_notice, escalated_at, \
-               organisation, false, workspace_active, role, status, false, in_organisation, true \
-             FROM memberships WHERE workspace = $1 AND \"user\" = ",
+            "SELECT workspace, \"user\", role, status, joined_at, updated_at, ends_at, end_notice, escalated_at, ",
+            kept_access!(),
+            " FROM memberships WHERE workspace = $1 AND \"user\" = ",
             $user
         )
     };

@@ -667,16 +667,7 @@ pub fn r35_updating_a_membership_that_is_not_there_writes_nothing(store: Arc<dyn
     let alice = h.member_of(&org, "Alice", "alice@nhs.net");
     let bob = h.member_of(&org, "Bob", "bob@nhs.net");
     let ws = h.workspace(&alice, &org, "Ward 1");
-    let held = |user: UserId| {
-        let mut found = None;
-        h.store
-            .read(&mut |r| {
-                found = r.membership(ws.id, user)?;
-                Ok(())
-            })
-            .unwrap();
-        found
-    };
+    let held = |user: UserId| held(&h, ws.id, user);
     let alices = held(alice.id).expect("the creator is the workspace's admin");
     // Bob holds no membership: an update of his must fail, on its own and in a plan.
     let bobs = crate::Membership { user: bob.id, ..alices.clone() };
@@ -755,7 +746,8 @@ pub fn r16_memberships_with_access_read_each_membership_once_with_its_access(sto
     // States the service never makes, written to the store directly, so that the copies
     // the SQL stores keep on each membership are seen to follow: a membership of someone
     // outside the organisation, then the workspace archived under its members.
-    let dans = crate::Membership { user: dan.id, state: S::Unapproved, ..read_one(&h, ws.id, bob.id) };
+    let bobs = held(&h, ws.id, bob.id).expect("Bob's request");
+    let dans = crate::Membership { user: dan.id, state: S::Unapproved, ..bobs };
     h.store.write(&mut |tx| Ok(tx.put_membership(&dans)?)).unwrap();
     assert_eq!(read([dan.id, alice.id]), vec![(S::Unapproved, false, true), (S::Admin, true, true)]);
     let archived = crate::Workspace { status: crate::WorkspaceStatus::Archived, ..ws.clone() };
@@ -763,8 +755,8 @@ pub fn r16_memberships_with_access_read_each_membership_once_with_its_access(sto
     assert_eq!(read([alice.id, dan.id]), vec![(S::Admin, true, false), (S::Unapproved, false, false)]);
 }
 
-/// `user`'s membership of `workspace`, which the caller knows is there.
-fn read_one(h: &Harness, workspace: crate::WorkspaceId, user: UserId) -> crate::Membership {
+/// `user`'s membership of `workspace` as the store holds it, read on its own.
+fn held(h: &Harness, workspace: crate::WorkspaceId, user: UserId) -> Option<crate::Membership> {
     let mut found = None;
     h.store
         .read(&mut |r| {
@@ -772,5 +764,5 @@ fn read_one(h: &Harness, workspace: crate::WorkspaceId, user: UserId) -> crate::
             Ok(())
         })
         .unwrap();
-    found.expect("a membership the test made")
+    found
 }
